@@ -1,0 +1,44 @@
+# Vane's developer entry points. `make demo` and `make test` are the two
+# commands a fresh machine needs; both install what they use through scripts/.
+
+GO       ?= go
+BIN      := bin/vane
+TOOLS    := $(CURDIR)/.tools/bin
+PKGS     := ./...
+# Test tools (promtool, prometheus) are found through PATH and VANE_TOOLS_DIR.
+export VANE_TOOLS_DIR := $(TOOLS)
+export PATH := $(TOOLS):$(PATH)
+
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+
+.PHONY: all build test test-tools unit fuzz bench demo lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vane
+
+test-tools:
+	bash scripts/install-test-tools.sh
+
+# test: the whole suite, as CI runs it.
+test: test-tools lint
+	$(GO) test -race -timeout 15m $(PKGS)
+	bash scripts/fuzz-smoke.sh
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+bench: build
+	./$(BIN) bench slo --slos 1000
+	./$(BIN) bench canary
+	./$(BIN) bench xds --streams 1000
+
+demo: build
+	./$(BIN) demo
+
+clean:
+	rm -rf bin
