@@ -1,0 +1,23 @@
+// Package slo is Vane's SLO engine: the SLO model, loading of specs (Sloth
+// "prometheus/v1", native "vane/v1", OpenSLO v1), validation with file:line
+// errors, error-budget and burn-rate math, multi-window multi-burn-rate alert
+// tiers, and Prometheus rule generation.
+//
+// The package is a pure core: it does no network I/O, no logging, no metrics
+// and never reads the wall clock (functions that need a time take now). It
+// may import only the standard library, the YAML library, prometheus/common
+// and the PromQL parser (for validation). It must not import other Vane
+// packages, client_golang or anything that talks to a server.
+//
+// Budget math (budget.go) is the single source of truth for burn rates,
+// tiers, detection, budget spent and reset times:
+//
+//	tiers := slo.DefaultTiers(30 * 24 * time.Hour) // page 1h/5m 14.4x, ...
+//	rate, ok := slo.BurnRate(bad, total, 0.999)
+//	d, ok := slo.DetectionTime(tiers[0], 0.999, 1.0) // 51.84s
+//
+// Specs and rules:
+//
+//	specs, err := slo.LoadFiles("checkout.yaml")     // validated; errors name file:line
+//	err = slo.GenerateRules(w, specs, slo.GenerateOptions{})
+package slo
