@@ -1,0 +1,282 @@
+package rollout
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/traffic"
+)
+
+// Phase is where a rollout is in its life.
+type Phase string
+
+// The phases: Pending → Progressing (step i) ⇄ Paused → Promoting →
+// Succeeded, or → RollingBack → Aborted.
+const (
+	Pending     Phase = "Pending"
+	Progressing Phase = "Progressing"
+	Paused      Phase = "Paused"
+	Promoting   Phase = "Promoting"
+	Succeeded   Phase = "Succeeded"
+	RollingBack Phase = "RollingBack"
+	Aborted     Phase = "Aborted"
+)
+
+// Phases lists every phase, in order.
+var Phases = []Phase{Pending, Progressing, Paused, Promoting, Succeeded, RollingBack, Aborted}
+
+// Terminal reports whether p is Succeeded or Aborted.
+func (p Phase) Terminal() bool { return p == Succeeded || p == Aborted }
+
+// State is one rollout's complete, persisted state. Step is its only
+// writer; it is plain data so that the store can save it as JSON.
+type State struct {
+	// Name is the rollout's name (the service's name).
+	Name string `json:"name"`
+	// Service holds the stable and the canary backends; after promotion the
+	// canary is the stable backend.
+	Service traffic.Service `json:"service"`
+	// Original is the service as it was before the rollout started, the
+	// routing restored by a rollback.
+	Original traffic.Service `json:"original"`
+	// Plan is the plan with its defaults applied.
+	Plan Plan `json:"plan"`
+	// Force skips the error-budget gate.
+	Force bool `json:"force,omitempty"`
+
+	Phase Phase `json:"phase"`
+	// Step indexes Plan.Steps.
+	Step int `json:"step"`
+	// StepStarted is when the current step began.
+	StepStarted time.Time `json:"step_started"`
+	// AnalysisStarted is when the judges started counting: the ACK of the
+	// weight they judge. Zero while no analysis runs.
+	AnalysisStarted time.Time `json:"analysis_started,omitzero"`
+	// Routing is the routing the rollout wants served.
+	Routing traffic.Routing `json:"routing"`
+	// Applied reports whether every proxy ACKed Routing (and Service).
+	Applied bool `json:"applied"`
+	// ApplyError is the last failure to apply Routing, cleared by an ACK.
+	ApplyError string `json:"apply_error,omitempty"`
+	// AppliedAt is when Routing was last ACKed.
+	AppliedAt time.Time `json:"applied_at,omitzero"`
+	// ManualPause is set while paused by an operator (not by a pause step).
+	ManualPause bool `json:"manual_pause,omitempty"`
+	// Hook is the webhook whose result the rollout waits for.
+	Hook HookName `json:"hook,omitempty"`
+	// HooksDone lists the hooks that succeeded.
+	HooksDone []HookName `json:"hooks_done,omitempty"`
+	// Inconclusive counts inconclusive looks in a row.
+	Inconclusive int `json:"inconclusive"`
+	// Results are the judges' latest results.
+	Results []analysis.Result `json:"results,omitempty"`
+	// Reason explains the latest decision.
+	Reason string `json:"reason"`
+	// Created and Updated are when the rollout was started and last changed.
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Finished is when the rollout reached Succeeded or Aborted.
+	Finished time.Time `json:"finished,omitzero"`
+	// Seq counts the changes of this state.
+	Seq uint64 `json:"seq"`
+}
+
+// NewState is a Pending rollout of svc's canary with plan p (defaults
+// applied), created at now.
+func NewState(svc traffic.Service, p Plan, force bool, now time.Time) State {
+	stable := svc
+	stable.Canary.Endpoints = nil
+	return State{
+		Name:     svc.Name,
+		Service:  svc,
+		Original: svc,
+		Plan:     p.WithDefaults(),
+		Force:    force,
+		Phase:    Pending,
+		Routing:  traffic.AllStable(),
+		Created:  now,
+		Updated:  now,
+		Reason:   "rollout created",
+	}
+}
+
+// CurrentStep returns the current plan step, or a zero step when past the end.
+func (s State) CurrentStep() PlanStep {
+	if s.Step >= 0 && s.Step < len(s.Plan.Steps) {
+		return s.Plan.Steps[s.Step]
+	}
+	return PlanStep{}
+}
+
+// Analyzing reports whether the judges should look at now: the canary takes
+// traffic that every proxy has ACKed, and the rollout is progressing or
+// paused (an operator's pause does not stop a failing canary from being
+// rolled back).
+func (s State) Analyzing() bool {
+	return (s.Phase == Progressing || s.Phase == Paused) && s.Applied && !s.AnalysisStarted.IsZero() &&
+		(s.Routing.Weights.Canary > 0 || len(s.Routing.CanaryHeaders) > 0)
+}
+
+// NeedsBudget reports whether the next Step needs the remaining error
+// budget in its Observation.
+func (s State) NeedsBudget() bool {
+	return s.Plan.BudgetGate.Enabled() && !s.Force && (s.Phase == Pending || s.Phase == Progressing)
+}
+
+// NeedsTraffic reports whether the next Step needs the canary's request
+// count in its Observation.
+func (s State) NeedsTraffic() bool {
+	return s.Plan.MinTraffic.Requests > 0 && s.Analyzing() && s.CurrentStep().Analysis != nil
+}
+
+// Command is an operator's request.
+type Command string
+
+// The commands.
+const (
+	CmdPromote     Command = "promote"      // skip the current step
+	CmdPromoteFull Command = "promote-full" // go straight to promotion
+	CmdAbort       Command = "abort"
+	CmdPause       Command = "pause"
+	CmdResume      Command = "resume"
+)
+
+// ParseCommand parses a command name as used by the API's paths.
+func ParseCommand(s string) (Command, error) {
+	switch c := Command(s); c {
+	case CmdPromote, CmdPromoteFull, CmdAbort, CmdPause, CmdResume:
+		return c, nil
+	}
+	return "", fmt.Errorf("unknown command %q (one of promote, promote-full, abort, pause, resume)", s)
+}
+
+// CheckCommand reports why c cannot apply to s, or nil.
+func (s State) CheckCommand(c Command) error {
+	if s.Phase.Terminal() {
+		return fmt.Errorf("rollout %q is %s", s.Name, s.Phase)
+	}
+	switch c {
+	case CmdPause:
+		if s.Phase == Paused && s.ManualPause {
+			return fmt.Errorf("rollout %q is already paused", s.Name)
+		}
+		if s.Phase == RollingBack || s.Phase == Promoting {
+			return fmt.Errorf("rollout %q is %s and cannot be paused", s.Name, s.Phase)
+		}
+	case CmdResume:
+		if s.Phase != Paused {
+			return fmt.Errorf("rollout %q is %s, not Paused", s.Name, s.Phase)
+		}
+	case CmdPromote, CmdPromoteFull:
+		if s.Phase == RollingBack || s.Phase == Promoting {
+			return fmt.Errorf("rollout %q is %s and cannot be promoted", s.Name, s.Phase)
+		}
+	case CmdAbort:
+		if s.Phase == RollingBack {
+			return fmt.Errorf("rollout %q is already rolling back", s.Name)
+		}
+	default:
+		return fmt.Errorf("unknown command %q", c)
+	}
+	return nil
+}
+
+// Observation is what the controller saw since the previous Step. Only the
+// fields the state asks for are read.
+type Observation struct {
+	// Command is an operator's command, validated with CheckCommand.
+	Command Command
+	// Ack reports the outcome of the last ActApply.
+	Ack *Ack
+	// Results are the judges' results at now; set when State.Analyzing.
+	Results []analysis.Result
+	// Hook reports the outcome of the last ActHook awaited.
+	Hook *HookResult
+	// BudgetRemaining is the SLO's error budget remaining ratio (NaN when
+	// unknown); read when State.NeedsBudget.
+	BudgetRemaining float64
+	// CanaryRequests is the canary's request count since the analysis
+	// started (NaN when unknown); read when State.NeedsTraffic.
+	CanaryRequests float64
+}
+
+// Tick is an Observation with nothing but the passing of time.
+func Tick() Observation {
+	return Observation{BudgetRemaining: math.NaN(), CanaryRequests: math.NaN()}
+}
+
+// Ack is the outcome of applying a routing.
+type Ack struct {
+	Routing traffic.Routing
+	Service traffic.Service
+	// Err is empty when every proxy ACKed, else the error (NACK, timeout).
+	Err string
+}
+
+// HookResult is a webhook's outcome.
+type HookResult struct {
+	Name HookName
+	Err  string // empty on success
+}
+
+// ActionKind names what the controller must do.
+type ActionKind string
+
+// The action kinds.
+const (
+	// ActApply applies Service and Routing through the traffic.Router; its
+	// outcome comes back as Observation.Ack.
+	ActApply ActionKind = "apply"
+	// ActResetAnalysis resets every judge to count from Start.
+	ActResetAnalysis ActionKind = "reset-analysis"
+	// ActHook calls a webhook; for pre-hooks the result comes back as
+	// Observation.Hook, post-hooks are fire and forget.
+	ActHook ActionKind = "hook"
+	// ActEvent records Event in the history and notifies it.
+	ActEvent ActionKind = "event"
+)
+
+// Action is one thing for the controller to do, in order.
+type Action struct {
+	Kind    ActionKind      `json:"kind"`
+	Service traffic.Service `json:"service,omitzero"`
+	Routing traffic.Routing `json:"routing,omitzero"`
+	Start   time.Time       `json:"start,omitzero"`
+	Hook    HookName        `json:"hook,omitempty"`
+	Event   Event           `json:"event,omitzero"`
+}
+
+// EventType classifies events.
+type EventType string
+
+// The event types.
+const (
+	EvStarted      EventType = "started"
+	EvBlocked      EventType = "blocked"
+	EvStep         EventType = "step"
+	EvApplied      EventType = "applied"
+	EvApplyFailed  EventType = "apply-failed"
+	EvAnalysis     EventType = "analysis"
+	EvPaused       EventType = "paused"
+	EvResumed      EventType = "resumed"
+	EvHook         EventType = "hook"
+	EvRollback     EventType = "rollback"
+	EvAborted      EventType = "aborted"
+	EvPromoting    EventType = "promoting"
+	EvSucceeded    EventType = "succeeded"
+	EvInconclusive EventType = "inconclusive"
+)
+
+// Event is one transition with its time, reason and evidence.
+type Event struct {
+	At       time.Time         `json:"at"`
+	Rollout  string            `json:"rollout"`
+	Type     EventType         `json:"type"`
+	Phase    Phase             `json:"phase"`
+	Step     int               `json:"step"`
+	Weight   int               `json:"weight"`
+	Reason   string            `json:"reason"`
+	Evidence []analysis.Result `json:"evidence,omitempty"`
+}

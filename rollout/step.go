@@ -1,0 +1,508 @@
+package rollout
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/traffic"
+)
+
+// Step is the rollout state machine: from the state, what was observed and
+// the time now it returns the next state and the actions to carry out, in
+// order. It is pure: no I/O, no clock, no randomness; the Controller runs it.
+//
+// A failing judge, an abort or an exceeded progress deadline yields
+// RollingBack with an ActApply of weight 0 first, then the event with the
+// reason. Analysis counts from the ACK of the weight it judges. Like
+// Flagger's scheduler (fluxcd/flagger pkg/controller/scheduler.go) a step
+// advances only on evidence, but here the evidence is each judge's verdict
+// and an inconclusive look is never a pass.
+func Step(s State, o Observation, now time.Time) (State, []Action) {
+	before := s
+	m := &machine{s: s, now: now, o: o}
+	m.step()
+	if !reflect.DeepEqual(before, m.s) || len(m.acts) > 0 {
+		m.s.Seq++
+		m.s.Updated = now
+	}
+	return m.s, m.acts
+}
+
+type machine struct {
+	s       State
+	now     time.Time
+	o       Observation
+	acts    []Action
+	applied bool // an ActApply was emitted by this call
+}
+
+func (m *machine) step() {
+	s := &m.s
+	if s.Phase.Terminal() {
+		return
+	}
+	if m.o.Ack != nil {
+		m.onAck(*m.o.Ack)
+	}
+	if m.o.Hook != nil && m.o.Hook.Name == s.Hook {
+		m.onHook(*m.o.Hook)
+	}
+	if m.o.Command != "" && s.CheckCommand(m.o.Command) == nil {
+		m.onCommand(m.o.Command)
+	}
+	if m.o.Results != nil && s.Analyzing() {
+		m.onResults()
+	}
+	m.advance()
+}
+
+func (m *machine) event(t EventType, reason string, evidence []analysis.Result) {
+	m.acts = append(m.acts, Action{Kind: ActEvent, Event: Event{
+		At: m.now, Rollout: m.s.Name, Type: t, Phase: m.s.Phase, Step: m.s.Step,
+		Weight: m.s.Routing.Weights.Canary, Reason: reason, Evidence: evidence,
+	}})
+}
+
+func (m *machine) apply(svc traffic.Service, r traffic.Routing) {
+	m.s.Service, m.s.Routing, m.s.Applied = svc, r, false
+	m.acts = append(m.acts, Action{Kind: ActApply, Service: svc, Routing: r})
+	m.applied = true
+}
+
+func (m *machine) hook(n HookName) {
+	m.s.Hook = n
+	m.acts = append(m.acts, Action{Kind: ActHook, Hook: n})
+}
+
+func (m *machine) onAck(a Ack) {
+	s := &m.s
+	if s.Applied || !reflect.DeepEqual(a.Routing, s.Routing) || !reflect.DeepEqual(a.Service, s.Service) {
+		return // stale
+	}
+	if a.Err != "" {
+		s.ApplyError = fmt.Sprintf("applying %s: %s (retrying)", s.Routing, a.Err)
+		m.event(EvApplyFailed, s.ApplyError, nil)
+		return
+	}
+	s.Applied, s.AppliedAt, s.ApplyError = true, m.now, ""
+	m.event(EvApplied, fmt.Sprintf("every proxy ACKed %s", s.Routing), nil)
+	if s.Phase == Progressing || s.Phase == Paused {
+		if s.Routing.Weights.Canary > 0 || len(s.Routing.CanaryHeaders) > 0 {
+			m.resetAnalysis()
+		}
+	}
+}
+
+func (m *machine) resetAnalysis() {
+	m.s.AnalysisStarted = m.now
+	m.s.Results = nil
+	m.s.Inconclusive = 0
+	m.acts = append(m.acts, Action{Kind: ActResetAnalysis, Start: m.now})
+}
+
+func (m *machine) onHook(h HookResult) {
+	s := &m.s
+	s.Hook = ""
+	if h.Err == "" {
+		s.HooksDone = append(s.HooksDone, h.Name)
+		m.event(EvHook, fmt.Sprintf("%s webhook succeeded", h.Name), nil)
+		return
+	}
+	switch h.Name {
+	case HookPreRollout:
+		s.Phase, s.Finished = Aborted, m.now
+		s.Reason = fmt.Sprintf("%s webhook failed: %s; no traffic was moved", h.Name, h.Err)
+		m.event(EvAborted, s.Reason, nil)
+		m.postHook()
+	case HookPrePromote:
+		s.Phase, s.ManualPause = Paused, true
+		s.Reason = fmt.Sprintf("%s webhook failed: %s; resume to retry it, or abort", h.Name, h.Err)
+		m.event(EvPaused, s.Reason, nil)
+	}
+}
+
+func (m *machine) postHook() {
+	if m.s.Plan.Webhooks.PostRollout != nil {
+		m.acts = append(m.acts, Action{Kind: ActHook, Hook: HookPostRollout})
+	}
+}
+
+func (m *machine) onCommand(c Command) {
+	s := &m.s
+	switch c {
+	case CmdAbort:
+		m.rollback("aborted by an operator", nil)
+	case CmdPause:
+		s.Phase, s.ManualPause = Paused, true
+		s.Reason = fmt.Sprintf("paused by an operator at step %d (%s)", s.Step, s.CurrentStep())
+		m.event(EvPaused, s.Reason, nil)
+	case CmdResume:
+		s.ManualPause = false
+		s.Inconclusive = 0
+		s.Reason = "resumed by an operator"
+		m.event(EvResumed, s.Reason, nil)
+		if s.CurrentStep().Pause != nil {
+			m.enterStep(s.Step + 1)
+			return
+		}
+		s.Phase = Progressing
+	case CmdPromote:
+		s.ManualPause = false
+		s.Reason = fmt.Sprintf("step %d (%s) skipped by an operator", s.Step, s.CurrentStep())
+		m.event(EvStep, s.Reason, nil)
+		if s.Phase == Pending {
+			m.start()
+			return
+		}
+		s.Phase = Progressing
+		m.enterStep(s.Step + 1)
+	case CmdPromoteFull:
+		s.ManualPause = false
+		s.Reason = "full promotion requested by an operator"
+		m.event(EvStep, s.Reason, nil)
+		m.enterStep(len(s.Plan.Steps) - 1)
+	}
+}
+
+func (m *machine) onResults() {
+	s := &m.s
+	prev := s.Results
+	s.Results = slices.Clone(m.o.Results)
+	var failed, inconclusive []analysis.Result
+	for _, r := range s.Results {
+		switch r.Verdict {
+		case analysis.Fail:
+			failed = append(failed, r)
+		case analysis.Inconclusive:
+			inconclusive = append(inconclusive, r)
+		}
+	}
+	if len(failed) > 0 {
+		m.rollback(fmt.Sprintf("%s at step %d (canary %d%%)", describe(failed), s.Step, s.Routing.Weights.Canary), s.Results)
+		return
+	}
+	if len(inconclusive) == 0 {
+		if s.Inconclusive > *s.Plan.InconclusiveLimit {
+			s.Reason = "judges have data again"
+			m.event(EvAnalysis, s.Reason, s.Results)
+		}
+		s.Inconclusive = 0
+		if !sameVerdicts(prev, s.Results) {
+			m.event(EvAnalysis, verdictSummary(s.Results), s.Results)
+		}
+		return
+	}
+	s.Inconclusive++
+	limit := *s.Plan.InconclusiveLimit
+	if s.Inconclusive <= limit {
+		if !sameVerdicts(prev, s.Results) {
+			m.event(EvAnalysis, verdictSummary(s.Results), s.Results)
+		}
+		return
+	}
+	why := fmt.Sprintf("%d inconclusive looks in a row (limit %d): %s", s.Inconclusive, limit, describe(inconclusive))
+	if s.Plan.OnInconclusive == Rollback {
+		m.rollback(why, s.Results)
+		return
+	}
+	if s.Inconclusive == limit+1 {
+		s.Reason = "holding: " + why
+		m.event(EvInconclusive, s.Reason, s.Results)
+	}
+}
+
+func describe(rs []analysis.Result) string {
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%s %s: %s", r.Judge, r.Verdict, r.Reason))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func verdictSummary(rs []analysis.Result) string {
+	if len(rs) == 0 {
+		return "no judges configured"
+	}
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, r.Judge+"="+r.Verdict.String())
+	}
+	return "verdicts: " + strings.Join(parts, ", ")
+}
+
+func sameVerdicts(a, b []analysis.Result) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Judge != b[i].Judge || a[i].Verdict != b[i].Verdict {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *machine) rollback(reason string, evidence []analysis.Result) {
+	s := &m.s
+	s.Phase = RollingBack
+	s.ManualPause, s.Hook = false, ""
+	s.AnalysisStarted = time.Time{}
+	s.Reason = "rolling back: " + reason
+	// Weight 0 first, then the reason.
+	m.apply(s.Original, traffic.AllStable())
+	m.event(EvRollback, s.Reason, evidence)
+}
+
+func (m *machine) gateBlocked() (string, bool) {
+	s := &m.s
+	if !s.NeedsBudget() {
+		return "", false
+	}
+	b, g := m.o.BudgetRemaining, s.Plan.BudgetGate
+	if math.IsNaN(b) {
+		return fmt.Sprintf("deploy freeze: the error budget remaining of SLO %q is unknown (start with --force to override)", g.SLO), true
+	}
+	if b < g.Floor {
+		return fmt.Sprintf("deploy freeze: SLO %q has %.1f%% of its error budget left, below the floor of %.1f%% (start with --force to override)", g.SLO, 100*b, 100*g.Floor), true
+	}
+	return "", false
+}
+
+func (m *machine) blocked(why string) {
+	if m.s.Reason != why {
+		m.s.Reason = why
+		m.event(EvBlocked, why, nil)
+	}
+}
+
+func (m *machine) advance() {
+	s := &m.s
+	switch s.Phase {
+	case Pending:
+		if s.Hook != "" {
+			return
+		}
+		if s.Plan.Webhooks.PreRollout != nil && !slices.Contains(s.HooksDone, HookPreRollout) {
+			if why, ok := m.gateBlocked(); ok {
+				m.blocked(why)
+				return
+			}
+			m.hook(HookPreRollout)
+			return
+		}
+		if !slices.Contains(s.HooksDone, HookPreRollout) {
+			if why, ok := m.gateBlocked(); ok {
+				m.blocked(why)
+				return
+			}
+		}
+		m.start()
+	case Progressing:
+		if !s.Applied {
+			m.retryApply()
+			if m.deadlineExceeded() {
+				return
+			}
+			return
+		}
+		if m.deadlineExceeded() {
+			return
+		}
+		st := s.CurrentStep()
+		switch {
+		case st.Weight != nil, st.Headers != nil:
+			m.complete(fmt.Sprintf("step %d (%s) applied", s.Step, st))
+		case st.Analysis != nil:
+			m.analysisStep(st.Analysis.Duration.D())
+		case st.Pause != nil:
+			s.Phase = Paused
+		default:
+			m.promote()
+		}
+	case Paused:
+		st := s.CurrentStep()
+		if !s.Applied {
+			m.retryApply()
+		}
+		if !s.ManualPause && st.Pause != nil && st.Pause.Duration > 0 && !m.now.Before(s.StepStarted.Add(st.Pause.Duration.D())) {
+			s.Phase = Progressing
+			m.complete(fmt.Sprintf("pause of %s ended", st.Pause.Duration))
+		}
+	case Promoting:
+		m.promoting()
+	case RollingBack:
+		if !s.Applied {
+			m.retryApply()
+			return
+		}
+		s.Phase, s.Finished = Aborted, m.now
+		s.Reason = strings.TrimPrefix(s.Reason, "rolling back: ")
+		m.event(EvAborted, "rolled back: "+s.Reason, nil)
+		m.postHook()
+	}
+}
+
+func (m *machine) retryApply() {
+	if m.applied || m.o.Ack != nil {
+		return // applied by this call, or just failed: retry on the next tick
+	}
+	m.apply(m.s.Service, m.s.Routing)
+}
+
+func (m *machine) deadlineExceeded() bool {
+	s := &m.s
+	d := s.Plan.ProgressDeadline.D()
+	if d <= 0 || s.Phase != Progressing || s.StepStarted.IsZero() || m.now.Sub(s.StepStarted) <= d {
+		return false
+	}
+	if _, frozen := m.gateBlocked(); frozen {
+		return false // a deploy freeze holds a healthy canary; it is not a failure
+	}
+	m.rollback(fmt.Sprintf("step %d (%s) did not complete within the progress deadline of %s", s.Step, s.CurrentStep(), d), s.Results)
+	return true
+}
+
+func (m *machine) analysisStep(d time.Duration) {
+	s := &m.s
+	if s.AnalysisStarted.IsZero() {
+		m.resetAnalysis()
+		return
+	}
+	if m.o.Results == nil {
+		return // judged only on ticks that looked
+	}
+	if s.Inconclusive > 0 {
+		return
+	}
+	elapsed := m.now.Sub(s.AnalysisStarted)
+	trafficOK, trafficWhy := true, ""
+	if mt := s.Plan.MinTraffic; mt.Requests > 0 {
+		n := m.o.CanaryRequests
+		switch {
+		case math.IsNaN(n):
+			trafficOK, trafficWhy = false, "the canary's request count is unknown"
+		case n < mt.Requests:
+			trafficOK, trafficWhy = false, fmt.Sprintf("the canary served %.0f requests, fewer than the minimum of %.0f", n, mt.Requests)
+		}
+	}
+	allPass := len(s.Results) > 0
+	for _, r := range s.Results {
+		allPass = allPass && r.Verdict == analysis.Pass
+	}
+	switch {
+	case allPass && trafficOK:
+		m.complete(fmt.Sprintf("every judge passed after %s", elapsed.Round(time.Second)))
+	case elapsed < d:
+	case !trafficOK:
+		m.blocked(fmt.Sprintf("analysis window of %s ended but %s; waiting", d, trafficWhy))
+	default:
+		m.complete(fmt.Sprintf("analysis window of %s ended with no failure (%s)", d, verdictSummary(s.Results)))
+	}
+}
+
+// complete finishes the current step and enters the next, unless the
+// error-budget gate freezes the rollout.
+func (m *machine) complete(why string) {
+	if frozen, ok := m.gateBlocked(); ok {
+		m.blocked(frozen)
+		return
+	}
+	m.s.Reason = why
+	m.enterStep(m.s.Step + 1)
+}
+
+func (m *machine) start() {
+	s := &m.s
+	s.Reason = fmt.Sprintf("rollout of %s %s started (%d steps)", s.Name, s.Service.Canary.Version, len(s.Plan.Steps))
+	s.Phase = Progressing
+	m.event(EvStarted, s.Reason, nil)
+	m.enterStep(0)
+}
+
+func (m *machine) enterStep(i int) {
+	s := &m.s
+	if i >= len(s.Plan.Steps) {
+		i = len(s.Plan.Steps) - 1
+	}
+	s.Step, s.StepStarted = i, m.now
+	s.Phase, s.ManualPause = Progressing, false
+	st := s.CurrentStep()
+	m.event(EvStep, fmt.Sprintf("step %d/%d: %s", i+1, len(s.Plan.Steps), st), nil)
+	switch {
+	case st.Weight != nil:
+		r := s.Routing
+		r.Weights = traffic.Weights{Stable: 100 - *st.Weight, Canary: *st.Weight}
+		m.setRouting(r, st)
+	case st.Headers != nil:
+		r := s.Routing
+		r.CanaryHeaders = headerMatches(st.Headers)
+		m.setRouting(r, st)
+	case st.Pause != nil:
+		s.Phase = Paused
+		if st.Pause.Duration == 0 {
+			s.Reason = fmt.Sprintf("paused at step %d until promoted", i)
+		}
+		m.event(EvPaused, fmt.Sprintf("pause: %s", st), nil)
+	case st.Analysis != nil:
+		if s.Applied && !s.AnalysisStarted.Equal(m.now) {
+			m.resetAnalysis()
+		}
+	default:
+		m.promote()
+	}
+}
+
+func (m *machine) setRouting(r traffic.Routing, st PlanStep) {
+	s := &m.s
+	if reflect.DeepEqual(r, s.Routing) && s.Applied {
+		m.complete(fmt.Sprintf("step %d (%s) already served", s.Step, st))
+		return
+	}
+	m.apply(s.Service, r)
+}
+
+func (m *machine) promote() {
+	s := &m.s
+	if s.Phase != Promoting {
+		s.Phase = Promoting
+		s.Step = len(s.Plan.Steps) - 1
+		s.AnalysisStarted = time.Time{}
+		s.Reason = fmt.Sprintf("promoting %s", s.Service.Canary.Version)
+		m.event(EvPromoting, s.Reason, s.Results)
+	}
+	m.promoting()
+}
+
+func (m *machine) promoting() {
+	s := &m.s
+	if s.Hook != "" {
+		return
+	}
+	if s.Plan.Webhooks.PrePromote != nil && !slices.Contains(s.HooksDone, HookPrePromote) {
+		m.hook(HookPrePromote)
+		return
+	}
+	finalized := reflect.DeepEqual(s.Service.Stable, s.Original.Canary)
+	full := traffic.Routing{Weights: traffic.Weights{Canary: 100}}
+	switch {
+	case !finalized && !reflect.DeepEqual(s.Routing, full):
+		m.apply(s.Service, full)
+	case !s.Applied:
+		m.retryApply()
+	case !finalized:
+		// Every proxy sends 100% to the canary: make it the stable backend.
+		svc := s.Service
+		svc.Stable, svc.Canary = s.Original.Canary, traffic.Backend{}
+		m.apply(svc, traffic.AllStable())
+	default:
+		s.Phase, s.Finished = Succeeded, m.now
+		s.Reason = fmt.Sprintf("%s promoted: it is the stable version", s.Service.Stable.Version)
+		m.event(EvSucceeded, s.Reason, nil)
+		m.postHook()
+	}
+}
