@@ -1,0 +1,462 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// ErrNoData is returned (wrapped) when a query's result is empty.
+var ErrNoData = errors.New("analysis: no data")
+
+// ErrNaN is returned (wrapped) when a query's value is NaN or infinite.
+var ErrNaN = errors.New("analysis: value is NaN")
+
+// Build binds the spec to a service and its versions and returns a Check
+// that reads through an analysis.Querier. vars.Version is the canary's
+// version and vars.Stable the baseline's (needed by sequential and
+// mann-whitney checks); zero Window and Interval take the spec's. Every
+// query error, timeout, empty result or NaN makes a look Inconclusive.
+func (s Spec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	s = s.WithDefaults()
+	if vars.Service == "" || vars.Version == "" {
+		return nil, errors.New("analysis: build: service and version are required")
+	}
+	if vars.Window == 0 {
+		vars.Window = s.Window.D()
+	}
+	if vars.Interval == 0 {
+		vars.Interval = s.Interval.D()
+	}
+	b := base{spec: s, vars: vars}
+	switch s.Kind {
+	case KindSequential:
+		if vars.Stable == "" {
+			return nil, errors.New("analysis: build: the sequential judge needs the stable version")
+		}
+		c := &sequentialCheck{base: b}
+		var err error
+		if s.SLI == SLILatencyBuckets {
+			c.buckets, err = s.bucketQuery()
+		} else {
+			c.total, c.bad, err = s.queries()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case KindThreshold:
+		qt, err := ParseQueryTemplate(s.Query)
+		if err != nil {
+			return nil, &FieldError{Field: "query", Err: err}
+		}
+		return &thresholdCheck{base: b, query: qt}, nil
+	case KindBurnRate:
+		total, bad, err := s.queries()
+		if err != nil {
+			return nil, err
+		}
+		return &burnRateCheck{base: b, total: total, bad: bad}, nil
+	case KindMannWhitney:
+		if vars.Stable == "" {
+			return nil, errors.New("analysis: build: the mann-whitney judge needs the stable version")
+		}
+		qt, err := ParseQueryTemplate(s.Query)
+		if err != nil {
+			return nil, &FieldError{Field: "query", Err: err}
+		}
+		return &mannWhitneyCheck{base: b, query: qt}, nil
+	}
+	return nil, fmt.Errorf("analysis: build: unknown kind %q", s.Kind)
+}
+
+// base holds what every check shares: its spec, variables and the last
+// result, which is returned again until the interval has passed.
+type base struct {
+	spec   Spec
+	vars   Vars
+	last   Result
+	lastAt time.Time
+}
+
+func (b *base) Name() string { return b.spec.Name }
+
+// cached returns the last result when the check looked less than an
+// interval ago.
+func (b *base) cached(now time.Time) (Result, bool) {
+	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= b.spec.Interval.D() || now.Before(b.lastAt) {
+		return Result{}, false
+	}
+	return b.last, true
+}
+
+func (b *base) done(now time.Time, v Verdict, reason string, ev map[string]float64) Result {
+	r := Result{Judge: b.spec.Name, Verdict: v, Reason: reason, Evidence: ev, At: now}
+	b.last, b.lastAt = r, now
+	return r
+}
+
+func (b *base) inconclusive(now time.Time, err error) Result {
+	return b.done(now, Inconclusive, err.Error(), nil)
+}
+
+func (b *base) render(qt *QueryTemplate, version string, window time.Duration) (string, error) {
+	v := b.vars
+	v.Version = version
+	if window > 0 {
+		v.Window = window
+	}
+	return qt.Render(v)
+}
+
+// scalar runs an instant query that must return exactly one finite sample.
+func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout.D())
+	defer cancel()
+	vec, err := q.Query(ctx, query, now)
+	if err != nil {
+		return 0, fmt.Errorf("query %s failed: %w", query, err)
+	}
+	switch len(vec.Samples) {
+	case 0:
+		return 0, fmt.Errorf("query %s: %w (empty result)", query, ErrNoData)
+	case 1:
+	default:
+		return 0, fmt.Errorf("query %s returned %d series, want 1", query, len(vec.Samples))
+	}
+	x := vec.Samples[0].Value
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, fmt.Errorf("query %s: %w", query, ErrNaN)
+	}
+	return x, nil
+}
+
+// sequentialCheck runs the sequential judge on cumulative counters read at
+// every look; the differences between looks are its intervals.
+type sequentialCheck struct {
+	base
+	total, bad *QueryTemplate
+	buckets    *QueryTemplate
+	tests      []*RatioTest
+	les        []string // bucket boundaries (latency-buckets)
+	prev       []float64
+	resets     int
+}
+
+func (c *sequentialCheck) Reset(time.Time) {
+	c.tests, c.les, c.prev, c.resets = nil, nil, nil, 0
+	c.last, c.lastAt = Result{}, time.Time{}
+}
+
+// read returns the cumulative counts: for errors and latency
+// [canaryTotal, canaryBad, stableTotal, stableBad]; for latency-buckets,
+// per boundary the same four, with bad = slower than the boundary.
+func (c *sequentialCheck) read(ctx context.Context, q Querier, now time.Time) ([]float64, error) {
+	if c.buckets == nil {
+		out := make([]float64, 0, 4)
+		for _, ver := range []string{c.vars.Version, c.vars.Stable} {
+			for _, qt := range []*QueryTemplate{c.total, c.bad} {
+				query, err := c.render(qt, ver, 0)
+				if err != nil {
+					return nil, err
+				}
+				x, err := c.scalar(ctx, q, query, now)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, x)
+			}
+		}
+		return out, nil
+	}
+	per := make([]map[string]float64, 2)
+	for i, ver := range []string{c.vars.Version, c.vars.Stable} {
+		query, err := c.render(c.buckets, ver, 0)
+		if err != nil {
+			return nil, err
+		}
+		qctx, cancel := context.WithTimeout(ctx, c.spec.Timeout.D())
+		vec, err := q.Query(qctx, query, now)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("query %s failed: %w", query, err)
+		}
+		if len(vec.Samples) == 0 {
+			return nil, fmt.Errorf("query %s: %w (empty result)", query, ErrNoData)
+		}
+		per[i] = map[string]float64{}
+		for _, s := range vec.Samples {
+			le, ok := s.Labels["le"]
+			if !ok {
+				return nil, fmt.Errorf("query %s: sample without an le label", query)
+			}
+			if math.IsNaN(s.Value) {
+				return nil, fmt.Errorf("query %s: %w (le=%s)", query, ErrNaN, le)
+			}
+			per[i][le] = s.Value
+		}
+	}
+	if c.les == nil {
+		var les []string
+		for le := range per[0] {
+			if f, err := strconv.ParseFloat(le, 64); err == nil && !math.IsInf(f, 1) {
+				les = append(les, le)
+			}
+		}
+		slices.SortFunc(les, func(a, b string) int {
+			fa, _ := strconv.ParseFloat(a, 64)
+			fb, _ := strconv.ParseFloat(b, 64)
+			switch {
+			case fa < fb:
+				return -1
+			case fa > fb:
+				return 1
+			}
+			return 0
+		})
+		if len(les) == 0 {
+			return nil, fmt.Errorf("histogram of %s has no finite buckets: %w", c.vars.Service, ErrNoData)
+		}
+		c.les = les
+	}
+	out := make([]float64, 0, 4*len(c.les))
+	for _, le := range c.les {
+		for i := range per {
+			all, ok1 := per[i]["+Inf"]
+			in, ok2 := per[i][le]
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("histogram of version is missing bucket le=%q or +Inf: %w", le, ErrNoData)
+			}
+			out = append(out, all, all-in)
+		}
+	}
+	return out, nil
+}
+
+func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
+	if r, ok := c.cached(now); ok {
+		return r
+	}
+	cur, err := c.read(ctx, q, now)
+	if err != nil {
+		return c.inconclusive(now, err)
+	}
+	if c.tests == nil {
+		k := len(cur) / 4
+		alpha := c.spec.Alpha / float64(k) // Bonferroni across bucket boundaries
+		for range k {
+			rt, err := NewRatioTest(SequentialConfig{Alpha: alpha, Tolerance: c.spec.Tolerance, MinRequests: c.spec.MinRequests, MinBad: c.spec.MinBad})
+			if err != nil {
+				return c.inconclusive(now, err)
+			}
+			c.tests = append(c.tests, rt)
+		}
+	}
+	if c.prev == nil || len(c.prev) != len(cur) {
+		c.prev = cur
+		return c.done(now, Continue, "baseline counts recorded; judging from the next look", map[string]float64{
+			"canary_requests_cumulative": cur[0], "stable_requests_cumulative": cur[2]})
+	}
+	inc := make([]float64, len(cur))
+	for i := range cur {
+		inc[i] = cur[i] - c.prev[i]
+		if inc[i] < 0 {
+			// A counter went down: a process restarted. Skip the interval
+			// rather than guess how much was lost.
+			c.prev = cur
+			c.resets++
+			return c.done(now, Continue, "a counter reset was detected; this interval is skipped", map[string]float64{"counter_resets": float64(c.resets)})
+		}
+	}
+	c.prev = cur
+	// The check fails if any test fails, passes when all pass, and
+	// otherwise continues; it reports the test closest to failing.
+	decisions := make([]Decision, len(c.tests))
+	nFail, nPass := 0, 0
+	for i, rt := range c.tests {
+		o := inc[4*i : 4*i+4]
+		rt.Observe(Counts{CanaryRequests: o[0], CanaryBad: o[1], StableRequests: o[2], StableBad: o[3]})
+		decisions[i] = rt.Decide()
+		switch decisions[i].Verdict {
+		case Fail:
+			nFail++
+		case Pass:
+			nPass++
+		}
+	}
+	verdict := Continue
+	switch {
+	case nFail > 0:
+		verdict = Fail
+	case nPass == len(c.tests):
+		verdict = Pass
+	}
+	wi := 0
+	for i, d := range decisions {
+		if d.Verdict == verdict && (decisions[wi].Verdict != verdict || d.LogEFail > decisions[wi].LogEFail) {
+			wi = i
+		}
+	}
+	worst, worstTest := decisions[wi], c.tests[wi]
+	worstLE := ""
+	if c.les != nil {
+		worstLE = c.les[wi]
+	}
+	cfg := SequentialConfig{Alpha: c.spec.Alpha / float64(len(c.tests)), Tolerance: c.spec.Tolerance}
+	ev := worst.Evidence(cfg)
+	lo, hi := worstTest.Interval(cfg.Alpha)
+	ev["interval_low"], ev["interval_high"] = lo, hi
+	ev["counter_resets"] = float64(c.resets)
+	reason := worst.Reason
+	if worstLE != "" {
+		f, _ := strconv.ParseFloat(worstLE, 64)
+		ev["bucket_le"] = f
+		reason = fmt.Sprintf("requests slower than %ss: %s", worstLE, reason)
+		if verdict == Pass {
+			reason = fmt.Sprintf("all %d latency buckets: %s", len(c.tests), reason)
+		}
+	}
+	return c.done(now, verdict, reason, ev)
+}
+
+// thresholdCheck compares one query's value with min/max, counting failed
+// measurements against the failure limit.
+type thresholdCheck struct {
+	base
+	query *QueryTemplate
+	state ThresholdState
+}
+
+func (c *thresholdCheck) Reset(time.Time) {
+	c.state = ThresholdState{}
+	c.last, c.lastAt = Result{}, time.Time{}
+}
+
+func (c *thresholdCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
+	if r, ok := c.cached(now); ok {
+		return r
+	}
+	if c.last.Verdict == Fail && !c.lastAt.IsZero() {
+		return c.last
+	}
+	query, err := c.render(c.query, c.vars.Version, 0)
+	if err != nil {
+		return c.inconclusive(now, err)
+	}
+	x, err := c.scalar(ctx, q, query, now)
+	if err != nil {
+		return c.inconclusive(now, err)
+	}
+	var v Verdict
+	var reason string
+	c.state, v, reason = Threshold(c.state, ThresholdConfig{Min: c.spec.Min, Max: c.spec.Max, FailureLimit: c.spec.FailureLimit}, x)
+	ev := map[string]float64{"value": x, "failures": float64(c.state.Failures), "measurements": float64(c.state.Measurements), "failure_limit": float64(c.spec.FailureLimit)}
+	if c.spec.Min != nil {
+		ev["min"] = *c.spec.Min
+	}
+	if c.spec.Max != nil {
+		ev["max"] = *c.spec.Max
+	}
+	return c.done(now, v, reason, ev)
+}
+
+// burnRateCheck is the canary's own burn-rate gate.
+type burnRateCheck struct {
+	base
+	total, bad *QueryTemplate
+}
+
+func (c *burnRateCheck) Reset(time.Time) { c.last, c.lastAt = Result{}, time.Time{} }
+
+func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
+	if r, ok := c.cached(now); ok {
+		return r
+	}
+	var w [2]BurnWindow
+	for i, win := range []time.Duration{c.spec.ShortWindow.D(), c.spec.LongWindow.D()} {
+		w[i].Window = win
+		for j, qt := range []*QueryTemplate{c.total, c.bad} {
+			query, err := c.render(qt, c.vars.Version, win)
+			if err != nil {
+				return c.inconclusive(now, err)
+			}
+			x, err := c.scalar(ctx, q, query, now)
+			if err != nil {
+				return c.inconclusive(now, err)
+			}
+			if j == 0 {
+				w[i].Total = x
+			} else {
+				w[i].Bad = x
+			}
+		}
+	}
+	v, reason, ev := BurnRateGate(c.spec.Objective, c.spec.BurnRate, w[0], w[1])
+	return c.done(now, v, reason, ev)
+}
+
+// mannWhitneyCheck collects samples for its lifetime and judges once.
+type mannWhitneyCheck struct {
+	base
+	query *QueryTemplate
+	start time.Time
+}
+
+func (c *mannWhitneyCheck) Reset(start time.Time) {
+	c.start = start
+	c.last, c.lastAt = Result{}, time.Time{}
+}
+
+func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
+	if c.start.IsZero() {
+		c.start = now
+	}
+	if c.last.Verdict == Pass || c.last.Verdict == Fail {
+		return c.last
+	}
+	end := c.start.Add(c.spec.Lifetime.D())
+	if now.Before(end) {
+		return c.done(now, Continue, fmt.Sprintf("collecting samples until %s (fixed horizon %s)", end.Format(time.RFC3339), c.spec.Lifetime), nil)
+	}
+	var series [2][]float64
+	for i, ver := range []string{c.vars.Version, c.vars.Stable} {
+		query, err := c.render(c.query, ver, 0)
+		if err != nil {
+			return c.inconclusive(now, err)
+		}
+		qctx, cancel := context.WithTimeout(ctx, c.spec.Timeout.D())
+		m, err := q.QueryRange(qctx, query, c.start.Add(c.spec.Interval.D()), end, c.spec.Interval.D())
+		cancel()
+		if err != nil {
+			return c.inconclusive(now, fmt.Errorf("query %s failed: %w", query, err))
+		}
+		if len(m.Series) != 1 {
+			return c.inconclusive(now, fmt.Errorf("query %s returned %d series, want 1: %w", query, len(m.Series), ErrNoData))
+		}
+		for _, p := range m.Series[0].Points {
+			series[i] = append(series[i], p.V)
+		}
+	}
+	cfg := MannWhitneyConfig{Confidence: 1 - c.spec.Alpha, Tolerance: KayentaDefaults.Tolerance, Direction: c.spec.Direction,
+		AllowedIncrease: c.spec.AllowedIncrease, AllowedDecrease: c.spec.AllowedDecrease}
+	r := MannWhitney(series[0], series[1], cfg)
+	ev := map[string]float64{"estimate": r.Estimate, "interval_low": r.Lower, "interval_high": r.Upper,
+		"mean_ratio": r.MeanRatio, "u": r.U, "p_value": r.PValue, "canary_samples": float64(r.N), "stable_samples": float64(r.M)}
+	if r.Class == ClassNodata {
+		return c.done(now, Inconclusive, "no samples with data for canary or stable (NaN removed)", ev)
+	}
+	score, err := KayentaScore([]ScoredMetric{{Group: c.spec.Name, Class: r.Class}}, map[string]float64{c.spec.Name: c.spec.Weight})
+	if err != nil {
+		return c.inconclusive(now, err)
+	}
+	ev["score"] = score
+	v := KayentaVerdict(score)
+	return c.done(now, v, fmt.Sprintf("Mann-Whitney classified the canary %s (shift %.3g, %g%% interval [%.3g, %.3g]); score %.0f", r.Class, r.Estimate, 100*(1-c.spec.Alpha), r.Lower, r.Upper, score), ev)
+}

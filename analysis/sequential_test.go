@@ -1,0 +1,175 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+func newTest(t *testing.T) *RatioTest {
+	t.Helper()
+	rt, err := NewRatioTest(SequentialConfig{Alpha: 0.01, Tolerance: 1.2, MinRequests: 20, MinBad: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func TestRatioTestFailsEarlyOnClearRegression(t *testing.T) {
+	rt := newTest(t)
+	// 10% canary traffic; stable 1% errors, canary 10%.
+	looks := 0
+	for looks < 40 {
+		looks++
+		rt.Observe(Counts{CanaryRequests: 75, CanaryBad: 8, StableRequests: 675, StableBad: 7})
+		if rt.Decide().Verdict != Continue {
+			break
+		}
+	}
+	d := rt.Decide()
+	if d.Verdict != Fail {
+		t.Fatalf("verdict %s after %d looks: %s", d.Verdict, looks, d.Reason)
+	}
+	if looks > 3 {
+		t.Errorf("took %d looks to fail a 10x regression", looks)
+	}
+	if d.PValue > 0.01 || !(d.Estimate > 5) {
+		t.Errorf("p %v estimate %v", d.PValue, d.Estimate)
+	}
+	lo, hi := rt.Interval(0.01)
+	if !(lo > 1 && hi >= d.Estimate) {
+		t.Errorf("interval [%v, %v] should exclude 1 and hold the estimate %v", lo, hi, d.Estimate)
+	}
+	// The decision sticks.
+	rt.Observe(Counts{CanaryRequests: 1000, StableRequests: 1000, StableBad: 100})
+	if rt.Decide().Verdict != Fail {
+		t.Fatal("decision did not stick")
+	}
+}
+
+func TestRatioTestPassesEarlyWhenNoWorse(t *testing.T) {
+	rt := newTest(t)
+	var d Decision
+	for i := 0; i < 200; i++ {
+		// 25% canary, both 2% errors, exactly proportional.
+		rt.Observe(Counts{CanaryRequests: 2500, CanaryBad: 50, StableRequests: 7500, StableBad: 150})
+		if d = rt.Decide(); d.Verdict != Continue {
+			break
+		}
+	}
+	if d.Verdict != Pass {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Reason)
+	}
+	lo, hi := rt.Interval(0.01)
+	if !(lo < 1 && hi <= 1.25 && hi > 1) {
+		t.Errorf("interval [%v, %v] should hold 1 and end below the tolerance", lo, hi)
+	}
+}
+
+func TestRatioTestGuards(t *testing.T) {
+	tests := map[string]struct {
+		looks []Counts
+		want  Verdict
+	}{
+		"Too few canary requests continue even with errors.": {
+			looks: []Counts{{CanaryRequests: 10, CanaryBad: 10, StableRequests: 1000, StableBad: 0}},
+			want:  Continue,
+		},
+		"A stable version with zero errors and a failing canary fails.": {
+			looks: []Counts{{CanaryRequests: 100, CanaryBad: 8, StableRequests: 1900, StableBad: 0}},
+			want:  Fail,
+		},
+		"Zero errors on both sides continue.": {
+			looks: []Counts{{CanaryRequests: 100, StableRequests: 1900}, {CanaryRequests: 100, StableRequests: 1900}},
+			want:  Continue,
+		},
+		"Two bad events are below min_bad and continue.": {
+			looks: []Counts{{CanaryRequests: 500, CanaryBad: 2, StableRequests: 500, StableBad: 0}},
+			want:  Continue,
+		},
+		"Invalid counts carry no evidence.": {
+			looks: []Counts{{CanaryRequests: 100, CanaryBad: 200, StableRequests: 100}, {CanaryRequests: math.NaN()}},
+			want:  Continue,
+		},
+		"A canary with no traffic in the interval adds nothing.": {
+			looks: []Counts{{CanaryRequests: 0, StableRequests: 1000, StableBad: 50}},
+			want:  Continue,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rt := newTest(t)
+			for _, c := range tc.looks {
+				rt.Observe(c)
+			}
+			if d := rt.Decide(); d.Verdict != tc.want {
+				t.Fatalf("verdict %s, want %s: %s", d.Verdict, tc.want, d.Reason)
+			}
+		})
+	}
+}
+
+// simulateLooks runs one analysis of looks intervals with per-request
+// binomial errors and returns the verdict and the look it was reached at.
+func simulateLooks(rt *RatioTest, rng *rand.Rand, looks int, nCanary, nStable, pStable, factor float64) (Verdict, int) {
+	bc := distuv.Binomial{N: nCanary, P: math.Min(1, pStable*factor), Src: rng}
+	bs := distuv.Binomial{N: nStable, P: pStable, Src: rng}
+	for k := 1; k <= looks; k++ {
+		rt.Observe(Counts{CanaryRequests: nCanary, CanaryBad: bc.Rand(), StableRequests: nStable, StableBad: bs.Rand()})
+		if v := rt.Decide().Verdict; v != Continue {
+			return v, k
+		}
+	}
+	return Continue, looks
+}
+
+// TestRatioTestFalseRollbackRate measures the false-rollback rate under no
+// difference over 10,000 seeded analyses of 120 looks each (every 15 s for
+// 30 minutes) across traffic shares and error ratios, and asserts it stays
+// at or below alpha. It also reports power against a 2x regression.
+func TestRatioTestFalseRollbackRate(t *testing.T) {
+	const runs, looks, alpha = 10000, 120, 0.01
+	type cell struct{ nc, ns, p float64 }
+	cells := []cell{
+		{nc: 1, ns: 74, p: 0.01},     // 5 rps, 1% canary
+		{nc: 37, ns: 713, p: 0.001},  // 50 rps, 5% canary
+		{nc: 187, ns: 563, p: 0.01},  // 50 rps, 25% canary
+		{nc: 375, ns: 7125, p: 0.01}, // 500 rps, 5% canary
+	}
+	rt, err := NewRatioTest(SequentialConfig{Alpha: alpha, Tolerance: 1.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fails := 0
+	for i := 0; i < runs; i++ {
+		c := cells[i%len(cells)]
+		rng := rand.New(rand.NewPCG(uint64(i), 0x5eed))
+		rt.Reset()
+		if v, _ := simulateLooks(rt, rng, looks, c.nc, c.ns, c.p, 1); v == Fail {
+			fails++
+		}
+	}
+	rate := float64(fails) / runs
+	t.Logf("false rollbacks under no difference: %d of %d runs of %d looks (%.4f; alpha %.2f)", fails, runs, looks, rate, alpha)
+	if rate > alpha {
+		t.Fatalf("false-rollback rate %.4f exceeds alpha %.2f", rate, alpha)
+	}
+
+	const powerRuns = 1000
+	detected, sumLooks := 0, 0
+	for i := 0; i < powerRuns; i++ {
+		rng := rand.New(rand.NewPCG(uint64(i), 0xbad))
+		rt.Reset()
+		if v, k := simulateLooks(rt, rng, looks, 37, 713, 0.01, 2); v == Fail {
+			detected++
+			sumLooks += k
+		}
+	}
+	t.Logf("power against 2x at 50 rps, 5%% canary, 1%% errors: %d of %d detected within %d looks, mean %.1f looks",
+		detected, powerRuns, looks, float64(sumLooks)/math.Max(1, float64(detected)))
+	if detected < powerRuns/2 {
+		t.Errorf("power %d/%d is too low", detected, powerRuns)
+	}
+}
