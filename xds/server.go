@@ -1,0 +1,519 @@
+package xds
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vaneproj/vane/traffic"
+)
+
+// DefaultListen is the address the ADS server listens on by default.
+const DefaultListen = "127.0.0.1:18000"
+
+// Options configure a Server. The zero value serves plaintext gRPC on
+// DefaultListen.
+type Options struct {
+	// Listen is the TCP address of the gRPC ADS server ("host:port"; port 0
+	// picks a free port, see Server.Listen). Empty means DefaultListen.
+	Listen string
+	// CertFile and KeyFile, when set, make the server speak TLS.
+	CertFile, KeyFile string
+	// ClientCAFile, when set, requires clients to present a certificate
+	// signed by one of its CAs (mTLS). It needs CertFile and KeyFile.
+	ClientCAFile string
+	// ShutdownTimeout bounds the graceful stop when Run's context ends;
+	// 0 means 5 s.
+	ShutdownTimeout time.Duration
+	// NoConfirm makes Apply return on the first ACK of a change, without
+	// the confirming push that proves gRPC clients put it in effect (see
+	// Server.Apply). Envoy-only fleets may set it to halve the pushes.
+	NoConfirm bool
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the server's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// Server is Vane's ADS server. It keeps one go-control-plane LinearCache per
+// resource type behind a MuxCache, serves them state-of-the-world over
+// gRPC, tracks ACKs and NACKs per stream, and implements traffic.Router.
+type Server struct {
+	opts    Options
+	tlsConf *tls.Config
+	log     *slog.Logger
+	metrics *Metrics
+	prefix  string
+	caches  map[string]*cache.LinearCache
+	mux     *cache.MuxCache
+	tracker *tracker
+
+	lnMu sync.Mutex
+	ln   net.Listener
+	ran  bool
+
+	svcMu    sync.Mutex
+	svcLocks map[string]*sync.Mutex
+
+	pubMu    sync.Mutex
+	versions map[string]uint64                               // per type; mirrors the LinearCache counter
+	current  map[string]map[string]map[string]types.Resource // service → type → name → resource
+	owner    map[string]map[string]string                    // type → name → service
+
+	// mutate, when set (tests only), changes the built resources before
+	// they are published, to provoke NACKs.
+	mutate func(*Resources)
+}
+
+var _ traffic.Router = (*Server)(nil)
+
+// New checks opts, loads the TLS material and builds a Server. It does not
+// listen yet: see Listen and Run.
+func New(opts Options) (*Server, error) {
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
+		return nil, fmt.Errorf("xds: listen: %w", err)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 5 * time.Second
+	}
+	tlsConf, err := serverTLS(opts)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var rnd [4]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, fmt.Errorf("xds: version prefix: %w", err)
+	}
+	// The prefix differs on each start, so a client reconnecting after a
+	// restart never mistakes an old version for a current one.
+	prefix := "vane-" + hex.EncodeToString(rnd[:]) + "-"
+	s := &Server{
+		opts:     opts,
+		tlsConf:  tlsConf,
+		log:      log,
+		metrics:  NewMetrics(opts.Registerer),
+		prefix:   prefix,
+		caches:   map[string]*cache.LinearCache{},
+		svcLocks: map[string]*sync.Mutex{},
+		versions: map[string]uint64{},
+		current:  map[string]map[string]map[string]types.Resource{},
+		owner:    map[string]map[string]string{},
+	}
+	s.tracker = newTracker(prefix, s.metrics, time.Now)
+	caches := map[string]cache.Cache{}
+	for _, url := range typeURLs {
+		lc := cache.NewLinearCache(url, cache.WithVersionPrefix(prefix), cache.WithLogger(cacheLogger{log}))
+		s.caches[url] = lc
+		caches[url] = lc
+		s.owner[url] = map[string]string{}
+	}
+	s.mux = &cache.MuxCache{
+		Classify:      func(r *cache.Request) string { return r.GetTypeUrl() },
+		ClassifyDelta: func(r *cache.DeltaRequest) string { return r.GetTypeUrl() },
+		Caches:        caches,
+	}
+	return s, nil
+}
+
+func serverTLS(opts Options) (*tls.Config, error) {
+	if opts.CertFile == "" && opts.KeyFile == "" {
+		if opts.ClientCAFile != "" {
+			return nil, errors.New("xds: client_ca_file needs cert_file and key_file")
+		}
+		return nil, nil
+	}
+	if opts.CertFile == "" || opts.KeyFile == "" {
+		return nil, errors.New("xds: cert_file and key_file must be set together")
+	}
+	cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("xds: cert_file %s, key_file %s: %w", opts.CertFile, opts.KeyFile, err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if opts.ClientCAFile != "" {
+		pem, err := os.ReadFile(opts.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("xds: client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("xds: client_ca_file %s: no PEM certificate found", opts.ClientCAFile)
+		}
+		conf.ClientCAs = pool
+		conf.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return conf, nil
+}
+
+// Listen binds the server's address if it is not bound yet and returns it.
+// Call it before Run to learn the port picked for ":0".
+func (s *Server) Listen() (net.Addr, error) {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
+	if s.ln != nil {
+		return s.ln.Addr(), nil
+	}
+	if s.ran {
+		return nil, errors.New("xds: server already ran")
+	}
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("xds: listen on %s: %w", s.opts.Listen, err)
+	}
+	s.ln = ln
+	return ln.Addr(), nil
+}
+
+// Addr returns the bound address, or "" before Listen or Run.
+func (s *Server) Addr() string {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Run serves ADS until ctx ends, then stops: open streams are ended, the
+// gRPC server drains within Options.ShutdownTimeout and the listener closes.
+// It returns nil after a clean stop. Run may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	if _, err := s.Listen(); err != nil {
+		return err
+	}
+	s.lnMu.Lock()
+	ln := s.ln
+	if s.ran {
+		s.lnMu.Unlock()
+		return errors.New("xds: server already ran")
+	}
+	s.ran = true
+	s.lnMu.Unlock()
+	defer func() {
+		s.lnMu.Lock()
+		s.ln = nil
+		s.lnMu.Unlock()
+	}()
+
+	// Streams live as long as srvCtx; it ends with ctx.
+	srvCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	xs := serverv3.NewServer(srvCtx, s.mux, s.callbacks(),
+		// gRPC clients send an empty list to unsubscribe; for the types that
+		// Envoy always names, that must not mean "everything".
+		sotw.DeactivateLegacyWildcardForTypes([]string{resourcev3.RouteType, resourcev3.EndpointType}))
+	gopts := []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(1 << 20),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	}
+	if s.tlsConf != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(s.tlsConf)))
+	}
+	gs := grpc.NewServer(gopts...)
+	discovery.RegisterAggregatedDiscoveryServiceServer(gs, xs)
+
+	s.log.Info("xDS server listening", "addr", ln.Addr().String(), "tls", s.tlsConf != nil, "mtls", s.opts.ClientCAFile != "")
+	errc := make(chan error, 1)
+	go func() { errc <- gs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("xds: serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	cancel()
+	stopped := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(stopped)
+	}()
+	timer := time.NewTimer(s.opts.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-stopped:
+	case <-timer.C:
+		s.log.Warn("xDS server drain timed out; closing streams", "timeout", s.opts.ShutdownTimeout)
+		gs.Stop()
+		<-stopped
+	}
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("xds: serve on %s: %w", ln.Addr(), err)
+	}
+	s.log.Info("xDS server stopped")
+	return nil
+}
+
+func (s *Server) callbacks() serverv3.Callbacks {
+	return serverv3.CallbackFuncs{
+		StreamOpenFunc: func(_ context.Context, id int64, typeURL string) error {
+			s.tracker.open(id)
+			s.log.Debug("xDS stream opened", "stream", id, "type", typeURL)
+			return nil
+		},
+		StreamClosedFunc: func(id int64, node *core.Node) {
+			s.tracker.closed(id)
+			s.log.Debug("xDS stream closed", "stream", id, "node", node.GetId())
+		},
+		StreamRequestFunc: func(id int64, req *discovery.DiscoveryRequest) error {
+			if d := req.GetErrorDetail(); d != nil {
+				s.log.Warn("xDS NACK", "stream", id, "node", req.GetNode().GetId(), "type", typeName(req.GetTypeUrl()),
+					"version", req.GetVersionInfo(), "nonce", req.GetResponseNonce(), "err", d.GetMessage())
+			}
+			s.tracker.request(id, req)
+			return nil
+		},
+		StreamResponseFunc: func(_ context.Context, id int64, _ *discovery.DiscoveryRequest, resp *discovery.DiscoveryResponse) {
+			s.tracker.response(id, resp)
+		},
+		DeltaStreamOpenFunc: func(context.Context, int64, string) error {
+			return errors.New("xds: incremental (delta) xDS is not served; use state-of-the-world ADS")
+		},
+	}
+}
+
+// Apply publishes svc with routing r and waits until every connected node
+// subscribed to the changed resources has ACKed them (see traffic.Router).
+// Only changed resources are pushed: a weight change updates the
+// RouteConfiguration alone. Invalid input returns an error and changes
+// nothing. For gRPC clients an ACK means the update was parsed, not yet
+// in effect on the channel, so unless Options.NoConfirm is set Apply then
+// pushes the changed resources once more under a new version and waits for
+// that ACK as well: gRPC-Go's ADS flow control reads it only after the
+// first update was handed to the resolver. Nodes that NACK are listed in Applied.Nacked and the error wraps
+// traffic.ErrNacked; if ctx ends first, the error wraps ctx.Err().
+func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routing) (traffic.Applied, error) {
+	start := time.Now()
+	res, err := BuildResources(svc, r)
+	if err != nil {
+		s.metrics.applies.WithLabelValues("invalid").Inc()
+		return traffic.Applied{}, fmt.Errorf("xds: apply: %w", err)
+	}
+	if s.mutate != nil {
+		s.mutate(&res)
+	}
+	lock := s.serviceLock(svc.Name)
+	lock.Lock()
+	defer lock.Unlock()
+
+	targets, version, err := s.publish(svc.Name, res)
+	if err != nil {
+		s.metrics.applies.WithLabelValues("invalid").Inc()
+		return traffic.Applied{}, fmt.Errorf("xds: apply: %w", err)
+	}
+	log := s.log.With("service", svc.Name, "version", version)
+	if len(targets) == 0 {
+		s.metrics.applies.WithLabelValues("unchanged").Inc()
+		return traffic.Applied{Version: version}, nil
+	}
+	acked, nacked, pending := s.await(ctx, targets)
+	if len(nacked) == 0 && pending == 0 && len(acked) > 0 && !s.opts.NoConfirm {
+		// Confirm: push the last changed resources once more and wait for
+		// that ACK too. gRPC-Go ACKs a response once it has parsed it and
+		// hands the update to its resolver asynchronously; its ADS flow
+		// control reads the next response only after the watchers took the
+		// previous one, so the second ACK shows the change reached them.
+		// Envoy applies an identical route as a no-op.
+		_, nacked, pending = s.await(ctx, s.repush(svc.Name, targets))
+	}
+	out := traffic.Applied{Version: version, Acked: acked, Nacked: nacked, Took: time.Since(start)}
+	switch {
+	case len(nacked) > 0:
+		s.metrics.applies.WithLabelValues("nacked").Inc()
+		var b strings.Builder
+		for i, n := range nacked {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "node %q rejected %s: %s", n.Node, typeName(n.TypeURL), n.Error)
+		}
+		log.Warn("Routing change rejected", "routing", r.String(), "nacked", len(nacked), "acked", len(acked))
+		return out, fmt.Errorf("xds: service %q version %s: %w: %s", svc.Name, version, traffic.ErrNacked, b.String())
+	case pending > 0:
+		s.metrics.applies.WithLabelValues("canceled").Inc()
+		log.Warn("Routing change not yet acknowledged", "routing", r.String(), "pending_streams", pending, "acked", len(acked))
+		return out, fmt.Errorf("xds: service %q version %s: %d stream(s) had not ACKed: %w", svc.Name, version, pending, ctx.Err())
+	}
+	s.metrics.applies.WithLabelValues("acked").Inc()
+	s.metrics.applyDuration.Observe(out.Took.Seconds())
+	log.Info("Routing change applied", "routing", r.String(), "acked", len(acked), "took", out.Took)
+	return out, nil
+}
+
+// await registers a wait for targets and blocks until it is settled or
+// ctx ends.
+func (s *Server) await(ctx context.Context, targets map[string]target) (acked []string, nacked []traffic.NodeStatus, pending int) {
+	if len(targets) == 0 {
+		return nil, nil, 0
+	}
+	w := s.tracker.register(targets)
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+	}
+	return s.tracker.finish(w)
+}
+
+// repush publishes again, under a new version, the resources of the last
+// type (in publish order) that targets changed, and returns the new target.
+func (s *Server) repush(svc string, targets map[string]target) map[string]target {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	for _, url := range slices.Backward(publishOrder) {
+		tg, ok := targets[url]
+		if !ok {
+			continue
+		}
+		update := map[string]types.Resource{}
+		var names []string
+		for _, name := range tg.names {
+			if r, ok := s.current[svc][url][name]; ok {
+				update[name] = r
+				names = append(names, name)
+			}
+		}
+		if len(update) == 0 {
+			continue
+		}
+		if err := s.caches[url].UpdateResources(update, nil); err != nil {
+			s.log.Error("xDS cache notification failed", "type", typeName(url), "err", err)
+		}
+		s.versions[url]++
+		return map[string]target{url: {version: s.versions[url], names: names}}
+	}
+	return nil
+}
+
+func (s *Server) serviceLock(name string) *sync.Mutex {
+	s.svcMu.Lock()
+	defer s.svcMu.Unlock()
+	l := s.svcLocks[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.svcLocks[name] = l
+	}
+	return l
+}
+
+// publish puts the changed resources of one service into the caches,
+// endpoints and clusters first so that a client never sees a route or
+// listener before what it refers to. It returns, per type, the version
+// that carries the change and the names it touched.
+func (s *Server) publish(svc string, res Resources) (map[string]target, string, error) {
+	desired := map[string]map[string]types.Resource{}
+	for _, r := range res.all() {
+		url := typeOf(r)
+		if desired[url] == nil {
+			desired[url] = map[string]types.Resource{}
+		}
+		desired[url][nameOf(r)] = r
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	for url, byName := range desired {
+		for name := range byName {
+			if o, ok := s.owner[url][name]; ok && o != svc {
+				return nil, "", fmt.Errorf("service %q: %s %q already belongs to service %q", svc, typeName(url), name, o)
+			}
+		}
+	}
+	cur := s.current[svc]
+	if cur == nil {
+		cur = map[string]map[string]types.Resource{}
+	}
+	targets := map[string]target{}
+	for _, url := range publishOrder {
+		update := map[string]types.Resource{}
+		var del, names []string
+		for name, r := range desired[url] {
+			if old, ok := cur[url][name]; !ok || !proto.Equal(old, r) {
+				update[name] = r
+				names = append(names, name)
+			}
+		}
+		for name := range cur[url] {
+			if _, ok := desired[url][name]; !ok {
+				del = append(del, name)
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		if err := s.caches[url].UpdateResources(update, del); err != nil {
+			// The cache is updated; only notifying a watch failed.
+			s.log.Error("xDS cache notification failed", "type", typeName(url), "err", err)
+		}
+		s.versions[url]++
+		slices.Sort(names)
+		targets[url] = target{version: s.versions[url], names: names}
+		for name := range update {
+			s.owner[url][name] = svc
+		}
+		for _, name := range del {
+			delete(s.owner[url], name)
+		}
+	}
+	s.current[svc] = desired
+	return targets, s.versionString(), nil
+}
+
+// versionString names the current version of every type, e.g.
+// "vane-1a2b3c4d-: lds=2 rds=7 cds=1 eds=1". Called with pubMu held.
+func (s *Server) versionString() string {
+	return fmt.Sprintf("%slds=%d,rds=%d,cds=%d,eds=%d", s.prefix,
+		s.versions[resourcev3.ListenerType], s.versions[resourcev3.RouteType],
+		s.versions[resourcev3.ClusterType], s.versions[resourcev3.EndpointType])
+}
+
+// publishOrder puts what is referred to before what refers to it.
+var publishOrder = []string{resourcev3.EndpointType, resourcev3.ClusterType, resourcev3.RouteType, resourcev3.ListenerType}
+
+// cacheLogger sends go-control-plane's logs to slog at Debug.
+type cacheLogger struct{ l *slog.Logger }
+
+func (c cacheLogger) Debugf(f string, a ...any) {
+	c.l.Debug(fmt.Sprintf(f, a...), "component", "xds_cache")
+}
+func (c cacheLogger) Infof(f string, a ...any) {
+	c.l.Debug(fmt.Sprintf(f, a...), "component", "xds_cache")
+}
+func (c cacheLogger) Warnf(f string, a ...any) {
+	c.l.Warn(fmt.Sprintf(f, a...), "component", "xds_cache")
+}
+func (c cacheLogger) Errorf(f string, a ...any) {
+	c.l.Error(fmt.Sprintf(f, a...), "component", "xds_cache")
+}

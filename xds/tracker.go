@@ -1,0 +1,283 @@
+package xds
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+
+	"github.com/vaneproj/vane/traffic"
+)
+
+// maxInFlight bounds the responses remembered per stream and type while
+// their ACK is outstanding; a client ACKs responses in order, so older ones
+// are superseded.
+const maxInFlight = 8
+
+// tracker follows every ADS stream from the server callbacks: the node, what
+// it subscribes to, which response (nonce → version) it was sent, and what
+// it ACKed or NACKed. Apply registers a wait on it for a set of changed
+// resources and learns when every subscribed stream has taken them up.
+//
+// The sotw server calls the callbacks of one stream from that stream's
+// goroutine; the tracker's lock orders them against Apply.
+type tracker struct {
+	prefix  string
+	metrics *Metrics
+	now     func() time.Time
+
+	mu      sync.Mutex
+	streams map[int64]*streamState
+	waits   map[*wait]struct{}
+}
+
+type streamState struct {
+	node  string
+	types map[string]*typeState
+}
+
+type typeState struct {
+	wildcard  bool
+	names     map[string]struct{}
+	lastNonce string
+	sent      []sentResponse
+	acked     uint64 // highest version ACKed
+	nacked    uint64 // highest version NACKed
+	nackErr   string
+}
+
+type sentResponse struct {
+	nonce   string
+	version uint64
+	at      time.Time
+}
+
+// target is what a wait needs for one type: every stream subscribed to one
+// of names must take up version or a later one.
+type target struct {
+	version uint64
+	names   []string
+}
+
+// wait is one Apply waiting for its change to be taken up.
+type wait struct {
+	targets   map[string]target
+	remaining map[int64]map[string]uint64 // stream → type → version
+	acked     map[string]struct{}
+	nacked    []traffic.NodeStatus
+	done      chan struct{}
+}
+
+func newTracker(prefix string, m *Metrics, now func() time.Time) *tracker {
+	return &tracker{prefix: prefix, metrics: m, now: now, streams: map[int64]*streamState{}, waits: map[*wait]struct{}{}}
+}
+
+func (t *tracker) version(v string) uint64 {
+	s, ok := strings.CutPrefix(v, t.prefix)
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
+}
+
+func (t *tracker) open(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.streams[id] = &streamState{types: map[string]*typeState{}}
+	t.metrics.connectedStreams.Inc()
+}
+
+func (t *tracker) closed(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.streams[id]; !ok {
+		return
+	}
+	delete(t.streams, id)
+	t.metrics.connectedStreams.Dec()
+	for w := range t.waits {
+		delete(w.remaining, id)
+		w.check()
+	}
+}
+
+func (t *tracker) request(id int64, req *discovery.DiscoveryRequest) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.streams[id]
+	if st == nil {
+		return
+	}
+	if st.node == "" {
+		st.node = req.GetNode().GetId()
+	}
+	url := req.GetTypeUrl()
+	ts := st.types[url]
+	first := ts == nil
+	if first {
+		ts = &typeState{}
+		st.types[url] = ts
+	}
+	nonce := req.GetResponseNonce()
+	if nonce != "" {
+		t.answer(id, st, url, ts, nonce, req)
+	}
+	// A request with a stale nonce is ignored by the server, so it does not
+	// change the subscription either.
+	if nonce == "" || nonce == ts.lastNonce {
+		names := req.GetResourceNames()
+		ts.names = make(map[string]struct{}, len(names))
+		wildcard := false
+		for _, n := range names {
+			if n == "*" {
+				wildcard = true
+			}
+			ts.names[n] = struct{}{}
+		}
+		// An empty first request of a full-state type is the legacy wildcard.
+		if len(names) == 0 && fullState(url) && (first || ts.wildcard) {
+			wildcard = true
+		}
+		ts.wildcard = wildcard
+	}
+}
+
+// answer handles the ACK or NACK of the response with this nonce.
+func (t *tracker) answer(id int64, st *streamState, url string, ts *typeState, nonce string, req *discovery.DiscoveryRequest) {
+	i := slices.IndexFunc(ts.sent, func(s sentResponse) bool { return s.nonce == nonce })
+	if i < 0 {
+		return
+	}
+	sent := ts.sent[i]
+	ts.sent = slices.Delete(ts.sent, 0, i+1)
+	if d := req.GetErrorDetail(); d != nil {
+		t.metrics.nacks.WithLabelValues(typeName(url)).Inc()
+		if sent.version >= ts.nacked {
+			ts.nacked, ts.nackErr = sent.version, d.GetMessage()
+		}
+		for w := range t.waits {
+			if v, ok := w.remaining[id][url]; ok && v <= sent.version {
+				delete(w.remaining, id)
+				w.nacked = append(w.nacked, traffic.NodeStatus{Node: st.node, Error: d.GetMessage(), TypeURL: url})
+				w.check()
+			}
+		}
+		return
+	}
+	t.metrics.ackLatency.Observe(t.now().Sub(sent.at).Seconds())
+	ts.acked = max(ts.acked, sent.version)
+	for w := range t.waits {
+		rem := w.remaining[id]
+		if v, ok := rem[url]; ok && v <= sent.version {
+			delete(rem, url)
+			if len(rem) == 0 {
+				delete(w.remaining, id)
+				w.acked[st.node] = struct{}{}
+			}
+			w.check()
+		}
+	}
+}
+
+func (t *tracker) response(id int64, resp *discovery.DiscoveryResponse) {
+	url := resp.GetTypeUrl()
+	t.metrics.pushes.WithLabelValues(typeName(url)).Inc()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.streams[id]
+	if st == nil {
+		return
+	}
+	ts := st.types[url]
+	if ts == nil {
+		ts = &typeState{}
+		st.types[url] = ts
+	}
+	ts.lastNonce = resp.GetNonce()
+	if len(ts.sent) == maxInFlight {
+		ts.sent = slices.Delete(ts.sent, 0, 1)
+	}
+	ts.sent = append(ts.sent, sentResponse{nonce: resp.GetNonce(), version: t.version(resp.GetVersionInfo()), at: t.now()})
+}
+
+// subscribes reports whether ts asks for any of names.
+func (ts *typeState) subscribes(names []string) bool {
+	if ts.wildcard {
+		return true
+	}
+	for _, n := range names {
+		if _, ok := ts.names[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// register starts a wait for targets over the streams connected now.
+// Streams that already took up (or rejected) the versions are settled at once.
+func (t *tracker) register(targets map[string]target) *wait {
+	w := &wait{targets: targets, remaining: map[int64]map[string]uint64{}, acked: map[string]struct{}{}, done: make(chan struct{})}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, st := range t.streams {
+		involved, nacked := false, false
+		for url, tg := range targets {
+			ts := st.types[url]
+			if ts == nil || !ts.subscribes(tg.names) {
+				continue
+			}
+			involved = true
+			switch {
+			case ts.acked >= tg.version:
+			case ts.nacked >= tg.version:
+				if !nacked {
+					w.nacked = append(w.nacked, traffic.NodeStatus{Node: st.node, Error: ts.nackErr, TypeURL: url})
+				}
+				nacked = true
+			default:
+				if w.remaining[id] == nil {
+					w.remaining[id] = map[string]uint64{}
+				}
+				w.remaining[id][url] = tg.version
+			}
+		}
+		if nacked {
+			delete(w.remaining, id)
+		} else if involved && w.remaining[id] == nil {
+			w.acked[st.node] = struct{}{}
+		}
+	}
+	t.waits[w] = struct{}{}
+	w.check()
+	return w
+}
+
+// finish ends w and returns the nodes that ACKed and NACKed it.
+func (t *tracker) finish(w *wait) (acked []string, nacked []traffic.NodeStatus, pending int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.waits, w)
+	for n := range w.acked {
+		acked = append(acked, n)
+	}
+	slices.Sort(acked)
+	nacked = slices.Clone(w.nacked)
+	slices.SortFunc(nacked, func(a, b traffic.NodeStatus) int { return strings.Compare(a.Node, b.Node) })
+	return acked, nacked, len(w.remaining)
+}
+
+// check closes done once no stream is left to hear from. Called with the
+// tracker locked.
+func (w *wait) check() {
+	if len(w.remaining) == 0 {
+		select {
+		case <-w.done:
+		default:
+			close(w.done)
+		}
+	}
+}
