@@ -100,6 +100,8 @@ type RatioTest struct {
 	total      Counts
 	looks      int
 	maxLogFail float64
+	logFail    float64 // Λ_fail and Λ_pass after the last informative look
+	logPass    float64
 	decided    *Decision
 }
 
@@ -178,7 +180,7 @@ func (t *RatioTest) Reset() {
 	clear(t.ll)
 	t.total = Counts{}
 	t.looks = 0
-	t.maxLogFail = 0
+	t.maxLogFail, t.logFail, t.logPass = 0, 0, 0
 	t.decided = nil
 }
 
@@ -204,8 +206,9 @@ func (t *RatioTest) Observe(c Counts) bool {
 	for i, lr := range t.logRho {
 		t.ll[i] += x*lr - e*math.Log1p(a*t.rho[i])
 	}
-	if lf := t.logEFail(); lf > t.maxLogFail {
-		t.maxLogFail = lf
+	t.logFail, t.logPass = t.logEFail(), t.logEPass()
+	if t.logFail > t.maxLogFail {
+		t.maxLogFail = t.logFail
 	}
 	return true
 }
@@ -248,8 +251,8 @@ func (t *RatioTest) Decide() Decision {
 		return d
 	}
 	d := Decision{
-		LogEFail: t.logEFail(),
-		LogEPass: t.logEPass(),
+		LogEFail: t.logFail,
+		LogEPass: t.logPass,
 		PValue:   math.Min(1, math.Exp(-t.maxLogFail)),
 		Estimate: t.Estimate(),
 		Total:    t.total,
