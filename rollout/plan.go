@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -85,6 +86,21 @@ type Plan struct {
 type Analysis struct {
 	// Interval is the time between two looks (default 15s).
 	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// RequestsMetric, when Judges is empty, enables the sequential
+	// canary-vs-stable judge on this request counter (labels service,
+	// version, code; 5xx codes are bad).
+	RequestsMetric string `json:"requests_metric,omitempty" yaml:"requests_metric,omitempty"`
+	// Judges are the checks run at every look (see analysis.Spec).
+	Judges []analysis.Spec `json:"judges,omitempty" yaml:"judges,omitempty"`
+}
+
+// Specs returns the judges' specs: Judges, or the default sequential judge
+// on RequestsMetric.
+func (a Analysis) Specs() []analysis.Spec {
+	if len(a.Judges) > 0 || a.RequestsMetric == "" {
+		return a.Judges
+	}
+	return []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
 }
 
 // MinTraffic is the minimum traffic guard: an analysis step cannot pass
@@ -441,6 +457,28 @@ func (p Plan) Validate() error {
 	if p.InconclusiveLimit != nil && *p.InconclusiveLimit < 0 {
 		add("inconclusive_limit: %d is negative", *p.InconclusiveLimit)
 	}
+	names := map[string]int{}
+	for i, j := range p.Analysis.Specs() {
+		f := "analysis.requests_metric"
+		if len(p.Analysis.Judges) > 0 {
+			f = fmt.Sprintf("analysis.judges[%d]", i)
+		}
+		if err := j.Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				var fe *analysis.FieldError
+				if errors.As(e, &fe) && len(p.Analysis.Judges) > 0 {
+					add("%s.%s: %w", f, fe.Field, fe.Err)
+				} else {
+					add("%s: %w", f, e)
+				}
+			}
+		}
+		n := j.WithDefaults().Name
+		if k, dup := names[n]; dup {
+			add("%s.name: %q is also the name of analysis.judges[%d]", f, n, k)
+		}
+		names[n] = i
+	}
 	if p.Analysis.Interval != 0 && p.Analysis.Interval.D() < 100*time.Millisecond {
 		add("analysis.interval: %s is below 100ms", p.Analysis.Interval)
 	}
@@ -480,6 +518,17 @@ func (p Plan) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 func headerMatches(h map[string]string) []traffic.HeaderMatch {

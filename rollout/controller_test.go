@@ -1,0 +1,312 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/store"
+	"github.com/vaneproj/vane/traffic"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeRouter ACKs every change at once and records it.
+type fakeRouter struct {
+	mu      sync.Mutex
+	applied []string
+	fail    bool
+}
+
+func (r *fakeRouter) Apply(ctx context.Context, svc traffic.Service, rt traffic.Routing) (traffic.Applied, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return traffic.Applied{}, fmt.Errorf("node-1: %w", traffic.ErrNacked)
+	}
+	r.applied = append(r.applied, fmt.Sprintf("%s@%s %s", svc.Stable.Version, svc.Canary.Version, rt))
+	return traffic.Applied{Version: fmt.Sprint(len(r.applied))}, nil
+}
+
+func (r *fakeRouter) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.applied) == 0 {
+		return ""
+	}
+	return r.applied[len(r.applied)-1]
+}
+
+// fakeQuerier answers every query with the error ratio it is set to.
+type fakeQuerier struct {
+	mu    sync.Mutex
+	ratio float64
+}
+
+func (q *fakeQuerier) set(x float64) { q.mu.Lock(); q.ratio = x; q.mu.Unlock() }
+
+func (q *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return analysis.Vector{Samples: []analysis.Sample{{Value: q.ratio}}}, nil
+}
+
+func (q *fakeQuerier) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (analysis.Matrix, error) {
+	return analysis.Matrix{}, errors.New("not used")
+}
+
+func testPlan() Plan {
+	maxRatio := 0.05
+	return Plan{
+		Steps: []PlanStep{WeightStep(10), AnalysisFor(time.Minute), WeightStep(50), AnalysisFor(time.Minute)},
+		Analysis: Analysis{Interval: Duration(10 * time.Second), Judges: []analysis.Spec{{
+			Kind: analysis.KindThreshold, Name: "error-ratio", Interval: analysis.Duration(10 * time.Second),
+			Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxRatio, FailureLimit: 1,
+		}}},
+	}
+}
+
+type harness struct {
+	t       *testing.T
+	router  *fakeRouter
+	q       *fakeQuerier
+	db      *store.DB
+	reg     *prometheus.Registry
+	m       *Manager
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stopped bool
+}
+
+func startHarness(t *testing.T, path string, router *fakeRouter, q *fakeQuerier, plan Plan) *harness {
+	t.Helper()
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	svc := traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.0.1:80"}}}
+	m, err := NewManager(Options{Router: router, Querier: q, Store: db, Metrics: NewMetrics(reg),
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}, []ServiceConfig{{Service: svc, Plan: plan}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, router: router, q: q, db: db, reg: reg, m: m, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(h.done); _ = m.Run(ctx) }()
+	t.Cleanup(h.stop)
+	synctest.Wait()
+	if !m.Ready() {
+		t.Fatal("manager not ready")
+	}
+	return h
+}
+
+func (h *harness) stop() {
+	if h.stopped {
+		return
+	}
+	h.stopped = true
+	h.cancel()
+	<-h.done
+	if err := h.db.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) state() State {
+	st, err := h.m.Get("checkout")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+func TestControllerRollsBackABadCanary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), &fakeRouter{}, &fakeQuerier{}, testPlan())
+		if _, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := h.router.last(); got != "v1@v2 stable 90% / canary 10%" {
+			t.Fatalf("after start the router got %q", got)
+		}
+		h.q.set(0.5) // the canary starts failing
+		start := time.Now()
+		for h.state().Phase != Aborted && time.Since(start) < 5*time.Minute {
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		st := h.state()
+		if st.Phase != Aborted || !strings.Contains(st.Reason, "error-ratio fail") {
+			t.Fatalf("state %s: %s", st.Phase, st.Reason)
+		}
+		if got := h.router.last(); got != "v1@v2 stable 100% / canary 0%" {
+			t.Fatalf("after rollback the router got %q", got)
+		}
+		// Two failed looks 10 s apart (failure limit 1).
+		if took := time.Since(start); took > 21*time.Second {
+			t.Fatalf("rollback took %s", took)
+		}
+		hist, err := h.m.History("checkout", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, e := range hist {
+			types = append(types, string(e.Type))
+		}
+		want := "created started step applied step analysis rollback applied aborted"
+		if strings.Join(types, " ") != want {
+			t.Fatalf("history %v, want %s", types, want)
+		}
+		if err := testutil.GatherAndCompare(h.reg, strings.NewReader(`
+# HELP vane_rollout_canary_weight Percentage of requests the rollout sends to the canary.
+# TYPE vane_rollout_canary_weight gauge
+vane_rollout_canary_weight{rollout="checkout"} 0
+`), "vane_rollout_canary_weight"); err != nil {
+			t.Fatal(err)
+		}
+		if v := testutil.ToFloat64(h.m.o.Metrics.phase.WithLabelValues("checkout", "Aborted")); v != 1 {
+			t.Fatalf("vane_rollout_phase{phase=Aborted} = %g", v)
+		}
+		if v := testutil.ToFloat64(h.m.o.Metrics.verdicts.WithLabelValues("checkout", "fail")); v != 1 {
+			t.Fatalf("fail verdicts = %g", v)
+		}
+	})
+}
+
+func TestControllerPromotesAGoodCanary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), &fakeRouter{}, &fakeQuerier{}, testPlan())
+		if _, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		st := h.state()
+		if st.Phase != Succeeded || st.Service.Stable.Version != "v2" {
+			t.Fatalf("state %s stable %s: %s", st.Phase, st.Service.Stable.Version, st.Reason)
+		}
+		h.router.mu.Lock()
+		got := strings.Join(h.router.applied, "\n")
+		h.router.mu.Unlock()
+		want := strings.Join([]string{"v1@ stable 100% / canary 0%", "v1@v2 stable 90% / canary 10%", "v1@v2 stable 50% / canary 50%",
+			"v1@v2 stable 0% / canary 100%", "v2@ stable 100% / canary 0%"}, "\n")
+		if got != want {
+			t.Fatalf("router saw:\n%s\nwant:\n%s", got, want)
+		}
+		// A second rollout starts from the promoted version.
+		st, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v3", Endpoints: []string{"10.0.0.3:80"}})
+		if err != nil || st.Original.Stable.Version != "v2" {
+			t.Fatalf("second start: %v (stable %s)", err, st.Original.Stable.Version)
+		}
+		synctest.Wait()
+	})
+}
+
+func TestControllerRejectsBadStartsWithoutChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), &fakeRouter{}, &fakeQuerier{}, testPlan())
+		ctx := t.Context()
+		for name, tc := range map[string]struct {
+			req  StartRequest
+			want error
+		}{
+			"an unknown service is not found":     {StartRequest{Service: "cart", Version: "v2", Endpoints: []string{"a:1"}}, ErrNotFound},
+			"a missing version is invalid":        {StartRequest{Service: "checkout", Endpoints: []string{"a:1"}}, ErrInvalid},
+			"a bad endpoint is invalid":           {StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"nope"}}, ErrInvalid},
+			"the stable version again is invalid": {StartRequest{Service: "checkout", Version: "v1", Endpoints: []string{"a:1"}}, ErrInvalid},
+			"no endpoints is invalid":             {StartRequest{Service: "checkout", Version: "v2"}, ErrInvalid},
+		} {
+			if _, err := h.m.Start(ctx, tc.req); !errors.Is(err, tc.want) {
+				t.Errorf("%s: got %v, want %v", name, err, tc.want)
+			}
+		}
+		if _, err := h.m.Get("checkout"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a rejected start left a rollout: %v", err)
+		}
+		if _, err := h.m.Start(ctx, StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		before := h.state()
+		_, err := h.m.Start(ctx, StartRequest{Service: "checkout", Version: "v3", Endpoints: []string{"10.0.0.3:80"}})
+		if !errors.Is(err, ErrConflict) {
+			t.Fatalf("second start: %v, want ErrConflict", err)
+		}
+		t.Log(err)
+		if _, err := h.m.Command(ctx, "checkout", CmdResume); !errors.Is(err, ErrConflict) {
+			t.Fatalf("resume while progressing: %v, want ErrConflict", err)
+		}
+		if after := h.state(); after.Seq != before.Seq || after.Service.Canary.Version != "v2" {
+			t.Fatalf("refused requests changed the state: seq %d → %d", before.Seq, after.Seq)
+		}
+		// Abort returns once weight 0 is applied.
+		st, err := h.m.Command(ctx, "checkout", CmdAbort)
+		if err != nil || st.Phase != Aborted || h.router.last() != "v1@v2 stable 100% / canary 0%" {
+			t.Fatalf("abort: %v %s %q", err, st.Phase, h.router.last())
+		}
+	})
+}
+
+// TestControllerResumesAfterRestart stops a manager mid-step and checks
+// that a new one re-publishes the same weight and continues at the same
+// step, neither repeating nor skipping it.
+func TestControllerResumesAfterRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "vane.db")
+		plan := testPlan()
+		plan.Steps[3] = PauseFor(0)
+		h := startHarness(t, path, &fakeRouter{}, &fakeQuerier{}, plan)
+		if _, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(75 * time.Second) // past the first analysis: at 50%
+		synctest.Wait()
+		before := h.state()
+		if before.Step != 3 || before.Routing.Weights.Canary != 50 || before.Phase != Paused {
+			t.Fatalf("before restart: step %d weight %d", before.Step, before.Routing.Weights.Canary)
+		}
+		h.stop()
+
+		r2 := &fakeRouter{}
+		h2 := startHarness(t, path, r2, &fakeQuerier{}, plan)
+		after := h2.state()
+		if after.Step != before.Step || after.Routing.String() != before.Routing.String() || !after.AnalysisStarted.Equal(before.AnalysisStarted) {
+			t.Fatalf("after restart step %d %s (analysis from %s), before step %d %s (from %s)",
+				after.Step, after.Routing, after.AnalysisStarted, before.Step, before.Routing, before.AnalysisStarted)
+		}
+		r2.mu.Lock()
+		first := r2.applied[0]
+		r2.mu.Unlock()
+		if first != "v1@v2 stable 50% / canary 50%" {
+			t.Fatalf("the restarted controller first published %q", first)
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if st := h2.state(); st.Phase != Paused || st.Step != 3 {
+			t.Fatalf("the resumed rollout moved by itself: %s step %d", st.Phase, st.Step)
+		}
+		if _, err := h2.m.Command(t.Context(), "checkout", CmdPromote); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if st := h2.state(); st.Phase != Succeeded {
+			t.Fatalf("after resume: %s %s", st.Phase, st.Reason)
+		}
+	})
+}
