@@ -1,0 +1,257 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vaneproj/vane/demo/loadgen"
+	"github.com/vaneproj/vane/demo/sampleapp"
+	"github.com/vaneproj/vane/prom"
+	"github.com/vaneproj/vane/traffic"
+	"github.com/vaneproj/vane/xds"
+)
+
+// WorldConfig configures the demo's world: the sample service's versions,
+// the embedded Prometheus that scrapes them, the xDS server and the load
+// generator that reaches them through a gRPC xDS client.
+type WorldConfig struct {
+	// Service is the routed service's name (default "demo"); the load
+	// generator dials xds:///<Service> and every scraped series carries
+	// service=<Service>.
+	Service string
+	// Versions are the sample app instances to start, one per version.
+	// Loggers left nil get the world's logger.
+	Versions []sampleapp.Config
+	// Stable is the version that takes all traffic at first; default the
+	// first of Versions.
+	Stable string
+	// ScrapeInterval is the embedded Prometheus's scrape and rule
+	// evaluation interval (default 2s).
+	ScrapeInterval time.Duration
+	// Rate is the load generator's steady rate in calls per second
+	// (default 50).
+	Rate float64
+	// SlowThreshold counts calls slower than it as bad for users (default
+	// 100ms; see loadgen.Config).
+	SlowThreshold time.Duration
+	// Registerer receives Vane's own metrics (xDS server, Prometheus
+	// adapter); nil keeps them private.
+	Registerer prometheus.Registerer
+	// Logger receives the components' logs; nil discards.
+	Logger *slog.Logger
+}
+
+// World is the running demo world. Create it with StartWorld and stop it
+// with Close.
+type World struct {
+	// Prom is the embedded Prometheus scraping every version; it is the
+	// analysis.Querier the judges read.
+	Prom *prom.Embedded
+	// XDS is the xDS server; it is the traffic.Router rollouts drive.
+	XDS *xds.Server
+	// Load is the load generator, already running at the configured rate.
+	Load *loadgen.Generator
+	// Apps holds the sample app instances by version.
+	Apps map[string]*sampleapp.Instance
+
+	cfg    WorldConfig
+	logger *slog.Logger
+	cancel context.CancelFunc
+	// stops are called in reverse start order by Close.
+	stops     []func() error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// StartWorld starts, on loopback ports it picks, every version of the
+// sample app, the embedded Prometheus scraping them, the xDS server serving
+// the service with all traffic on the stable version, and the load
+// generator; it returns once the load generator's calls are answered
+// through xDS, or an error (having stopped what it started) if that does
+// not happen before ctx ends or within 30 s. Background components run until
+// Close.
+func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
+	if cfg.Service == "" {
+		cfg.Service = "demo"
+	}
+	if len(cfg.Versions) == 0 {
+		return nil, errors.New("demo: world: no versions")
+	}
+	if cfg.Stable == "" {
+		cfg.Stable = cfg.Versions[0].Version
+	}
+	if cfg.ScrapeInterval <= 0 {
+		cfg.ScrapeInterval = 2 * time.Second
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 50
+	}
+	if cfg.SlowThreshold <= 0 {
+		cfg.SlowThreshold = 100 * time.Millisecond
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	w := &World{Apps: map[string]*sampleapp.Instance{}, cfg: cfg, logger: logger, cancel: cancel}
+	defer func() {
+		if err != nil {
+			_ = w.Close()
+		}
+	}()
+	w.stops = append(w.stops, func() error { cancel(); return nil })
+
+	// The service's versions.
+	var targets []string
+	for _, vc := range cfg.Versions {
+		if _, dup := w.Apps[vc.Version]; dup {
+			return nil, fmt.Errorf("demo: world: version %q given twice", vc.Version)
+		}
+		if vc.Logger == nil {
+			vc.Logger = logger.With("component", "sampleapp")
+		}
+		app, err := sampleapp.Start(vc)
+		if err != nil {
+			return nil, fmt.Errorf("demo: world: %w", err)
+		}
+		w.Apps[vc.Version] = app
+		w.stops = append(w.stops, app.Close)
+		targets = append(targets, app.MetricsAddr())
+	}
+	if w.Apps[cfg.Stable] == nil {
+		return nil, fmt.Errorf("demo: world: stable version %q is not among the versions", cfg.Stable)
+	}
+
+	// The embedded Prometheus, scraping every version.
+	w.Prom, err = prom.NewEmbedded(prom.EmbeddedConfig{
+		ScrapeInterval:     cfg.ScrapeInterval,
+		EvaluationInterval: cfg.ScrapeInterval,
+		Jobs: []prom.ScrapeJob{{
+			Name:    cfg.Service,
+			Targets: targets,
+			Labels:  map[string]string{"service": cfg.Service},
+		}},
+	}, prom.WithLogger(logger.With("component", "prometheus")))
+	if err != nil {
+		return nil, fmt.Errorf("demo: world: %w", err)
+	}
+	w.stops = append(w.stops, w.Prom.Close)
+	w.goRun("prometheus", func() error { return w.Prom.Run(runCtx) })
+
+	// The xDS server.
+	w.XDS, err = xds.New(xds.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "xds"),
+		Registerer: cfg.Registerer, ShutdownTimeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("demo: world: %w", err)
+	}
+	addr, err := w.XDS.Listen()
+	if err != nil {
+		return nil, fmt.Errorf("demo: world: %w", err)
+	}
+	xdsDone := w.goRun("xds", func() error { return w.XDS.Run(runCtx) })
+	w.stops = append(w.stops, func() error { <-xdsDone; return nil })
+	if _, err := w.XDS.Apply(ctx, w.Service(cfg.Stable, ""), traffic.AllStable()); err != nil {
+		return nil, fmt.Errorf("demo: world: first routing: %w", err)
+	}
+
+	// The service's users, through a real gRPC xDS client.
+	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: addr.String(), NodeID: "vane-demo-loadgen", Cluster: "demo-users"})
+	if err != nil {
+		return nil, fmt.Errorf("demo: world: %w", err)
+	}
+	w.Load, err = loadgen.New(loadgen.Config{Target: "xds:///" + cfg.Service, Bootstrap: boot, Rate: cfg.Rate,
+		SlowThreshold: cfg.SlowThreshold, Logger: logger.With("component", "loadgen")})
+	if err != nil {
+		return nil, fmt.Errorf("demo: world: %w", err)
+	}
+	w.stops = append(w.stops, w.Load.Close)
+	loadDone := w.goRun("loadgen", func() error { return w.Load.Run(runCtx) })
+	w.stops = append(w.stops, func() error { <-loadDone; return nil })
+
+	if err := w.waitServed(ctx, cfg.Stable, 30*time.Second); err != nil {
+		return nil, err
+	}
+	logger.Info("Demo world started", "service", cfg.Service, "xds", addr.String(), "versions", len(w.Apps))
+	return w, nil
+}
+
+// goRun runs f in a goroutine; the returned channel is closed when it
+// returns. An error other than a clean stop is logged.
+func (w *World) goRun(name string, f func() error) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := f(); err != nil {
+			w.logger.Error("Component stopped with an error", "component", name, "err", err)
+		}
+	}()
+	return done
+}
+
+// waitServed waits until the load generator got an answer from version.
+func (w *World) waitServed(ctx context.Context, version string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if w.Load.Stats().ByVersion[version].OK > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("demo: world: no call answered by %s through xds:///%s: %w", version, w.cfg.Service, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Service returns the routed service with stable and canary versions
+// (canary may be empty).
+func (w *World) Service(stable, canary string) traffic.Service {
+	svc := traffic.Service{Name: w.cfg.Service, Stable: w.backend(stable)}
+	if canary != "" {
+		svc.Canary = w.backend(canary)
+	}
+	return svc
+}
+
+func (w *World) backend(version string) traffic.Backend {
+	b := traffic.Backend{Version: version}
+	if app := w.Apps[version]; app != nil {
+		b.Endpoints = []string{app.Addr()}
+	}
+	return b
+}
+
+// Versions lists the versions, sorted.
+func (w *World) Versions() []string {
+	vs := make([]string, 0, len(w.Apps))
+	for v := range w.Apps {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+// Close stops the load generator, the xDS server, the embedded Prometheus
+// and the apps, in that order. It is idempotent.
+func (w *World) Close() error {
+	w.closeOnce.Do(func() {
+		w.cancel()
+		var errs []error
+		for i := len(w.stops) - 1; i >= 0; i-- {
+			errs = append(errs, w.stops[i]())
+		}
+		w.closeErr = errors.Join(errs...)
+	})
+	return w.closeErr
+}
