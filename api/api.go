@@ -1,0 +1,420 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vaneproj/vane/rollout"
+)
+
+//go:embed ui/index.html
+var ui embed.FS
+
+// Rollouts is what the API needs from the rollout controller; the
+// rollout.Manager implements it. Methods are safe for concurrent use and
+// return errors wrapping rollout.ErrNotFound, ErrConflict, ErrInvalid or
+// ErrNotRunning where those apply.
+type Rollouts interface {
+	List() []rollout.State
+	Get(name string) (rollout.State, error)
+	History(name string, limit int) ([]rollout.Event, error)
+	Start(ctx context.Context, req rollout.StartRequest) (rollout.State, error)
+	Command(ctx context.Context, name string, c rollout.Command) (rollout.State, error)
+}
+
+// SLOs reports the status of the configured SLOs.
+type SLOs interface {
+	Status(ctx context.Context, now time.Time) ([]SLOStatus, error)
+}
+
+// Options configures the API server.
+type Options struct {
+	// Rollouts is the rollout controller. Required.
+	Rollouts Rollouts
+	// SLOs, when set, serves GET /api/v1/slos.
+	SLOs SLOs
+	// TokenFile, when set, holds the bearer token mutating calls need.
+	TokenFile string
+	// Metrics serves /metrics (e.g. promhttp.HandlerFor(reg, …)).
+	Metrics http.Handler
+	// Ready reports readiness for /readyz; nil means ready.
+	Ready func() bool
+	// Registerer receives the API's own metrics; nil: none.
+	Registerer prometheus.Registerer
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// ShutdownTimeout bounds the drain on shutdown (default 5s).
+	ShutdownTimeout time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	o       Options
+	token   []byte
+	mux     *http.ServeMux
+	log     *slog.Logger
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	lis     net.Listener
+}
+
+// Error is the JSON body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// RolloutDetail is the answer of GET /api/v1/rollouts/{name}.
+type RolloutDetail struct {
+	Rollout rollout.State   `json:"rollout"`
+	Events  []rollout.Event `json:"events"`
+}
+
+// RolloutList is the answer of GET /api/v1/rollouts.
+type RolloutList struct {
+	Rollouts []rollout.State `json:"rollouts"`
+}
+
+// SLOList is the answer of GET /api/v1/slos.
+type SLOList struct {
+	SLOs []SLOStatus `json:"slos"`
+}
+
+// New builds the server; a configured token file must exist and hold a
+// non-empty token.
+func New(o Options) (*Server, error) {
+	if o.Rollouts == nil {
+		return nil, errors.New("api: Options.Rollouts is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 5 * time.Second
+	}
+	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux()}
+	if o.TokenFile != "" {
+		b, err := os.ReadFile(o.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("api: http.token_file: %w", err)
+		}
+		s.token = []byte(strings.TrimSpace(string(b)))
+		if len(s.token) == 0 {
+			return nil, fmt.Errorf("api: http.token_file %s is empty", o.TokenFile)
+		}
+	}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "api", Name: "requests_total",
+		Help: "HTTP API requests by route and status code."}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "vane", Subsystem: "api", Name: "request_duration_seconds",
+		Help: "HTTP API request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)}, []string{"route"})
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(s.reqs); err != nil {
+			return nil, fmt.Errorf("api: metrics: %w", err)
+		}
+		if err := o.Registerer.Register(s.latency); err != nil {
+			return nil, fmt.Errorf("api: metrics: %w", err)
+		}
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	h := func(pattern, route string, mutating bool, f http.HandlerFunc) {
+		s.mux.Handle(pattern, s.instrument(route, mutating, f))
+	}
+	h("GET /healthz", "healthz", false, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	h("GET /readyz", "readyz", false, s.readyz)
+	if s.o.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.o.Metrics)
+	}
+	h("GET /api/v1/rollouts", "rollouts", false, s.list)
+	h("POST /api/v1/rollouts", "rollouts", true, s.start)
+	h("GET /api/v1/rollouts/{name}", "rollout", false, s.get)
+	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
+	h("GET /api/v1/slos", "slos", false, s.slos)
+	h("GET /{$}", "ui", false, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := ui.ReadFile("ui/index.html")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(b)
+	})
+	h("/", "not_found", false, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// Handler returns the API's handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
+
+// Flush lets streaming answers through.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) instrument(route string, mutating bool, f http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		if mutating && !s.authorized(sw, r) {
+			s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+			return
+		}
+		f(sw, r)
+		s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		if mutating {
+			s.log.Info("API call", "method", r.Method, "path", r.URL.Path, "code", sw.code, "remote", r.RemoteAddr)
+		}
+	})
+}
+
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if s.token == nil {
+		return true
+	}
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if h == "" || !ok || strings.TrimSpace(tok) == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vane"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "this call needs an Authorization: Bearer <token> header (http.token_file is set)")
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) != 1 {
+		writeError(w, http.StatusForbidden, "forbidden", "the bearer token does not match http.token_file")
+		return false
+	}
+	return true
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.o.Ready != nil && !s.o.Ready() {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "vane is starting or stopping")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, RolloutList{Rollouts: s.o.Rollouts.List()})
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	n := 20
+	if v := r.URL.Query().Get("events"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("query parameter events: %q is not a count", v))
+			return
+		}
+	}
+	st, err := s.o.Rollouts.Get(name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	evs, err := s.o.Rollouts.History(name, n)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []rollout.Event{}
+	}
+	writeJSON(w, http.StatusOK, RolloutDetail{Rollout: st, Events: evs})
+}
+
+const maxBody = 1 << 20
+
+// decode reads a JSON body strictly: unknown fields, trailing data and
+// wrong types are errors naming the place.
+func decode(r *http.Request, into any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return fmt.Errorf("Content-Type %q: application/json is expected", ct)
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return errors.New("request body: empty; a JSON object is expected")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return errors.New("request body: invalid JSON: it ends too early")
+		case errors.As(err, &se):
+			return fmt.Errorf("request body: invalid JSON at byte %d: %w", se.Offset, err)
+		case errors.As(err, &te):
+			return fmt.Errorf("request body: field %q: %s is not a %s", te.Field, te.Value, te.Type)
+		}
+		return fmt.Errorf("request body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("request body: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func (s *Server) start(w http.ResponseWriter, r *http.Request) {
+	var req rollout.StartRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	st, err := s.o.Rollouts.Start(r.Context(), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/rollouts/"+st.Name)
+	writeJSON(w, http.StatusCreated, st)
+}
+
+// ActionRequest is the optional body of POST /api/v1/rollouts/{name}/promote.
+type ActionRequest struct {
+	// Full skips every remaining step (promote --full).
+	Full bool `json:"full,omitempty"`
+}
+
+func (s *Server) action(w http.ResponseWriter, r *http.Request) {
+	name, action := r.PathValue("name"), r.PathValue("action")
+	var cmd rollout.Command
+	switch action {
+	case "promote", "abort", "pause", "resume":
+		cmd = rollout.Command(action)
+	default:
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("unknown action %q (one of promote, abort, pause, resume)", action))
+		return
+	}
+	var req ActionRequest
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+	}
+	if full := r.URL.Query().Get("full"); full != "" {
+		b, err := strconv.ParseBool(full)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("query parameter full: %q is not a boolean", full))
+			return
+		}
+		req.Full = req.Full || b
+	}
+	if req.Full {
+		if cmd != rollout.CmdPromote {
+			writeError(w, http.StatusBadRequest, "bad_request", "full applies to promote only")
+			return
+		}
+		cmd = rollout.CmdPromoteFull
+	}
+	st, err := s.o.Rollouts.Command(r.Context(), name, cmd)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) slos(w http.ResponseWriter, r *http.Request) {
+	if s.o.SLOs == nil {
+		writeJSON(w, http.StatusOK, SLOList{SLOs: []SLOStatus{}})
+		return
+	}
+	st, err := s.o.SLOs.Status(r.Context(), time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadGateway, "slo_status", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, SLOList{SLOs: st})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, c, msg string) {
+	writeJSON(w, code, Error{Error: msg, Code: c})
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, rollout.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, rollout.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, rollout.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+	case errors.Is(err, rollout.ErrNotRunning):
+		writeError(w, http.StatusServiceUnavailable, "not_running", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "timeout", err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+	}
+}
+
+// Listen binds addr; Addr then reports the bound address.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen %s: %w", addr, err)
+	}
+	s.lis = lis
+	return lis.Addr(), nil
+}
+
+// Run serves until ctx ends, then drains within ShutdownTimeout. Call
+// Listen first, or Run listens on addr.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	if s.lis == nil {
+		if _, err := s.Listen(addr); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.lis) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	if err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}

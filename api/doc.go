@@ -1,0 +1,15 @@
+// Package api serves Vane's HTTP API and web UI for `vane run`: health
+// (/healthz, /readyz), /metrics, the rollout endpoints under
+// /api/v1/rollouts, the SLO status under /api/v1/slos and a small web page
+// at /. Errors are JSON, {"error": "...", "code": "..."}, with a fitting
+// status; mutating calls need `Authorization: Bearer <token>` when a token
+// file is configured (401 without a token, 403 with a wrong one).
+//
+// The package defines the interfaces it consumes (Rollouts, SLOs); the
+// rollout.Manager implements Rollouts. It must not import xds, prom or cmd.
+//
+// Usage:
+//
+//	srv, err := api.New(api.Options{Rollouts: mgr, TokenFile: "/etc/vane/token", Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+//	err = srv.Run(ctx, "127.0.0.1:8080") // returns after a graceful shutdown
+package api
