@@ -32,6 +32,9 @@ import (
 	"github.com/vaneproj/vane/traffic"
 )
 
+// readBufferSize is the gRPC server's per-connection read buffer.
+const readBufferSize = 4 << 10
+
 // DefaultListen is the address the ADS server listens on by default.
 const DefaultListen = "127.0.0.1:18000"
 
@@ -238,6 +241,11 @@ func (s *Server) Run(ctx context.Context) error {
 		sotw.DeactivateLegacyWildcardForTypes([]string{resourcev3.RouteType, resourcev3.EndpointType}))
 	gopts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(1 << 20),
+		// One ADS stream per connection that is idle between pushes: return
+		// the write buffer to a pool after each flush and keep the read
+		// buffer small (the defaults hold 64 KiB per connection).
+		grpc.SharedWriteBuffer(true),
+		grpc.ReadBufferSize(readBufferSize),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}

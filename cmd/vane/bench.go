@@ -10,6 +10,9 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Short: "Run Vane's benchmarks (canary judgement, xDS convergence, SLO rule cost)",
 	}
 	// One line per benchmark; each lives in its own file.
-	cmd.AddCommand()
+	cmd.AddCommand(
+		newBenchXDSCmd(g),
+		newBenchCanaryCmd(g),
+	)
 	return cmd
 }
