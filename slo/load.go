@@ -105,7 +105,7 @@ func (l *loader) file(f File) {
 		l.document(w, doc.Content[0])
 	}
 	if docs == 0 {
-		w.errorf(nil, "", "no SLO spec in file (empty)")
+		w.errs = append(w.errs, &Error{File: f.Name, Line: 1, Msg: "no SLO spec in file (it is empty)"})
 	}
 }
 

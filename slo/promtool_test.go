@@ -1,0 +1,104 @@
+package slo
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tool finds a test tool through VANE_TOOLS_DIR, PATH or the repository's
+// .tools/bin, and fails the test (never skips) when it is missing.
+func tool(t testing.TB, name string) string {
+	t.Helper()
+	if dir := os.Getenv("VANE_TOOLS_DIR"); dir != "" {
+		if p := filepath.Join(dir, name); isExec(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	_, file, _, _ := runtime.Caller(0)
+	if p := filepath.Join(filepath.Dir(file), "..", ".tools", "bin", name); isExec(p) {
+		return p
+	}
+	t.Fatalf("%s not found in VANE_TOOLS_DIR, PATH or .tools/bin: run `make test-tools` (scripts/install-test-tools.sh)", name)
+	return ""
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+func run(t testing.TB, dir, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func writeRules(t testing.TB, path string, slos []*SLO, opts GenerateOptions) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := GenerateRules(&b, slos, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeTests(t testing.TB, path string, pt PromtoolTests) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteTests(&b, pt); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPromtoolTierSuites runs the generated rule unit tests of every
+// example SLO through the real promtool.
+func TestPromtoolTierSuites(t *testing.T) {
+	promtool := tool(t, "promtool")
+	var slos []*SLO
+	for _, f := range []string{"sloth-checkout.yaml", "native-api.yaml", "openslo-search.yaml"} {
+		slos = append(slos, loadExample(t, f)...)
+	}
+	for _, s := range slos {
+		t.Run(s.ID(), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			twin := TestTwin(s)
+			writeRules(t, filepath.Join(dir, "rules.yaml"), []*SLO{twin}, GenerateOptions{PlainAnnotations: true})
+			files, times := TierTests(twin, "rules.yaml")
+			args := []string{"test", "rules"}
+			for i, pt := range files {
+				name := fmt.Sprintf("tiers-%d.test.yaml", i)
+				writeTests(t, filepath.Join(dir, name), pt)
+				args = append(args, name)
+			}
+			writeTests(t, filepath.Join(dir, "outage.test.yaml"), OutageTests(twin, "rules.yaml"))
+			args = append(args, "outage.test.yaml")
+			start := time.Now()
+			run(t, dir, promtool, args...)
+			for _, c := range times {
+				t.Logf("%v: detection at 1.05x %v, reset %v (evaluated every %v)", c.Tier, c.Detection, c.Reset, c.Interval)
+			}
+			t.Logf("promtool test rules: %d files passed in %v", len(args)-2, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
