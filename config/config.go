@@ -1,0 +1,521 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/slo"
+	"github.com/vaneproj/vane/traffic"
+)
+
+// Defaults of vane.yaml.
+const (
+	DefaultXDSListen      = "127.0.0.1:18000"
+	DefaultHTTPListen     = "127.0.0.1:8080"
+	DefaultStorePath      = "vane.db"
+	DefaultHistoryLimit   = 1000
+	DefaultScrapeInterval = 5 * time.Second
+	DefaultRetention      = 15 * 24 * time.Hour
+	DefaultQueryTimeout   = 10 * time.Second
+)
+
+// Duration is a Go or Prometheus duration string ("30s", "5m", "1d").
+type Duration = rollout.Duration
+
+// Config is vane.yaml.
+type Config struct {
+	// Prometheus is where SLIs are read.
+	Prometheus Prometheus `yaml:"prometheus"`
+	// Scrape lists what the embedded Prometheus scrapes.
+	Scrape Scrape `yaml:"scrape"`
+	// XDS is the xDS server.
+	XDS XDS `yaml:"xds"`
+	// HTTP is the API, web UI and /metrics server.
+	HTTP HTTP `yaml:"http"`
+	// Store is where rollout state and history live.
+	Store Store `yaml:"store"`
+	// SLOs are SLO spec files (Sloth prometheus/v1, vane/v1, OpenSLO v1),
+	// relative to this file's directory. Default: none.
+	SLOs []string `yaml:"slos"`
+	// Services are the routed services and their rollout plans.
+	Services []Service `yaml:"services"`
+	// Alertmanager receives the embedded Prometheus's alerts.
+	Alertmanager Alertmanager `yaml:"alertmanager"`
+
+	// File is the configuration file's path; relative paths in it are
+	// resolved against its directory.
+	File string `yaml:"-"`
+	// Loaded holds the SLOs of the SLOs files.
+	Loaded []*slo.SLO `yaml:"-"`
+}
+
+// Prometheus configures the Prometheus that judges and SLO status query.
+type Prometheus struct {
+	// URL of a Prometheus-compatible API (Prometheus, Thanos, Mimir). Empty
+	// (default) runs Prometheus embedded in vane, fed by the scrape section.
+	URL string `yaml:"url"`
+	// Timeout bounds one query attempt (default 10s).
+	Timeout Duration `yaml:"timeout"`
+	// BearerTokenFile holds a token sent to URL (default: none).
+	BearerTokenFile string `yaml:"bearer_token_file"`
+	// DataDir is the embedded TSDB's directory (default: a temporary
+	// directory removed on exit).
+	DataDir string `yaml:"data_dir"`
+	// Retention is how long the embedded TSDB keeps samples (default 15d).
+	Retention Duration `yaml:"retention"`
+	// RuleFiles are Prometheus rule files the embedded Prometheus evaluates
+	// (for example the output of `vane slo generate`). Default: none.
+	RuleFiles []string `yaml:"rule_files"`
+}
+
+// Scrape configures the embedded Prometheus's scraping.
+type Scrape struct {
+	// Interval is the default scrape interval (default 5s).
+	Interval Duration `yaml:"interval"`
+	// Jobs are static scrape jobs.
+	Jobs []ScrapeJob `yaml:"jobs"`
+}
+
+// ScrapeJob is one static scrape job.
+type ScrapeJob struct {
+	// Name is the job label (required, unique).
+	Name string `yaml:"name"`
+	// Targets are host:port addresses (at least one).
+	Targets []string `yaml:"targets"`
+	// Labels are added to every scraped series (default: none).
+	Labels map[string]string `yaml:"labels"`
+	// Interval overrides scrape.interval for this job.
+	Interval Duration `yaml:"interval"`
+	// MetricsPath is the HTTP path (default /metrics).
+	MetricsPath string `yaml:"metrics_path"`
+}
+
+// XDS configures the xDS server.
+type XDS struct {
+	// Listen is the gRPC listen address (default 127.0.0.1:18000).
+	Listen string `yaml:"listen"`
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	// Listen is the listen address (default 127.0.0.1:8080).
+	Listen string `yaml:"listen"`
+	// TokenFile, when set, holds the bearer token that mutating API calls
+	// need (default: none, no authentication).
+	TokenFile string `yaml:"token_file"`
+}
+
+// Store configures persistence.
+type Store struct {
+	// Path is the bbolt file (default vane.db next to this file).
+	Path string `yaml:"path"`
+	// HistoryLimit is how many events are kept per rollout (default 1000).
+	HistoryLimit int `yaml:"history_limit"`
+}
+
+// Alertmanager configures alert delivery.
+type Alertmanager struct {
+	// URL of Alertmanager (default: none; alerts are only logged).
+	URL string `yaml:"url"`
+}
+
+// Service is one routed service.
+type Service struct {
+	// Name of the service; proxyless gRPC clients dial xds:///<name>.
+	Name string `yaml:"name"`
+	// Stable is the version serving traffic: version and endpoints.
+	Stable traffic.Backend `yaml:"stable"`
+	// Canary, when set, is rolled out by `vane run`; changing it while vane
+	// runs starts a new rollout. Default: none.
+	Canary traffic.Backend `yaml:"canary"`
+	// ListenerPort, when set, adds an Envoy listener on that port.
+	ListenerPort uint32 `yaml:"listener_port"`
+	// Rollout is the rollout plan (see rollout.Plan; defaults: 5% → 25% →
+	// 50% → promote with a 2m analysis after each weight).
+	Rollout rollout.Plan `yaml:"rollout"`
+}
+
+// Traffic returns the service as the traffic package models it.
+func (s Service) Traffic() traffic.Service {
+	return traffic.Service{Name: s.Name, Stable: s.Stable, Canary: s.Canary, ListenerPort: s.ListenerPort}
+}
+
+// ServiceConfig returns what the rollout manager needs.
+func (s Service) ServiceConfig() rollout.ServiceConfig {
+	return rollout.ServiceConfig{Service: s.Traffic(), Plan: s.Rollout}
+}
+
+// ServiceConfigs returns every service for the rollout manager.
+func (c *Config) ServiceConfigs() []rollout.ServiceConfig {
+	out := make([]rollout.ServiceConfig, 0, len(c.Services))
+	for _, s := range c.Services {
+		out = append(out, s.ServiceConfig())
+	}
+	return out
+}
+
+// Overrides are the viper keys (VANE_* variables, flags) that replace a
+// file setting when set.
+var Overrides = []string{
+	"prometheus.url", "prometheus.data_dir", "xds.listen", "http.listen", "http.token_file", "store.path", "alertmanager.url",
+}
+
+// Load reads, decodes, completes and validates the configuration file at
+// path, applying v's overrides (nil: none). Every error names file:line.
+func Load(path string, v *viper.Viper) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, b, v)
+}
+
+// Parse is Load on the file's contents.
+func Parse(path string, data []byte, v *viper.Viper) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, positioned(path, err)
+	}
+	if errs := checkDurations(path, &root); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	cfg := &Config{}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil {
+			return nil, positioned(path, err)
+		}
+	}
+	cfg.File = path
+	if v != nil {
+		for _, k := range Overrides {
+			if s := v.GetString(k); s != "" {
+				cfg.set(k, s)
+			}
+		}
+	}
+	cfg.defaults()
+	if err := cfg.validate(&root); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (c *Config) set(key, val string) {
+	switch key {
+	case "prometheus.url":
+		c.Prometheus.URL = val
+	case "prometheus.data_dir":
+		c.Prometheus.DataDir = val
+	case "xds.listen":
+		c.XDS.Listen = val
+	case "http.listen":
+		c.HTTP.Listen = val
+	case "http.token_file":
+		c.HTTP.TokenFile = val
+	case "store.path":
+		c.Store.Path = val
+	case "alertmanager.url":
+		c.Alertmanager.URL = val
+	}
+}
+
+// Resolve returns p relative to the configuration file's directory.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.File), p)
+}
+
+func (c *Config) defaults() {
+	if c.XDS.Listen == "" {
+		c.XDS.Listen = DefaultXDSListen
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = DefaultHTTPListen
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = DefaultStorePath
+	}
+	if c.Store.HistoryLimit == 0 {
+		c.Store.HistoryLimit = DefaultHistoryLimit
+	}
+	if c.Scrape.Interval == 0 {
+		c.Scrape.Interval = Duration(DefaultScrapeInterval)
+	}
+	if c.Prometheus.Retention == 0 {
+		c.Prometheus.Retention = Duration(DefaultRetention)
+	}
+	if c.Prometheus.Timeout == 0 {
+		c.Prometheus.Timeout = Duration(DefaultQueryTimeout)
+	}
+	for i := range c.Scrape.Jobs {
+		if c.Scrape.Jobs[i].MetricsPath == "" {
+			c.Scrape.Jobs[i].MetricsPath = "/metrics"
+		}
+	}
+}
+
+var lineRE = regexp.MustCompile(`line (\d+): `)
+
+// positioned rewrites yaml's "line N: " into "file:N: ".
+func positioned(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	var out []error
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if m := lineRE.FindStringSubmatchIndex(l); m != nil {
+			out = append(out, fmt.Errorf("%s:%s: %s%s", file, l[m[2]:m[3]], l[:m[0]], l[m[1]:]))
+			continue
+		}
+		out = append(out, fmt.Errorf("%s: %s", file, l))
+	}
+	return errors.Join(out...)
+}
+
+// durationKeys are the fields whose values are durations anywhere in the file.
+var durationKeys = map[string]bool{
+	"timeout": true, "retention": true, "interval": true, "duration": true, "progress_deadline": true,
+	"window": true, "short_window": true, "long_window": true, "lifetime": true,
+}
+
+// checkDurations reports every bad duration with its file:line and path,
+// before decoding (some decoders drop the position).
+func checkDurations(file string, root *yaml.Node) []error {
+	var errs []error
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := join(path, k.Value)
+				if durationKeys[k.Value] && v.Kind == yaml.ScalarNode && v.Tag != "!!null" && !strings.HasPrefix(path+".", "slos.") {
+					if _, err := rollout.ParseDuration(v.Value); err != nil {
+						errs = append(errs, fmt.Errorf("%s:%d: %s: %w", file, v.Line, p, err))
+					}
+				}
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(root, "")
+	return errs
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var pathRE = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*`)
+
+// lineOf returns the line of the deepest node of path ("a.b[2].c").
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 {
+			name = part[:i]
+			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
+		}
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				next = n.Content[i+1]
+				line = n.Content[i].Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// validator collects errors, each placed at its field's line.
+type validator struct {
+	file string
+	root *yaml.Node
+	errs []error
+}
+
+func (v *validator) at(path, format string, a ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.file, lineOf(v.root, path), path, fmt.Sprintf(format, a...)))
+}
+
+// nested places the errors of a model's Validate, whose messages start
+// with a field path relative to base.
+func (v *validator) nested(base string, err error) {
+	for _, e := range unjoin(err) {
+		msg := e.Error()
+		rel, rest, ok := strings.Cut(msg, ": ")
+		if m := pathRE.FindString(rel); ok && m == rel {
+			p := join(base, rel)
+			v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.file, lineOf(v.root, p), p, rest))
+			continue
+		}
+		v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.file, lineOf(v.root, base), base, msg))
+	}
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func checkAddr(v *validator, path, addr string) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		v.at(path, "%q is not host:port: %v", addr, err)
+	}
+}
+
+func checkURL(v *validator, path, s string) {
+	if s == "" {
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.at(path, "%q is not an http(s) URL", s)
+	}
+}
+
+func (c *Config) validate(root *yaml.Node) error {
+	v := &validator{file: c.File, root: root}
+	checkURL(v, "prometheus.url", c.Prometheus.URL)
+	checkURL(v, "alertmanager.url", c.Alertmanager.URL)
+	checkAddr(v, "xds.listen", c.XDS.Listen)
+	checkAddr(v, "http.listen", c.HTTP.Listen)
+	if c.Store.HistoryLimit < 0 {
+		v.at("store.history_limit", "%d is negative", c.Store.HistoryLimit)
+	}
+	if c.HTTP.TokenFile != "" {
+		if b, err := os.ReadFile(c.Resolve(c.HTTP.TokenFile)); err != nil {
+			v.at("http.token_file", "%v", err)
+		} else if len(bytes.TrimSpace(b)) == 0 {
+			v.at("http.token_file", "%s is empty", c.HTTP.TokenFile)
+		}
+	}
+	if c.Prometheus.URL != "" && len(c.Scrape.Jobs) > 0 {
+		v.at("scrape", "only the embedded Prometheus scrapes; remove scrape.jobs or prometheus.url")
+	}
+	jobs := map[string]int{}
+	for i, j := range c.Scrape.Jobs {
+		p := fmt.Sprintf("scrape.jobs[%d]", i)
+		if j.Name == "" {
+			v.at(p+".name", "required")
+		} else if k, dup := jobs[j.Name]; dup {
+			v.at(p+".name", "%q is also the name of scrape.jobs[%d]", j.Name, k)
+		}
+		jobs[j.Name] = i
+		if len(j.Targets) == 0 {
+			v.at(p+".targets", "at least one host:port is required")
+		}
+		for k, t := range j.Targets {
+			checkAddr(v, fmt.Sprintf("%s.targets[%d]", p, k), t)
+		}
+	}
+	var files []slo.File
+	for i, f := range c.SLOs {
+		b, err := os.ReadFile(c.Resolve(f))
+		if err != nil {
+			v.at(fmt.Sprintf("slos[%d]", i), "%v", err)
+			continue
+		}
+		files = append(files, slo.File{Name: c.Resolve(f), Data: b})
+	}
+	if len(files) > 0 {
+		loaded, err := slo.Load(files...)
+		if err != nil {
+			v.errs = append(v.errs, err)
+		}
+		c.Loaded = loaded
+	}
+	names := map[string]int{}
+	for i, s := range c.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		if k, dup := names[s.Name]; dup {
+			v.at(p+".name", "%q is also the name of services[%d]", s.Name, k)
+		}
+		names[s.Name] = i
+		if err := s.Traffic().Validate(); err != nil {
+			v.nested(p, errors.Unwrap(err))
+		}
+		if err := s.Rollout.Validate(); err != nil {
+			v.nested(p+".rollout", err)
+		}
+		plan := s.Rollout.WithDefaults()
+		analyses := false
+		for _, st := range plan.Steps {
+			analyses = analyses || st.Analysis != nil
+		}
+		if analyses && len(plan.Analysis.Specs()) == 0 {
+			v.at(p+".rollout.analysis", "the plan has analysis steps but no judge: set requests_metric (the sequential judge) or judges")
+		}
+		if g := s.Rollout.BudgetGate; g.Enabled() && len(files) > 0 && c.Loaded != nil {
+			found := false
+			for _, l := range c.Loaded {
+				found = found || l.ID() == g.SLO || l.Name == g.SLO
+			}
+			if !found {
+				v.at(p+".rollout.budget_gate.slo", "no SLO named %q in the slos files", g.SLO)
+			}
+		} else if g.Enabled() && len(c.SLOs) == 0 {
+			v.at(p+".rollout.budget_gate.slo", "%q: no slos files are configured", g.SLO)
+		}
+	}
+	return errors.Join(v.errs...)
+}
