@@ -2,13 +2,13 @@ package slo
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
 )
 
 // Names of the recorded series. Every series carries the labels slo and
@@ -103,14 +103,7 @@ func GenerateRules(w io.Writer, slos []*SLO, opts GenerateOptions) error {
 		buf.WriteString(" from " + strings.Join(opts.Sources, ", "))
 	}
 	buf.WriteString(". DO NOT EDIT.\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(Rules(slos, opts)); err != nil {
-		return fmt.Errorf("slo: encoding rules: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("slo: encoding rules: %w", err)
-	}
+	writeRuleFile(&buf, Rules(slos, opts))
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("slo: writing rules: %w", err)
 	}
@@ -315,4 +308,97 @@ func alertRule(s *SLO, sev Severity, cfg AlertConfig, tiers []Tier, opts Generat
 		Labels:      labels,
 		Annotations: ann,
 	}
+}
+
+// writeRuleFile emits f as YAML. It is hand-written rather than a generic
+// encoder because generation of thousands of SLOs must stay well under a
+// second; keys are sorted, so the output is deterministic. Expressions are
+// literal blocks; other strings are plain when unambiguous, else
+// double-quoted (JSON string syntax is valid YAML).
+func writeRuleFile(b *bytes.Buffer, f RuleFile) {
+	b.WriteString("groups:\n")
+	for _, g := range f.Groups {
+		b.WriteString("  - name: ")
+		writeScalar(b, g.Name)
+		b.WriteString("\n    rules:\n")
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				b.WriteString("      - record: ")
+				writeScalar(b, r.Record)
+			} else {
+				b.WriteString("      - alert: ")
+				writeScalar(b, r.Alert)
+			}
+			b.WriteString("\n        expr: ")
+			if strings.Contains(r.Expr, "\n") {
+				b.WriteString("|-\n")
+				for _, line := range strings.Split(r.Expr, "\n") {
+					b.WriteString("          ")
+					b.WriteString(line)
+					b.WriteByte('\n')
+				}
+			} else {
+				writeScalar(b, r.Expr)
+				b.WriteByte('\n')
+			}
+			writeMap(b, "labels", r.Labels)
+			writeMap(b, "annotations", r.Annotations)
+		}
+	}
+}
+
+func writeMap(b *bytes.Buffer, key string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.WriteString("        ")
+	b.WriteString(key)
+	b.WriteString(":\n")
+	for _, k := range keys {
+		b.WriteString("          ")
+		writeScalar(b, k)
+		b.WriteString(": ")
+		writeScalar(b, m[k])
+		b.WriteByte('\n')
+	}
+}
+
+// writeScalar writes s plain when YAML reads it back as the same string,
+// else double-quoted.
+func writeScalar(b *bytes.Buffer, s string) {
+	if plainSafe(s) {
+		b.WriteString(s)
+		return
+	}
+	var q bytes.Buffer
+	enc := json.NewEncoder(&q)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Write(bytes.TrimSuffix(q.Bytes(), []byte("\n")))
+}
+
+func plainSafe(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~":
+		return false
+	}
+	first := s[0]
+	if !(first >= 'a' && first <= 'z' || first >= 'A' && first <= 'Z' || first == '_') {
+		return false // digits could read as numbers; symbols as YAML syntax
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c == '/') {
+			return false
+		}
+	}
+	return !strings.Contains(s, ": ") && !strings.HasSuffix(s, ":")
 }
