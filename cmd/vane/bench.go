@@ -13,7 +13,6 @@ func newBenchCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(
 		newBenchXDSCmd(g),
 		newBenchCanaryCmd(g),
-		newBenchSLOCmd(g),
 	)
 	return cmd
 }
