@@ -13,6 +13,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(
 		newBenchXDSCmd(g),
 		newBenchCanaryCmd(g),
+		newBenchSLOCmd(g),
 	)
 	return cmd
 }
