@@ -64,6 +64,7 @@ rolls back canaries, pages on fast burns, and scales services.`,
 	root.AddCommand(
 		newVersionCmd(g),
 		newBenchCmd(g),
+		newDemoCmd(g),
 		newSLOCmd(g),
 	)
 	return root

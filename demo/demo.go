@@ -1,0 +1,447 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc/codes"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/demo/sampleapp"
+	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/store"
+)
+
+// Service is the demo service's name: users dial xds:///demo.
+const Service = "demo"
+
+// The demo's SLO, which the judges, the load generator's idea of a bad
+// call and the burn rate shown all use: 99% of calls succeed, and a call
+// is slow when it takes longer than 100 ms.
+const (
+	Objective        = 0.99
+	LatencyThreshold = 100 * time.Millisecond
+)
+
+// badCodes are the gRPC codes that count against the service: server
+// faults, not the caller's mistakes.
+const badCodes = "Unknown|DeadlineExceeded|ResourceExhausted|Unimplemented|Internal|Unavailable|DataLoss"
+
+// Options configure Run. Zero fields take the defaults named on them.
+type Options struct {
+	// Fast shortens every duration (scrapes, looks, analysis steps) so the
+	// whole demo takes well under a minute; for tests and impatient users.
+	Fast bool
+	// Keep leaves the HTTP endpoints (Vane's metrics, the embedded
+	// Prometheus's query API) and the world up after the scenario, until
+	// ctx ends.
+	Keep bool
+	// HTTPListen is the HTTP address; default 127.0.0.1:0 (a free port).
+	HTTPListen string
+	// BadErrorRatio is the share of v2's calls that fail (default 0.1).
+	BadErrorRatio float64
+	// BadLatency is the latency v2 adds to every call (default 150ms).
+	BadLatency time.Duration
+	// Rate is the users' steady rate in calls per second (default 50, or
+	// 100 with Fast).
+	Rate float64
+	// Out receives the narration; nil discards.
+	Out io.Writer
+	// Live redraws a status line in place (for a terminal); otherwise the
+	// progress is written as plain lines.
+	Live bool
+	// Logger receives the components' logs; nil discards.
+	Logger *slog.Logger
+}
+
+// timings are the durations of one run.
+type timings struct {
+	scrape, interval, analysis, burnWindow, progress, partLimit time.Duration
+}
+
+func timingsFor(fast bool) timings {
+	if fast {
+		return timings{scrape: 500 * time.Millisecond, interval: time.Second, analysis: 5 * time.Second,
+			burnWindow: 5 * time.Second, progress: 2 * time.Second, partLimit: 90 * time.Second}
+	}
+	return timings{scrape: 2 * time.Second, interval: 5 * time.Second, analysis: 30 * time.Second,
+		burnWindow: 30 * time.Second, progress: 5 * time.Second, partLimit: 10 * time.Minute}
+}
+
+// Outcome is how one part of the demo ended.
+type Outcome string
+
+// The outcomes.
+const (
+	RolledBack   Outcome = "rolled back"
+	Promoted     Outcome = "promoted"
+	NotAvailable Outcome = "not available yet"
+	Unfinished   Outcome = "unfinished"
+)
+
+// Part is what one part of the scenario did, as measured.
+type Part struct {
+	// Title says what the part shows.
+	Title string `json:"title"`
+	// Stable and Canary are the versions involved.
+	Stable string `json:"stable,omitempty"`
+	Canary string `json:"canary,omitempty"`
+	// Expected and Outcome are the outcome the part is meant to show and
+	// the one it got.
+	Expected Outcome `json:"expected"`
+	Outcome  Outcome `json:"outcome"`
+	// Phase is the rollout's final phase; Reason its last decision.
+	Phase  rollout.Phase `json:"phase,omitempty"`
+	Reason string        `json:"reason,omitempty"`
+	// Duration is the time from the rollout's start to its end.
+	Duration time.Duration `json:"duration"`
+	// Steps counts the plan steps completed; MaxWeight is the highest
+	// canary weight served before any promotion.
+	Steps     int `json:"steps"`
+	MaxWeight int `json:"max_weight"`
+	// Calls is what users sent during the part; CanaryCalls how many the
+	// canary answered; Bad how many calls users got that failed or were
+	// slow (any version), CanaryBad those of the canary.
+	Calls       uint64 `json:"calls"`
+	CanaryCalls uint64 `json:"canary_calls"`
+	Bad         uint64 `json:"bad"`
+	CanaryBad   uint64 `json:"canary_bad"`
+	// FirstBad is when the first bad call the canary answered was sent.
+	FirstBad time.Time `json:"first_bad,omitzero"`
+	// RollbackDecided is when the controller decided to roll back;
+	// WeightZero is when weight 0 had been ACKed by every xDS client.
+	RollbackDecided time.Time `json:"rollback_decided,omitzero"`
+	WeightZero      time.Time `json:"weight_zero,omitzero"`
+	// TimeToRollback is WeightZero − FirstBad: from the first bad call
+	// users got from the canary until no client would send it another one.
+	TimeToRollback time.Duration `json:"time_to_rollback,omitempty"`
+	// CanaryServedAfterZero is how long after WeightZero the canary still
+	// answered a call (0 when it answered none).
+	CanaryServedAfterZero time.Duration `json:"canary_served_after_zero,omitempty"`
+	// Judges holds the last verdict of each judge.
+	Judges []analysis.Result `json:"judges,omitempty"`
+}
+
+// Summary is the whole demo's outcome.
+type Summary struct {
+	Parts []Part `json:"parts"`
+	// Wall is the demo's wall time, from start to the summary.
+	Wall time.Duration `json:"wall"`
+	// HTTP is the base URL of the demo's HTTP endpoints.
+	HTTP string `json:"http"`
+}
+
+// ErrUnexpected is returned (wrapped) by Run when a part did not end as
+// the demo expects (v2 rolled back, v3 promoted).
+var ErrUnexpected = errors.New("demo: unexpected outcome")
+
+// Run runs the demo: it starts the world, rolls out v2 (bad) and v3
+// (good) with the real rollout controller and judges, narrates on o.Out
+// and returns the measured summary. It returns an error wrapping
+// ErrUnexpected if v2 was not rolled back or v3 not promoted, and the
+// summary so far with any other error.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	start := time.Now()
+	if o.BadErrorRatio == 0 {
+		o.BadErrorRatio = 0.1
+	}
+	if o.BadLatency == 0 {
+		o.BadLatency = 150 * time.Millisecond
+	}
+	if o.Rate == 0 {
+		o.Rate = 50
+		if o.Fast {
+			o.Rate = 100
+		}
+	}
+	if o.HTTPListen == "" {
+		o.HTTPListen = "127.0.0.1:0"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	tm := timingsFor(o.Fast)
+	n := newNarrator(o.Out, o.Live, start)
+	defer n.stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	n.line("Starting the demo world on loopback…")
+	w, err := StartWorld(ctx, WorldConfig{
+		Service: Service,
+		Versions: []sampleapp.Config{
+			{Version: "v1"},
+			{Version: "v2", ErrorRatio: o.BadErrorRatio, ErrorCode: codes.Unavailable, Latency: o.BadLatency},
+			{Version: "v3"},
+		},
+		Stable:         "v1",
+		ScrapeInterval: tm.scrape,
+		Rate:           o.Rate,
+		SlowThreshold:  LatencyThreshold,
+		Registerer:     reg,
+		Logger:         logger,
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	defer w.Close()
+
+	dir, err := os.MkdirTemp("", "vane-demo-")
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: state dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := store.Open(filepath.Join(dir, "vane.db"), store.Options{})
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: %w", err)
+	}
+	defer db.Close()
+
+	router := &recordingRouter{next: w.XDS}
+	plan := demoPlan(tm)
+	mgr, err := rollout.NewManager(rollout.Options{
+		Router:  router,
+		Querier: w.Prom,
+		Store:   db,
+		Metrics: rollout.NewMetrics(reg),
+		Logger:  logger.With("component", "rollout"),
+		OnEvent: n.event,
+	}, []rollout.ServiceConfig{{Service: w.Service("v1", ""), Plan: plan}})
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: %w", err)
+	}
+	mctx, mcancel := context.WithCancel(context.Background())
+	mdone := make(chan struct{})
+	go func() {
+		defer close(mdone)
+		if err := mgr.Run(mctx); err != nil {
+			logger.Error("Rollout manager stopped", "err", err)
+		}
+	}()
+	defer func() { mcancel(); <-mdone }()
+
+	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer stopHTTP()
+	sum := Summary{HTTP: httpURL}
+
+	if err := waitUntil(ctx, 30*time.Second, mgr.Ready); err != nil {
+		return sum, fmt.Errorf("demo: rollout manager not ready: %w", err)
+	}
+	n.world(w, o, tm, httpURL)
+
+	parts := []struct {
+		title, canary string
+		expected      Outcome
+	}{
+		{"a bad canary is rolled back", "v2", RolledBack},
+		{"a good canary is promoted", "v3", Promoted},
+	}
+	var unexpected []error
+	for i, p := range parts {
+		stable := "v1"
+		if st, err := mgr.Get(Service); err == nil && st.Phase == rollout.Succeeded {
+			stable = st.Service.Stable.Version
+		}
+		n.part(i+1, fmt.Sprintf("canary %s → %s: %s", stable, p.canary, p.title))
+		part, err := runPart(ctx, w, mgr, router, n, tm, p.title, stable, p.canary, p.expected)
+		sum.Parts = append(sum.Parts, part)
+		if err != nil {
+			return sum, err
+		}
+		n.partResult(part)
+		if part.Outcome != p.expected {
+			unexpected = append(unexpected, fmt.Errorf("%w: canary %s was %s, expected %s (%s)", ErrUnexpected, p.canary, part.Outcome, p.expected, part.Reason))
+		}
+	}
+
+	n.part(3, "a load ramp that the autoscaler follows")
+	sum.Parts = append(sum.Parts, Part{Title: "the autoscaler follows a load ramp", Expected: NotAvailable, Outcome: NotAvailable,
+		Reason: "Vane's autoscaler is not there yet: this part will ramp the load and show it scaling once it lands"})
+	n.line("  The autoscaler is not there yet: Vane has no autoscale package in this build, so this part")
+	n.line("  (a load ramp the autoscaler follows) is skipped. Nothing is simulated in its place.")
+
+	sum.Wall = time.Since(start)
+	n.summary(sum)
+
+	if o.Keep && ctx.Err() == nil {
+		n.line(fmt.Sprintf("Keeping everything up (--keep): %s  — press Ctrl-C to stop.", httpURL))
+		<-ctx.Done()
+	}
+	return sum, errors.Join(unexpected...)
+}
+
+// demoPlan is the rollout plan both canaries follow: 10% → 30% → 60% →
+// promote, with an analysis step after each weight, judged by two
+// sequential canary-vs-stable judges (errors, and calls slower than the
+// SLO's threshold).
+func demoPlan(tm timings) rollout.Plan {
+	iv := analysis.Duration(tm.interval)
+	judges := []analysis.Spec{
+		{Name: "errors", Kind: analysis.KindSequential, Interval: iv, SLI: analysis.SLIErrors,
+			RequestsMetric: "demo_requests_total", BadCodes: badCodes},
+		{Name: "latency", Kind: analysis.KindSequential, Interval: iv, SLI: analysis.SLILatency,
+			LatencyMetric: "demo_request_duration_seconds", LatencyThreshold: LatencyThreshold.Seconds()},
+	}
+	return rollout.Plan{
+		Steps: []rollout.PlanStep{
+			rollout.WeightStep(10), rollout.AnalysisFor(tm.analysis),
+			rollout.WeightStep(30), rollout.AnalysisFor(tm.analysis),
+			rollout.WeightStep(60), rollout.AnalysisFor(tm.analysis),
+			rollout.PromoteStep(),
+		},
+		Analysis:         rollout.Analysis{Interval: rollout.Duration(tm.interval), Judges: judges},
+		ProgressDeadline: rollout.Duration(4 * tm.analysis),
+	}
+}
+
+// runPart rolls out canary and waits for the rollout to end, measuring
+// what users got.
+func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *recordingRouter, n *narrator, tm timings,
+	title, stable, canary string, expected Outcome) (Part, error) {
+	part := Part{Title: title, Stable: stable, Canary: canary, Expected: expected, Outcome: Unfinished}
+	before := w.Load.Stats()
+	started := time.Now()
+	st, err := mgr.Start(ctx, rollout.StartRequest{Service: Service, Version: canary, Endpoints: w.Service(canary, "").Stable.Endpoints})
+	if err != nil {
+		return part, fmt.Errorf("demo: start the rollout of %s: %w", canary, err)
+	}
+	n.watch(w, mgr, canary, tm)
+	err = waitUntil(ctx, tm.partLimit, func() bool {
+		s, err := mgr.Get(Service)
+		if err == nil {
+			st = s
+		}
+		return err == nil && st.Phase.Terminal()
+	})
+	n.unwatch()
+	if err != nil {
+		part.Phase, part.Reason = st.Phase, st.Reason
+		return part, fmt.Errorf("demo: rollout of %s did not end: %w", canary, err)
+	}
+	// Let the calls in flight (at most the bad version's latency plus the
+	// client's timeout margin) land before counting.
+	time.Sleep(300 * time.Millisecond)
+	d := w.Load.Stats().Sub(before)
+
+	part.Phase, part.Reason, part.Judges = st.Phase, st.Reason, st.Results
+	part.Duration = st.Finished.Sub(started)
+	part.Steps = st.Step
+	for _, a := range router.since(started) {
+		if w := a.Routing.Weights.Canary; a.Err == nil && w < 100 && w > part.MaxWeight {
+			part.MaxWeight = a.Routing.Weights.Canary
+		}
+	}
+	switch st.Phase {
+	case rollout.Aborted:
+		part.Outcome = RolledBack
+	case rollout.Succeeded:
+		part.Outcome = Promoted
+	}
+	part.Calls = d.Completed()
+	part.Bad = d.Bad()
+	cv := d.ByVersion[canary]
+	part.CanaryCalls, part.CanaryBad, part.FirstBad = cv.Total(), cv.Bad(), cv.FirstBad
+	if part.Outcome == RolledBack {
+		part.RollbackDecided = n.rollbackAt(started)
+		if z, ok := router.lastCanaryZero(started); ok {
+			part.WeightZero = z.At
+			if !part.FirstBad.IsZero() {
+				part.TimeToRollback = z.At.Sub(part.FirstBad)
+			}
+			if cv.LastServed.After(z.At) {
+				part.CanaryServedAfterZero = cv.LastServed.Sub(z.At)
+			}
+		}
+	}
+	return part, nil
+}
+
+// waitUntil polls cond every 20 ms until it holds, ctx ends or limit passes.
+func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// serveHTTP serves Vane's metrics, health, and the embedded Prometheus's
+// query API under /prometheus/, and returns the base URL and a stop func.
+func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager) (string, func(), error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: http listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(rw, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !mgr.Ready() {
+			http.Error(rw, "rollout manager not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(rw, "ok\n")
+	})
+	mux.Handle("/prometheus/", http.StripPrefix("/prometheus", w.Prom.Handler()))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+		<-done
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// burnRate returns the canary's error-budget burn rate over window, as
+// read from the embedded Prometheus: its bad-call ratio over the SLO's
+// allowed ratio. ok is false when there is no data yet.
+func burnRate(ctx context.Context, w *World, version string, window time.Duration, now time.Time) (float64, bool) {
+	win := fmt.Sprintf("%ds", int(window.Seconds()))
+	q := fmt.Sprintf(`(sum(rate(demo_requests_total{service=%q,version=%q,code=~%q}[%s])) / sum(rate(demo_requests_total{service=%q,version=%q}[%s]))) / %g`,
+		Service, version, badCodes, win, Service, version, win, 1-Objective)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	vec, err := w.Prom.Query(ctx, q, now)
+	if err != nil || len(vec.Samples) != 1 {
+		return 0, false
+	}
+	v := vec.Samples[0].Value
+	if v != v { // NaN: no calls in the window
+		return 0, false
+	}
+	return v, true
+}

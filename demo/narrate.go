@@ -1,0 +1,291 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/demo/loadgen"
+	"github.com/vaneproj/vane/rollout"
+)
+
+// narrator writes the demo's story: event lines as they happen and the
+// progress of the rollout under way, either as plain lines every few
+// seconds or, on a terminal (live), as a status line redrawn in place.
+// Its methods are safe for concurrent use: events arrive on the rollout
+// controller's goroutine.
+type narrator struct {
+	out   io.Writer
+	live  bool
+	start time.Time
+
+	mu        sync.Mutex
+	status    string // the live status line currently shown
+	rollbacks []time.Time
+	lastWatch struct {
+		step   int
+		weight int
+	}
+
+	watchCancel context.CancelFunc
+	watchDone   chan struct{}
+}
+
+func newNarrator(out io.Writer, live bool, start time.Time) *narrator {
+	return &narrator{out: out, live: live, start: start}
+}
+
+// stamp is the time since the demo started, as a line prefix.
+func (n *narrator) stamp(t time.Time) string {
+	return fmt.Sprintf("[%6.1fs]", t.Sub(n.start).Seconds())
+}
+
+// writeLocked writes lines above the live status line; n.mu is held.
+func (n *narrator) writeLocked(s string) {
+	if n.live && n.status != "" {
+		fmt.Fprint(n.out, "\r\033[K")
+	}
+	fmt.Fprintln(n.out, s)
+	if n.live && n.status != "" {
+		fmt.Fprint(n.out, n.status)
+	}
+}
+
+// line writes one line of narration.
+func (n *narrator) line(s string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.writeLocked(s)
+}
+
+// setStatus replaces the live status line.
+func (n *narrator) setStatus(s string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.status = s
+	fmt.Fprint(n.out, "\r\033[K"+s)
+}
+
+func (n *narrator) clearStatus() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.live && n.status != "" {
+		fmt.Fprint(n.out, "\r\033[K")
+	}
+	n.status = ""
+}
+
+func (n *narrator) world(w *World, o Options, tm timings, httpURL string) {
+	n.line(fmt.Sprintf("%s Demo world up, everything in this process on loopback:", n.stamp(time.Now())))
+	for _, v := range w.Versions() {
+		app := w.Apps[v]
+		what := "healthy"
+		if app.ErrorRatio() > 0 || app.Latency() > 0 {
+			what = fmt.Sprintf("bad: %.0f%% of calls fail (Unavailable), +%v latency", 100*app.ErrorRatio(), app.Latency())
+		}
+		n.line(fmt.Sprintf("    %-3s gRPC %-21s metrics %-21s %s", v, app.Addr(), app.MetricsAddr(), what))
+	}
+	n.line(fmt.Sprintf("    xDS server %s; users: %.0f calls/s through gRPC's xDS client to xds:///%s", w.XDS.Addr(), o.Rate, Service))
+	n.line(fmt.Sprintf("    embedded Prometheus scraping every %v; Vane's HTTP endpoints at %s", tm.scrape, httpURL))
+	n.line(fmt.Sprintf("    SLO: %.0f%% of calls succeed, calls slower than %v count as bad; plan 10%% → 30%% → 60%% → promote,", 100*Objective, LatencyThreshold))
+	n.line(fmt.Sprintf("    %v of analysis after each weight, a look every %v by two sequential judges (errors, latency).", tm.analysis, tm.interval))
+}
+
+func (n *narrator) part(i int, title string) {
+	n.line("")
+	n.line(fmt.Sprintf("Part %d: %s", i, title))
+}
+
+// event narrates one rollout event (called by the rollout controller).
+func (n *narrator) event(e rollout.Event) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e.Type == rollout.EvRollback {
+		n.rollbacks = append(n.rollbacks, e.At)
+	}
+	head := fmt.Sprintf("%s %s step %d, canary %d%%: %s", n.stamp(e.At), strings.ToUpper(string(e.Type)), e.Step, e.Weight, e.Reason)
+	if e.Type == rollout.EvAnalysis || e.Type == rollout.EvRollback || e.Type == rollout.EvInconclusive {
+		head = fmt.Sprintf("%s %s step %d, canary %d%%", n.stamp(e.At), strings.ToUpper(string(e.Type)), e.Step, e.Weight)
+		if e.Type != rollout.EvAnalysis {
+			head += ": " + e.Reason
+		}
+		n.writeLocked(head)
+		for _, r := range e.Evidence {
+			n.writeLocked("           " + describeResult(r))
+		}
+		return
+	}
+	n.writeLocked(head)
+}
+
+// rollbackAt returns the first rollback decision at or after t.
+func (n *narrator) rollbackAt(t time.Time) time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range n.rollbacks {
+		if !r.Before(t) {
+			return r
+		}
+	}
+	return time.Time{}
+}
+
+// describeResult is one judge's verdict with its key evidence.
+func describeResult(r analysis.Result) string {
+	s := fmt.Sprintf("%s: %s — %s", r.Judge, r.Verdict, r.Reason)
+	var ev []string
+	if p, ok := r.Evidence["p_value"]; ok && !math.IsNaN(p) {
+		ev = append(ev, fmt.Sprintf("p=%.3g", p))
+	}
+	if f, ok := r.Evidence["fail_progress"]; ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		ev = append(ev, fmt.Sprintf("evidence of harm %.0f%% of the way to a rollback", 100*math.Max(0, math.Min(1, f))))
+	}
+	if len(ev) > 0 {
+		s += " (" + strings.Join(ev, ", ") + ")"
+	}
+	return s
+}
+
+// watch shows the progress of the rollout of canary until unwatch.
+func (n *narrator) watch(w *World, mgr *rollout.Manager, canary string, tm timings) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.watchCancel, n.watchDone = cancel, make(chan struct{})
+	every := tm.progress
+	if n.live {
+		every = 250 * time.Millisecond
+	}
+	go func() {
+		defer close(n.watchDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		prev := w.Load.Stats()
+		// Rates on the live line are over the last second or so.
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			cur := w.Load.Stats()
+			d := cur.Sub(prev)
+			over := cur.At.Sub(prev.At)
+			if !n.live || over >= time.Second {
+				prev = cur
+			}
+			st, err := mgr.Get(Service)
+			if err != nil {
+				continue
+			}
+			line := n.progressLine(ctx, w, st, canary, d.ByVersion, over, tm)
+			if n.live {
+				n.setStatus(line)
+			} else {
+				n.line(line)
+			}
+		}
+	}()
+}
+
+func (n *narrator) unwatch() {
+	if n.watchCancel != nil {
+		n.watchCancel()
+		<-n.watchDone
+		n.watchCancel = nil
+	}
+	n.clearStatus()
+}
+
+// progressLine is one look at the rollout: step, weight, what users got
+// from each version since the last line, the judges' verdicts and the
+// canary's burn rate.
+func (n *narrator) progressLine(ctx context.Context, w *World, st rollout.State, canary string,
+	byVersion map[string]loadgen.VersionStats, over time.Duration, tm timings) string {
+	now := time.Now()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s   %s step %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
+	vs := make([]string, 0, len(byVersion))
+	for v := range byVersion {
+		vs = append(vs, v)
+	}
+	sort.Strings(vs)
+	for _, v := range vs {
+		s := byVersion[v]
+		fmt.Fprintf(&b, " %s %.0f/s", v, float64(s.Total())/over.Seconds())
+		if s.Bad() > 0 {
+			fmt.Fprintf(&b, " (%d bad)", s.Bad())
+		}
+	}
+	if br, ok := burnRate(ctx, w, canary, tm.burnWindow, now); ok {
+		fmt.Fprintf(&b, " | %s burn rate %.1f× (%v)", canary, br, tm.burnWindow)
+	}
+	if len(st.Results) > 0 {
+		b.WriteString(" | ")
+		for i, r := range st.Results {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, "%s=%s", r.Judge, r.Verdict)
+		}
+	}
+	return b.String()
+}
+
+func (n *narrator) partResult(p Part) {
+	switch p.Outcome {
+	case RolledBack:
+		n.line(fmt.Sprintf("  → %s ROLLED BACK after %v: %s", p.Canary, p.Duration.Round(10*time.Millisecond), p.Reason))
+		if p.TimeToRollback > 0 {
+			n.line(fmt.Sprintf("    time from the first bad call users got from %s to weight 0 ACKed by every xDS client: %v",
+				p.Canary, p.TimeToRollback.Round(time.Millisecond)))
+		}
+		n.line(fmt.Sprintf("    bad calls users got: %d of %d (%d of the %d calls %s answered)", p.Bad, p.Calls, p.CanaryBad, p.CanaryCalls, p.Canary))
+		if p.CanaryServedAfterZero > 0 {
+			n.line(fmt.Sprintf("    %s still answered a call sent %v after weight 0 was ACKed", p.Canary, p.CanaryServedAfterZero.Round(time.Millisecond)))
+		} else {
+			n.line(fmt.Sprintf("    %s answered no call sent after weight 0 was ACKed", p.Canary))
+		}
+	case Promoted:
+		n.line(fmt.Sprintf("  → %s PROMOTED after %v (%d steps, up to %d%% before promotion): %s", p.Canary, p.Duration.Round(10*time.Millisecond), p.Steps, p.MaxWeight, p.Reason))
+		n.line(fmt.Sprintf("    bad calls users got: %d of %d (%d of the %d calls %s answered)", p.Bad, p.Calls, p.CanaryBad, p.CanaryCalls, p.Canary))
+	default:
+		n.line(fmt.Sprintf("  → %s ended %s (%s): %s", p.Canary, p.Outcome, p.Phase, p.Reason))
+	}
+}
+
+func (n *narrator) summary(s Summary) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.writeLocked("")
+	n.writeLocked("Summary")
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  part\tcanary\texpected\toutcome\ttook\tmax step weight\ttime to rollback\tcalls\tbad calls\tcanary bad")
+	for i, p := range s.Parts {
+		canary, took, maxW, ttr, calls, bad, cbad := "-", "-", "-", "-", "-", "-", "-"
+		if p.Canary != "" {
+			canary = p.Stable + " → " + p.Canary
+			took = p.Duration.Round(10 * time.Millisecond).String()
+			maxW = fmt.Sprintf("%d%%", p.MaxWeight)
+			calls, bad, cbad = fmt.Sprint(p.Calls), fmt.Sprint(p.Bad), fmt.Sprintf("%d/%d", p.CanaryBad, p.CanaryCalls)
+		}
+		if p.TimeToRollback > 0 {
+			ttr = p.TimeToRollback.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "  %d %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, p.Title, canary, p.Expected, p.Outcome, took, maxW, ttr, calls, bad, cbad)
+	}
+	tw.Flush()
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		n.writeLocked(l)
+	}
+	n.writeLocked(fmt.Sprintf("Wall time %v.", s.Wall.Round(10*time.Millisecond)))
+}
+
+// stop ends any live display.
+func (n *narrator) stop() { n.unwatch() }
