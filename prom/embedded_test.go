@@ -173,7 +173,7 @@ func TestEmbeddedScrapesEvaluatesRulesAndAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, func() error {
-		v, err := e.Query(ctx, `http_requests_total{job="pay",version="v9"}`, time.Now())
+		v, err := e.Query(ctx, `http_requests_total{job="pay",version="v9",code="200"}`, time.Now())
 		if err != nil {
 			return err
 		}

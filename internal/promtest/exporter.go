@@ -80,14 +80,12 @@ func StartExporter(service string) (*Exporter, error) {
 func (e *Exporter) Addr() string { return e.lis.Addr().String() }
 
 // Record counts requests of version: ok of them answered 200 and bad of
-// them 500. Latency is not touched.
+// them 500. Both series exist from the first call, even at zero, as a
+// service that initialises its counters exposes them. Latency is not
+// touched.
 func (e *Exporter) Record(version string, ok, bad int) {
-	if ok > 0 {
-		e.requests.WithLabelValues(e.service, version, "200").Add(float64(ok))
-	}
-	if bad > 0 {
-		e.requests.WithLabelValues(e.service, version, "500").Add(float64(bad))
-	}
+	e.requests.WithLabelValues(e.service, version, "200").Add(float64(ok))
+	e.requests.WithLabelValues(e.service, version, "500").Add(float64(bad))
 }
 
 // Observe records n requests of version that took d each in the latency
