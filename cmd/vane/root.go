@@ -64,8 +64,9 @@ rolls back canaries, pages on fast burns, and scales services.`,
 	root.AddCommand(
 		newVersionCmd(g),
 		newBenchCmd(g),
-		newDemoCmd(g),
 		newSLOCmd(g),
+		newDemoCmd(g),
+		newRunCmd(g), newRolloutCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/api"
+	"github.com/vaneproj/vane/rollout"
+)
+
+// apiClient talks to `vane run`'s HTTP API.
+type apiClient struct {
+	server string
+	token  string
+	http   *http.Client
+}
+
+func newRolloutCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollout",
+		Short: "Start, watch and steer rollouts of a running `vane run`",
+		Long: `Talk to a running "vane run" over its HTTP API.
+
+The server is --server (env VANE_SERVER, default http://127.0.0.1:8080); when
+the controller sets http.token_file, pass the same file with --token-file
+(env VANE_TOKEN_FILE) for the commands that change something.`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.String("server", "http://127.0.0.1:8080", "URL of vane run's HTTP API (env VANE_SERVER)")
+	pf.String("token-file", "", "file holding the API bearer token (env VANE_TOKEN_FILE)")
+	_ = g.v.BindPFlag("server", pf.Lookup("server"))
+	_ = g.v.BindPFlag("token-file", pf.Lookup("token-file"))
+	client := func() (*apiClient, error) {
+		c := &apiClient{server: strings.TrimRight(g.v.GetString("server"), "/"), http: &http.Client{Timeout: 60 * time.Second}}
+		if f := g.v.GetString("token-file"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("--token-file: %w", err)
+			}
+			c.token = strings.TrimSpace(string(b))
+		}
+		return c, nil
+	}
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List rollouts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			var l api.RolloutList
+			if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/rollouts", nil, &l); err != nil {
+				return err
+			}
+			return printList(g.out, l.Rollouts, time.Now())
+		},
+	}
+
+	var watch bool
+	var interval time.Duration
+	status := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show a rollout: step, weight, each judge's verdict and evidence, recent events",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			if !watch {
+				d, err := c.detail(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return printStatus(g.out, d, time.Now())
+			}
+			return watchStatus(cmd.Context(), g.out, c, args[0], interval)
+		},
+	}
+	status.Flags().BoolVarP(&watch, "watch", "w", false, "follow the rollout until it ends (a live view on a terminal, one line per change otherwise)")
+	status.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of --watch")
+
+	var version, endpoints string
+	var force bool
+	start := &cobra.Command{
+		Use:   "start SERVICE --version V --endpoints HOST:PORT,…",
+		Short: "Start a rollout of a service's new version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			req := rollout.StartRequest{Service: args[0], Version: version, Force: force}
+			for _, e := range strings.Split(endpoints, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					req.Endpoints = append(req.Endpoints, e)
+				}
+			}
+			var st rollout.State
+			if err := c.do(cmd.Context(), http.MethodPost, "/api/v1/rollouts", req, &st); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(g.out, "rollout %s started: %s → %s, %d steps (%s); follow it with: vane rollout status %s --watch\n",
+				st.Name, st.Original.Stable.Version, st.Original.Canary.Version, len(st.Plan.Steps), stepList(st.Plan), st.Name)
+			return err
+		},
+	}
+	start.Flags().StringVar(&version, "version", "", "the canary's version (required)")
+	start.Flags().StringVar(&endpoints, "endpoints", "", "the canary's endpoints, comma-separated host:port (required)")
+	start.Flags().BoolVar(&force, "force", false, "start even while the error-budget gate freezes deploys")
+	_ = start.MarkFlagRequired("version")
+	_ = start.MarkFlagRequired("endpoints")
+
+	var full bool
+	action := func(name, short string) *cobra.Command {
+		c := &cobra.Command{
+			Use:   name + " NAME",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := client()
+				if err != nil {
+					return err
+				}
+				path := "/api/v1/rollouts/" + args[0] + "/" + name
+				if name == "promote" && full {
+					path += "?full=true"
+				}
+				var st rollout.State
+				if err := c.do(cmd.Context(), http.MethodPost, path, nil, &st); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(g.out, "rollout %s: %s, step %d/%d, canary %d%%: %s\n", st.Name, st.Phase, st.Step+1,
+					len(st.Plan.Steps), st.Routing.Weights.Canary, st.Reason)
+				return err
+			},
+		}
+		return c
+	}
+	promote := action("promote", "Skip the current step (with --full: every remaining step) and move on")
+	promote.Flags().BoolVar(&full, "full", false, "promote at once to 100% and make the canary stable")
+	cmd.AddCommand(list, status, start, promote,
+		action("abort", "Roll back: weight 0 to the canary at once"),
+		action("pause", "Hold the rollout at its current step (judges keep watching)"),
+		action("resume", "Continue a paused rollout"))
+	return cmd
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, body, into any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (is `vane run` up? see --server)", method, c.server+path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e api.Error
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s (HTTP %d %s)", e.Error, resp.StatusCode, e.Code)
+		}
+		return fmt.Errorf("%s %s: HTTP %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if into != nil {
+		if err := json.Unmarshal(b, into); err != nil {
+			return fmt.Errorf("%s %s: bad answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func (c *apiClient) detail(ctx context.Context, name string) (api.RolloutDetail, error) {
+	var d api.RolloutDetail
+	err := c.do(ctx, http.MethodGet, "/api/v1/rollouts/"+name+"?events=8", nil, &d)
+	return d, err
+}
+
+func stepList(p rollout.Plan) string {
+	parts := make([]string, 0, len(p.Steps))
+	for _, s := range p.Steps {
+		parts = append(parts, s.String())
+	}
+	return strings.Join(parts, " → ")
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func printList(w io.Writer, rs []rollout.State, now time.Time) error {
+	if len(rs) == 0 {
+		_, err := fmt.Fprintln(w, "no rollouts")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPHASE\tSTEP\tCANARY\tSTABLE\tWEIGHT\tAGE\tREASON")
+	for _, s := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d%%\t%s\t%s\n", s.Name, s.Phase, s.Step+1, len(s.Plan.Steps),
+			s.Original.Canary.Version, s.Original.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), s.Reason)
+	}
+	return tw.Flush()
+}
+
+func bar(pct, width int) string {
+	n := pct * width / 100
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+func evidence(r analysis.Result) string {
+	keys := make([]string, 0, len(r.Evidence))
+	for k := range r.Evidence {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%.4g", k, r.Evidence[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
+	s := d.Rollout
+	var b strings.Builder
+	fmt.Fprintf(&b, "Rollout %s: %s → %s (%s)\n", s.Name, s.Original.Stable.Version, s.Original.Canary.Version, s.Plan.Strategy)
+	fmt.Fprintf(&b, "Phase:    %s\n", s.Phase)
+	fmt.Fprintf(&b, "Step:     %d/%d %s (for %s)\n", s.Step+1, len(s.Plan.Steps), s.CurrentStep(), age(now.Sub(s.StepStarted)))
+	fmt.Fprintf(&b, "Progress: %s %d/%d steps\n", bar(100*progressSteps(s)/max(1, len(s.Plan.Steps)), 30), progressSteps(s), len(s.Plan.Steps))
+	applied := "ACKed by every proxy"
+	if !s.Applied {
+		applied = "waiting for ACKs"
+	}
+	if s.ApplyError != "" {
+		applied = s.ApplyError
+	}
+	fmt.Fprintf(&b, "Weight:   %s canary %d%% (%s)\n", bar(s.Routing.Weights.Canary, 30), s.Routing.Weights.Canary, applied)
+	if len(s.Routing.CanaryHeaders) > 0 {
+		fmt.Fprintf(&b, "Headers:  %s\n", s.Routing)
+	}
+	if !s.AnalysisStarted.IsZero() {
+		fmt.Fprintf(&b, "Analysis: running for %s\n", age(now.Sub(s.AnalysisStarted)))
+	}
+	if len(s.Results) > 0 {
+		fmt.Fprintln(&b, "Judges:")
+		for _, r := range s.Results {
+			fmt.Fprintf(&b, "  %-14s %-12s %s\n", r.Judge, r.Verdict, r.Reason)
+			if ev := evidence(r); ev != "" {
+				fmt.Fprintf(&b, "  %-14s %-12s %s\n", "", "", ev)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "Reason:   %s\n", s.Reason)
+	if len(d.Events) > 0 {
+		fmt.Fprintln(&b, "Events:")
+		for _, e := range d.Events {
+			fmt.Fprintf(&b, "  %s  %-12s %s\n", e.At.Local().Format("15:04:05"), e.Type, e.Reason)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func progressSteps(s rollout.State) int {
+	if s.Phase == rollout.Succeeded {
+		return len(s.Plan.Steps)
+	}
+	return s.Step
+}
+
+func writesToTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// watchStatus follows a rollout until it ends: a redrawn view on a
+// terminal, one line per change otherwise.
+func watchStatus(ctx context.Context, w io.Writer, c *apiClient, name string, interval time.Duration) error {
+	tty := writesToTerminal(w)
+	var lastSeq uint64
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		d, err := c.detail(ctx, name)
+		if err != nil {
+			return err
+		}
+		s := d.Rollout
+		if tty {
+			fmt.Fprint(w, "\033[H\033[2J")
+			if err := printStatus(w, d, time.Now()); err != nil {
+				return err
+			}
+		} else if s.Seq != lastSeq {
+			verdicts := make([]string, 0, len(s.Results))
+			for _, r := range s.Results {
+				verdicts = append(verdicts, r.Judge+"="+r.Verdict.String())
+			}
+			fmt.Fprintf(w, "%s %s %s step %d/%d canary %d%% [%s] %s\n", time.Now().Format(time.RFC3339), s.Name, s.Phase,
+				s.Step+1, len(s.Plan.Steps), s.Routing.Weights.Canary, strings.Join(verdicts, " "), s.Reason)
+		}
+		lastSeq = s.Seq
+		if s.Phase.Terminal() {
+			if s.Phase == rollout.Aborted {
+				return exitError{code: 2}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

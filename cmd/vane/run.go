@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	promconfig "github.com/prometheus/common/config"
+	"github.com/spf13/cobra"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/api"
+	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/prom"
+	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/store"
+	"github.com/vaneproj/vane/xds"
+)
+
+// shutdownBudget bounds the whole stop sequence after SIGTERM/SIGINT.
+const shutdownBudget = 10 * time.Second
+
+func newRunCmd(g *globals) *cobra.Command {
+	var file string
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the controller: xDS server, rollout loops, HTTP API and UI, metrics",
+		Long: `Run the controller described by vane.yaml (see examples/vane.yaml).
+
+It starts, in order: the store, Prometheus (the URL given, or embedded and
+fed by the scrape section), the xDS server, one rollout loop per rollout in
+progress, the HTTP API (with the web UI, /metrics, /healthz and /readyz),
+and a watcher that starts a rollout when a service's canary changes in the
+file. SIGTERM or SIGINT stop them in the reverse order within 10 s; the
+rollout state is consistent at any moment, also after SIGKILL.
+
+Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
+--http-listen, VANE_XDS_LISTEN or --xds-listen, VANE_STORE_PATH or
+--store-path, VANE_PROMETHEUS_URL or --prometheus-url.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f := g.v.GetString("config"); f != "" && !cmd.Flags().Changed("config") {
+				file = f
+			}
+			cfg, err := config.Load(file, g.v)
+			if err != nil {
+				return err
+			}
+			if check {
+				jobs := len(cfg.Scrape.Jobs)
+				promDesc := "embedded Prometheus (" + fmt.Sprint(jobs) + " scrape jobs)"
+				if cfg.Prometheus.URL != "" {
+					promDesc = "Prometheus at " + cfg.Prometheus.URL
+				}
+				_, err := fmt.Fprintf(g.out, "%s: OK: %d services, %d SLOs, %s, xDS on %s, HTTP on %s, store %s\n",
+					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, cfg.Resolve(cfg.Store.Path))
+				return err
+			}
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			return runController(cmd.Context(), cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "config", "c", "vane.yaml", "configuration file (env VANE_CONFIG)")
+	f.BoolVar(&check, "check", false, "validate the configuration and exit")
+	for key, name := range map[string]string{
+		"http.listen": "http-listen", "xds.listen": "xds-listen", "store.path": "store-path", "prometheus.url": "prometheus-url",
+	} {
+		f.String(name, "", "overrides "+key+" (env VANE_"+envName(key)+")")
+		_ = g.v.BindPFlag(key, f.Lookup(name))
+	}
+	return cmd
+}
+
+func envName(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		switch {
+		case c == '.':
+			b[i] = '_'
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// component is one running part of the controller.
+type component struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// runGroup starts components and stops them in the reverse order of their
+// start, as Prometheus's run group does (cmd/prometheus/main.go).
+type runGroup struct {
+	log   *slog.Logger
+	comps []*component
+	fail  chan *component
+	once  sync.Once
+}
+
+func (g *runGroup) start(parent context.Context, name string, run func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	c := &component{name: name, cancel: cancel, done: make(chan struct{})}
+	g.comps = append(g.comps, c)
+	go func() {
+		defer close(c.done)
+		c.err = run(ctx)
+		if ctx.Err() == nil {
+			select {
+			case g.fail <- c:
+			default:
+			}
+		}
+	}()
+}
+
+// stop ends every component, last started first, within the deadline.
+func (g *runGroup) stop(deadline time.Time) error {
+	var errs []error
+	for i := len(g.comps) - 1; i >= 0; i-- {
+		c := g.comps[i]
+		start := time.Now()
+		c.cancel()
+		select {
+		case <-c.done:
+			if c.err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", c.name, c.err))
+			}
+			g.log.Debug("Stopped", "component", c.name, "took", time.Since(start))
+		case <-time.After(time.Until(deadline)):
+			errs = append(errs, fmt.Errorf("%s did not stop within the shutdown budget of %s", c.name, shutdownBudget))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runController wires and runs everything until ctx ends.
+func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// 1. Store.
+	db, err := store.Open(cfg.Resolve(cfg.Store.Path), store.Options{HistoryLimit: cfg.Store.HistoryLimit})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+
+	g := &runGroup{log: log, fail: make(chan *component, 1)}
+
+	// 2. Prometheus.
+	var querier analysis.Querier
+	var embedded *prom.Embedded
+	if cfg.Prometheus.URL != "" {
+		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D()}
+		if f := cfg.Prometheus.BearerTokenFile; f != "" {
+			hc.Client = promconfig.HTTPClientConfig{Authorization: &promconfig.Authorization{Type: "Bearer", CredentialsFile: cfg.Resolve(f)}}
+		}
+		q, err := prom.NewInstrumentedHTTP(hc, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(prom.NewMetrics(reg)))
+		if err != nil {
+			return err
+		}
+		querier = q
+	} else {
+		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: cfg.Prometheus.Retention.D(),
+			ScrapeInterval: cfg.Scrape.Interval.D(), Registerer: reg}
+		for _, f := range cfg.Prometheus.RuleFiles {
+			ec.RuleFiles = append(ec.RuleFiles, cfg.Resolve(f))
+		}
+		for _, j := range cfg.Scrape.Jobs {
+			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: j.Interval.D(), MetricsPath: j.MetricsPath})
+		}
+		pm := prom.NewMetrics(reg)
+		e, err := prom.NewEmbedded(ec, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(pm))
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := e.Close(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}()
+		embedded, querier = e, prom.Instrument(e, pm, "embedded")
+		g.start(ctx, "embedded prometheus", embedded.Run)
+	}
+
+	// 3. xDS server.
+	xs, err := xds.New(xds.Options{Listen: cfg.XDS.Listen, Logger: log.With("component", "xds"), Registerer: reg})
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	xaddr, err := xs.Listen()
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	g.start(ctx, "xds server", xs.Run)
+
+	// 4. Rollout loops.
+	slos := &api.SLOEvaluator{SLOs: cfg.Loaded, Querier: querier, Timeout: cfg.Prometheus.Timeout.D()}
+	mgr, err := rollout.NewManager(rollout.Options{Router: xs, Querier: querier, Store: db, Budget: slos.Budget,
+		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout")}, cfg.ServiceConfigs())
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	g.start(ctx, "rollout controller", mgr.Run)
+
+	// 5. HTTP API, UI and metrics.
+	srv, err := api.New(api.Options{Rollouts: mgr, SLOs: slos, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
+		Logger: log.With("component", "api")})
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	haddr, err := srv.Listen(cfg.HTTP.Listen)
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	g.start(ctx, "http api", func(ctx context.Context) error { return srv.Run(ctx, "") })
+
+	// 6. The configuration watcher.
+	g.start(ctx, "config watcher", func(ctx context.Context) error { return watchConfig(ctx, cfg.File, mgr, log) })
+
+	promDesc := "embedded"
+	if cfg.Prometheus.URL != "" {
+		promDesc = cfg.Prometheus.URL
+	}
+	log.Info("Vane running", "http", "http://"+haddr.String(), "xds", xaddr.String(), "prometheus", promDesc,
+		"store", db.Path(), "services", len(cfg.Services))
+
+	var failed *component
+	select {
+	case <-ctx.Done():
+		log.Info("Shutting down", "budget", shutdownBudget)
+	case failed = <-g.fail:
+		log.Error("Component stopped; shutting down", "component", failed.name, "err", failed.err)
+	}
+	start := time.Now()
+	stopErr := g.stop(start.Add(shutdownBudget))
+	log.Info("Stopped", "took", time.Since(start).Round(time.Millisecond))
+	if failed != nil {
+		return errors.Join(fmt.Errorf("%s: %w", failed.name, failed.err), stopErr)
+	}
+	return stopErr
+}
+
+// watchConfig polls the configuration file and hands a changed, valid
+// configuration to the rollout manager; a bad one is logged and ignored.
+func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, log *slog.Logger) error {
+	last, _ := os.ReadFile(file)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		b, err := os.ReadFile(file)
+		if err != nil || bytes.Equal(b, last) {
+			continue
+		}
+		last = b
+		cfg, err := config.Parse(file, b, nil)
+		if err != nil {
+			log.Error("Configuration changed but is invalid; keeping the running one", "file", file, "err", err)
+			continue
+		}
+		if err := mgr.Reconcile(cfg.ServiceConfigs()); err != nil {
+			log.Error("Configuration changed but could not be applied", "file", file, "err", err)
+			continue
+		}
+		log.Info("Configuration reloaded", "file", file)
+	}
+}
