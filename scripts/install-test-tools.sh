@@ -26,4 +26,16 @@ install_prom_cmd() {
 
 install_prom_cmd promtool
 install_prom_cmd prometheus
+
+# Sloth's CLI, for the test that compares its alerts with Vane's.
+SLOTH_VERSION="${SLOTH_VERSION:-v0.16.0}"
+if [ -x "$bin/sloth" ] && [ -f "$bin/.sloth.$SLOTH_VERSION" ]; then
+  echo "test-tools: sloth $SLOTH_VERSION already in .tools/bin"
+else
+  echo "test-tools: building sloth from github.com/slok/sloth/cmd/sloth@$SLOTH_VERSION..."
+  start=$SECONDS
+  GOBIN="$bin" GOFLAGS="${GOFLAGS:-} -mod=mod" go install "github.com/slok/sloth/cmd/sloth@$SLOTH_VERSION"
+  touch "$bin/.sloth.$SLOTH_VERSION"
+  echo "test-tools: sloth ready in $((SECONDS - start))s"
+fi
 "$bin/promtool" --version | head -1
