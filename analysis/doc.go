@@ -7,7 +7,35 @@
 // Fail-safe rule: no data, NaN, an empty result, a query error or a timeout
 // is Inconclusive, never Pass.
 //
-// It imports the slo package for budget and burn-rate math and gonum for
-// statistics; it must not import prom, xds, rollout or anything that does
-// I/O, logging or metrics, and it never reads the wall clock.
+// The judges:
+//
+//   - RatioTest, the sequential canary-vs-stable judge: an anytime-valid
+//     mixture likelihood-ratio test on the canary's share of bad events
+//     (errors, requests slower than a latency threshold, or every latency
+//     bucket), which fails early on clear regressions and passes early when
+//     the canary is no worse than a tolerance, with its false-rollback
+//     probability below alpha however often it looks;
+//   - Threshold, Flagger/Argo Rollouts-compatible value checks with a failure
+//     limit;
+//   - BurnRateGate, the canary's own SLO burn rate over a short and a long
+//     window (the slo package's math);
+//   - MannWhitney with KayentaScore, Kayenta's fixed-horizon judge.
+//
+// Spec is the YAML/JSON configuration of one check in a rollout plan; its
+// Build binds it to a service and versions and returns a Check.
+//
+// It imports the slo package for budget and burn-rate math, gonum for
+// statistics, and the PromQL parser to validate query templates; it must not
+// import prom, xds, rollout or anything that does I/O, logging or metrics,
+// and it never reads the wall clock.
+//
+// Usage:
+//
+//	spec := analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: "http_requests_total"}
+//	check, err := spec.Build(analysis.Vars{Service: "checkout", Version: "v2", Stable: "v1"})
+//	if err != nil { … }
+//	check.Reset(start)
+//	for each tick {
+//		r := check.Evaluate(ctx, querier, now) // r.Verdict, r.Reason, r.Evidence
+//	}
 package analysis

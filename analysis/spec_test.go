@@ -158,3 +158,22 @@ func FuzzParseQueryTemplate(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSpecYAML(f *testing.F) {
+	f.Add("kind: sequential\nrequests_metric: http_requests_total\n")
+	f.Add("kind: threshold\nquery: up\nmin: 1\nfailure_limit: 2\ninterval: 1m\n")
+	f.Add("kind: mann-whitney\nquery: x\nlifetime: 1h\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		var s Spec
+		if err := yaml.Unmarshal([]byte(src), &s); err != nil {
+			return
+		}
+		if err := s.Validate(); err != nil {
+			return
+		}
+		// A valid spec builds.
+		if _, err := s.Build(Vars{Service: "a", Version: "b", Stable: "c"}); err != nil {
+			t.Fatalf("valid spec %q does not build: %v", src, err)
+		}
+	})
+}
