@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -144,4 +145,45 @@ type Check interface {
 	Name() string
 	Evaluate(ctx context.Context, q Querier, now time.Time) Result
 	Reset(start time.Time)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, evidence given as the
+// strings "NaN", "+Inf" and "-Inf" included.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var p struct {
+		Judge    string                     `json:"judge"`
+		Verdict  Verdict                    `json:"verdict"`
+		Reason   string                     `json:"reason"`
+		Evidence map[string]json.RawMessage `json:"evidence,omitempty"`
+		At       time.Time                  `json:"at"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*r = Result{Judge: p.Judge, Verdict: p.Verdict, Reason: p.Reason, At: p.At}
+	if p.Evidence != nil {
+		r.Evidence = make(map[string]float64, len(p.Evidence))
+	}
+	for k, raw := range p.Evidence {
+		var x float64
+		if err := json.Unmarshal(raw, &x); err == nil {
+			r.Evidence[k] = x
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("analysis: result evidence %q: %w", k, err)
+		}
+		switch s {
+		case "NaN":
+			r.Evidence[k] = math.NaN()
+		case "+Inf", "Inf":
+			r.Evidence[k] = math.Inf(1)
+		case "-Inf":
+			r.Evidence[k] = math.Inf(-1)
+		default:
+			return fmt.Errorf("analysis: result evidence %q: %q is not a number", k, s)
+		}
+	}
+	return nil
 }

@@ -2,9 +2,11 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -309,4 +311,20 @@ func TestControllerResumesAfterRestart(t *testing.T) {
 			t.Fatalf("after resume: %s %s", st.Phase, st.Reason)
 		}
 	})
+}
+
+func TestStateWithNaNEvidenceRoundTrips(t *testing.T) {
+	st := NewState(traffic.Service{Name: "a"}, Plan{}, false, time.Unix(0, 0).UTC())
+	st.Results = []analysis.Result{{Judge: "j", Verdict: analysis.Inconclusive, Evidence: map[string]float64{"x": math.NaN(), "y": 2}}}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back State
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if ev := back.Results[0].Evidence; !math.IsNaN(ev["x"]) || ev["y"] != 2 || back.Results[0].Verdict != analysis.Inconclusive {
+		t.Fatalf("round trip: %+v", back.Results[0])
+	}
 }
