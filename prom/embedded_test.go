@@ -235,7 +235,7 @@ func TestEmbeddedRejectsBadInput(t *testing.T) {
 }
 
 // appendSeries writes points into the embedded TSDB.
-func appendSeries(t *testing.T, e *Embedded, series []analysis.Series) {
+func appendSeries(t testing.TB, e *Embedded, series []analysis.Series) {
 	t.Helper()
 	app := e.Appender(context.Background())
 	for _, s := range series {
