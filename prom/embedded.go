@@ -480,6 +480,9 @@ func (e *Embedded) Run(ctx context.Context) error {
 	scrapeErr := make(chan error, 1)
 	wg.Go(func() { scrapeErr <- e.scrape.Run(e.tsets) })
 	wg.Go(e.rules.Run)
+	if e.o.metrics != nil {
+		wg.Go(func() { e.countAlerts(ctx) })
+	}
 	e.o.logger.Info("Embedded Prometheus running", "data_dir", e.db.Dir(), "jobs", len(e.cfg.Jobs), "rule_files", len(e.ruleFiles))
 
 	var err error
@@ -490,6 +493,7 @@ func (e *Embedded) Run(ctx context.Context) error {
 			err = fmt.Errorf("prom: embedded: scrape manager: %w", err)
 		}
 	}
+	cancel()
 	// Scraping stops first so that nothing writes to the TSDB, then the
 	// rules, as Prometheus orders its shutdown.
 	e.scrape.Stop()
@@ -541,15 +545,9 @@ func (e *Embedded) Appender(ctx context.Context) storage.Appender { return e.db.
 
 // notify is the rule manager's NotifyFunc.
 func (e *Embedded) notify(ctx context.Context, _ string, alerts ...*rules.Alert) {
-	if e.o.metrics != nil {
-		counts := map[string]float64{"pending": 0, "firing": 0}
-		for _, a := range e.Alerts() {
-			counts[a.State]++
-		}
-		for s, n := range counts {
-			e.o.metrics.ActiveAlerts.WithLabelValues(s).Set(n)
-		}
-	}
+	// No call into the rule manager here: this runs inside a group's
+	// evaluation, and the manager holds its lock while it waits for
+	// evaluations to end on Stop and Update.
 	if e.cfg.Notify == nil || len(alerts) == 0 {
 		return
 	}
@@ -566,6 +564,27 @@ func (e *Embedded) notify(ctx context.Context, _ string, alerts ...*rules.Alert)
 		out = append(out, al)
 	}
 	e.cfg.Notify(ctx, out)
+}
+
+// countAlerts keeps vane_prom_embedded_active_alerts up to date, once per
+// evaluation interval, until ctx ends.
+func (e *Embedded) countAlerts(ctx context.Context) {
+	t := time.NewTicker(e.cfg.EvaluationInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		counts := map[string]float64{"pending": 0, "firing": 0}
+		for _, a := range e.Alerts() {
+			counts[a.State]++
+		}
+		for s, n := range counts {
+			e.o.metrics.ActiveAlerts.WithLabelValues(s).Set(n)
+		}
+	}
 }
 
 func alertFrom(a *rules.Alert) Alert {

@@ -3,6 +3,7 @@ package prom
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -150,9 +151,12 @@ func TestEmbeddedScrapesEvaluatesRulesAndAlerts(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Notify not called")
 	}
-	if n := testutil.ToFloat64(m.ActiveAlerts.WithLabelValues("firing")); n != 1 {
-		t.Fatalf("active alerts metric %v", n)
-	}
+	eventually(t, 5*time.Second, func() error {
+		if n := testutil.ToFloat64(m.ActiveAlerts.WithLabelValues("firing")); n != 1 {
+			return fmt.Errorf("active alerts metric %v", n)
+		}
+		return nil
+	})
 	if groups := e.RuleGroups(); len(groups) != 1 || groups[0].Rules != 2 || groups[0].LastEvaluation.IsZero() {
 		t.Fatalf("rule groups %+v", groups)
 	}
@@ -165,6 +169,34 @@ func TestEmbeddedScrapesEvaluatesRulesAndAlerts(t *testing.T) {
 	if x, err := scalarOf(v); err != nil || x <= 0.01 || x > 0.025 {
 		t.Fatalf("p90 %v (%v), want within the 10–25ms bucket", x, err)
 	}
+
+	// Rules can change at run time; a bad file changes nothing.
+	if err := e.SetRuleFiles([]string{filepath.Join(t.TempDir(), "missing.yaml")}); err == nil {
+		t.Fatal("a missing rule file was accepted")
+	}
+	if len(e.RuleGroups()) != 1 {
+		t.Fatal("a refused reload changed the rules")
+	}
+	rules2 := filepath.Join(t.TempDir(), "rules2.yaml")
+	if err := os.WriteFile(rules2, []byte("groups:\n- name: other\n  rules:\n  - record: service:requests:total\n    expr: sum by (service) (http_requests_total)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetRuleFiles([]string{rules2}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		v, err := e.Query(ctx, `service:requests:total`, time.Now())
+		if err != nil {
+			return err
+		}
+		if x, err := scalarOf(v); err != nil || x != 100 {
+			return errors.New("new recording rule not evaluated yet")
+		}
+		if len(e.Alerts()) != 0 {
+			return errors.New("the removed alert is still active")
+		}
+		return nil
+	})
 
 	// Targets can change at run time.
 	exp2 := promtest.NewExporter(t, "payments")
