@@ -61,3 +61,6 @@ func (m *Metrics) ConnectedStreams() prometheus.Gauge { return m.connectedStream
 
 // NACKs is the counter of NACKs for a type label (listener, route, cluster, endpoint).
 func (m *Metrics) NACKs(typ string) prometheus.Counter { return m.nacks.WithLabelValues(typ) }
+
+// Pushes is the counter of discovery responses sent for a type label.
+func (m *Metrics) Pushes(typ string) prometheus.Counter { return m.pushes.WithLabelValues(typ) }
