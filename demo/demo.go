@@ -61,6 +61,9 @@ type Options struct {
 	// Live redraws a status line in place (for a terminal); otherwise the
 	// progress is written as plain lines.
 	Live bool
+	// Width is the terminal's width in columns for the live status line
+	// (default 120).
+	Width int
 	// Logger receives the components' logs; nil discards.
 	Logger *slog.Logger
 }
@@ -75,8 +78,8 @@ func timingsFor(fast bool) timings {
 		return timings{scrape: 500 * time.Millisecond, interval: time.Second, analysis: 5 * time.Second,
 			burnWindow: 5 * time.Second, progress: 2 * time.Second, partLimit: 90 * time.Second}
 	}
-	return timings{scrape: 2 * time.Second, interval: 5 * time.Second, analysis: 30 * time.Second,
-		burnWindow: 30 * time.Second, progress: 5 * time.Second, partLimit: 10 * time.Minute}
+	return timings{scrape: time.Second, interval: 2 * time.Second, analysis: 20 * time.Second,
+		burnWindow: 20 * time.Second, progress: 4 * time.Second, partLimit: 10 * time.Minute}
 }
 
 // Outcome is how one part of the demo ended.
@@ -176,7 +179,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	tm := timingsFor(o.Fast)
-	n := newNarrator(o.Out, o.Live, start)
+	n := newNarrator(o.Out, o.Live, o.Width, start)
 	defer n.stop()
 
 	reg := prometheus.NewRegistry()

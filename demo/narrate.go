@@ -24,6 +24,7 @@ import (
 type narrator struct {
 	out   io.Writer
 	live  bool
+	width int // terminal columns, for the live status line
 	start time.Time
 
 	mu        sync.Mutex
@@ -38,8 +39,11 @@ type narrator struct {
 	watchDone   chan struct{}
 }
 
-func newNarrator(out io.Writer, live bool, start time.Time) *narrator {
-	return &narrator{out: out, live: live, start: start}
+func newNarrator(out io.Writer, live bool, width int, start time.Time) *narrator {
+	if width <= 0 {
+		width = 120
+	}
+	return &narrator{out: out, live: live, width: width, start: start}
 }
 
 // stamp is the time since the demo started, as a line prefix.
@@ -69,6 +73,11 @@ func (n *narrator) line(s string) {
 func (n *narrator) setStatus(s string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	// A status wider than the terminal would wrap, and the next redraw
+	// would clear only its last row.
+	if r := []rune(s); n.width > 1 && len(r) >= n.width {
+		s = string(r[:n.width-2]) + "…"
+	}
 	n.status = s
 	fmt.Fprint(n.out, "\r\033[K"+s)
 }
@@ -110,19 +119,27 @@ func (n *narrator) event(e rollout.Event) {
 	if e.Type == rollout.EvRollback {
 		n.rollbacks = append(n.rollbacks, e.At)
 	}
-	head := fmt.Sprintf("%s %s step %d, canary %d%%: %s", n.stamp(e.At), strings.ToUpper(string(e.Type)), e.Step, e.Weight, e.Reason)
-	if e.Type == rollout.EvAnalysis || e.Type == rollout.EvRollback || e.Type == rollout.EvInconclusive {
-		head = fmt.Sprintf("%s %s step %d, canary %d%%", n.stamp(e.At), strings.ToUpper(string(e.Type)), e.Step, e.Weight)
+	kind := strings.ToUpper(string(e.Type))
+	switch e.Type {
+	case rollout.EvAnalysis, rollout.EvInconclusive:
+		head := fmt.Sprintf("%s %s at canary %d%% (step %d)", n.stamp(e.At), kind, e.Weight, e.Step+1)
 		if e.Type != rollout.EvAnalysis {
 			head += ": " + e.Reason
 		}
 		n.writeLocked(head)
-		for _, r := range e.Evidence {
-			n.writeLocked("           " + describeResult(r))
+	case rollout.EvRollback:
+		n.writeLocked(fmt.Sprintf("%s %s at step %d: weight 0 first; the judges' evidence:", n.stamp(e.At), kind, e.Step+1))
+	default:
+		reason := e.Reason
+		if e.Type == rollout.EvStep {
+			reason = strings.TrimPrefix(reason, "step ")
 		}
+		n.writeLocked(fmt.Sprintf("%s %s %s", n.stamp(e.At), kind, reason))
 		return
 	}
-	n.writeLocked(head)
+	for _, r := range e.Evidence {
+		n.writeLocked("           " + describeResult(r))
+	}
 }
 
 // rollbackAt returns the first rollback decision at or after t.
@@ -209,7 +226,7 @@ func (n *narrator) progressLine(ctx context.Context, w *World, st rollout.State,
 	byVersion map[string]loadgen.VersionStats, over time.Duration, tm timings) string {
 	now := time.Now()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s   %s step %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
+	fmt.Fprintf(&b, "%s   %s step %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
 	vs := make([]string, 0, len(byVersion))
 	for v := range byVersion {
 		vs = append(vs, v)

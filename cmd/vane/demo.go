@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,9 @@ up afterwards. Components' logs go to stderr with --verbose.`,
 			}
 			o.Out = g.out
 			o.Live = isTerminal(g.out)
+			if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil {
+				o.Width = c
+			}
 			_, err := demo.Run(cmd.Context(), o)
 			if errors.Is(err, demo.ErrUnexpected) {
 				fmt.Fprintln(g.errOut, "vane demo:", err)
