@@ -76,6 +76,9 @@ func join(path, key string) string {
 }
 
 func kindName(n *yaml.Node) string {
+	if n == nil {
+		return "nothing"
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -101,10 +104,14 @@ func resolve(n *yaml.Node) *yaml.Node {
 }
 
 // object checks that n is a mapping with only the allowed keys (each at most
-// once). It returns nil, after recording an error, when n is not a mapping.
+// once). It returns nil, after recording an error, when n is not a mapping,
+// and nil without an error when n is absent (callers report missing fields).
 func (w *walker) object(n *yaml.Node, path string, allowed ...string) *object {
 	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
 		if n != nil && n.Tag == "!!null" {
 			// An empty mapping written as "key:" reads as null: treat as {}.
 			return &object{w: w, node: n, path: path, fields: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
