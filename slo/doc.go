@@ -18,6 +18,10 @@
 //
 // Specs and rules:
 //
-//	specs, err := slo.LoadFiles("checkout.yaml")     // validated; errors name file:line
-//	err = slo.GenerateRules(w, specs, slo.GenerateOptions{})
+//	slos, err := slo.Load(slo.File{Name: "checkout.yaml", Data: data}) // validated; errors name file:line
+//	err = slo.GenerateRules(w, slos, slo.GenerateOptions{})
+//	tests, _ := slo.TierTests(slo.TestTwin(slos[0]), "rules.yaml")   // promtool rule tests
+//
+// Reading files is left to callers (cmd/vane reads them), so that the
+// package does no I/O.
 package slo

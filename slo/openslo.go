@@ -275,8 +275,8 @@ func openQuery(w *walker, r *object, key string) string {
 	return q
 }
 
-// alertNameFor turns an SLO name into an alert name: "checkout-availability"
-// → "CheckoutAvailabilityBudgetBurn".
+// alertNameFor turns an OpenSLO name into an alert name:
+// "checkout-availability" → "SLOCheckoutAvailabilityBudgetBurn".
 func alertNameFor(name string) string {
 	var b strings.Builder
 	up := true
