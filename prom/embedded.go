@@ -142,6 +142,53 @@ type Embedded struct {
 	stopRun   context.CancelFunc
 
 	tsetsMu sync.Mutex
+
+	reg *trackingRegisterer
+	// queriesCtx is cancelled by Close so that running queries end at once.
+	queriesCtx    context.Context
+	cancelQueries context.CancelFunc
+}
+
+// trackingRegisterer remembers what it registered so it can unregister it.
+type trackingRegisterer struct {
+	prometheus.Registerer
+	mu sync.Mutex
+	cs []prometheus.Collector
+}
+
+func (r *trackingRegisterer) Register(c prometheus.Collector) error {
+	if err := r.Registerer.Register(c); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.cs = append(r.cs, c)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func (r *trackingRegisterer) Unregister(c prometheus.Collector) bool {
+	r.mu.Lock()
+	r.cs = slices.DeleteFunc(r.cs, func(x prometheus.Collector) bool { return x == c })
+	r.mu.Unlock()
+	return r.Registerer.Unregister(c)
+}
+
+func (r *trackingRegisterer) unregisterAll() {
+	r.mu.Lock()
+	cs := r.cs
+	r.cs = nil
+	r.mu.Unlock()
+	for _, c := range cs {
+		r.Registerer.Unregister(c)
+	}
 }
 
 var _ analysis.Querier = (*Embedded)(nil)
@@ -184,6 +231,7 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 	}
 	e := &Embedded{cfg: cfg, o: buildOptions(opts), parser: parser.NewParser(parser.Options{}),
 		tsets: make(chan map[string][]*targetgroup.Group, 1), ruleFiles: slices.Clone(cfg.RuleFiles)}
+	e.queriesCtx, e.cancelQueries = context.WithCancel(context.Background())
 	// Prometheus logs at info about every start and stop; keep those at
 	// debug unless the caller's logger is more verbose.
 	e.plogger = slog.New(levelShift{e.o.logger.Handler()}).With("component", "embedded-prometheus")
@@ -198,10 +246,20 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := cfg.Registerer
-	if reg == nil {
-		reg = prometheus.NewRegistry()
+	var parent prometheus.Registerer = prometheus.NewRegistry()
+	if cfg.Registerer != nil {
+		parent = cfg.Registerer
 	}
+	// Prometheus's components do not unregister their metrics; the
+	// tracking registerer does it on Close (or a failed start), so an
+	// Embedded can be made again on the same registry.
+	reg := &trackingRegisterer{Registerer: parent}
+	e.reg = reg
+	defer func() {
+		if err != nil {
+			reg.unregisterAll()
+		}
+	}()
 
 	dir := cfg.DataDir
 	if dir == "" {
@@ -508,6 +566,7 @@ func (e *Embedded) Run(ctx context.Context) error {
 // TSDB and removes the temporary data directory if one was made. It is
 // safe to call more than once.
 func (e *Embedded) Close() error {
+	e.cancelQueries()
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -528,6 +587,7 @@ func (e *Embedded) Close() error {
 	if err != nil {
 		err = fmt.Errorf("prom: embedded: close tsdb: %w", err)
 	}
+	e.reg.unregisterAll()
 	if e.tempDir != "" {
 		if rerr := os.RemoveAll(e.tempDir); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("prom: embedded: remove %s: %w", e.tempDir, rerr))
@@ -653,6 +713,7 @@ func (e *Embedded) eval(ctx context.Context, query string, build func(context.Co
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
 	defer cancel()
+	defer context.AfterFunc(e.queriesCtx, cancel)()
 	q, err := build(ctx)
 	if err != nil {
 		return nil, &QueryError{Kind: engineErrorKind(ctx, err), Source: "embedded", Query: query, Attempts: 1, Err: err}

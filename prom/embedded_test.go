@@ -424,3 +424,30 @@ func TestEmbeddedHandlerServesPrometheusAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestEmbeddedSharesARegistryAcrossRestarts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for i := range 2 {
+		e, err := NewEmbedded(EmbeddedConfig{Registerer: reg})
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, mf := range mfs {
+			names[strings.SplitN(mf.GetName(), "_", 3)[1]] = true
+		}
+		if !names["tsdb"] || !names["engine"] {
+			t.Fatalf("prometheus metrics missing from the registry: %v", names)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+		t.Fatalf("%d metric families left registered after Close", len(mfs))
+	}
+}
