@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/store"
@@ -43,9 +44,9 @@ type Options struct {
 	// Fast shortens every duration (scrapes, looks, analysis steps) so the
 	// whole demo takes well under a minute; for tests and impatient users.
 	Fast bool
-	// Keep leaves the HTTP endpoints (Vane's metrics, the embedded
-	// Prometheus's query API) and the world up after the scenario, until
-	// ctx ends.
+	// Keep leaves the HTTP endpoints (Vane's web UI and API, its metrics,
+	// the embedded Prometheus's query API) and the world up after the
+	// scenario, until ctx ends.
 	Keep bool
 	// HTTPListen is the HTTP address; default 127.0.0.1:0 (a free port).
 	HTTPListen string
@@ -239,7 +240,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}()
 	defer func() { mcancel(); <-mdone }()
 
-	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr)
+	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, logger)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -286,7 +287,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	n.summary(sum)
 
 	if o.Keep && ctx.Err() == nil {
-		n.line(fmt.Sprintf("Keeping everything up (--keep): %s  — press Ctrl-C to stop.", httpURL))
+		n.line(fmt.Sprintf("Keeping everything up (--keep): web UI %s/, API %s/api/v1/rollouts, metrics %s/metrics,", httpURL, httpURL, httpURL))
+		n.line(fmt.Sprintf("Prometheus API %s/prometheus/api/v1/query — press Ctrl-C to stop.", httpURL))
 		<-ctx.Done()
 	}
 	return sum, errors.Join(unexpected...)
@@ -394,24 +396,27 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 	return nil
 }
 
-// serveHTTP serves Vane's metrics, health, and the embedded Prometheus's
-// query API under /prometheus/, and returns the base URL and a stop func.
-func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager) (string, func(), error) {
+// serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
+// health, /metrics) and, under /prometheus/, the embedded Prometheus's
+// query API; it returns the base URL and a stop func.
+func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, logger *slog.Logger) (string, func(), error) {
+	apiSrv, err := api.New(api.Options{
+		Rollouts:   mgr,
+		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready:      mgr.Ready,
+		Registerer: reg,
+		Logger:     logger.With("component", "api"),
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: %w", err)
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return "", nil, fmt.Errorf("demo: http listen: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(rw, "ok\n") })
-	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !mgr.Ready() {
-			http.Error(rw, "rollout manager not ready", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(rw, "ok\n")
-	})
 	mux.Handle("/prometheus/", http.StripPrefix("/prometheus", w.Prom.Handler()))
+	mux.Handle("/", apiSrv.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {

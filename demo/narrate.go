@@ -102,7 +102,7 @@ func (n *narrator) world(w *World, o Options, tm timings, httpURL string) {
 		n.line(fmt.Sprintf("    %-3s gRPC %-21s metrics %-21s %s", v, app.Addr(), app.MetricsAddr(), what))
 	}
 	n.line(fmt.Sprintf("    xDS server %s; users: %.0f calls/s through gRPC's xDS client to xds:///%s", w.XDS.Addr(), o.Rate, Service))
-	n.line(fmt.Sprintf("    embedded Prometheus scraping every %v; Vane's HTTP endpoints at %s", tm.scrape, httpURL))
+	n.line(fmt.Sprintf("    embedded Prometheus scraping every %v; Vane's web UI and API at %s/ (Prometheus API under /prometheus/)", tm.scrape, httpURL))
 	n.line(fmt.Sprintf("    SLO: %.0f%% of calls succeed, calls slower than %v count as bad; plan 10%% → 30%% → 60%% → promote,", 100*Objective, LatencyThreshold))
 	n.line(fmt.Sprintf("    %v of analysis after each weight, a look every %v by two sequential judges (errors, latency).", tm.analysis, tm.interval))
 }
