@@ -748,6 +748,10 @@ func engineErrorKind(ctx context.Context, err error) ErrorKind {
 
 // Query implements analysis.Querier.
 func (e *Embedded) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	if at.IsZero() { // as the HTTP API does without a time parameter
+		at = time.Now()
+	}
+	at = apiTime(at)
 	res, err := e.eval(ctx, query, func(ctx context.Context) (promql.Query, error) {
 		return e.engine.NewInstantQuery(ctx, e.db, nil, query, at)
 	})
@@ -783,6 +787,7 @@ func (e *Embedded) QueryRange(ctx context.Context, query string, start, end time
 		return analysis.Matrix{}, &QueryError{Kind: KindBadQuery, Source: "embedded", Query: query, Attempts: 1,
 			Err: fmt.Errorf("end %s is before start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))}
 	}
+	start, end = apiTime(start), apiTime(end)
 	res, err := e.eval(ctx, query, func(ctx context.Context) (promql.Query, error) {
 		return e.engine.NewRangeQuery(ctx, e.db, nil, query, start, end, step)
 	})
@@ -808,6 +813,13 @@ func (e *Embedded) QueryRange(ctx context.Context, query string, start, end time
 		out.Series = append(out.Series, analysis.Series{Labels: s.Metric.Map(), Points: pts})
 	}
 	return out, nil
+}
+
+// apiTime rounds t to the millisecond as Prometheus's HTTP API does with
+// the times it is sent, so both adapters evaluate at the same instant.
+func apiTime(t time.Time) time.Time {
+	ms := (t.Nanosecond() + 500_000) / 1_000_000
+	return time.Unix(t.Unix(), int64(ms)*1_000_000).UTC()
 }
 
 // warningsOf returns the result's warnings as Prometheus's API words them

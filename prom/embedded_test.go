@@ -349,6 +349,14 @@ func TestEmbeddedQueryErrorsAndNaN(t *testing.T) {
 	if _, err := e.QueryRange(ctx, "vector(1)", now, now.Add(-time.Second), time.Second); KindOf(err) != KindBadQuery {
 		t.Fatalf("end before start: %v", err)
 	}
+	v, err = e.Query(ctx, "time()", time.Time{})
+	if x, _ := scalarOf(v); err != nil || math.Abs(x-float64(time.Now().Unix())) > 5 {
+		t.Fatalf("a zero time is now: time() = %v, %v", x, err)
+	}
+	v, err = e.Query(ctx, "time()", time.Unix(100, 999_600_000))
+	if x, _ := scalarOf(v); err != nil || x != 101 {
+		t.Fatalf("times round to the millisecond as the HTTP API does: time() = %v, %v", x, err)
+	}
 	m, err := e.QueryRange(ctx, "vector(1)", now.Add(-time.Minute), now, 15*time.Second)
 	if err != nil || len(m.Series) != 1 || len(m.Series[0].Points) != 5 {
 		t.Fatalf("range: %+v %v", m, err)
