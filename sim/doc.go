@@ -8,8 +8,12 @@
 // reads the wall clock and starts no goroutines; callers run many Worlds in
 // parallel themselves.
 //
-// It may import analysis and the standard library plus gonum for random
-// variates; it must not import prom, xds, rollout or anything doing I/O.
+// Store keeps a World's scrapes as the series Prometheus would hold and
+// implements analysis.Querier for the PromQL subset Vane's generated
+// queries use, so analysis Checks run on simulated data exactly as live.
+//
+// It may import analysis, gonum for random variates and the PromQL parser;
+// it must not import prom, xds, rollout or anything doing I/O.
 //
 // Usage:
 //
