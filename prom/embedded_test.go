@@ -459,3 +459,16 @@ func TestEmbeddedSharesARegistryAcrossRestarts(t *testing.T) {
 		t.Fatalf("%d metric families left registered after Close", len(mfs))
 	}
 }
+
+// newHandlerServer serves e.Handler on a loopback port and returns an HTTP
+// querier reading it.
+func newHandlerServer(t testing.TB, e *Embedded) *HTTPQuerier {
+	t.Helper()
+	srv := httptest.NewServer(e.Handler())
+	t.Cleanup(srv.Close)
+	q, err := NewHTTPQuerier(HTTPConfig{URL: srv.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
