@@ -232,8 +232,8 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 	e := &Embedded{cfg: cfg, o: buildOptions(opts), parser: parser.NewParser(parser.Options{}),
 		tsets: make(chan map[string][]*targetgroup.Group, 1), ruleFiles: slices.Clone(cfg.RuleFiles)}
 	e.queriesCtx, e.cancelQueries = context.WithCancel(context.Background())
-	// Prometheus logs at info about every start and stop; keep those at
-	// debug unless the caller's logger is more verbose.
+	// Prometheus's components log every start, stop and reload at info;
+	// Vane logs them at debug and keeps its own info lines.
 	e.plogger = slog.New(levelShift{e.o.logger.Handler()}).With("component", "embedded-prometheus")
 	if e.externalU, err = url.Parse(cfg.ExternalURL); err != nil {
 		return nil, fmt.Errorf("prom: embedded: external url %q: %w", cfg.ExternalURL, err)
