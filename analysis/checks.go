@@ -148,10 +148,11 @@ type sequentialCheck struct {
 	les        []string // bucket boundaries (latency-buckets)
 	prev       []float64
 	resets     int
+	skipped    int
 }
 
 func (c *sequentialCheck) Reset(time.Time) {
-	c.tests, c.les, c.prev, c.resets = nil, nil, nil, 0
+	c.tests, c.les, c.prev, c.resets, c.skipped = nil, nil, nil, 0, 0
 	c.last, c.lastAt = Result{}, time.Time{}
 }
 
@@ -282,7 +283,11 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	nFail, nPass := 0, 0
 	for i, rt := range c.tests {
 		o := inc[4*i : 4*i+4]
-		rt.Observe(Counts{CanaryRequests: o[0], CanaryBad: o[1], StableRequests: o[2], StableBad: o[3]})
+		if !rt.Observe(Counts{CanaryRequests: o[0], CanaryBad: o[1], StableRequests: o[2], StableBad: o[3]}) {
+			// More bad events than requests in one interval: the two
+			// counters were read at different instants. Skip it.
+			c.skipped++
+		}
 		decisions[i] = rt.Decide()
 		switch decisions[i].Verdict {
 		case Fail:
@@ -314,6 +319,7 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	lo, hi := worstTest.Interval(cfg.Alpha)
 	ev["interval_low"], ev["interval_high"] = lo, hi
 	ev["counter_resets"] = float64(c.resets)
+	ev["skipped_intervals"] = float64(c.skipped)
 	reason := worst.Reason
 	if worstLE != "" {
 		f, _ := strconv.ParseFloat(worstLE, 64)
