@@ -513,15 +513,14 @@ var publishOrder = []string{resourcev3.EndpointType, resourcev3.ClusterType, res
 // cacheLogger sends go-control-plane's logs to slog at Debug.
 type cacheLogger struct{ l *slog.Logger }
 
-func (c cacheLogger) Debugf(f string, a ...any) {
-	c.l.Debug(fmt.Sprintf(f, a...), "component", "xds_cache")
-}
-func (c cacheLogger) Infof(f string, a ...any) {
-	c.l.Debug(fmt.Sprintf(f, a...), "component", "xds_cache")
-}
-func (c cacheLogger) Warnf(f string, a ...any) {
-	c.l.Warn(fmt.Sprintf(f, a...), "component", "xds_cache")
-}
-func (c cacheLogger) Errorf(f string, a ...any) {
-	c.l.Error(fmt.Sprintf(f, a...), "component", "xds_cache")
+func (c cacheLogger) Debugf(f string, a ...any) { c.log(slog.LevelDebug, f, a) }
+func (c cacheLogger) Infof(f string, a ...any)  { c.log(slog.LevelDebug, f, a) }
+func (c cacheLogger) Warnf(f string, a ...any)  { c.log(slog.LevelWarn, f, a) }
+func (c cacheLogger) Errorf(f string, a ...any) { c.log(slog.LevelError, f, a) }
+
+// log formats only what the handler will keep: the cache logs per watch.
+func (c cacheLogger) log(level slog.Level, f string, a []any) {
+	if c.l.Enabled(context.Background(), level) {
+		c.l.Log(context.Background(), level, fmt.Sprintf(f, a...), "component", "xds_cache")
+	}
 }

@@ -130,14 +130,13 @@ func (t *tracker) request(id int64, req *discovery.DiscoveryRequest) {
 	// change the subscription either.
 	if nonce == "" || nonce == ts.lastNonce {
 		names := req.GetResourceNames()
-		ts.names = make(map[string]struct{}, len(names))
-		wildcard := false
-		for _, n := range names {
-			if n == "*" {
-				wildcard = true
+		if !sameNames(ts.names, names) {
+			ts.names = make(map[string]struct{}, len(names))
+			for _, n := range names {
+				ts.names[n] = struct{}{}
 			}
-			ts.names[n] = struct{}{}
 		}
+		_, wildcard := ts.names["*"]
 		// An empty first request of a full-state type is the legacy wildcard.
 		if len(names) == 0 && fullState(url) && (first || ts.wildcard) {
 			wildcard = true
@@ -202,6 +201,20 @@ func (t *tracker) response(id int64, resp *discovery.DiscoveryResponse) {
 		ts.sent = slices.Delete(ts.sent, 0, 1)
 	}
 	ts.sent = append(ts.sent, sentResponse{nonce: resp.GetNonce(), version: t.version(resp.GetVersionInfo()), at: t.now()})
+}
+
+// sameNames reports whether set holds exactly names (ACKs usually repeat
+// the subscription unchanged).
+func sameNames(set map[string]struct{}, names []string) bool {
+	if set == nil || len(set) != len(names) {
+		return false
+	}
+	for _, n := range names {
+		if _, ok := set[n]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // subscribes reports whether ts asks for any of names.
