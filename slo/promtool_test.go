@@ -93,7 +93,9 @@ func TestPromtoolTierSuites(t *testing.T) {
 				writeTests(t, filepath.Join(dir, name), pt)
 				args = append(args, name)
 			}
-			writeTests(t, filepath.Join(dir, "outage.test.yaml"), OutageTests(twin, "rules.yaml"))
+			outage := OutageTwin(s)
+			writeRules(t, filepath.Join(dir, "outage.rules.yaml"), []*SLO{outage}, GenerateOptions{PlainAnnotations: true})
+			writeTests(t, filepath.Join(dir, "outage.test.yaml"), OutageTests(outage, "outage.rules.yaml"))
 			args = append(args, "outage.test.yaml")
 			start := time.Now()
 			run(t, dir, promtool, args...)

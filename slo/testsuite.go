@@ -236,13 +236,14 @@ func TierTests(twin *SLO, rulesFile string) ([]PromtoolTests, []TestCaseTimes) {
 		fireAt := time.Duration(healthy)*time.Minute + ceilTo(det, interval) + interval
 		end := time.Duration(healthy+outage) * time.Minute
 		resetAt := end + ceilTo(reset, interval) + interval
-		series := counterSeries([]segment{{healthy, 0}, {outage, e}, {minutes(t.Long), 0}})
 		// The alert resolves once every tier of its severity that the
 		// outage could trigger has reset.
 		alertReset := reset
 		for _, o := range tiersOf(twin, t.Severity) {
 			alertReset = max(alertReset, ResetTime(o, target, e))
 		}
+		recovery := minutes(ceilTo(alertReset, interval)+2*interval) + 1
+		series := counterSeries([]segment{{healthy, 0}, {outage, e}, {recovery, 0}})
 		alertResetAt := end + ceilTo(alertReset, interval) + interval
 		name := fmt.Sprintf("%s tier %s at 1.05x", t.Severity, TierName(t))
 		pt.Tests = append(pt.Tests, PromtoolTest{
@@ -263,7 +264,8 @@ func TierTests(twin *SLO, rulesFile string) ([]PromtoolTests, []TestCaseTimes) {
 		}
 		// 0.95×: the tier's condition never holds during a long outage.
 		low := 0.95 * t.Threshold(target)
-		lowOutage := 2*minutes(t.Long) + 10
+		// After one long window the ratios are steady at 0.95× the threshold.
+		lowOutage := minutes(t.Long) + 10
 		pt.Tests = append(pt.Tests, PromtoolTest{
 			Name: fmt.Sprintf("%s tier %s at 0.95x", t.Severity, TierName(t)), Interval: "1m",
 			InputSeries: counterSeries([]segment{{healthy, 0}, {lowOutage, low}}),
@@ -280,9 +282,21 @@ func TierTests(twin *SLO, rulesFile string) ([]PromtoolTests, []TestCaseTimes) {
 	return out, times
 }
 
-// OutageTests builds tests of a full outage: the page alert fires within
-// the fastest page tier's detection time plus one evaluation interval, and
-// later, with several page tiers holding, there is still one page alert.
+// OutageTwin returns the twin used by OutageTests: TestTwin(s) with its
+// ticket alert disabled, so that a short healthy history (in which the long
+// ticket windows would also see the outage) leaves the page alert alone
+// under test.
+func OutageTwin(s *SLO) *SLO {
+	t := TestTwin(s)
+	t.Alerting.TicketAlert.Disable = true
+	return t
+}
+
+// OutageTests builds tests of a full outage for an OutageTwin whose rules
+// are in rulesFile: the page alert fires within the fastest page tier's
+// detection time plus one evaluation interval (checked with its labels and
+// annotations), and later, with every page tier holding, there is still
+// exactly one page alert.
 func OutageTests(twin *SLO, rulesFile string) PromtoolTests {
 	pt := PromtoolTests{RuleFiles: []string{rulesFile}, EvaluationInterval: "1m", GroupEvalOrder: []string{GroupName(twin)}}
 	page := tiersOf(twin, SeverityPage)
@@ -298,12 +312,7 @@ func OutageTests(twin *SLO, rulesFile string) PromtoolTests {
 		}
 	}
 	det, _ := DetectionTime(fastest, twin.Target(), 1)
-	// A healthy history as long as the longest window, so that only the
-	// page tiers can fire in the first minutes.
 	healthy := 60
-	for _, t := range twin.Tiers() {
-		healthy = max(healthy, minutes(t.Long))
-	}
 	start := time.Duration(healthy) * time.Minute
 	fireAt := start + ceilTo(det, time.Minute)
 	later := start + 30*time.Minute

@@ -150,7 +150,16 @@ func writeSLOTests(g *globals, dir string, slos []*slo.SLO, opts slo.GenerateOpt
 			return err
 		}
 		suites, _ := slo.TierTests(twin, rulesName)
-		suites = append(suites, slo.OutageTests(twin, rulesName))
+		outageRules := s.ID() + ".outage.rules.yaml"
+		var ob bytes.Buffer
+		outage := slo.OutageTwin(s)
+		if err := slo.GenerateRules(&ob, []*slo.SLO{outage}, o); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, outageRules), ob.Bytes()); err != nil {
+			return err
+		}
+		suites = append(suites, slo.OutageTests(outage, outageRules))
 		for i, pt := range suites {
 			var tb bytes.Buffer
 			if err := slo.WriteTests(&tb, pt); err != nil {
