@@ -71,16 +71,16 @@ type Options struct {
 
 // timings are the durations of one run.
 type timings struct {
-	scrape, interval, analysis, burnWindow, progress, partLimit time.Duration
+	scrape, interval, analysis, progress, partLimit time.Duration
 }
 
 func timingsFor(fast bool) timings {
 	if fast {
 		return timings{scrape: 500 * time.Millisecond, interval: time.Second, analysis: 5 * time.Second,
-			burnWindow: 5 * time.Second, progress: 2 * time.Second, partLimit: 90 * time.Second}
+			progress: 2 * time.Second, partLimit: 90 * time.Second}
 	}
 	return timings{scrape: time.Second, interval: 2 * time.Second, analysis: 20 * time.Second,
-		burnWindow: 20 * time.Second, progress: 4 * time.Second, partLimit: 10 * time.Minute}
+		progress: 4 * time.Second, partLimit: 10 * time.Minute}
 }
 
 // Outcome is how one part of the demo ended.
@@ -186,6 +186,16 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	dir, err := os.MkdirTemp("", "vane-demo-")
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: state dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	slos, rulesPath, err := loadSLOs(dir)
+	if err != nil {
+		return Summary{}, err
+	}
+
 	n.line("Starting the demo world on loopback…")
 	w, err := StartWorld(ctx, WorldConfig{
 		Service: Service,
@@ -198,6 +208,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		ScrapeInterval: tm.scrape,
 		Rate:           o.Rate,
 		SlowThreshold:  LatencyThreshold,
+		RuleFiles:      []string{rulesPath},
 		Registerer:     reg,
 		Logger:         logger,
 	})
@@ -206,17 +217,13 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	defer w.Close()
 
-	dir, err := os.MkdirTemp("", "vane-demo-")
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: state dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
 	db, err := store.Open(filepath.Join(dir, "vane.db"), store.Options{})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	defer db.Close()
 
+	sloStatus := &api.SLOEvaluator{SLOs: slos, Querier: w.Prom, Timeout: 2 * time.Second}
 	router := &recordingRouter{next: w.XDS}
 	plan := demoPlan(tm)
 	mgr, err := rollout.NewManager(rollout.Options{
@@ -240,7 +247,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}()
 	defer func() { mcancel(); <-mdone }()
 
-	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, logger)
+	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, sloStatus, logger)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -266,7 +273,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			stable = st.Service.Stable.Version
 		}
 		n.part(i+1, fmt.Sprintf("canary %s → %s: %s", stable, p.canary, p.title))
-		part, err := runPart(ctx, w, mgr, router, n, tm, p.title, stable, p.canary, p.expected)
+		part, err := runPart(ctx, w, mgr, router, n, sloStatus, tm, p.title, stable, p.canary, p.expected)
 		sum.Parts = append(sum.Parts, part)
 		if err != nil {
 			return sum, err
@@ -320,7 +327,7 @@ func demoPlan(tm timings) rollout.Plan {
 
 // runPart rolls out canary and waits for the rollout to end, measuring
 // what users got.
-func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *recordingRouter, n *narrator, tm timings,
+func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *recordingRouter, n *narrator, slos *api.SLOEvaluator, tm timings,
 	title, stable, canary string, expected Outcome) (Part, error) {
 	part := Part{Title: title, Stable: stable, Canary: canary, Expected: expected, Outcome: Unfinished}
 	before := w.Load.Stats()
@@ -329,7 +336,7 @@ func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *record
 	if err != nil {
 		return part, fmt.Errorf("demo: start the rollout of %s: %w", canary, err)
 	}
-	n.watch(w, mgr, canary, tm)
+	n.watch(w, mgr, slos, tm)
 	err = waitUntil(ctx, tm.partLimit, func() bool {
 		s, err := mgr.Get(Service)
 		if err == nil {
@@ -399,9 +406,10 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 // serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
 // health, /metrics) and, under /prometheus/, the embedded Prometheus's
 // query API; it returns the base URL and a stop func.
-func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, logger *slog.Logger) (string, func(), error) {
+func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, logger *slog.Logger) (string, func(), error) {
 	apiSrv, err := api.New(api.Options{
 		Rollouts:   mgr,
+		SLOs:       slos,
 		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Ready:      mgr.Ready,
 		Registerer: reg,
@@ -432,24 +440,4 @@ func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.M
 		<-done
 	}
 	return "http://" + ln.Addr().String(), stop, nil
-}
-
-// burnRate returns the canary's error-budget burn rate over window, as
-// read from the embedded Prometheus: its bad-call ratio over the SLO's
-// allowed ratio. ok is false when there is no data yet.
-func burnRate(ctx context.Context, w *World, version string, window time.Duration, now time.Time) (float64, bool) {
-	win := fmt.Sprintf("%ds", int(window.Seconds()))
-	q := fmt.Sprintf(`(sum(rate(demo_requests_total{service=%q,version=%q,code=~%q}[%s])) / sum(rate(demo_requests_total{service=%q,version=%q}[%s]))) / %g`,
-		Service, version, badCodes, win, Service, version, win, 1-Objective)
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	vec, err := w.Prom.Query(ctx, q, now)
-	if err != nil || len(vec.Samples) != 1 {
-		return 0, false
-	}
-	v := vec.Samples[0].Value
-	if v != v { // NaN: no calls in the window
-		return 0, false
-	}
-	return v, true
 }

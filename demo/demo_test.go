@@ -102,7 +102,7 @@ func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 	if sum.Wall <= 0 {
 		t.Errorf("wall %v", sum.Wall)
 	}
-	for _, want := range []string{"ROLLBACK", "ROLLED BACK", "time from the first bad call", "PROMOTED", "autoscaler is not there yet", "Summary", "Wall time"} {
+	for _, want := range []string{"ROLLBACK", "ROLLED BACK", "time from the first bad call", "SLO burn availability", "PROMOTED", "autoscaler is not there yet", "Summary", "Wall time"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("narration lacks %q", want)
 		}
@@ -154,6 +154,20 @@ func checkEndpoints(t *testing.T, base string) {
 	}
 	if q.Status != "success" || len(q.Data.Result) != 3 {
 		t.Errorf("Prometheus API: status %s, %d series, want success and one per version", q.Status, len(q.Data.Result))
+	}
+	var slos struct {
+		SLOs []struct {
+			ID        string `json:"id"`
+			BurnRates []struct {
+				Window string `json:"window"`
+			} `json:"burn_rates"`
+		} `json:"slos"`
+	}
+	if err := json.Unmarshal([]byte(get("/api/v1/slos")), &slos); err != nil {
+		t.Fatal(err)
+	}
+	if len(slos.SLOs) != 2 || slos.SLOs[0].ID != "demo-availability" || slos.SLOs[1].ID != "demo-latency" || len(slos.SLOs[0].BurnRates) == 0 {
+		t.Errorf("API: SLOs %+v, want demo-availability and demo-latency with burn rates", slos.SLOs)
 	}
 	get("/healthz")
 	get("/")

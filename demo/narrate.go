@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/demo/loadgen"
+	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
 )
 
@@ -29,6 +31,7 @@ type narrator struct {
 
 	mu        sync.Mutex
 	status    string // the live status line currently shown
+	firing    map[string]bool
 	rollbacks []time.Time
 	lastWatch struct {
 		step   int
@@ -171,7 +174,7 @@ func describeResult(r analysis.Result) string {
 }
 
 // watch shows the progress of the rollout of canary until unwatch.
-func (n *narrator) watch(w *World, mgr *rollout.Manager, canary string, tm timings) {
+func (n *narrator) watch(w *World, mgr *rollout.Manager, slos *api.SLOEvaluator, tm timings) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.watchCancel, n.watchDone = cancel, make(chan struct{})
 	every := tm.progress
@@ -183,7 +186,10 @@ func (n *narrator) watch(w *World, mgr *rollout.Manager, canary string, tm timin
 		t := time.NewTicker(every)
 		defer t.Stop()
 		prev := w.Load.Stats()
-		// Rates on the live line are over the last second or so.
+		// Rates on the live line are over the last second or so; the SLO
+		// burn rates are read at most once a second.
+		var burn string
+		var burnAt time.Time
 		for {
 			select {
 			case <-ctx.Done():
@@ -196,11 +202,16 @@ func (n *narrator) watch(w *World, mgr *rollout.Manager, canary string, tm timin
 			if !n.live || over >= time.Second {
 				prev = cur
 			}
+			now := time.Now()
+			if now.Sub(burnAt) >= time.Second {
+				burn, burnAt = sloBurnRates(ctx, slos, now), now
+			}
+			n.alerts(w.Prom.Alerts())
 			st, err := mgr.Get(Service)
 			if err != nil {
 				continue
 			}
-			line := n.progressLine(ctx, w, st, canary, d.ByVersion, over, tm)
+			line := n.progressLine(st, d.ByVersion, over, burn)
 			if n.live {
 				n.setStatus(line)
 			} else {
@@ -208,6 +219,27 @@ func (n *narrator) watch(w *World, mgr *rollout.Manager, canary string, tm timin
 			}
 		}
 	}()
+}
+
+// alerts narrates alerts of the embedded Prometheus that started firing.
+func (n *narrator) alerts(as []prom.Alert) {
+	for _, a := range as {
+		if a.State != "firing" {
+			continue
+		}
+		key := a.Name + "/" + a.Labels["severity"] + "/" + a.FiredAt.String()
+		n.mu.Lock()
+		seen := n.firing[key]
+		if n.firing == nil {
+			n.firing = map[string]bool{}
+		}
+		n.firing[key] = true
+		if !seen {
+			n.writeLocked(fmt.Sprintf("%s ALERT %s firing (severity %s, value %.3g): %s", n.stamp(a.FiredAt), a.Name,
+				a.Labels["severity"], a.Value, a.Annotations["summary"]))
+		}
+		n.mu.Unlock()
+	}
 }
 
 func (n *narrator) unwatch() {
@@ -222,8 +254,7 @@ func (n *narrator) unwatch() {
 // progressLine is one look at the rollout: step, weight, what users got
 // from each version since the last line, the judges' verdicts and the
 // canary's burn rate.
-func (n *narrator) progressLine(ctx context.Context, w *World, st rollout.State, canary string,
-	byVersion map[string]loadgen.VersionStats, over time.Duration, tm timings) string {
+func (n *narrator) progressLine(st rollout.State, byVersion map[string]loadgen.VersionStats, over time.Duration, burn string) string {
 	now := time.Now()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s   %s step %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
@@ -239,8 +270,8 @@ func (n *narrator) progressLine(ctx context.Context, w *World, st rollout.State,
 			fmt.Fprintf(&b, " (%d bad)", s.Bad())
 		}
 	}
-	if br, ok := burnRate(ctx, w, canary, tm.burnWindow, now); ok {
-		fmt.Fprintf(&b, " | %s burn rate %.1f× (%v)", canary, br, tm.burnWindow)
+	if burn != "" {
+		b.WriteString(" | " + burn)
 	}
 	if len(st.Results) > 0 {
 		b.WriteString(" | ")

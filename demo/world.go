@@ -41,6 +41,9 @@ type WorldConfig struct {
 	// SlowThreshold counts calls slower than it as bad for users (default
 	// 100ms; see loadgen.Config).
 	SlowThreshold time.Duration
+	// RuleFiles are Prometheus rule files (e.g. generated from SLOs) the
+	// embedded Prometheus evaluates.
+	RuleFiles []string
 	// Registerer receives Vane's own metrics (xDS server, Prometheus
 	// adapter); nil keeps them private.
 	Registerer prometheus.Registerer
@@ -134,6 +137,7 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	w.Prom, err = prom.NewEmbedded(prom.EmbeddedConfig{
 		ScrapeInterval:     cfg.ScrapeInterval,
 		EvaluationInterval: cfg.ScrapeInterval,
+		RuleFiles:          cfg.RuleFiles,
 		Jobs: []prom.ScrapeJob{{
 			Name:    cfg.Service,
 			Targets: targets,
