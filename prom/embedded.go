@@ -152,8 +152,9 @@ type Embedded struct {
 // trackingRegisterer remembers what it registered so it can unregister it.
 type trackingRegisterer struct {
 	prometheus.Registerer
-	mu sync.Mutex
-	cs []prometheus.Collector
+	mu  sync.Mutex
+	cs  []prometheus.Collector
+	err error
 }
 
 func (r *trackingRegisterer) Register(c prometheus.Collector) error {
@@ -166,12 +167,26 @@ func (r *trackingRegisterer) Register(c prometheus.Collector) error {
 	return nil
 }
 
+// MustRegister records a failure instead of panicking; NewEmbedded reports
+// it as an error.
 func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
 	for _, c := range cs {
 		if err := r.Register(c); err != nil {
-			panic(err)
+			r.mu.Lock()
+			r.err = errors.Join(r.err, err)
+			r.mu.Unlock()
 		}
 	}
+}
+
+// failed returns the registration failures so far.
+func (r *trackingRegisterer) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		return nil
+	}
+	return fmt.Errorf("prom: embedded: registering Prometheus's metrics (is another embedded Prometheus using this registry?): %w", r.err)
 }
 
 func (r *trackingRegisterer) Unregister(c prometheus.Collector) bool {
@@ -260,6 +275,32 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 			reg.unregisterAll()
 		}
 	}()
+	// Prometheus's components panic when their metrics are registered
+	// twice; this gauge finds another embedded Prometheus on the registry
+	// first, and a panic left over becomes an error.
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "prom", Name: "embedded_open",
+		Help: "1 while an embedded Prometheus is open on this registry."})
+	if rerr := reg.Register(up); rerr != nil {
+		return nil, fmt.Errorf("prom: embedded: another embedded Prometheus already uses this registry: %w", rerr)
+	}
+	up.Set(1)
+	defer func() {
+		if r := recover(); r != nil {
+			rerr, ok := r.(error)
+			var dup prometheus.AlreadyRegisteredError
+			if !ok || !(errors.As(rerr, &dup) || strings.Contains(rerr.Error(), "registration")) {
+				panic(r)
+			}
+			err = fmt.Errorf("prom: embedded: registering Prometheus's metrics: %w", rerr)
+			if e.db != nil {
+				_ = e.db.Close()
+			}
+			reg.unregisterAll()
+			if e.tempDir != "" {
+				_ = os.RemoveAll(e.tempDir)
+			}
+		}
+	}()
 
 	dir := cfg.DataDir
 	if dir == "" {
@@ -283,6 +324,9 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 			_ = e.db.Close()
 		}
 	}()
+	if err := reg.failed(); err != nil {
+		return nil, err
+	}
 
 	evalMs := cfg.EvaluationInterval.Milliseconds()
 	e.engine = promql.NewEngine(promql.EngineOpts{
@@ -324,6 +368,10 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 		ResendDelay:     time.Minute,
 		Parser:          e.parser,
 	})
+	if err := reg.failed(); err != nil {
+		e.scrape.Stop()
+		return nil, err
+	}
 	return e, nil
 }
 

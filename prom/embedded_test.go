@@ -236,7 +236,7 @@ func TestEmbeddedRejectsBadInput(t *testing.T) {
 		"negative":       {EmbeddedConfig{Retention: -time.Hour}, "negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			before, _ := filepath.Glob(filepath.Join(os.TempDir(), "vane-prometheus-*"))
+			t.Setenv("TMPDIR", t.TempDir()) // where a temporary data dir would go
 			e, err := NewEmbedded(tc.cfg)
 			if err == nil {
 				_ = e.Close()
@@ -245,8 +245,7 @@ func TestEmbeddedRejectsBadInput(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %q does not name %q", err, tc.want)
 			}
-			after, _ := filepath.Glob(filepath.Join(os.TempDir(), "vane-prometheus-*"))
-			if len(after) > len(before) {
+			if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "vane-prometheus-*")); len(left) > 0 {
 				t.Fatalf("a failed start left a data dir behind")
 			}
 		})
@@ -454,6 +453,28 @@ func TestEmbeddedSharesARegistryAcrossRestarts(t *testing.T) {
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Two at once on one registry: the second is refused, and the first
+	// keeps its metrics.
+	e, err := NewEmbedded(EmbeddedConfig{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	if e2, err := NewEmbedded(EmbeddedConfig{Registerer: reg}); err == nil || !strings.Contains(err.Error(), "registry") {
+		if e2 != nil {
+			_ = e2.Close()
+		}
+		t.Fatalf("a second embedded Prometheus on the same registry: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "vane-prometheus-*")); len(left) > 0 {
+		t.Fatalf("the refused start left %v behind", left)
+	}
+	if mfs, _ := reg.Gather(); len(mfs) == 0 {
+		t.Fatal("the refused start unregistered the first one's metrics")
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if mfs, _ := reg.Gather(); len(mfs) != 0 {
 		t.Fatalf("%d metric families left registered after Close", len(mfs))

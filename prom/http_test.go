@@ -292,7 +292,7 @@ func TestHTTPCallerCancelStopsRetries(t *testing.T) {
 	if KindOf(err) != KindCanceled || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v", err)
 	}
-	if n := f.calls.Load(); n != 1 {
+	if n := f.calls.Load(); n > 1 {
 		t.Fatalf("calls %d", n)
 	}
 }
