@@ -278,8 +278,7 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 	// Prometheus's components panic when their metrics are registered
 	// twice; this gauge finds another embedded Prometheus on the registry
 	// first, and a panic left over becomes an error.
-	up := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "prom", Name: "embedded_open",
-		Help: "1 while an embedded Prometheus is open on this registry."})
+	up := newEmbeddedOpenGauge()
 	if rerr := reg.Register(up); rerr != nil {
 		return nil, fmt.Errorf("prom: embedded: another embedded Prometheus already uses this registry: %w", rerr)
 	}

@@ -64,3 +64,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	return m
 }
+
+// newEmbeddedOpenGauge is vane_prom_embedded_open, registered by each
+// embedded Prometheus on the registry of its own Prometheus metrics
+// (EmbeddedConfig.Registerer), where it also marks the registry as taken.
+func newEmbeddedOpenGauge() prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "vane",
+		Subsystem: "prom",
+		Name:      "embedded_open",
+		Help:      "1 while an embedded Prometheus is open on this registry.",
+	})
+}
