@@ -75,8 +75,9 @@ type EmbeddedConfig struct {
 	EvaluationInterval time.Duration
 	// Jobs are the static scrape jobs.
 	Jobs []ScrapeJob
-	// RuleFiles are Prometheus rule files (paths or globs), such as the ones
-	// `vane slo generate` writes; recording rules and alerts run in-process.
+	// RuleFiles are Prometheus rule files (paths or globs, each matching at
+	// least one file), such as the ones `vane slo generate` writes;
+	// recording rules and alerts run in-process.
 	RuleFiles []string
 	// ExternalLabels are added to alerts, as Prometheus's external_labels.
 	ExternalLabels map[string]string
