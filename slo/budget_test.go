@@ -143,3 +143,17 @@ func TestWindowBounds(t *testing.T) {
 		t.Errorf("February length = %v", got)
 	}
 }
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		5 * time.Minute: "5m", time.Hour: "1h", 28 * day: "28d", 30 * day: "30d", 90 * day: "90d",
+		22*time.Hour + 24*time.Minute: "22h24m", 2*day + 19*time.Hour + 12*time.Minute: "2d19h12m", 1500 * time.Millisecond: "1s500ms",
+	} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := ParseDuration(FormatDuration(d)); err != nil || back != d {
+			t.Errorf("ParseDuration(%q) = %v, %v", FormatDuration(d), back, err)
+		}
+	}
+}
