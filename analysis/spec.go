@@ -446,7 +446,11 @@ func (s Spec) queries() (total, bad *QueryTemplate, err error) {
 			totalSrc = wrap(fmt.Sprintf("%s{%s}", s.RequestsMetric, sel))
 		}
 		if badSrc == "" {
-			badSrc = wrap(fmt.Sprintf("%s{%s,%s=~%q}", s.RequestsMetric, sel, s.CodeLabel, s.BadCodes))
+			// A counter series for an error code exists only once that
+			// code was first served, so a version without errors has no
+			// bad series: read that as 0. A version with no requests at
+			// all still gives an empty total, which is Inconclusive.
+			badSrc = wrap(fmt.Sprintf("%s{%s,%s=~%q}", s.RequestsMetric, sel, s.CodeLabel, s.BadCodes)) + " or vector(0)"
 		}
 	case SLILatency:
 		if totalSrc == "" {

@@ -154,6 +154,13 @@ func (s *Store) eval(e parser.Expr, t time.Time) ([]series, error) {
 	case *parser.VectorSelector:
 		return s.selectAt(e, t)
 	case *parser.Call:
+		if e.Func.Name == "vector" && len(e.Args) == 1 {
+			in, err := s.eval(e.Args[0], t)
+			if err != nil || len(in) != 1 {
+				return nil, fmt.Errorf("vector() needs a scalar: %v", err)
+			}
+			return []series{{labels: map[string]string{}, value: in[0].value}}, nil
+		}
 		if (e.Func.Name != "rate" && e.Func.Name != "increase") || len(e.Args) != 1 {
 			return nil, fmt.Errorf("unsupported function %s", e.Func.Name)
 		}
@@ -222,6 +229,14 @@ func (s *Store) eval(e parser.Expr, t time.Time) ([]series, error) {
 		r, err := s.eval(e.RHS, t)
 		if err != nil {
 			return nil, err
+		}
+		if e.Op == parser.LOR {
+			// "a or b": a where it has samples, b otherwise (single-sample
+			// operands without labels, as Vane's generated queries use).
+			if len(l) > 0 {
+				return l, nil
+			}
+			return r, nil
 		}
 		if len(l) == 0 || len(r) == 0 {
 			return nil, nil

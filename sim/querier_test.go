@@ -109,6 +109,12 @@ func TestStoreQueries(t *testing.T) {
 	if got := one(`sum(http_requests_total{service="checkout",version="v2",code=~"5.."})`); got != last.Canary.Errors {
 		t.Errorf("canary errors %v, want %v", got, last.Canary.Errors)
 	}
+	if got := one(`sum(http_requests_total{version="v2",code=~"5.."}) or vector(0)`); got != last.Canary.Errors {
+		t.Errorf("canary errors with a default %v, want %v", got, last.Canary.Errors)
+	}
+	if got := one(`sum(nothing_total) or vector(0)`); got != 0 {
+		t.Errorf("a missing series or vector(0) = %v, want 0", got)
+	}
 	if got := one(`sum(http_requests_total{version="v1"})`); got != last.Stable.Requests {
 		t.Errorf("stable requests %v, want %v", got, last.Stable.Requests)
 	}
