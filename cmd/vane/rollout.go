@@ -241,7 +241,7 @@ func printList(w io.Writer, rs []rollout.State, now time.Time) error {
 	fmt.Fprintln(tw, "NAME\tPHASE\tSTEP\tCANARY\tSTABLE\tWEIGHT\tAGE\tREASON")
 	for _, s := range rs {
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d%%\t%s\t%s\n", s.Name, s.Phase, s.Step+1, len(s.Plan.Steps),
-			s.Original.Canary.Version, s.Original.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), s.Reason)
+			s.Original.Canary.Version, s.Service.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), s.Reason)
 	}
 	return tw.Flush()
 }
@@ -278,7 +278,11 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 	if s.ApplyError != "" {
 		applied = s.ApplyError
 	}
-	fmt.Fprintf(&b, "Weight:   %s canary %d%% (%s)\n", bar(s.Routing.Weights.Canary, 30), s.Routing.Weights.Canary, applied)
+	if s.Phase == rollout.Succeeded {
+		fmt.Fprintf(&b, "Weight:   %s %s is the stable version (%s)\n", bar(100, 30), s.Service.Stable.Version, applied)
+	} else {
+		fmt.Fprintf(&b, "Weight:   %s canary %d%% (%s)\n", bar(s.Routing.Weights.Canary, 30), s.Routing.Weights.Canary, applied)
+	}
 	if len(s.Routing.CanaryHeaders) > 0 {
 		fmt.Fprintf(&b, "Headers:  %s\n", s.Routing)
 	}
