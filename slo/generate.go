@@ -166,7 +166,7 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 		rules = append(rules, Rule{Record: ratioName(baseWindow), Expr: errQ, Labels: withLabels(lbl, LabelWindow, "5m")})
 	} else {
 		rules = append(rules,
-			Rule{Record: RecordErrorRate5m, Expr: errQ, Labels: lbl},
+			Rule{Record: RecordErrorRate5m, Expr: orZero(errQ, totQ), Labels: lbl},
 			Rule{Record: RecordTotalRate5m, Expr: totQ, Labels: lbl},
 			Rule{Record: ratioName(baseWindow), Expr: fmt.Sprintf("%s%s\n/\n(%s%s > 0)", RecordErrorRate5m, sel, RecordTotalRate5m, sel),
 				Labels: withLabels(lbl, LabelWindow, "5m")},
@@ -186,7 +186,7 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 			expr = fmt.Sprintf("avg_over_time(%s%s[%s])", ratioName(baseWindow), sel, ws)
 		case w <= opts.MaxRawWindow:
 			e, t := s.SLI.Queries(w)
-			expr = fmt.Sprintf("(%s)\n/\n((%s) > 0)", e, t)
+			expr = fmt.Sprintf("(%s)\n/\n((%s) > 0)", orZero(e, t), t)
 		default:
 			expr = fmt.Sprintf("sum_over_time(%s%s[%s])\n/\n(sum_over_time(%s%s[%s]) > 0)", RecordErrorRate5m, sel, ws, RecordTotalRate5m, sel, ws)
 		}
@@ -242,6 +242,14 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 		rules = append(rules, alertRule(s, sev, cfg, mine, opts))
 	}
 	return rules
+}
+
+// orZero makes an error query that returns nothing (no error series exist
+// yet, e.g. no 5xx was ever served) count as zero errors wherever the total
+// query has traffic, so that ratios, burn rates and budgets read 0 rather
+// than vanish.
+func orZero(errQ, totQ string) string {
+	return fmt.Sprintf("(%s) or (0 * (%s))", errQ, totQ)
 }
 
 // TierExpr is the PromQL condition of one tier of s; it returns the long

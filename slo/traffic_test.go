@@ -73,8 +73,9 @@ func TestLongWindowIsRequestWeighted(t *testing.T) {
 }
 
 // TestLowAndNoTraffic: with min_events, 3 errors out of 5 requests do not
-// page (without it they do); with no traffic at all there is no ratio, no
-// burn rate, no alert and no NaN in any recorded series.
+// page (without it they do); with requests but no error series the error
+// ratio is 0 and the budget full; with no traffic at all there is no ratio,
+// no burn rate, no alert and no NaN in any recorded series.
 func TestLowAndNoTraffic(t *testing.T) {
 	promtool := tool(t, "promtool")
 	dir := t.TempDir()
@@ -92,6 +93,17 @@ func TestLowAndNoTraffic(t *testing.T) {
 			PromQLTest: []PromQLExprTest{
 				{Expr: alerts(guarded), EvalTime: "8h"},
 				{Expr: fmt.Sprintf("count(%s) > bool 0", alerts(bare)), EvalTime: "8h", ExpSamples: []ExpSample{{Labels: "{}", Value: 1}}},
+			},
+		}, {
+			// Requests but no error series at all (no 5xx ever served):
+			// zero errors, a full budget, no alert.
+			Name: "no error series", Interval: "1m", InputSeries: blockSeries([]block{{480, 1000, 0}})[:1],
+			PromQLTest: []PromQLExprTest{
+				{Expr: `slo:sli_error:ratio_rate1h{slo="requests-availability"}`, EvalTime: "8h", ExpSamples: []ExpSample{
+					{Labels: `slo:sli_error:ratio_rate1h{owner="payments-team",service="checkout",slo="requests-availability",slo_window="1h",tier="1"}`, Value: 0}}},
+				{Expr: `slo:period_error_budget_remaining:ratio{slo="requests-availability"}`, EvalTime: "8h", ExpSamples: []ExpSample{
+					{Labels: `slo:period_error_budget_remaining:ratio{owner="payments-team",service="checkout",slo="requests-availability",slo_window="30d",tier="1"}`, Value: 1}}},
+				{Expr: alerts(guarded), EvalTime: "8h"},
 			},
 		}, {
 			Name: "no traffic", Interval: "1m", InputSeries: none,
