@@ -267,7 +267,7 @@ func (m *Manager) reconcile() {
 			m.log.Warn("Configured canary waits for the rollout in progress", "rollout", name, "canary", c.Version)
 			continue
 		}
-		if _, err := m.Start(m.ctx, StartRequest{Service: name, Version: c.Version, Endpoints: c.Endpoints}); err != nil {
+		if _, err := m.Start(context.Background(), StartRequest{Service: name, Version: c.Version, Endpoints: c.Endpoints}); err != nil {
 			m.log.Error("Could not start the configured canary", "rollout", name, "canary", c.Version, "err", err)
 		}
 	}
