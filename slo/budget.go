@@ -261,6 +261,17 @@ func (w Window) Bounds(now time.Time) (start, end time.Time) {
 	}
 }
 
+// Range is the range to query at now for the budget spent so far in the
+// window: Duration for a rolling window; for a calendar one, the time since
+// the month or week began (at least one minute, so the range is valid).
+func (w Window) Range(now time.Time) time.Duration {
+	if w.Calendar == "" {
+		return w.Duration
+	}
+	start, _ := w.Bounds(now)
+	return max(now.Sub(start).Truncate(time.Minute), time.Minute)
+}
+
 // Length is the window's length at now: Duration for a rolling window, the
 // whole month or week that contains now for a calendar one.
 func (w Window) Length(now time.Time) time.Duration {

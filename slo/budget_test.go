@@ -139,6 +139,12 @@ func TestWindowBounds(t *testing.T) {
 	if l := (Window{Duration: 28 * day}).Length(now); l != 28*day {
 		t.Errorf("rolling length = %v", l)
 	}
+	if got := (Window{Calendar: CalendarWeek}).Range(now); got != 2*day+15*time.Hour+4*time.Minute {
+		t.Errorf("week so far = %v", got)
+	}
+	if got := (Window{Duration: 30 * day}).Range(now); got != 30*day {
+		t.Errorf("rolling range = %v", got)
+	}
 	if got := (Window{Calendar: CalendarMonth}).Length(now); got != 28*day {
 		t.Errorf("February length = %v", got)
 	}
