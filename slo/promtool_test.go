@@ -106,3 +106,32 @@ func TestPromtoolTierSuites(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertAnnotationsExpand checks, in promtool, that the page alert's
+// templated annotations name the firing tier with its burn rate and the
+// budget remaining.
+func TestAlertAnnotationsExpand(t *testing.T) {
+	promtool := tool(t, "promtool")
+	dir := t.TempDir()
+	twin := OutageTwin(loadExample(t, "sloth-checkout.yaml")[0])
+	writeRules(t, filepath.Join(dir, "rules.yaml"), []*SLO{twin}, GenerateOptions{})
+	exp := expAlert(twin, SeverityPage, tiersOf(twin, SeverityPage))
+	// One minute of errors after an hour of history: the 1h tier burns at
+	// (1/60)/0.001 = 16.67x, the 6h tier (61 minutes of data) at 16.39x.
+	exp.ExpAnnotations["firing_tiers"] = "1h-5m at 16.67x; 6h-30m at 16.39x; "
+	// The budget window sums the recorded 5m rates, in which the newest
+	// minute is so far counted once and older minutes four times: the
+	// budget reads -239% here rather than the exact -1539%. Over a 30d
+	// window that leading edge weighs a few minutes in a month.
+	exp.ExpAnnotations["budget_remaining"] = "-239%"
+	exp.ExpAnnotations["runbook_url"] = "https://runbooks.example.com/checkout/availability"
+	pt := PromtoolTests{RuleFiles: []string{"rules.yaml"}, EvaluationInterval: "1m", GroupEvalOrder: []string{GroupName(twin)},
+		Tests: []PromtoolTest{{
+			Name: "annotations", Interval: "1m",
+			InputSeries: counterSeries([]segment{{60, 0}, {5, 1}}),
+			AlertRuleTest: []AlertRuleTest{{EvalTime: "61m", Alertname: twin.Alerting.Name, ExpAlerts: []ExpAlert{exp}}},
+		}},
+	}
+	writeTests(t, filepath.Join(dir, "ann.test.yaml"), pt)
+	run(t, dir, promtool, "test", "rules", "ann.test.yaml")
+}

@@ -161,6 +161,9 @@ func writeSLOTests(g *globals, dir string, slos []*slo.SLO, opts slo.GenerateOpt
 		}
 		suites = append(suites, slo.OutageTests(outage, outageRules))
 		for i, pt := range suites {
+			if len(pt.Tests) == 0 {
+				continue // e.g. no page alert: no outage test
+			}
 			var tb bytes.Buffer
 			if err := slo.WriteTests(&tb, pt); err != nil {
 				return err
