@@ -128,7 +128,7 @@ func TestAlertAnnotationsExpand(t *testing.T) {
 	pt := PromtoolTests{RuleFiles: []string{"rules.yaml"}, EvaluationInterval: "1m", GroupEvalOrder: []string{GroupName(twin)},
 		Tests: []PromtoolTest{{
 			Name: "annotations", Interval: "1m",
-			InputSeries: counterSeries([]segment{{60, 0}, {5, 1}}),
+			InputSeries:   counterSeries([]segment{{60, 0}, {5, 1}}),
 			AlertRuleTest: []AlertRuleTest{{EvalTime: "61m", Alertname: twin.Alerting.Name, ExpAlerts: []ExpAlert{exp}}},
 		}},
 	}
