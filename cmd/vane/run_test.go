@@ -143,7 +143,8 @@ func tail(s string, n int) string {
 // server, three sample-app versions and a gRPC xDS client sending traffic:
 // an API call without the token is refused; a bad canary is rolled back
 // and gets no traffic afterwards; a good one survives a SIGKILL mid-step,
-// resumes at the same step and weight, and is promoted.
+// resumes at the same step and weight, and is promoted; a canary written
+// into the watched vane.yaml starts a rollout.
 func TestRunEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test of vane run; run without -short")
@@ -340,6 +341,17 @@ services:
 	if d.ByVersion["v3"].OK == 0 || d.ByVersion["v1"].Total() != 0 || d.ByVersion["v2"].Total() != 0 {
 		t.Fatalf("after promotion the client got v1 %d, v2 %d, v3 %d calls", d.ByVersion["v1"].Total(), d.ByVersion["v2"].Total(), d.ByVersion["v3"].Total())
 	}
+
+	// 3. A canary written into vane.yaml while vane runs starts a rollout
+	// (here the bad v2 again, which is rolled back from the new stable v3).
+	edited := strings.Replace(cfg, "    rollout:\n", fmt.Sprintf("    canary: {version: v2, endpoints: [%q]}\n    rollout:\n", apps["v2"].Addr()), 1)
+	if err := os.WriteFile(cfgFile, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the configured canary rolled out and back", 60*time.Second, p2, func() bool {
+		st, _, _ := a.state("checkout")
+		return st.Original.Canary.Version == "v2" && st.Original.Stable.Version == "v3" && st.Phase == rollout.Aborted
+	})
 
 	// Graceful stop within 10 s.
 	stopAt := time.Now()
