@@ -207,7 +207,8 @@ func TestControllerPromotesAGoodCanary(t *testing.T) {
 		got := strings.Join(h.router.applied, "\n")
 		h.router.mu.Unlock()
 		want := strings.Join([]string{"v1@ stable 100% / canary 0%", "v1@v2 stable 90% / canary 10%", "v1@v2 stable 50% / canary 50%",
-			"v1@v2 stable 0% / canary 100%", "v2@ stable 100% / canary 0%"}, "\n")
+			"v1@v2 stable 0% / canary 100%", "v2@v2 stable 0% / canary 100%", "v2@v2 stable 100% / canary 0%",
+			"v2@ stable 100% / canary 0%"}, "\n")
 		if got != want {
 			t.Fatalf("router saw:\n%s\nwant:\n%s", got, want)
 		}

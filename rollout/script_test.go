@@ -228,11 +228,14 @@ func (e *env) step(obs Observation) []string {
 		case ActApply:
 			a := a
 			e.apply = &a
-			svc := ""
-			if a.Service.Stable.Version != e.service().Stable.Version {
-				svc = fmt.Sprintf(" (stable backend %s)", a.Service.Stable.Version)
+			backend := func(b traffic.Backend) string {
+				if len(b.Endpoints) == 0 {
+					return "none"
+				}
+				return b.Version
 			}
-			out = append(out, fmt.Sprintf("apply %s%s", a.Routing, svc))
+			out = append(out, fmt.Sprintf("apply %s [stable cluster: %s, canary cluster: %s]", a.Routing,
+				backend(a.Service.Stable), backend(a.Service.Canary)))
 		case ActResetAnalysis:
 			out = append(out, fmt.Sprintf("reset-analysis from +%s", a.Start.Sub(e.t0)))
 		case ActHook:

@@ -487,17 +487,27 @@ func (m *machine) promoting() {
 		m.hook(HookPrePromote)
 		return
 	}
-	finalized := reflect.DeepEqual(s.Service.Stable, s.Original.Canary)
+	// Make before break, so that no proxy ever routes to a cluster whose
+	// endpoints are not the canary's, whatever order it applies resource
+	// types in: (1) 100% to the canary; (2) the stable cluster gets the
+	// canary's endpoints (no traffic goes there); (3) 100% to the stable
+	// cluster; (4) the canary cluster is emptied (no traffic goes there).
 	full := traffic.Routing{Weights: traffic.Weights{Canary: 100}}
-	switch {
-	case !finalized && !reflect.DeepEqual(s.Routing, full):
+	canary := s.Original.Canary
+	switch stableIsCanary := reflect.DeepEqual(s.Service.Stable, canary); {
+	case !stableIsCanary && !reflect.DeepEqual(s.Routing, full):
 		m.apply(s.Service, full)
 	case !s.Applied:
 		m.retryApply()
-	case !finalized:
-		// Every proxy sends 100% to the canary: make it the stable backend.
+	case !stableIsCanary:
 		svc := s.Service
-		svc.Stable, svc.Canary = s.Original.Canary, traffic.Backend{}
+		svc.Stable = canary
+		m.apply(svc, full)
+	case reflect.DeepEqual(s.Routing, full):
+		m.apply(s.Service, traffic.AllStable())
+	case len(s.Service.Canary.Endpoints) > 0:
+		svc := s.Service
+		svc.Canary = traffic.Backend{}
 		m.apply(svc, traffic.AllStable())
 	default:
 		s.Phase, s.Finished = Succeeded, m.now
