@@ -12,15 +12,7 @@ import (
 	"github.com/vaneproj/vane/traffic"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// The embedded Prometheus's TSDB and gRPC's xDS client leave
-		// process-wide helpers running.
-		goleak.IgnoreTopFunction("github.com/prometheus/prometheus/tsdb.(*SegmentWAL).run"),
-		goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
-		goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
-	)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestWorldRoutesUsersByTheServedWeights drives the real xDS server and
 // checks, through the load generator's gRPC xDS client, that users reach
