@@ -329,7 +329,7 @@ func writesToTerminal(w io.Writer) bool {
 // terminal, one line per change otherwise.
 func watchStatus(ctx context.Context, w io.Writer, c *apiClient, name string, interval time.Duration) error {
 	tty := writesToTerminal(w)
-	var lastSeq uint64
+	var last string
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -343,15 +343,18 @@ func watchStatus(ctx context.Context, w io.Writer, c *apiClient, name string, in
 			if err := printStatus(w, d, time.Now()); err != nil {
 				return err
 			}
-		} else if s.Seq != lastSeq {
+		} else {
 			verdicts := make([]string, 0, len(s.Results))
 			for _, r := range s.Results {
 				verdicts = append(verdicts, r.Judge+"="+r.Verdict.String())
 			}
-			fmt.Fprintf(w, "%s %s %s step %d/%d canary %d%% [%s] %s\n", time.Now().Format(time.RFC3339), s.Name, s.Phase,
+			line := fmt.Sprintf("%s %s step %d/%d canary %d%% [%s] %s", s.Name, s.Phase,
 				s.Step+1, len(s.Plan.Steps), s.Routing.Weights.Canary, strings.Join(verdicts, " "), s.Reason)
+			if line != last { // one line per change of what the line shows
+				fmt.Fprintf(w, "%s %s\n", time.Now().Format(time.RFC3339), line)
+				last = line
+			}
 		}
-		lastSeq = s.Seq
 		if s.Phase.Terminal() {
 			if s.Phase == rollout.Aborted {
 				return exitError{code: 2}
