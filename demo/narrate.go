@@ -257,7 +257,7 @@ func (n *narrator) unwatch() {
 func (n *narrator) progressLine(st rollout.State, byVersion map[string]loadgen.VersionStats, over time.Duration, burn string) string {
 	now := time.Now()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s   %s step %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
+	fmt.Fprintf(&b, "%s   %s %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
 	vs := make([]string, 0, len(byVersion))
 	for v := range byVersion {
 		vs = append(vs, v)
@@ -270,9 +270,7 @@ func (n *narrator) progressLine(st rollout.State, byVersion map[string]loadgen.V
 			fmt.Fprintf(&b, " (%d bad)", s.Bad())
 		}
 	}
-	if burn != "" {
-		b.WriteString(" | " + burn)
-	}
+	// Verdicts before burn rates: a narrow terminal cuts the line's end.
 	if len(st.Results) > 0 {
 		b.WriteString(" | ")
 		for i, r := range st.Results {
@@ -281,6 +279,9 @@ func (n *narrator) progressLine(st rollout.State, byVersion map[string]loadgen.V
 			}
 			fmt.Fprintf(&b, "%s=%s", r.Judge, r.Verdict)
 		}
+	}
+	if burn != "" {
+		b.WriteString(" | " + burn)
 	}
 	return b.String()
 }
