@@ -14,11 +14,14 @@ import (
 
 // newBenchSLOCmd measures rule generation for many SLOs: it builds N native
 // specs (a mix of event and latency SLIs), loads and validates them, and
-// times generating their rules.
+// times generating their rules. With --prometheus it also measures the
+// rules' evaluation time on a real Prometheus next to Sloth's.
 func newBenchSLOCmd(g *globals) *cobra.Command {
 	var (
-		n      int
-		asJSON bool
+		n       int
+		asJSON  bool
+		onProm  bool
+		history string
 	)
 	cmd := &cobra.Command{
 		Use:   "slo",
@@ -53,17 +56,39 @@ func newBenchSLOCmd(g *globals) *cobra.Command {
 				"load_seconds":     loadDur.Seconds(),
 				"output_bytes":     cw.n,
 			}
+			var eval map[string]benchEvalResult
+			if onProm {
+				h, err := slo.ParseDuration(history)
+				if err != nil || h < time.Hour {
+					return fmt.Errorf("--history %q: want a duration of at least 1h, like 3d", history)
+				}
+				eval, err = benchPrometheus(cmd.Context(), g.errOut, n, h)
+				if err != nil {
+					return fmt.Errorf("bench slo --prometheus: %w", err)
+				}
+				res["prometheus"] = eval
+			}
 			if asJSON {
 				enc := json.NewEncoder(g.out)
 				return enc.Encode(res)
 			}
 			fmt.Fprintf(g.out, "SLOs            %d\nrules           %d (%.1f per SLO)\nload+validate   %v\ngenerate        %v\noutput          %d bytes\n",
 				len(slos), rules, float64(rules)/float64(len(slos)), loadDur.Round(time.Millisecond), genDur.Round(time.Millisecond), cw.n)
+			if eval != nil {
+				fmt.Fprintf(g.out, "\nrule evaluation on Prometheus (%d availability SLOs, %s of history):\n%-6s %7s %7s %14s %16s\n",
+					n, history, "rules", "count", "groups", "eval s/round", "slowest group s")
+				for _, name := range []string{"vane", "sloth"} {
+					r := eval[name]
+					fmt.Fprintf(g.out, "%-6s %7d %7d %14.3f %16.3f\n", name, r.Rules, r.Groups, r.EvalSeconds, r.MaxGroupSecond)
+				}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&n, "slos", 1000, "number of SLOs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&onProm, "prometheus", false, "also measure rule evaluation time on a real Prometheus, Vane's rules next to Sloth's for the same SLOs (needs prometheus and sloth from `make test-tools`)")
+	cmd.Flags().StringVar(&history, "history", "3d", "history backfilled for --prometheus")
 	return cmd
 }
 
