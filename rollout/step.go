@@ -90,12 +90,23 @@ func (m *machine) onAck(a Ack) {
 		return
 	}
 	s.Applied, s.AppliedAt, s.ApplyError = true, m.now, ""
-	m.event(EvApplied, fmt.Sprintf("every proxy ACKed %s", s.Routing), nil)
+	what := s.Routing.String()
+	if s.Phase == Promoting {
+		what += fmt.Sprintf(" (stable cluster: %s, canary cluster: %s)", backendName(s.Service.Stable), backendName(s.Service.Canary))
+	}
+	m.event(EvApplied, "every proxy ACKed "+what, nil)
 	if s.Phase == Progressing || s.Phase == Paused {
 		if s.Routing.Weights.Canary > 0 || len(s.Routing.CanaryHeaders) > 0 {
 			m.resetAnalysis()
 		}
 	}
+}
+
+func backendName(b traffic.Backend) string {
+	if len(b.Endpoints) == 0 {
+		return "no endpoints"
+	}
+	return b.Version
 }
 
 func (m *machine) resetAnalysis() {
