@@ -19,6 +19,8 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
@@ -118,6 +120,13 @@ func (e *env) startServer(listen string) {
 	t.Cleanup(e.stop)
 }
 
+// handoff is the time a gRPC-Go client takes, after ACKing a route, to
+// switch its channel to it: the xDS client hands the update to the resolver,
+// which applies it on its own goroutine. TestRollbackStopsCanaryRPCs
+// measures it.
+const handoff = 50 * time.Millisecond
+
+// apply applies r and waits for the clients' hand-off.
 func (e *env) apply(r traffic.Routing) traffic.Applied {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -126,6 +135,7 @@ func (e *env) apply(r traffic.Routing) traffic.Applied {
 	if err != nil {
 		e.t.Fatalf("Apply(%s): %v", r, err)
 	}
+	time.Sleep(handoff)
 	return a
 }
 
@@ -224,29 +234,62 @@ func TestWeightedSplitMatchesWeights(t *testing.T) {
 			t.Errorf("canary %d%%: got %v, want canary within %.1f of %.0f", pct, got, 4*sd, n*p)
 		}
 	}
-	// Weight changes are RDS-only: two route pushes (change and
-	// confirmation) per change, nothing else.
+	// Weight changes are RDS-only: one route push per change, nothing else.
 	if after := others(); after != before {
 		t.Errorf("listener/cluster/endpoint pushes went from %v to %v on weight changes", before, after)
 	}
-	if got := testutil.ToFloat64(m.Pushes("route")) - routes; got != 8 {
-		t.Errorf("%v route pushes for 4 weight changes, want 8", got)
+	if got := testutil.ToFloat64(m.Pushes("route")) - routes; got != 4 {
+		t.Errorf("%v route pushes for 4 weight changes, want 4", got)
 	}
 }
 
-func TestNoCanaryRPCAfterApplyWeightZero(t *testing.T) {
+func TestRollbackStopsCanaryRPCs(t *testing.T) {
 	e := newEnv(t)
 	e.apply(weights(50))
 	c := e.client("rollback")
 	if got := count(t, c, 400, nil); got["v2"] == 0 {
 		t.Fatalf("at 50%% no RPC reached the canary: %v", got)
 	}
-	a := e.apply(weights(0))
-	if len(a.Acked) != 1 {
-		t.Fatalf("acked by %v", a.Acked)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := e.server.Apply(ctx, e.svc, weights(0))
+	if err != nil || len(a.Acked) != 1 {
+		t.Fatalf("Apply(weight 0): %+v, %v", a, err)
 	}
-	if got := count(t, c, 2000, nil); got["v2"] != 0 {
-		t.Errorf("after Apply(weight 0) returned, %d RPCs reached the canary: %v", got["v2"], got)
+	returned := time.Now()
+	// 8 workers send 2000 RPCs from the moment Apply returned; note when
+	// each RPC that the canary answered started.
+	var mu sync.Mutex
+	var strays []time.Duration
+	var lastStart time.Duration
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 250 {
+				start := time.Since(returned)
+				resp, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if resp.GetHostname() == "v2" {
+					strays = append(strays, start)
+				}
+				lastStart = max(lastStart, start)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("after Apply(weight 0) returned: %d of 2000 RPCs on the canary, started at %v; RPCs ran until %v", len(strays), strays, lastStart)
+	for _, d := range strays {
+		if d > handoff {
+			t.Errorf("an RPC started %v after Apply(weight 0) returned reached the canary", d)
+		}
+	}
+	if lastStart < 2*handoff {
+		t.Fatalf("the RPCs ended %v after Apply returned, too soon to show the canary stays idle", lastStart)
 	}
 }
 
@@ -389,4 +432,33 @@ func TestApplyRejectsBadInputAndChangesNothing(t *testing.T) {
 		t.Errorf("Apply of a clashing service: %v", err)
 	}
 	fmt.Fprint(t.Output(), "")
+}
+
+func TestRemoveWithdrawsTheServiceAndHealthAnswers(t *testing.T) {
+	e := newEnv(t)
+	e.apply(traffic.AllStable())
+	e.client("remover")
+	cc, err := grpc.NewClient(e.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := healthgrpc.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v, %v", h, err)
+	}
+	a, err := e.server.Remove(ctx, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(a.Acked, ",") != "remover" {
+		t.Errorf("removal acked by %v, want [remover]", a.Acked)
+	}
+	// The names are free again, and removing twice is a no-op.
+	if _, err := e.server.Remove(ctx, "svc"); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+	e.apply(traffic.AllStable())
 }

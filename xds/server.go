@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -26,6 +27,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 
@@ -52,10 +56,6 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop when Run's context ends;
 	// 0 means 5 s.
 	ShutdownTimeout time.Duration
-	// NoConfirm makes Apply return on the first ACK of a change, without
-	// the confirming push that proves gRPC clients put it in effect (see
-	// Server.Apply). Envoy-only fleets may set it to halve the pushes.
-	NoConfirm bool
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil registers nothing.
@@ -254,6 +254,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	gs := grpc.NewServer(gopts...)
 	discovery.RegisterAggregatedDiscoveryServiceServer(gs, xs)
+	// The standard gRPC health service answers for "" and the ADS service.
+	hs := health.NewServer()
+	hs.SetServingStatus(discovery.AggregatedDiscoveryService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthgrpc.RegisterHealthServer(gs, hs)
 
 	s.log.Info("xDS server listening", "addr", ln.Addr().String(), "tls", s.tlsConf != nil, "mtls", s.opts.ClientCAFile != "")
 	errc := make(chan error, 1)
@@ -263,6 +267,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("xds: serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
+	hs.Shutdown() // NOT_SERVING for every service while draining
 	cancel()
 	stopped := make(chan struct{})
 	go func() {
@@ -317,11 +322,9 @@ func (s *Server) callbacks() serverv3.Callbacks {
 // subscribed to the changed resources has ACKed them (see traffic.Router).
 // Only changed resources are pushed: a weight change updates the
 // RouteConfiguration alone. Invalid input returns an error and changes
-// nothing. For gRPC clients an ACK means the update was parsed, not yet
-// in effect on the channel, so unless Options.NoConfirm is set Apply then
-// pushes the changed resources once more under a new version and waits for
-// that ACK as well: gRPC-Go's ADS flow control reads it only after the
-// first update was handed to the resolver. Nodes that NACK are listed in Applied.Nacked and the error wraps
+// nothing. A gRPC-Go client ACKs an update once it has validated it and
+// switches its channel to it on its resolver goroutine right after (see the
+// package documentation). Nodes that NACK are listed in Applied.Nacked and the error wraps
 // traffic.ErrNacked; if ctx ends first, the error wraps ctx.Err().
 func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routing) (traffic.Applied, error) {
 	start := time.Now()
@@ -348,15 +351,6 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 		return traffic.Applied{Version: version}, nil
 	}
 	acked, nacked, pending := s.await(ctx, targets)
-	if len(nacked) == 0 && pending == 0 && len(acked) > 0 && !s.opts.NoConfirm {
-		// Confirm: push the last changed resources once more and wait for
-		// that ACK too. gRPC-Go ACKs a response once it has parsed it and
-		// hands the update to its resolver asynchronously; its ADS flow
-		// control reads the next response only after the watchers took the
-		// previous one, so the second ACK shows the change reached them.
-		// Envoy applies an identical route as a no-op.
-		_, nacked, pending = s.await(ctx, s.repush(svc.Name, targets))
-	}
 	out := traffic.Applied{Version: version, Acked: acked, Nacked: nacked, Took: time.Since(start)}
 	switch {
 	case len(nacked) > 0:
@@ -395,34 +389,31 @@ func (s *Server) await(ctx context.Context, targets map[string]target) (acked []
 	return s.tracker.finish(w)
 }
 
-// repush publishes again, under a new version, the resources of the last
-// type (in publish order) that targets changed, and returns the new target.
-func (s *Server) repush(svc string, targets map[string]target) map[string]target {
-	s.pubMu.Lock()
-	defer s.pubMu.Unlock()
-	for _, url := range slices.Backward(publishOrder) {
-		tg, ok := targets[url]
-		if !ok {
-			continue
-		}
-		update := map[string]types.Resource{}
-		var names []string
-		for _, name := range tg.names {
-			if r, ok := s.current[svc][url][name]; ok {
-				update[name] = r
-				names = append(names, name)
-			}
-		}
-		if len(update) == 0 {
-			continue
-		}
-		if err := s.caches[url].UpdateResources(update, nil); err != nil {
-			s.log.Error("xDS cache notification failed", "type", typeName(url), "err", err)
-		}
-		s.versions[url]++
-		return map[string]target{url: {version: s.versions[url], names: names}}
+// Remove withdraws every resource of the service name and waits, like
+// Apply, until the subscribed nodes have ACKed the removal. Removing an
+// unknown service returns at once.
+func (s *Server) Remove(ctx context.Context, name string) (traffic.Applied, error) {
+	start := time.Now()
+	lock := s.serviceLock(name)
+	lock.Lock()
+	defer lock.Unlock()
+	targets, version, err := s.publish(name, Resources{})
+	if err != nil {
+		return traffic.Applied{}, fmt.Errorf("xds: remove: %w", err)
 	}
-	return nil
+	s.pubMu.Lock()
+	delete(s.current, name)
+	s.pubMu.Unlock()
+	acked, nacked, pending := s.await(ctx, targets)
+	out := traffic.Applied{Version: version, Acked: acked, Nacked: nacked, Took: time.Since(start)}
+	switch {
+	case len(nacked) > 0:
+		return out, fmt.Errorf("xds: remove service %q version %s: %w", name, version, traffic.ErrNacked)
+	case pending > 0:
+		return out, fmt.Errorf("xds: remove service %q version %s: %d stream(s) had not ACKed: %w", name, version, pending, ctx.Err())
+	}
+	s.log.Info("Service removed", "service", name, "version", version, "acked", len(acked))
+	return out, nil
 }
 
 func (s *Server) serviceLock(name string) *sync.Mutex {
@@ -486,13 +477,21 @@ func (s *Server) publish(svc string, res Resources) (map[string]target, string, 
 			s.log.Error("xDS cache notification failed", "type", typeName(url), "err", err)
 		}
 		s.versions[url]++
+		if !fullState(url) {
+			// State-of-the-world RDS and EDS cannot say "deleted": nothing
+			// is pushed for a deletion, so only updates are ACKed.
+			names = slices.Collect(maps.Keys(update))
+		}
+		for _, name := range del {
+			delete(s.owner[url], name)
+		}
+		if len(names) == 0 {
+			continue
+		}
 		slices.Sort(names)
 		targets[url] = target{version: s.versions[url], names: names}
 		for name := range update {
 			s.owner[url][name] = svc
-		}
-		for _, name := range del {
-			delete(s.owner[url], name)
 		}
 	}
 	s.current[svc] = desired

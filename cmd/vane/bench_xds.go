@@ -45,7 +45,6 @@ import (
 // command orchestrates them and prints the results.
 const (
 	benchXDSModeVane        = "vane"
-	benchXDSModeNoConfirm   = "vane-noconfirm"
 	benchXDSModeSnapshot    = "snapshotcache"
 	benchXDSServiceName     = "bench"
 	benchXDSReadyLine       = "ready"
@@ -82,8 +81,8 @@ ACKs every response), then applies one weight change at a time and measures
 the time until every stream has ACKed it (p50/p99/max, after 3 unmeasured
 warm-up changes), the server's CPU
 seconds per change, and the server's heap and RSS per stream. It runs Vane's
-server (with and without the confirming push) and a plain go-control-plane
-SnapshotCache server, each in a fresh process, in the same run.`,
+server and a plain go-control-plane SnapshotCache server (one snapshot for
+the fleet; timed to the route ACK), each in a fresh process, in the same run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if streams < 1 || changes < 1 {
@@ -94,7 +93,7 @@ SnapshotCache server, each in a fresh process, in the same run.`,
 				return fmt.Errorf("bench xds: find own binary: %w", err)
 			}
 			var results []benchXDSResult
-			for _, mode := range []string{benchXDSModeVane, benchXDSModeNoConfirm, benchXDSModeSnapshot} {
+			for _, mode := range []string{benchXDSModeVane, benchXDSModeSnapshot} {
 				fmt.Fprintf(g.errOut, "bench xds: %s server, %d streams, %d changes\n", mode, streams, changes)
 				r, err := runBenchXDSChild(cmd.Context(), self, g.errOut, mode, streams, changes)
 				if err != nil {
@@ -291,12 +290,12 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 			var srv benchXDSServer
 			var err error
 			switch mode {
-			case benchXDSModeVane, benchXDSModeNoConfirm:
-				srv, err = startBenchVane(ctx, mode == benchXDSModeNoConfirm, streams)
+			case benchXDSModeVane:
+				srv, err = startBenchVane(ctx, streams)
 			case benchXDSModeSnapshot:
 				srv, err = startBenchSnapshot(ctx, streams)
 			default:
-				err = fmt.Errorf("--mode %q: not one of %s, %s, %s", mode, benchXDSModeVane, benchXDSModeNoConfirm, benchXDSModeSnapshot)
+				err = fmt.Errorf("--mode %q: not one of %s, %s", mode, benchXDSModeVane, benchXDSModeSnapshot)
 			}
 			if err != nil {
 				return err
@@ -393,16 +392,16 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&mode, "mode", benchXDSModeVane, "server: vane, vane-noconfirm or snapshotcache")
+	f.StringVar(&mode, "mode", benchXDSModeVane, "server: vane or snapshotcache")
 	f.IntVar(&streams, "streams", 1000, "number of ADS streams")
 	f.IntVar(&changes, "changes", 40, "weight changes to time")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile to this file")
 	return cmd
 }
 
-func startBenchVane(ctx context.Context, noConfirm bool, streams int) (benchXDSServer, error) {
+func startBenchVane(ctx context.Context, streams int) (benchXDSServer, error) {
 	reg := prometheus.NewRegistry()
-	srv, err := xds.New(xds.Options{Listen: "127.0.0.1:0", NoConfirm: noConfirm, Registerer: reg})
+	srv, err := xds.New(xds.Options{Listen: "127.0.0.1:0", Registerer: reg})
 	if err != nil {
 		return benchXDSServer{}, err
 	}
