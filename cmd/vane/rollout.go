@@ -269,10 +269,17 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Rollout %s: %s → %s (%s)\n", s.Name, s.Original.Stable.Version, s.Original.Canary.Version, s.Plan.Strategy)
 	fmt.Fprintf(&b, "Phase:    %s\n", s.Phase)
-	fmt.Fprintf(&b, "Step:     %d/%d %s (for %s)\n", s.Step+1, len(s.Plan.Steps), s.CurrentStep(), age(now.Sub(s.StepStarted)))
+	if s.StepStarted.IsZero() {
+		fmt.Fprintf(&b, "Step:     %d/%d %s (not started)\n", s.Step+1, len(s.Plan.Steps), s.CurrentStep())
+	} else {
+		fmt.Fprintf(&b, "Step:     %d/%d %s (for %s)\n", s.Step+1, len(s.Plan.Steps), s.CurrentStep(), age(now.Sub(s.StepStarted)))
+	}
 	fmt.Fprintf(&b, "Progress: %s %d/%d steps\n", bar(100*progressSteps(s)/max(1, len(s.Plan.Steps)), 30), progressSteps(s), len(s.Plan.Steps))
 	applied := "ACKed by every proxy"
-	if !s.Applied {
+	switch {
+	case s.Phase == rollout.Pending:
+		applied = "no traffic moved yet"
+	case !s.Applied:
 		applied = "waiting for ACKs"
 	}
 	if s.ApplyError != "" {

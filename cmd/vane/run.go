@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -187,6 +188,21 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 		for _, f := range cfg.Prometheus.RuleFiles {
 			ec.RuleFiles = append(ec.RuleFiles, cfg.Resolve(f))
 		}
+		if len(cfg.Loaded) > 0 {
+			// The SLOs' own recording and alerting rules run in-process, so
+			// burn-rate alerts page as they would on a Prometheus server.
+			var sources []string
+			for _, f := range cfg.SLOs {
+				sources = append(sources, cfg.Resolve(f))
+			}
+			rules, remove, err := sloRuleFile(cfg.Loaded, sources)
+			if err != nil {
+				return err
+			}
+			defer remove()
+			ec.RuleFiles = append(ec.RuleFiles, rules)
+		}
+		ec.Notify = alertSender(cfg.Alertmanager.URL, &http.Client{}, log.With("component", "alerts"))
 		for _, j := range cfg.Scrape.Jobs {
 			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: j.Interval.D(), MetricsPath: j.MetricsPath})
 		}
