@@ -75,11 +75,11 @@ func newBenchSLOCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(g.out, "SLOs            %d\nrules           %d (%.1f per SLO)\nload+validate   %v\ngenerate        %v\noutput          %d bytes\n",
 				len(slos), rules, float64(rules)/float64(len(slos)), loadDur.Round(time.Millisecond), genDur.Round(time.Millisecond), cw.n)
 			if eval != nil {
-				fmt.Fprintf(g.out, "\nrule evaluation on Prometheus (%d availability SLOs, %s of history):\n%-6s %7s %7s %14s %16s\n",
-					n, history, "rules", "count", "groups", "eval s/round", "slowest group s")
+				fmt.Fprintf(g.out, "\nrule evaluation on Prometheus (%d availability SLOs, %s of history, every 15s):\n%-6s %7s %7s %13s %16s %7s\n",
+					n, history, "rules", "count", "groups", "CPU s/round", "slowest group s", "missed")
 				for _, name := range []string{"vane", "sloth"} {
 					r := eval[name]
-					fmt.Fprintf(g.out, "%-6s %7d %7d %14.3f %16.3f\n", name, r.Rules, r.Groups, r.EvalSeconds, r.MaxGroupSecond)
+					fmt.Fprintf(g.out, "%-6s %7d %7d %13.3f %16.3f %7.0f\n", name, r.Rules, r.Groups, r.CPUPerRound, r.MaxGroupSecond, r.Missed)
 				}
 			}
 			return nil
