@@ -223,15 +223,27 @@ func (m *Manager) serviceNames() []string {
 }
 
 // served returns what a service without a rollout in progress serves:
-// the outcome of its last rollout while the configured stable version is
-// the one that rollout started from, else the configured stable version.
+// the outcome of its last rollout while the configuration's stable version
+// is the one it had when that rollout started (so a promotion survives a
+// restart, and later rollouts start from the promoted version), else the
+// configured stable version (an operator changed it).
 func (m *Manager) served(name string) (traffic.Service, traffic.Routing) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.servedLocked(name)
+}
+
+func (m *Manager) servedLocked(name string) (traffic.Service, traffic.Routing) {
 	cfg := m.services[name].Service
 	st, ok := m.states[name]
-	if ok && st.Phase.Terminal() && reflect.DeepEqual(st.Original.Stable, cfg.Stable) {
-		return st.Service, st.Routing
+	if ok && st.Phase.Terminal() {
+		base := st.ConfigStable
+		if len(base.Endpoints) == 0 {
+			base = st.Original.Stable // states written before ConfigStable existed
+		}
+		if reflect.DeepEqual(base, cfg.Stable) {
+			return st.Service, st.Routing
+		}
 	}
 	svc := cfg
 	svc.Canary = traffic.Backend{}
@@ -338,10 +350,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 		return State{}, fmt.Errorf("a rollout of %s %s is already %s at step %d; abort it first: %w",
 			req.Service, st.Service.Canary.Version, st.Phase, st.Step, ErrConflict)
 	}
-	svc := cfg.Service
-	if st, ok := m.states[req.Service]; ok && st.Phase == Succeeded && reflect.DeepEqual(st.Original.Stable, cfg.Service.Stable) {
-		svc.Stable = st.Service.Stable
-	}
+	svc, _ := m.servedLocked(req.Service)
 	svc.Canary = traffic.Backend{Version: req.Version, Endpoints: req.Endpoints}
 	var errs []error
 	if req.Version == "" {
@@ -360,6 +369,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 		return State{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	st := NewState(svc, cfg.Plan, req.Force, time.Now())
+	st.ConfigStable = cfg.Service.Stable
 	checks, err := buildChecks(st)
 	if err != nil {
 		return State{}, fmt.Errorf("%w: %w", ErrInvalid, err)

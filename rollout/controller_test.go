@@ -212,10 +212,32 @@ func TestControllerPromotesAGoodCanary(t *testing.T) {
 		if got != want {
 			t.Fatalf("router saw:\n%s\nwant:\n%s", got, want)
 		}
-		// A second rollout starts from the promoted version.
+		// A second rollout starts from the promoted version; aborting it
+		// goes back to that version, also after a restart.
 		st, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v3", Endpoints: []string{"10.0.0.3:80"}})
 		if err != nil || st.Original.Stable.Version != "v2" {
 			t.Fatalf("second start: %v (stable %s)", err, st.Original.Stable.Version)
+		}
+		synctest.Wait()
+		if st, err := h.m.Command(t.Context(), "checkout", CmdAbort); err != nil || st.Phase != Aborted {
+			t.Fatalf("abort: %v %s", err, st.Phase)
+		}
+		if got := h.router.last(); got != "v2@v3 stable 100% / canary 0%" {
+			t.Fatalf("after the abort the router got %q", got)
+		}
+		path := h.db.Path()
+		h.stop()
+		r2 := &fakeRouter{}
+		h2 := startHarness(t, path, r2, &fakeQuerier{}, testPlan())
+		r2.mu.Lock()
+		first := r2.applied[0]
+		r2.mu.Unlock()
+		if first != "v2@v3 stable 100% / canary 0%" {
+			t.Fatalf("after a restart the service serves %q, not the promoted v2", first)
+		}
+		st, err = h2.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v4", Endpoints: []string{"10.0.0.4:80"}})
+		if err != nil || st.Original.Stable.Version != "v2" {
+			t.Fatalf("start after restart: %v (stable %s)", err, st.Original.Stable.Version)
 		}
 		synctest.Wait()
 	})

@@ -41,6 +41,10 @@ type State struct {
 	// Original is the service as it was before the rollout started, the
 	// routing restored by a rollback.
 	Original traffic.Service `json:"original"`
+	// ConfigStable is the stable backend the configuration named when the
+	// rollout started; while the configuration still names it, the
+	// rollout's outcome is what the service serves.
+	ConfigStable traffic.Backend `json:"config_stable,omitzero"`
 	// Plan is the plan with its defaults applied.
 	Plan Plan `json:"plan"`
 	// Force skips the error-budget gate.
