@@ -229,3 +229,38 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadOpenSLOInlineIndicatorCalendarWindow(t *testing.T) {
+	spec := `apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: payments
+  labels: {team: pay}
+spec:
+  service: payments
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: 1M
+      isRolling: false
+      calendar: {startTime: "2026-01-01 00:00:00", timeZone: UTC}
+  indicator:
+    metadata: {name: payments-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource: {type: Prometheus, spec: {query: 'sum(rate(pay_total{code=~"5.."}[{{.window}}]))'}}
+        total:
+          metricSource: {type: Prometheus, spec: {query: 'sum(rate(pay_total[{{.window}}]))'}}
+  objectives:
+    - targetPercent: 99.95
+`
+	slos, err := Load(File{Name: "o.yaml", Data: []byte(spec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := slos[0]
+	if s.Window.Calendar != CalendarMonth || s.Objective != 99.95 || s.Labels["team"] != "pay" || s.SLI.ErrorQuery != `sum(rate(pay_total{code=~"5.."}[{{.window}}]))` {
+		t.Errorf("got %+v", s)
+	}
+}
