@@ -161,6 +161,9 @@ func (s State) CheckCommand(c Command) error {
 	if s.Phase.Terminal() {
 		return fmt.Errorf("rollout %q is %s", s.Name, s.Phase)
 	}
+	if s.Phase == Pending && c != CmdAbort {
+		return fmt.Errorf("rollout %q has not started yet; only abort applies (then start again, with --force to override the error-budget gate)", s.Name)
+	}
 	switch c {
 	case CmdPause:
 		if s.Phase == Paused && s.ManualPause {

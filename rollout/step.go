@@ -166,10 +166,6 @@ func (m *machine) onCommand(c Command) {
 		s.ManualPause = false
 		s.Reason = fmt.Sprintf("step %d (%s) skipped by an operator", s.Step, s.CurrentStep())
 		m.event(EvStep, s.Reason, nil)
-		if s.Phase == Pending {
-			m.start()
-			return
-		}
 		s.Phase = Progressing
 		m.enterStep(s.Step + 1)
 	case CmdPromoteFull:
