@@ -93,9 +93,10 @@ var ErrNacked = errors.New("traffic: change rejected by a node")
 // Router applies routing to the proxies and clients of a service.
 //
 // Apply publishes svc (its clusters and endpoints) with routing r and blocks
-// until every connected node has ACKed the resulting version, a node NACKs
-// it (the error wraps ErrNacked and Applied.Nacked names the nodes), or ctx
-// ends (the error wraps ctx.Err()). Nodes that connect later receive the
+// until every connected node that uses the service has ACKed the resulting
+// version or NACKed it (the error wraps ErrNacked and Applied.Nacked names
+// the nodes), or ctx ends (the error wraps ctx.Err()). Invalid input returns
+// an error and changes nothing. Nodes that connect later receive the
 // current config and do not hold Apply up. A call with unchanged settings
 // returns at once with the current version. Apply is safe for concurrent
 // use across services; calls for one service are serialised.

@@ -34,7 +34,24 @@
 //
 // Each resource type has its own LinearCache behind a MuxCache: a changed
 // resource is serialised once for all streams and only the changed type is
-// pushed. Versions carry a per-start prefix so clients of a restarted
+// pushed. The choice is measured by `vane bench xds` (each server in its own
+// process, N gRPC ADS streams with one connection each on loopback, 40
+// weight changes after 3 warm-up changes, 2-core machine shared with other
+// work, load average 3–8), against a plain SnapshotCache server holding one
+// snapshot for the whole fleet, which re-pushes all four types on every
+// version and marshals per stream:
+//
+//	streams  server         p50 ms  p99 ms  CPU s/change  pushes/change  heap B/stream  RSS B/stream
+//	    100  vane              2.4     5.6        0.0029            100          38701        115139
+//	    100  snapshotcache     5.6    13.1        0.0074            400          36116        114934
+//	   1000  vane             47.1    69.7        0.0554           1000          23795         61354
+//	   1000  snapshotcache    95.5   138.0        0.1207           4000          21330         58622
+//	  10000  vane            731.9  2084.1        0.8647          10000          22140         54751
+//	  10000  snapshotcache  2668.9  5871.2        2.4864          40000          19715         51844
+//
+// Per change, the LinearCache server sends a quarter of the pushes and uses
+// 35–46% of the CPU; its heap per stream is 7–12% higher (RSS 0–6%). With 40
+// changes, p99 is the slowest change. Versions carry a per-start prefix so clients of a restarted
 // server always get a full state. Server callbacks map each response nonce
 // to the version sent; a request carrying that nonce is its ACK (or NACK
 // with error_detail). Apply waits until every stream subscribed to a

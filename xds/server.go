@@ -264,6 +264,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- gs.Serve(ln) }()
 	select {
 	case err := <-errc:
+		gs.Stop()
 		return fmt.Errorf("xds: serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
