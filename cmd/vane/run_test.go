@@ -327,6 +327,11 @@ services:
 		t.Fatalf("after restart: %s step %d canary %d%% (killed at step %d, %d%%)", resumed.Phase, resumed.Step,
 			resumed.Routing.Weights.Canary, killed.Step, killed.Routing.Weights.Canary)
 	}
+	resumeLog := fmt.Sprintf(`msg="Resuming rollout" component=rollout rollout=checkout phase=%s step=%d routing="%s"`,
+		killed.Phase, killed.Step, killed.Routing)
+	if !strings.Contains(p2.out.String(), resumeLog) {
+		t.Fatalf("the restarted controller did not resume at step %d with %s:\n%s", killed.Step, killed.Routing, tail(p2.out.String(), 40))
+	}
 	if strings.Contains(p2.out.String(), "step 1/5") {
 		t.Fatalf("the restarted controller repeated the first step:\n%s", p2.out.String())
 	}
