@@ -179,6 +179,10 @@ func (m *Manager) Run(ctx context.Context) error {
 			return fmt.Errorf("rollout: resume %q: %w", name, err)
 		}
 		m.states[name] = st
+		m.o.Metrics.observe(st)
+		if _, ok := m.services[name]; !ok && !st.Phase.Terminal() {
+			m.log.Warn("Stored rollout of a service that is no longer configured; it stays as it is", "rollout", name, "phase", st.Phase)
+		}
 	}
 	m.mu.Unlock()
 
