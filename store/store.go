@@ -133,23 +133,22 @@ func seqKey(n uint64) []byte {
 }
 
 func trim(h *bolt.Bucket, limit int) error {
-	// Keys are increasing sequence numbers: walk back limit keys from the
-	// newest and delete everything older.
+	// Keys are consecutive sequence numbers, the oldest first: the bucket
+	// holds last-first+1 events, and trimming deletes from the front.
 	c := h.Cursor()
-	k, _ := c.Last()
-	for i := 1; k != nil && i < limit; i++ {
-		k, _ = c.Prev()
-	}
+	k, _ := c.First()
+	lk, _ := c.Last()
 	if k == nil {
 		return nil
 	}
-	var old [][]byte
-	for k, _ = c.Prev(); k != nil; k, _ = c.Prev() {
-		old = append(old, append([]byte(nil), k...))
-	}
-	for _, k := range old {
-		if err := h.Delete(k); err != nil {
-			return err
+	first, last := binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(lk)
+	if n := last - first + 1; n > uint64(limit) {
+		// Deleting under a cursor that then moves on skips keys in bbolt:
+		// delete by key instead.
+		for seq := first; seq <= last-uint64(limit); seq++ {
+			if err := h.Delete(seqKey(seq)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
