@@ -334,8 +334,11 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 		s.metrics.applies.WithLabelValues("invalid").Inc()
 		return traffic.Applied{}, fmt.Errorf("xds: apply: %w", err)
 	}
-	if s.mutate != nil {
-		s.mutate(&res)
+	s.pubMu.Lock()
+	mutate := s.mutate
+	s.pubMu.Unlock()
+	if mutate != nil {
+		mutate(&res)
 	}
 	lock := s.serviceLock(svc.Name)
 	lock.Lock()
