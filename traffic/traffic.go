@@ -98,7 +98,9 @@ var ErrNacked = errors.New("traffic: change rejected by a node")
 // the nodes), or ctx ends (the error wraps ctx.Err()). Invalid input returns
 // an error and changes nothing. Nodes that connect later receive the
 // current config and do not hold Apply up. A call with unchanged settings
-// returns at once with the current version. Apply is safe for concurrent
+// pushes nothing and reports the nodes' state for the current version (at
+// once when every node has answered), so retrying a rejected or timed-out
+// change tells whether it has been taken up. Apply is safe for concurrent
 // use across services; calls for one service are serialised.
 type Router interface {
 	Apply(ctx context.Context, svc Service, r Routing) (Applied, error)

@@ -399,6 +399,14 @@ func TestNACKIsReportedAndPreviousConfigKeepsServing(t *testing.T) {
 	if got := count(t, c, 500, nil); got["v1"] != 500 {
 		t.Errorf("after the NACK: %v, want the previous config (all stable)", got)
 	}
+	// Retrying the same change pushes nothing and reports the NACK again.
+	pushes := testutil.ToFloat64(e.server.Metrics().Pushes("route"))
+	if _, err := e.server.Apply(ctx, e.svc, weights(100)); !errors.Is(err, traffic.ErrNacked) {
+		t.Errorf("retried Apply: %v, want ErrNacked again", err)
+	}
+	if got := testutil.ToFloat64(e.server.Metrics().Pushes("route")); got != pushes {
+		t.Errorf("the retry pushed %v routes", got-pushes)
+	}
 	// A valid change afterwards is taken up.
 	e.server.SetMutate(nil)
 	a = e.apply(weights(100))
@@ -420,7 +428,7 @@ func TestApplyRejectsBadInputAndChangesNothing(t *testing.T) {
 		t.Fatalf("Apply: %v, want an error naming canary.endpoints", err)
 	}
 	again := e.apply(traffic.AllStable())
-	if again.Version != first.Version {
+	if again.Version != first.Version || len(again.Nacked) != 0 {
 		t.Errorf("version moved from %s to %s after a rejected change", first.Version, again.Version)
 	}
 	clash := traffic.Service{Name: "svc-envoy", Stable: e.svc.Stable}

@@ -86,6 +86,9 @@ type Server struct {
 	versions map[string]uint64                               // per type; mirrors the LinearCache counter
 	current  map[string]map[string]map[string]types.Resource // service → type → name → resource
 	owner    map[string]map[string]string                    // type → name → service
+	// changedAt is, per service and type, the version that last pushed a
+	// change of the service's resources.
+	changedAt map[string]map[string]uint64
 
 	// mutate, when set (tests only), changes the built resources before
 	// they are published, to provoke NACKs.
@@ -122,16 +125,17 @@ func New(opts Options) (*Server, error) {
 	// restart never mistakes an old version for a current one.
 	prefix := "vane-" + hex.EncodeToString(rnd[:]) + "-"
 	s := &Server{
-		opts:     opts,
-		tlsConf:  tlsConf,
-		log:      log,
-		metrics:  NewMetrics(opts.Registerer),
-		prefix:   prefix,
-		caches:   map[string]*cache.LinearCache{},
-		svcLocks: map[string]*sync.Mutex{},
-		versions: map[string]uint64{},
-		current:  map[string]map[string]map[string]types.Resource{},
-		owner:    map[string]map[string]string{},
+		opts:      opts,
+		tlsConf:   tlsConf,
+		log:       log,
+		metrics:   NewMetrics(opts.Registerer),
+		prefix:    prefix,
+		caches:    map[string]*cache.LinearCache{},
+		svcLocks:  map[string]*sync.Mutex{},
+		versions:  map[string]uint64{},
+		current:   map[string]map[string]map[string]types.Resource{},
+		owner:     map[string]map[string]string{},
+		changedAt: map[string]map[string]uint64{},
 	}
 	s.tracker = newTracker(prefix, s.metrics, time.Now)
 	caches := map[string]cache.Cache{}
@@ -321,6 +325,9 @@ func (s *Server) callbacks() serverv3.Callbacks {
 
 // Apply publishes svc with routing r and waits until every connected node
 // subscribed to the changed resources has ACKed them (see traffic.Router).
+// With unchanged settings it pushes nothing and reports whether the
+// subscribed nodes hold the current version (waiting for those that have
+// not answered yet), so that a retry after a NACK or a timeout tells.
 // Only changed resources are pushed: a weight change updates the
 // RouteConfiguration alone. Invalid input returns an error and changes
 // nothing. A gRPC-Go client ACKs an update once it has validated it and
@@ -344,15 +351,14 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 	lock.Lock()
 	defer lock.Unlock()
 
-	targets, version, err := s.publish(svc.Name, res)
+	targets, version, changed, err := s.publish(svc.Name, res)
 	if err != nil {
 		s.metrics.applies.WithLabelValues("invalid").Inc()
 		return traffic.Applied{}, fmt.Errorf("xds: apply: %w", err)
 	}
 	log := s.log.With("service", svc.Name, "version", version)
-	if len(targets) == 0 {
+	if !changed {
 		s.metrics.applies.WithLabelValues("unchanged").Inc()
-		return traffic.Applied{Version: version}, nil
 	}
 	acked, nacked, pending := s.await(ctx, targets)
 	out := traffic.Applied{Version: version, Acked: acked, Nacked: nacked, Took: time.Since(start)}
@@ -372,6 +378,9 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 		s.metrics.applies.WithLabelValues("canceled").Inc()
 		log.Warn("Routing change not yet acknowledged", "routing", r.String(), "pending_streams", pending, "acked", len(acked))
 		return out, fmt.Errorf("xds: service %q version %s: %d stream(s) had not ACKed: %w", svc.Name, version, pending, ctx.Err())
+	}
+	if !changed {
+		return out, nil
 	}
 	s.metrics.applies.WithLabelValues("acked").Inc()
 	s.metrics.applyDuration.Observe(out.Took.Seconds())
@@ -401,13 +410,17 @@ func (s *Server) Remove(ctx context.Context, name string) (traffic.Applied, erro
 	lock := s.serviceLock(name)
 	lock.Lock()
 	defer lock.Unlock()
-	targets, version, err := s.publish(name, Resources{})
+	targets, version, changed, err := s.publish(name, Resources{})
 	if err != nil {
 		return traffic.Applied{}, fmt.Errorf("xds: remove: %w", err)
 	}
 	s.pubMu.Lock()
 	delete(s.current, name)
+	delete(s.changedAt, name)
 	s.pubMu.Unlock()
+	if !changed {
+		targets = nil
+	}
 	acked, nacked, pending := s.await(ctx, targets)
 	out := traffic.Applied{Version: version, Acked: acked, Nacked: nacked, Took: time.Since(start)}
 	switch {
@@ -435,7 +448,7 @@ func (s *Server) serviceLock(name string) *sync.Mutex {
 // endpoints and clusters first so that a client never sees a route or
 // listener before what it refers to. It returns, per type, the version
 // that carries the change and the names it touched.
-func (s *Server) publish(svc string, res Resources) (map[string]target, string, error) {
+func (s *Server) publish(svc string, res Resources) (targets map[string]target, version string, changed bool, err error) {
 	desired := map[string]map[string]types.Resource{}
 	for _, r := range res.all() {
 		url := typeOf(r)
@@ -449,7 +462,7 @@ func (s *Server) publish(svc string, res Resources) (map[string]target, string, 
 	for url, byName := range desired {
 		for name := range byName {
 			if o, ok := s.owner[url][name]; ok && o != svc {
-				return nil, "", fmt.Errorf("service %q: %s %q already belongs to service %q", svc, typeName(url), name, o)
+				return nil, "", false, fmt.Errorf("service %q: %s %q already belongs to service %q", svc, typeName(url), name, o)
 			}
 		}
 	}
@@ -457,7 +470,7 @@ func (s *Server) publish(svc string, res Resources) (map[string]target, string, 
 	if cur == nil {
 		cur = map[string]map[string]types.Resource{}
 	}
-	targets := map[string]target{}
+	targets = map[string]target{}
 	for _, url := range publishOrder {
 		update := map[string]types.Resource{}
 		var del, names []string
@@ -494,12 +507,27 @@ func (s *Server) publish(svc string, res Resources) (map[string]target, string, 
 		}
 		slices.Sort(names)
 		targets[url] = target{version: s.versions[url], names: names}
+		if s.changedAt[svc] == nil {
+			s.changedAt[svc] = map[string]uint64{}
+		}
+		s.changedAt[svc][url] = s.versions[url]
 		for name := range update {
 			s.owner[url][name] = svc
 		}
 	}
 	s.current[svc] = desired
-	return targets, s.versionString(), nil
+	if len(targets) == 0 {
+		// Nothing changed: wait on the versions that carry the current
+		// state, so that a retry learns whether every node has it.
+		for url, v := range s.changedAt[svc] {
+			names := slices.Sorted(maps.Keys(desired[url]))
+			if len(names) > 0 {
+				targets[url] = target{version: v, names: names}
+			}
+		}
+		return targets, s.versionString(), false, nil
+	}
+	return targets, s.versionString(), true, nil
 }
 
 // versionString names the current version of every type, e.g.

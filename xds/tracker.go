@@ -244,13 +244,17 @@ func (t *tracker) register(targets map[string]target) *wait {
 				continue
 			}
 			involved = true
+			// The stream's latest answer counts: a NACK of this version or a
+			// later one, not followed by an ACK, means it lacks the change.
+			// (Versions are per type, so an ACK of a later response that
+			// did not carry these resources also counts as taking them.)
 			switch {
-			case ts.acked >= tg.version:
-			case ts.nacked >= tg.version:
+			case ts.nacked >= tg.version && ts.nacked > ts.acked:
 				if !nacked {
 					w.nacked = append(w.nacked, traffic.NodeStatus{Node: st.node, Error: ts.nackErr, TypeURL: url})
 				}
 				nacked = true
+			case ts.acked >= tg.version:
 			default:
 				if w.remaining[id] == nil {
 					w.remaining[id] = map[string]uint64{}
