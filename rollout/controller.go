@@ -557,7 +557,9 @@ func (c *controller) run(ctx context.Context) {
 			obs := c.obs()
 			obs.Command = r.cmd
 			c.log.Info("Operator command", "command", r.cmd)
-			c.process(ctx, obs, time.Now())
+			cctx, cancel := graceful(ctx, 5*time.Second)
+			c.process(cctx, obs, time.Now())
+			cancel()
 			r.reply <- cmdReply{st: c.st}
 		case <-t.C:
 			now := time.Now()
