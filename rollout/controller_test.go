@@ -351,3 +351,48 @@ func TestStateWithNaNEvidenceRoundTrips(t *testing.T) {
 		t.Fatalf("round trip: %+v", back.Results[0])
 	}
 }
+
+// TestControllerRetriesARejectedChange checks that a NACKed or timed-out
+// change is retried on every tick, with the error shown, and that the
+// rollout goes on once the proxies take it; a rollback is retried the same
+// way until every proxy ACKed weight 0.
+func TestControllerRetriesARejectedChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		router := &fakeRouter{fail: true}
+		h := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), router, &fakeQuerier{}, testPlan())
+		if _, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(25 * time.Second)
+		synctest.Wait()
+		st := h.state()
+		if st.Phase != Progressing || st.Step != 0 || st.Applied || !strings.Contains(st.ApplyError, "node-1: traffic: change rejected by a node") {
+			t.Fatalf("while NACKed: %s step %d applied %t error %q", st.Phase, st.Step, st.Applied, st.ApplyError)
+		}
+		router.mu.Lock()
+		router.fail = false
+		router.mu.Unlock()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if st := h.state(); !st.Applied || st.ApplyError != "" || st.Step != 1 {
+			t.Fatalf("after the NACKs stopped: step %d applied %t error %q", st.Step, st.Applied, st.ApplyError)
+		}
+		router.mu.Lock()
+		router.fail = true
+		router.mu.Unlock()
+		h.q.set(0.9) // fail the canary while the proxies reject every change
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if st := h.state(); st.Phase != RollingBack || st.Routing.Weights.Canary != 0 || st.Applied {
+			t.Fatalf("rollback while NACKed: %s weight %d applied %t", st.Phase, st.Routing.Weights.Canary, st.Applied)
+		}
+		router.mu.Lock()
+		router.fail = false
+		router.mu.Unlock()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if st := h.state(); st.Phase != Aborted || h.router.last() != "v1@v2 stable 100% / canary 0%" {
+			t.Fatalf("after the rollback was taken: %s %q", st.Phase, h.router.last())
+		}
+	})
+}
