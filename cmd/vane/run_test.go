@@ -286,7 +286,12 @@ services:
 		t.Logf("  %+8.3fs %-10s %s", e.At.Sub(firstBad).Seconds(), e.Type, e.Reason)
 	}
 	t.Logf("bad canary v2: %s; first bad request → weight 0 ACKed by every proxy: %s", st.Reason, weight0.Sub(firstBad).Round(time.Millisecond))
-	time.Sleep(time.Second) // calls sent before the ACK may still be in flight
+	time.Sleep(2500 * time.Millisecond) // calls sent before the ACK may still be in flight (timeout 2 s)
+	if last := gen.Stats().ByVersion["v2"].LastServed; last.After(weight0.Add(100 * time.Millisecond)) {
+		t.Fatalf("v2 answered a call sent %s after the weight-0 ACK", last.Sub(weight0))
+	} else {
+		t.Logf("the last call v2 answered was sent %s before the weight-0 ACK", weight0.Sub(last).Round(time.Millisecond))
+	}
 	quiet := gen.Stats()
 	time.Sleep(3 * time.Second)
 	if n := gen.Stats().Sub(quiet).ByVersion["v2"].Total(); n != 0 {
