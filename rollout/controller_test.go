@@ -30,9 +30,14 @@ type fakeRouter struct {
 	mu      sync.Mutex
 	applied []string
 	fail    bool
+	delay   time.Duration // each Apply takes this long
 }
 
 func (r *fakeRouter) Apply(ctx context.Context, svc traffic.Service, rt traffic.Routing) (traffic.Applied, error) {
+	r.mu.Lock()
+	d := r.delay
+	r.mu.Unlock()
+	time.Sleep(d)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail {
@@ -393,6 +398,30 @@ func TestControllerRetriesARejectedChange(t *testing.T) {
 		synctest.Wait()
 		if st := h.state(); st.Phase != Aborted || h.router.last() != "v1@v2 stable 100% / canary 0%" {
 			t.Fatalf("after the rollback was taken: %s %q", st.Phase, h.router.last())
+		}
+	})
+}
+
+// TestControllerCountsMissedTicks makes every change take longer than two
+// evaluation intervals and checks that the skipped intervals are counted.
+func TestControllerCountsMissedTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		router := &fakeRouter{}
+		h := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), router, &fakeQuerier{}, testPlan())
+		router.mu.Lock()
+		router.delay = 25 * time.Second
+		router.mu.Unlock()
+		if _, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		missed := testutil.ToFloat64(h.m.o.Metrics.missedTicks.WithLabelValues("checkout"))
+		if missed < 2 {
+			t.Fatalf("vane_rollout_missed_ticks_total = %g after 25 s changes on a 10 s interval", missed)
+		}
+		if n := testutil.CollectAndCount(h.m.o.Metrics.evalDuration); n != 1 {
+			t.Fatalf("evaluation duration series: %d", n)
 		}
 	})
 }
