@@ -58,8 +58,9 @@ func (r *fakeRouter) last() string {
 
 // fakeQuerier answers every query with the error ratio it is set to.
 type fakeQuerier struct {
-	mu    sync.Mutex
-	ratio float64
+	mu       sync.Mutex
+	ratio    float64
+	requests float64 // the answer to queries of canary_requests_total
 }
 
 func (q *fakeQuerier) set(x float64) { q.mu.Lock(); q.ratio = x; q.mu.Unlock() }
@@ -67,6 +68,9 @@ func (q *fakeQuerier) set(x float64) { q.mu.Lock(); q.ratio = x; q.mu.Unlock() }
 func (q *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if strings.Contains(query, "canary_requests_total") {
+		return analysis.Vector{Samples: []analysis.Sample{{Value: q.requests}}}, nil
+	}
 	return analysis.Vector{Samples: []analysis.Sample{{Value: q.ratio}}}, nil
 }
 
@@ -422,6 +426,35 @@ func TestControllerCountsMissedTicks(t *testing.T) {
 		}
 		if n := testutil.CollectAndCount(h.m.o.Metrics.evalDuration); n != 1 {
 			t.Fatalf("evaluation duration series: %d", n)
+		}
+	})
+}
+
+// TestControllerMinimumTrafficGuard checks that the controller runs the
+// min_traffic query over the time since the analysis started and that a
+// passing analysis waits for enough canary requests.
+func TestControllerMinimumTrafficGuard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plan := testPlan()
+		plan.MinTraffic = MinTraffic{Requests: 100, Query: `sum(increase(canary_requests_total{service="{{.service}}",version="{{.version}}"}[{{.window}}]))`}
+		q := &fakeQuerier{requests: 10}
+		h := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), &fakeRouter{}, q, plan)
+		if _, err := h.m.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(75 * time.Second)
+		synctest.Wait()
+		st := h.state()
+		if st.Step != 1 || !strings.Contains(st.Reason, "the canary served 10 requests, fewer than the minimum of 100") {
+			t.Fatalf("with too little traffic: step %d %q", st.Step, st.Reason)
+		}
+		q.mu.Lock()
+		q.requests = 500
+		q.mu.Unlock()
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		if st := h.state(); st.Step < 2 {
+			t.Fatalf("with enough traffic: step %d %q", st.Step, st.Reason)
 		}
 	})
 }
