@@ -458,3 +458,62 @@ func TestControllerMinimumTrafficGuard(t *testing.T) {
 		}
 	})
 }
+
+// TestControllerErrorBudgetGate checks the gate through the controller: a
+// start waits while the budget is below the floor, goes on once it is
+// back, and --force skips it.
+func TestControllerErrorBudgetGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := store.Open(filepath.Join(t.TempDir(), "vane.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var mu sync.Mutex
+		budget := 0.1
+		read := func(ctx context.Context, slo string, now time.Time) (float64, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if slo != "checkout-availability" {
+				return 0, fmt.Errorf("no SLO %q", slo)
+			}
+			return budget, nil
+		}
+		plan := Plan{Steps: []PlanStep{WeightStep(20), PauseFor(0)}, BudgetGate: BudgetGate{SLO: "checkout-availability", Floor: 0.25}}
+		svcs := []ServiceConfig{
+			{Service: traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.0.1:80"}}}, Plan: plan},
+			{Service: traffic.Service{Name: "cart", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.1.1:80"}}}, Plan: plan},
+		}
+		m, err := NewManager(Options{Router: &fakeRouter{}, Store: db, Budget: read}, svcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = m.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+		if _, err := m.Start(ctx, StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Start(ctx, StartRequest{Service: "cart", Version: "v2", Endpoints: []string{"10.0.1.2:80"}, Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Phase != Pending || !strings.Contains(st.Reason, "10.0% of its error budget left, below the floor of 25.0%") {
+			t.Fatalf("gated start: %s %q", st.Phase, st.Reason)
+		}
+		if st, _ := m.Get("cart"); st.Phase != Paused || st.Routing.Weights.Canary != 20 {
+			t.Fatalf("forced start: %s at %d%%", st.Phase, st.Routing.Weights.Canary)
+		}
+		mu.Lock()
+		budget = 0.6
+		mu.Unlock()
+		time.Sleep(16 * time.Second)
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Phase != Paused || st.Routing.Weights.Canary != 20 {
+			t.Fatalf("after the budget recovered: %s at %d%%: %q", st.Phase, st.Routing.Weights.Canary, st.Reason)
+		}
+	})
+}
