@@ -10,6 +10,11 @@ type Metrics struct {
 	nacks            *prometheus.CounterVec
 	applies          *prometheus.CounterVec
 	applyDuration    prometheus.Histogram
+
+	// pushesByType and nacksByType hold the children of pushes and nacks
+	// per typeIndex, so that counting a message does not hash its label.
+	pushesByType [numTypes]prometheus.Counter
+	nacksByType  [numTypes]prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg when reg is
@@ -43,9 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}),
 	}
-	for _, url := range typeURLs {
-		m.pushes.WithLabelValues(typeName(url))
-		m.nacks.WithLabelValues(typeName(url))
+	for i, url := range typeURLs {
+		m.pushesByType[i] = m.pushes.WithLabelValues(typeName(url))
+		m.nacksByType[i] = m.nacks.WithLabelValues(typeName(url))
 	}
 	for _, r := range []string{"acked", "nacked", "unchanged", "canceled", "invalid"} {
 		m.applies.WithLabelValues(r)
@@ -64,3 +69,12 @@ func (m *Metrics) NACKs(typ string) prometheus.Counter { return m.nacks.WithLabe
 
 // Pushes is the counter of discovery responses sent for a type label.
 func (m *Metrics) Pushes(typ string) prometheus.Counter { return m.pushes.WithLabelValues(typ) }
+
+// typeCounter returns the child of vec for url, from byType for the types
+// Vane serves.
+func typeCounter(vec *prometheus.CounterVec, byType *[numTypes]prometheus.Counter, url string) prometheus.Counter {
+	if i := typeIndex(url); i >= 0 {
+		return byType[i]
+	}
+	return vec.WithLabelValues(typeName(url))
+}

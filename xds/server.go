@@ -39,6 +39,10 @@ import (
 // readBufferSize is the gRPC server's per-connection read buffer.
 const readBufferSize = 4 << 10
 
+// flowWindow is the server's fixed HTTP/2 receive window, per stream and per
+// connection (gRPC's default initial window).
+const flowWindow = 64 << 10
+
 // DefaultListen is the address the ADS server listens on by default.
 const DefaultListen = "127.0.0.1:18000"
 
@@ -242,7 +246,12 @@ func (s *Server) Run(ctx context.Context) error {
 	xs := serverv3.NewServer(srvCtx, s.mux, s.callbacks(),
 		// gRPC clients send an empty list to unsubscribe; for the types that
 		// Envoy always names, that must not mean "everything".
-		sotw.DeactivateLegacyWildcardForTypes([]string{resourcev3.RouteType, resourcev3.EndpointType}))
+		sotw.DeactivateLegacyWildcardForTypes([]string{resourcev3.RouteType, resourcev3.EndpointType}),
+		// Ordered ADS sends a stream's responses in the order the caches
+		// produce them from one channel and a plain select; the unordered
+		// loop rebuilds a reflect.Select over one channel per type for
+		// every message, which cost 8% of the server's CPU at 10,000 streams.
+		sotw.WithOrderedADS())
 	gopts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(1 << 20),
 		// One ADS stream per connection that is idle between pushes: return
@@ -250,6 +259,13 @@ func (s *Server) Run(ctx context.Context) error {
 		// buffer small (the defaults hold 64 KiB per connection).
 		grpc.SharedWriteBuffer(true),
 		grpc.ReadBufferSize(readBufferSize),
+		// A fixed flow-control window turns off gRPC's BDP estimator, which
+		// otherwise answers every client message (each ACK) with a window
+		// update and a PING that the client must answer: two extra writes
+		// per push on an idle connection. Clients send only small requests,
+		// so the 64 KiB default window is never the limit.
+		grpc.InitialWindowSize(flowWindow),
+		grpc.InitialConnWindowSize(flowWindow),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}

@@ -35,8 +35,36 @@ type tracker struct {
 }
 
 type streamState struct {
-	node  string
-	types map[string]*typeState
+	node string
+	// types holds the state per typeIndex; other, rarely used, that of
+	// types Vane does not serve.
+	types [numTypes]*typeState
+	other map[string]*typeState
+}
+
+// typeState returns the stream's state for url, creating it if create is
+// set (else it may return nil).
+func (st *streamState) typeState(url string, create bool) *typeState {
+	i := typeIndex(url)
+	var ts *typeState
+	if i >= 0 {
+		ts = st.types[i]
+	} else {
+		ts = st.other[url]
+	}
+	if ts != nil || !create {
+		return ts
+	}
+	ts = &typeState{}
+	if i >= 0 {
+		st.types[i] = ts
+	} else {
+		if st.other == nil {
+			st.other = map[string]*typeState{}
+		}
+		st.other[url] = ts
+	}
+	return ts
 }
 
 type typeState struct {
@@ -64,8 +92,12 @@ type target struct {
 
 // wait is one Apply waiting for its change to be taken up.
 type wait struct {
-	targets   map[string]target
-	remaining map[int64]map[string]uint64 // stream → type → version
+	// versions is the target version per typeIndex (types Vane does not
+	// serve are never targets).
+	versions [numTypes]uint64
+	// remaining holds, per stream still to hear from, the bit set
+	// (1<<typeIndex) of the types it has not taken up yet.
+	remaining map[int64]uint8
 	acked     map[string]struct{}
 	nacked    []traffic.NodeStatus
 	done      chan struct{}
@@ -87,7 +119,7 @@ func (t *tracker) version(v string) uint64 {
 func (t *tracker) open(id int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.streams[id] = &streamState{types: map[string]*typeState{}}
+	t.streams[id] = &streamState{}
 	t.metrics.connectedStreams.Inc()
 }
 
@@ -116,11 +148,10 @@ func (t *tracker) request(id int64, req *discovery.DiscoveryRequest) {
 		st.node = req.GetNode().GetId()
 	}
 	url := req.GetTypeUrl()
-	ts := st.types[url]
+	ts := st.typeState(url, false)
 	first := ts == nil
 	if first {
-		ts = &typeState{}
-		st.types[url] = ts
+		ts = st.typeState(url, true)
 	}
 	nonce := req.GetResponseNonce()
 	if nonce != "" {
@@ -153,13 +184,23 @@ func (t *tracker) answer(id int64, st *streamState, url string, ts *typeState, n
 	}
 	sent := ts.sent[i]
 	ts.sent = slices.Delete(ts.sent, 0, i+1)
+	ti := typeIndex(url)
+	// settles reports whether this answer settles w's wait on the stream
+	// for its type.
+	settles := func(w *wait) (uint8, bool) {
+		if ti < 0 {
+			return 0, false
+		}
+		rem, ok := w.remaining[id]
+		return rem, ok && rem&(1<<ti) != 0 && w.versions[ti] <= sent.version
+	}
 	if d := req.GetErrorDetail(); d != nil {
-		t.metrics.nacks.WithLabelValues(typeName(url)).Inc()
+		typeCounter(t.metrics.nacks, &t.metrics.nacksByType, url).Inc()
 		if sent.version >= ts.nacked {
 			ts.nacked, ts.nackErr = sent.version, d.GetMessage()
 		}
 		for w := range t.waits {
-			if v, ok := w.remaining[id][url]; ok && v <= sent.version {
+			if _, ok := settles(w); ok {
 				delete(w.remaining, id)
 				w.nacked = append(w.nacked, traffic.NodeStatus{Node: st.node, Error: d.GetMessage(), TypeURL: url})
 				w.check()
@@ -170,12 +211,12 @@ func (t *tracker) answer(id int64, st *streamState, url string, ts *typeState, n
 	t.metrics.ackLatency.Observe(t.now().Sub(sent.at).Seconds())
 	ts.acked = max(ts.acked, sent.version)
 	for w := range t.waits {
-		rem := w.remaining[id]
-		if v, ok := rem[url]; ok && v <= sent.version {
-			delete(rem, url)
-			if len(rem) == 0 {
+		if rem, ok := settles(w); ok {
+			if rem &^= 1 << ti; rem == 0 {
 				delete(w.remaining, id)
 				w.acked[st.node] = struct{}{}
+			} else {
+				w.remaining[id] = rem
 			}
 			w.check()
 		}
@@ -184,23 +225,20 @@ func (t *tracker) answer(id int64, st *streamState, url string, ts *typeState, n
 
 func (t *tracker) response(id int64, resp *discovery.DiscoveryResponse) {
 	url := resp.GetTypeUrl()
-	t.metrics.pushes.WithLabelValues(typeName(url)).Inc()
+	typeCounter(t.metrics.pushes, &t.metrics.pushesByType, url).Inc()
+	version, at := t.version(resp.GetVersionInfo()), t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.streams[id]
 	if st == nil {
 		return
 	}
-	ts := st.types[url]
-	if ts == nil {
-		ts = &typeState{}
-		st.types[url] = ts
-	}
+	ts := st.typeState(url, true)
 	ts.lastNonce = resp.GetNonce()
 	if len(ts.sent) == maxInFlight {
 		ts.sent = slices.Delete(ts.sent, 0, 1)
 	}
-	ts.sent = append(ts.sent, sentResponse{nonce: resp.GetNonce(), version: t.version(resp.GetVersionInfo()), at: t.now()})
+	ts.sent = append(ts.sent, sentResponse{nonce: resp.GetNonce(), version: version, at: at})
 }
 
 // sameNames reports whether set holds exactly names (ACKs usually repeat
@@ -233,13 +271,27 @@ func (ts *typeState) subscribes(names []string) bool {
 // register starts a wait for targets over the streams connected now.
 // Streams that already took up (or rejected) the versions are settled at once.
 func (t *tracker) register(targets map[string]target) *wait {
-	w := &wait{targets: targets, remaining: map[int64]map[string]uint64{}, acked: map[string]struct{}{}, done: make(chan struct{})}
+	w := &wait{remaining: map[int64]uint8{}, acked: map[string]struct{}{}, done: make(chan struct{})}
+	type indexed struct {
+		i   int
+		url string
+		tg  target
+	}
+	var tgs []indexed
+	for url, tg := range targets {
+		if i := typeIndex(url); i >= 0 {
+			w.versions[i] = tg.version
+			tgs = append(tgs, indexed{i, url, tg})
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id, st := range t.streams {
 		involved, nacked := false, false
-		for url, tg := range targets {
-			ts := st.types[url]
+		var rem uint8
+		for _, x := range tgs {
+			url, tg := x.url, x.tg
+			ts := st.types[x.i]
 			if ts == nil || !ts.subscribes(tg.names) {
 				continue
 			}
@@ -256,15 +308,14 @@ func (t *tracker) register(targets map[string]target) *wait {
 				nacked = true
 			case ts.acked >= tg.version:
 			default:
-				if w.remaining[id] == nil {
-					w.remaining[id] = map[string]uint64{}
-				}
-				w.remaining[id][url] = tg.version
+				rem |= 1 << x.i
 			}
 		}
-		if nacked {
-			delete(w.remaining, id)
-		} else if involved && w.remaining[id] == nil {
+		switch {
+		case nacked:
+		case rem != 0:
+			w.remaining[id] = rem
+		case involved:
 			w.acked[st.node] = struct{}{}
 		}
 	}

@@ -10,6 +10,27 @@ import (
 // needs them.
 var typeURLs = []string{resourcev3.ListenerType, resourcev3.RouteType, resourcev3.ClusterType, resourcev3.EndpointType}
 
+// numTypes is the number of resource types Vane serves (len(typeURLs)).
+const numTypes = 4
+
+// typeIndex is the index of url in typeURLs, or -1 for a type Vane does not
+// serve. The tracker and the metrics keep per-type state in arrays indexed
+// by it: a map keyed by the long type URL was a visible cost per message.
+func typeIndex(url string) int {
+	switch url {
+	case resourcev3.ListenerType:
+		return 0
+	case resourcev3.RouteType:
+		return 1
+	case resourcev3.ClusterType:
+		return 2
+	case resourcev3.EndpointType:
+		return 3
+	default:
+		return -1
+	}
+}
+
 // typeName is the short, bounded metric label for a type URL.
 func typeName(url string) string {
 	switch url {

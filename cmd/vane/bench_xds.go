@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -67,11 +68,15 @@ type benchXDSResult struct {
 	HeapBytesPerStream float64 `json:"heap_bytes_per_stream"`
 	RSSBytesPerStream  float64 `json:"rss_bytes_per_stream"`
 	PushesPerChange    float64 `json:"pushes_per_change"`
+	// StreamsCPUSecondsPerChg is the CPU time of the process holding the N
+	// streams (decoding and ACKing), which shares the machine's cores.
+	StreamsCPUSecondsPerChg float64 `json:"streams_cpu_s_per_change"`
 }
 
 func newBenchXDSCmd(g *globals) *cobra.Command {
 	var streams, changes int
 	var asJSON bool
+	var profileDir string
 	cmd := &cobra.Command{
 		Use:   "xds",
 		Short: "Time from a weight change to its ACK by N ADS streams, Vane vs a plain SnapshotCache server",
@@ -95,7 +100,7 @@ the fleet; timed to the route ACK), each in a fresh process, in the same run.`,
 			var results []benchXDSResult
 			for _, mode := range []string{benchXDSModeVane, benchXDSModeSnapshot} {
 				fmt.Fprintf(g.errOut, "bench xds: %s server, %d streams, %d changes\n", mode, streams, changes)
-				r, err := runBenchXDSChild(cmd.Context(), self, g.errOut, mode, streams, changes)
+				r, err := runBenchXDSChild(cmd.Context(), self, g.errOut, mode, streams, changes, profileDir)
 				if err != nil {
 					return fmt.Errorf("bench xds: %s: %w", mode, err)
 				}
@@ -108,6 +113,7 @@ the fleet; timed to the route ACK), each in a fresh process, in the same run.`,
 	f.IntVar(&streams, "streams", 1000, "number of ADS streams (one gRPC connection and node each)")
 	f.IntVar(&changes, "changes", 40, "weight changes to time per server")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	f.StringVar(&profileDir, "profile-dir", "", "write CPU profiles of each server and of its streams process, taken during the timed changes, to this directory (<mode>-server.pprof, <mode>-streams.pprof)")
 	cmd.AddCommand(newBenchXDSServerCmd(g), newBenchXDSStreamsCmd(g))
 	return cmd
 }
@@ -145,9 +151,14 @@ func printBenchXDS(out io.Writer, rs []benchXDSResult, asJSON bool) error {
 }
 
 // runBenchXDSChild runs one server in a child process and reads its result.
-func runBenchXDSChild(ctx context.Context, self string, errOut io.Writer, mode string, streams, changes int) (benchXDSResult, error) {
-	c := exec.CommandContext(ctx, self, "bench", "xds", benchXDSServerCmdName,
-		"--mode", mode, "--streams", strconv.Itoa(streams), "--changes", strconv.Itoa(changes))
+func runBenchXDSChild(ctx context.Context, self string, errOut io.Writer, mode string, streams, changes int, profileDir string) (benchXDSResult, error) {
+	args := []string{"bench", "xds", benchXDSServerCmdName,
+		"--mode", mode, "--streams", strconv.Itoa(streams), "--changes", strconv.Itoa(changes)}
+	if profileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(profileDir, mode+"-server.pprof"),
+			"--streams-cpuprofile", filepath.Join(profileDir, mode+"-streams.pprof"))
+	}
+	c := exec.CommandContext(ctx, self, args...)
 	c.Stderr = errOut
 	stdout, err := c.StdoutPipe()
 	if err != nil {
@@ -262,7 +273,7 @@ type benchXDSServer struct {
 }
 
 func newBenchXDSServerCmd(g *globals) *cobra.Command {
-	var mode, cpuProfile string
+	var mode, cpuProfile, streamsProfile string
 	var streams, changes int
 	cmd := &cobra.Command{
 		Use:    benchXDSServerCmdName,
@@ -275,17 +286,6 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer pprof.StopCPUProfile()
-			}
 			heap0, rss0 := memSample()
 			var srv benchXDSServer
 			var err error
@@ -307,7 +307,11 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			cl := exec.CommandContext(ctx, self, "bench", "xds", benchXDSStreamsCmdName, "--addr", srv.addr, "--streams", strconv.Itoa(streams))
+			clArgs := []string{"bench", "xds", benchXDSStreamsCmdName, "--addr", srv.addr, "--streams", strconv.Itoa(streams)}
+			if streamsProfile != "" {
+				clArgs = append(clArgs, "--cpuprofile", streamsProfile)
+			}
+			cl := exec.CommandContext(ctx, self, clArgs...)
 			cl.Stderr = g.errOut
 			clOut, err := cl.StdoutPipe()
 			if err != nil {
@@ -325,12 +329,19 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 				_ = cl.Wait()
 			}()
 			ready := make(chan error, 1)
+			streamsCPU := make(chan float64, 1)
 			go func() {
 				sc := bufio.NewScanner(clOut)
 				for sc.Scan() {
 					if sc.Text() == benchXDSReadyLine {
 						ready <- nil
-						_, _ = io.Copy(io.Discard, clOut)
+						for sc.Scan() {
+							if v, ok := strings.CutPrefix(sc.Text(), benchXDSCPULinePrefix); ok {
+								if f, err := strconv.ParseFloat(v, 64); err == nil {
+									streamsCPU <- f
+								}
+							}
+						}
 						return
 					}
 				}
@@ -356,6 +367,10 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("warm-up change %d: %w", i, err)
 				}
 			}
+			stopProfiles, err := startBenchProfiles(cpuProfile, stdin)
+			if err != nil {
+				return err
+			}
 			var lat []float64
 			cpu0, pushes0 := cpuSeconds(), srv.pushes()
 			for i := benchXDSWarmup + 1; i <= benchXDSWarmup+changes; i++ {
@@ -374,14 +389,24 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 			}
 			cpu := cpuSeconds() - cpu0
 			pushes := srv.pushes() - pushes0
+			if err := stopProfiles(); err != nil {
+				return err
+			}
+			var clientCPU float64
+			select {
+			case clientCPU = <-streamsCPU:
+			case <-time.After(10 * time.Second):
+				return errors.New("the streams process did not report its CPU time")
+			}
 			slices.Sort(lat)
 			res := benchXDSResult{
 				Mode: mode, Streams: streams, Changes: changes, ConnectSeconds: connect.Seconds(),
 				P50Ms: percentile(lat, 0.50), P99Ms: percentile(lat, 0.99), MaxMs: lat[len(lat)-1],
-				CPUSecondsPerChg:   cpu / float64(changes),
-				HeapBytesPerStream: (float64(heap1) - float64(heap0)) / float64(streams),
-				RSSBytesPerStream:  (float64(rss1) - float64(rss0)) / float64(streams),
-				PushesPerChange:    pushes / float64(changes),
+				CPUSecondsPerChg:        cpu / float64(changes),
+				HeapBytesPerStream:      (float64(heap1) - float64(heap0)) / float64(streams),
+				RSSBytesPerStream:       (float64(rss1) - float64(rss0)) / float64(streams),
+				PushesPerChange:         pushes / float64(changes),
+				StreamsCPUSecondsPerChg: clientCPU / float64(changes),
 			}
 			b, err := json.Marshal(res)
 			if err != nil {
@@ -395,8 +420,49 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 	f.StringVar(&mode, "mode", benchXDSModeVane, "server: vane or snapshotcache")
 	f.IntVar(&streams, "streams", 1000, "number of ADS streams")
 	f.IntVar(&changes, "changes", 40, "weight changes to time")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile to this file")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile during the timed changes to this file")
+	f.StringVar(&streamsProfile, "streams-cpuprofile", "", "write the streams process's CPU profile during the timed changes to this file")
 	return cmd
+}
+
+// Lines the server process writes to the streams process's stdin around the
+// timed changes (closing stdin ends it). The streams process measures its
+// CPU time in between (and its CPU profile, if asked) and reports the time
+// on a line "cpu <seconds>".
+const (
+	benchXDSTimedStart    = "timed-start"
+	benchXDSTimedStop     = "timed-stop"
+	benchXDSCPULinePrefix = "cpu "
+)
+
+// startBenchProfiles starts the server's CPU profile into file (if set) and
+// tells the streams process that the timed changes start; the returned func
+// stops both.
+func startBenchProfiles(file string, stdin io.Writer) (func() error, error) {
+	var f *os.File
+	if file != "" {
+		var err error
+		if f, err = os.Create(file); err != nil {
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+	}
+	if _, err := fmt.Fprintln(stdin, benchXDSTimedStart); err != nil {
+		return nil, fmt.Errorf("streams process: %w", err)
+	}
+	return func() error {
+		if _, err := fmt.Fprintln(stdin, benchXDSTimedStop); err != nil {
+			return fmt.Errorf("streams process: %w", err)
+		}
+		if f != nil {
+			pprof.StopCPUProfile()
+			return f.Close()
+		}
+		return nil
+	}, nil
 }
 
 func startBenchVane(ctx context.Context, streams int) (benchXDSServer, error) {
@@ -592,7 +658,7 @@ func startBenchSnapshot(ctx context.Context, streams int) (benchXDSServer, error
 }
 
 func newBenchXDSStreamsCmd(g *globals) *cobra.Command {
-	var addr string
+	var addr, cpuProfile string
 	var streams int
 	cmd := &cobra.Command{
 		Use:    benchXDSStreamsCmdName,
@@ -606,9 +672,36 @@ func newBenchXDSStreamsCmd(g *globals) *cobra.Command {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			go func() {
-				// The parent closes stdin to end the run.
-				_, _ = io.Copy(io.Discard, os.Stdin)
-				cancel()
+				// The parent closes stdin to end the run; it may ask for a
+				// CPU profile of the timed changes before.
+				defer cancel()
+				sc := bufio.NewScanner(os.Stdin)
+				var f *os.File
+				var cpu0 float64
+				for sc.Scan() {
+					switch sc.Text() {
+					case benchXDSTimedStart:
+						cpu0 = cpuSeconds()
+						if cpuProfile == "" || f != nil {
+							continue
+						}
+						var err error
+						if f, err = os.Create(cpuProfile); err != nil {
+							fmt.Fprintf(g.errOut, "bench xds: streams --cpuprofile: %v\n", err)
+							continue
+						}
+						if err := pprof.StartCPUProfile(f); err != nil {
+							fmt.Fprintf(g.errOut, "bench xds: streams --cpuprofile: %v\n", err)
+						}
+					case benchXDSTimedStop:
+						if f != nil {
+							pprof.StopCPUProfile()
+							_ = f.Close()
+							f = nil
+						}
+						fmt.Fprintf(g.out, "%s%f\n", benchXDSCPULinePrefix, cpuSeconds()-cpu0)
+					}
+				}
 			}()
 			var ready atomic.Int64
 			var wg sync.WaitGroup
@@ -643,6 +736,7 @@ func newBenchXDSStreamsCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "ADS server address")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the timed changes to this file")
 	cmd.Flags().IntVar(&streams, "streams", 1000, "number of ADS streams")
 	return cmd
 }
