@@ -149,11 +149,16 @@ type sequentialCheck struct {
 	prev       []float64
 	resets     int
 	skipped    int
+	// start is when the analysis started (the weight was ACKed); the first
+	// look reads the counts at start as its baseline, so that it can judge
+	// at once instead of spending a look on recording them.
+	start time.Time
 }
 
-func (c *sequentialCheck) Reset(time.Time) {
+func (c *sequentialCheck) Reset(start time.Time) {
 	c.tests, c.les, c.prev, c.resets, c.skipped = nil, nil, nil, 0, 0
 	c.last, c.lastAt = Result{}, time.Time{}
+	c.start = start
 }
 
 // read returns the cumulative counts: for errors and latency
@@ -248,6 +253,15 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	cur, err := c.read(ctx, q, now)
 	if err != nil {
 		return c.inconclusive(now, err)
+	}
+	if c.prev == nil && !c.start.IsZero() && c.start.Before(now) {
+		// The counts at the start of the analysis are the baseline. If they
+		// cannot be read (a canary whose series did not exist yet), the
+		// counts of this look are, and the judging starts at the next one.
+		if base, err := c.read(ctx, q, c.start); err == nil && len(base) == len(cur) {
+			c.prev = base
+		}
+		c.start = time.Time{}
 	}
 	if c.tests == nil {
 		k := len(cur) / 4

@@ -265,3 +265,31 @@ func TestMannWhitneyCheck(t *testing.T) {
 		t.Fatalf("equal canary: %s %s", r.Verdict, r.Reason)
 	}
 }
+
+func TestSequentialCheckJudgesOnItsFirstLook(t *testing.T) {
+	spec := Spec{Kind: KindSequential, RequestsMetric: "http_requests_total"}
+	t.Run("The counts at the start of the analysis are the baseline.", func(t *testing.T) {
+		c := build(t, spec) // Reset(t0)
+		r := c.Evaluate(context.Background(), counters(1000, 100, 10000, 10), t0.Add(time.Minute))
+		if r.Verdict != Fail {
+			t.Fatalf("first look: %s (%s), want fail", r.Verdict, r.Reason)
+		}
+	})
+	t.Run("Without counts at the start, the first look records them.", func(t *testing.T) {
+		c := build(t, spec)
+		full := counters(1000, 100, 10000, 10)
+		q := &fakeQuerier{fn: func(query string, at time.Time) (Vector, error) {
+			if !at.After(t0) && strings.Contains(query, `version="v2"`) {
+				return Vector{}, nil // the canary's series did not exist yet
+			}
+			return full.fn(query, at)
+		}}
+		r := c.Evaluate(context.Background(), q, t0.Add(time.Minute))
+		if r.Verdict != Continue {
+			t.Fatalf("first look: %s (%s), want continue", r.Verdict, r.Reason)
+		}
+		if r = c.Evaluate(context.Background(), q, t0.Add(2*time.Minute)); r.Verdict != Fail {
+			t.Fatalf("second look: %s (%s), want fail", r.Verdict, r.Reason)
+		}
+	})
+}
