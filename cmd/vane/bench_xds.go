@@ -84,10 +84,12 @@ func newBenchXDSCmd(g *globals) *cobra.Command {
 subscribes to the listener, route, clusters and endpoints of one service and
 ACKs every response), then applies one weight change at a time and measures
 the time until every stream has ACKed it (p50/p99/max, after 3 unmeasured
-warm-up changes), the server's CPU
-seconds per change, and the server's heap and RSS per stream. It runs Vane's
-server and a plain go-control-plane SnapshotCache server (one snapshot for
-the fleet; timed to the route ACK), each in a fresh process, in the same run.`,
+warm-up changes), the CPU seconds per change of the server and of the
+streams process (both share the machine's cores), and the server's heap and
+RSS per stream. It runs Vane's server and a plain go-control-plane
+SnapshotCache server (one snapshot for the fleet; timed to the route ACK),
+each in a fresh process, in the same run. --profile-dir writes CPU profiles
+of both processes during the timed changes (go tool pprof -top FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if streams < 1 || changes < 1 {
@@ -124,28 +126,30 @@ func printBenchXDS(out io.Writer, rs []benchXDSResult, asJSON bool) error {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
-			"streams":                        vane.Streams,
-			"changes":                        vane.Changes,
-			"p50_ms":                         vane.P50Ms,
-			"p99_ms":                         vane.P99Ms,
-			"max_ms":                         vane.MaxMs,
-			"cpu_s_per_change":               vane.CPUSecondsPerChg,
-			"bytes_per_stream":               vane.RSSBytesPerStream,
-			"heap_bytes_per_stream":          vane.HeapBytesPerStream,
-			"baseline_p50_ms":                base.P50Ms,
-			"baseline_p99_ms":                base.P99Ms,
-			"baseline_max_ms":                base.MaxMs,
-			"baseline_cpu_s_per_change":      base.CPUSecondsPerChg,
-			"baseline_bytes_per_stream":      base.RSSBytesPerStream,
-			"baseline_heap_bytes_per_stream": base.HeapBytesPerStream,
-			"runs":                           rs,
+			"streams":                           vane.Streams,
+			"changes":                           vane.Changes,
+			"p50_ms":                            vane.P50Ms,
+			"p99_ms":                            vane.P99Ms,
+			"max_ms":                            vane.MaxMs,
+			"cpu_s_per_change":                  vane.CPUSecondsPerChg,
+			"streams_cpu_s_per_change":          vane.StreamsCPUSecondsPerChg,
+			"bytes_per_stream":                  vane.RSSBytesPerStream,
+			"heap_bytes_per_stream":             vane.HeapBytesPerStream,
+			"baseline_p50_ms":                   base.P50Ms,
+			"baseline_p99_ms":                   base.P99Ms,
+			"baseline_max_ms":                   base.MaxMs,
+			"baseline_cpu_s_per_change":         base.CPUSecondsPerChg,
+			"baseline_streams_cpu_s_per_change": base.StreamsCPUSecondsPerChg,
+			"baseline_bytes_per_stream":         base.RSSBytesPerStream,
+			"baseline_heap_bytes_per_stream":    base.HeapBytesPerStream,
+			"runs":                              rs,
 		})
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\tstreams\tp50 ms\tp99 ms\tmax ms\tCPU s/change\tpushes/change\theap B/stream\tRSS B/stream\tconnect s\t")
+	fmt.Fprintln(tw, "server\tstreams\tp50 ms\tp99 ms\tmax ms\tCPU s/change\tstreams CPU s/change\tpushes/change\theap B/stream\tRSS B/stream\tconnect s\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.4f\t%.0f\t%.0f\t%.0f\t%.1f\t\n", r.Mode, r.Streams, r.P50Ms, r.P99Ms, r.MaxMs,
-			r.CPUSecondsPerChg, r.PushesPerChange, r.HeapBytesPerStream, r.RSSBytesPerStream, r.ConnectSeconds)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%.1f\t\n", r.Mode, r.Streams, r.P50Ms, r.P99Ms, r.MaxMs,
+			r.CPUSecondsPerChg, r.StreamsCPUSecondsPerChg, r.PushesPerChange, r.HeapBytesPerStream, r.RSSBytesPerStream, r.ConnectSeconds)
 	}
 	return tw.Flush()
 }
