@@ -1,7 +1,3 @@
-// Command vane is the SLO-driven progressive delivery and autoscaling
-// controller: it serves xDS to shift traffic between a stable and a canary
-// version, judges canaries from Prometheus SLIs, generates SLO rules and runs
-// the benchmarks that measure all of it.
 package main
 
 import (
