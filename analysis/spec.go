@@ -335,10 +335,10 @@ func (s Spec) Validate() error {
 		default:
 			bad("sli", "%q is not one of errors, latency, latency-buckets", s.SLI)
 		}
-		if s.RequestsMetric != "" && !model.IsValidLegacyMetricName(s.RequestsMetric) {
+		if s.RequestsMetric != "" && !model.LegacyValidation.IsValidMetricName(s.RequestsMetric) {
 			bad("requests_metric", "%q is not a metric name", s.RequestsMetric)
 		}
-		if s.LatencyMetric != "" && !model.IsValidLegacyMetricName(s.LatencyMetric) {
+		if s.LatencyMetric != "" && !model.LegacyValidation.IsValidMetricName(s.LatencyMetric) {
 			bad("latency_metric", "%q is not a metric name", s.LatencyMetric)
 		}
 		tmpl("total_query", s.TotalQuery)

@@ -142,9 +142,7 @@ func fieldNames(n parse.Node) []string {
 			}
 		case *parse.ChainNode:
 			walk(n.Node)
-			for _, f := range n.Field {
-				out = append(out, f)
-			}
+			out = append(out, n.Field...)
 		case *parse.IfNode:
 			walk(n.Pipe)
 			walk(n.List)

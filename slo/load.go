@@ -270,7 +270,7 @@ func checkLabels(w *walker, o *object, key string, labels map[string]string) {
 		}
 		field := join(join(o.path, key), k)
 		switch {
-		case !model.LabelName(k).IsValidLegacy():
+		case !model.LegacyValidation.IsValidLabelName(k):
 			w.errorf(kn, field, "%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", k)
 		case strings.HasPrefix(k, "__"):
 			w.errorf(kn, field, "label names starting with __ are reserved for Prometheus")
@@ -352,7 +352,7 @@ func slothSLI(w *walker, n *yaml.Node, path string, native bool, parent *yaml.No
 			return SLI{}
 		}
 		lat := &LatencySLI{Metric: lo.str("metric", true), Selector: lo.str("selector", false), Native: lo.boolean("native")}
-		if lat.Metric != "" && (!model.IsValidLegacyMetricName(lat.Metric) || strings.HasSuffix(lat.Metric, "_bucket")) {
+		if lat.Metric != "" && (!model.LegacyValidation.IsValidMetricName(lat.Metric) || strings.HasSuffix(lat.Metric, "_bucket")) {
 			w.errorf(lo.get("metric"), join(lo.path, "metric"), "%q is not a histogram name (a metric name without _bucket/_count)", lat.Metric)
 		}
 		if lat.Selector != "" {
@@ -413,7 +413,7 @@ func slothAlerting(w *walker, n *yaml.Node, path string, native bool, parent *ya
 		return Alerting{}
 	}
 	a := Alerting{Name: o.str("name", true), Labels: o.strMap("labels"), Annotations: o.strMap("annotations")}
-	if a.Name != "" && !model.IsValidLegacyMetricName(a.Name) {
+	if a.Name != "" && !model.LegacyValidation.IsValidMetricName(a.Name) {
 		w.errorf(o.get("name"), join(path, "name"), "%q is not a valid alert name ([a-zA-Z_:][a-zA-Z0-9_:]*)", a.Name)
 	}
 	checkLabels(w, o, "labels", a.Labels)

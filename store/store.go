@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // DefaultHistoryLimit is the number of events kept per object when
@@ -54,7 +55,7 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("store: %s is locked by another process (is another vane running?): %w", path, err)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
