@@ -12,6 +12,11 @@
 //     manager evaluating rule files (recording rules and alerts), plus a
 //     small Prometheus-compatible HTTP handler for /api/v1/query and
 //     /api/v1/query_range.
+//   - AlertmanagerClient posts the embedded rule manager's alerts to
+//     Alertmanager's v2 API (labels, annotations, startsAt/endsAt,
+//     generator URL), with retries on 5xx and network errors, a bound per
+//     call and the vane_prom_alertmanager_* metrics; NotifyAlerts makes the
+//     EmbeddedConfig.Notify hook that logs alerts and sends them.
 //
 // Instrument decorates any Querier with the vane_prom_* metrics. Every
 // failure is a *QueryError whose Kind says what went wrong; judges in the
@@ -35,4 +40,8 @@
 //	go e.Run(ctx) // scrapes and evaluates rules until ctx ends
 //	defer e.Close()
 //	v, err = e.Query(ctx, `slo:sli_error:ratio_rate5m`, now)
+//
+//	am, err := prom.NewAlertmanagerClient(prom.AlertmanagerConfig{
+//		URL: "http://alertmanager:9093", Logger: logger, Registerer: reg})
+//	cfg.Notify = prom.NotifyAlerts(am, logger) // on the EmbeddedConfig
 package prom

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/strutil"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vaneproj/vane/analysis"
@@ -113,6 +114,12 @@ type Alert struct {
 	FiredAt  time.Time `json:"firedAt,omitzero"`
 	// ResolvedAt is zero while the alert is active.
 	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
+	// ValidUntil is when the alert should count as resolved if it is not
+	// sent again (Alertmanager's endsAt for an active alert).
+	ValidUntil time.Time `json:"validUntil,omitzero"`
+	// GeneratorURL links to the alert's expression on the external URL; it
+	// is set on the alerts given to Notify.
+	GeneratorURL string `json:"generatorURL,omitempty"`
 }
 
 // Embedded is Prometheus run as a library: a TSDB, the scrape manager, the
@@ -652,7 +659,7 @@ func (e *Embedded) DataDir() string { return e.db.Dir() }
 func (e *Embedded) Appender(ctx context.Context) storage.Appender { return e.db.Appender(ctx) }
 
 // notify is the rule manager's NotifyFunc.
-func (e *Embedded) notify(ctx context.Context, _ string, alerts ...*rules.Alert) {
+func (e *Embedded) notify(ctx context.Context, expr string, alerts ...*rules.Alert) {
 	// No call into the rule manager here: this runs inside a group's
 	// evaluation, and the manager holds its lock while it waits for
 	// evaluations to end on Stop and Update.
@@ -660,8 +667,12 @@ func (e *Embedded) notify(ctx context.Context, _ string, alerts ...*rules.Alert)
 		return
 	}
 	out := make([]Alert, 0, len(alerts))
+	// As Prometheus's sendAlerts (cmd/prometheus): the external URL plus a
+	// link to the expression in the table view.
+	generator := strings.TrimRight(e.externalU.String(), "/") + strutil.TableLinkForExpression(expr)
 	for _, a := range alerts {
 		al := alertFrom(a)
+		al.GeneratorURL = generator
 		// External labels are added on the way out, as Prometheus's
 		// notifier does; an alert's own label wins.
 		for k, v := range e.cfg.ExternalLabels {
@@ -705,6 +716,7 @@ func alertFrom(a *rules.Alert) Alert {
 		ActiveAt:    a.ActiveAt,
 		FiredAt:     a.FiredAt,
 		ResolvedAt:  a.ResolvedAt,
+		ValidUntil:  a.ValidUntil,
 	}
 	if len(al.Annotations) == 0 {
 		al.Annotations = nil

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools that Vane's tests run for real:
-# promtool and the Prometheus server, built from their Go modules.
+# promtool and the Prometheus server, built from their Go modules, Sloth's
+# CLI, and Alertmanager from Debian's prometheus-alertmanager package (its
+# Go module does not build without the web UI's assets).
 # Binaries are cached in .tools/bin (git-ignored); a second run is a no-op.
 set -euo pipefail
 
@@ -38,4 +40,59 @@ else
   touch "$bin/.sloth.$SLOTH_VERSION"
   echo "test-tools: sloth ready in $((SECONDS - start))s"
 fi
+
+# Alertmanager, for the prom package's client tests. Debian's package ships
+# /usr/bin/prometheus-alertmanager; tests find it as .tools/bin/alertmanager.
+AM_PACKAGE=prometheus-alertmanager
+AM_BIN=/usr/bin/prometheus-alertmanager
+if [ ! -x "$AM_BIN" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "test-tools: alertmanager is missing and installing it needs root; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends $AM_PACKAGE" >&2
+    echo "then run make test-tools again." >&2
+    exit 1
+  fi
+  echo "test-tools: installing alertmanager from the Debian package $AM_PACKAGE (apt-get)..."
+  start=$SECONDS
+  # The package's postinst starts its daemon on :9093 through invoke-rc.d
+  # (and enables the systemd unit). A policy-rc.d answering 101 ("action
+  # forbidden") keeps invoke-rc.d from starting it; an existing policy is
+  # left as it is.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 755 "$policy"
+    made_policy=1
+  fi
+  remove_policy() { if [ "$made_policy" = 1 ]; then "${as_root[@]}" rm -f "$policy"; made_policy=0; fi; }
+  trap remove_policy EXIT
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$AM_PACKAGE" >/dev/null
+  remove_policy
+  trap - EXIT
+  # Whatever the policy was, leave no service running or enabled: tests
+  # start their own Alertmanager on free ports.
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    "${as_root[@]}" systemctl disable --now "$AM_PACKAGE.service" >/dev/null 2>&1 || true
+  fi
+  if [ -x "/etc/init.d/$AM_PACKAGE" ]; then
+    "${as_root[@]}" "/etc/init.d/$AM_PACKAGE" stop >/dev/null 2>&1 || true
+    "${as_root[@]}" update-rc.d "$AM_PACKAGE" disable >/dev/null 2>&1 || true
+  fi
+  if [ ! -x "$AM_BIN" ]; then
+    echo "test-tools: apt-get installed $AM_PACKAGE but $AM_BIN is missing" >&2
+    exit 1
+  fi
+  echo "test-tools: alertmanager ready in $((SECONDS - start))s"
+else
+  echo "test-tools: alertmanager already installed ($AM_BIN)"
+fi
+ln -sf "$AM_BIN" "$bin/alertmanager"
+
 "$bin/promtool" --version | head -1
+"$bin/alertmanager" --version 2>&1 | head -1

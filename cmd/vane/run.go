@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -202,7 +201,14 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 			defer remove()
 			ec.RuleFiles = append(ec.RuleFiles, rules)
 		}
-		ec.Notify = alertSender(cfg.Alertmanager.URL, &http.Client{}, log.With("component", "alerts"))
+		// Alerts are logged in any case and sent when alertmanager.url is set.
+		var am *prom.AlertmanagerClient
+		if u := cfg.Alertmanager.URL; u != "" {
+			if am, err = prom.NewAlertmanagerClient(prom.AlertmanagerConfig{URL: u, Logger: log.With("component", "alertmanager"), Registerer: reg}); err != nil {
+				return err
+			}
+		}
+		ec.Notify = prom.NotifyAlerts(am, log.With("component", "alerts"))
 		for _, j := range cfg.Scrape.Jobs {
 			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: j.Interval.D(), MetricsPath: j.MetricsPath})
 		}

@@ -2,50 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"io"
+	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/vaneproj/vane/prom"
+	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/internal/promtest"
 	"github.com/vaneproj/vane/slo"
 )
-
-func TestAlertSenderPostsToAlertmanager(t *testing.T) {
-	var mu sync.Mutex
-	var got []postableAlert
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/api/v2/alerts" {
-			http.Error(w, "wrong endpoint", http.StatusNotFound)
-			return
-		}
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Errorf("body: %v", err)
-		}
-	}))
-	defer srv.Close()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	send := alertSender(srv.URL+"/", srv.Client(), slog.New(slog.NewTextHandler(t.Output(), nil)))
-	send(context.Background(), []prom.Alert{
-		{Name: "CheckoutAvailability", State: "firing", Labels: map[string]string{"severity": "page", "slo": "availability"}, ActiveAt: start},
-		{Name: "CheckoutAvailability", State: "inactive", Labels: map[string]string{"severity": "ticket"}, ActiveAt: start, ResolvedAt: start.Add(time.Hour)},
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 2 || got[0].Labels["alertname"] != "CheckoutAvailability" || got[0].Labels["severity"] != "page" ||
-		!got[0].EndsAt.IsZero() || !got[1].EndsAt.Equal(start.Add(time.Hour)) {
-		t.Fatalf("Alertmanager got %+v", got)
-	}
-}
 
 func TestSLORuleFile(t *testing.T) {
 	b, err := os.ReadFile("../../examples/slos/sloth-checkout.yaml")
@@ -67,5 +35,63 @@ func TestSLORuleFile(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatal("remove left the file")
+	}
+}
+
+// TestRunSendsAlertsToAlertmanager runs the controller with the embedded
+// Prometheus and alertmanager.url set: an alert of its rule files reaches
+// a real Alertmanager.
+func TestRunSendsAlertsToAlertmanager(t *testing.T) {
+	am := promtest.StartAlertmanager(t, promtest.AlertmanagerConfig{})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(`groups:
+- name: vane-run
+  rules:
+  - alert: VaneRunTestAlert
+    expr: vector(1)
+    labels: {severity: ticket}
+    annotations: {summary: "always firing"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "vane.yaml")
+	cfg, err := config.Parse(cfgFile, []byte(fmt.Sprintf(`prometheus:
+  rule_files: [rules.yaml]
+xds:
+  listen: %s
+http:
+  listen: %s
+store:
+  path: vane.db
+alertmanager:
+  url: %s
+`, freeAddr(t), freeAddr(t), am.URL)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runController(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runController: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		alerts, err := am.Alerts(ctx)
+		if err == nil && len(alerts) == 1 && alerts[0].Labels["alertname"] == "VaneRunTestAlert" &&
+			alerts[0].Labels["severity"] == "ticket" && alerts[0].Annotations["summary"] == "always firing" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Alertmanager has %v (%v)\nvane log:\n%s", alerts, err, logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "Alert firing") {
+		t.Errorf("the firing alert was not logged:\n%s", logs.String())
 	}
 }

@@ -1,10 +1,12 @@
-// Package promtest runs the real Prometheus server for tests: Start writes
-// a prometheus.yml with static scrape jobs, starts the pinned `prometheus`
-// binary on a free loopback port with a temporary data directory, waits
+// Package promtest runs the real Prometheus server and Alertmanager for
+// tests: Start writes a prometheus.yml with static scrape jobs, starts the
+// pinned `prometheus` binary on a free loopback port with a temporary data directory, waits
 // until it is ready and stops it when the test ends. Exporter is a small
 // scrape target whose per-version request counters and latency histogram
 // the test sets; Backfill writes history into a data directory with
-// promtool.
+// promtool. StartAlertmanager runs a real Alertmanager the same way (free
+// loopback port, clustering off, temporary storage, a generated
+// configuration with one receiver) and lists its alerts.
 //
 // The binaries come from scripts/install-test-tools.sh (`make test-tools`)
 // and are found through $VANE_TOOLS_DIR, PATH or <repo>/.tools/bin; a test

@@ -20,9 +20,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Tool returns the path of a pinned test tool (prometheus, promtool): from
-// $VANE_TOOLS_DIR, then PATH, then <repo root>/.tools/bin. When it is in
-// none of them the test fails, saying how to install it; it never skips.
+// Tool returns the path of a pinned test tool (prometheus, promtool,
+// alertmanager): from $VANE_TOOLS_DIR, then PATH, then
+// <repo root>/.tools/bin. When it is in none of them the test fails,
+// saying how to install it; it never skips.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := FindTool(name)
@@ -205,7 +206,7 @@ func (s *Server) waitReady(timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("prometheus exited: %s", s.cmd.ProcessState)
+			return fmt.Errorf("%s exited: %s; output:\n%s", filepath.Base(s.cmd.Path), s.cmd.ProcessState, s.out.String())
 		default:
 		}
 		resp, err := client.Get(s.URL + "/-/ready")
