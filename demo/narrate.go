@@ -33,10 +33,6 @@ type narrator struct {
 	status    string // the live status line currently shown
 	firing    map[string]bool
 	rollbacks []time.Time
-	lastWatch struct {
-		step   int
-		weight int
-	}
 
 	watchCancel context.CancelFunc
 	watchDone   chan struct{}

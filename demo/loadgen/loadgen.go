@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/xds"
@@ -348,7 +347,7 @@ func (g *Generator) call(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.Timeout)
 	defer cancel()
 	var tr metadata.MD
-	resp, err := g.client.UnaryCall(cctx, &testpb.SimpleRequest{}, grpc.Trailer(&tr))
+	resp, err := g.client.UnaryCall(cctx, &testgrpc.SimpleRequest{}, grpc.Trailer(&tr))
 	took := time.Since(sent)
 	ver := resp.GetServerId()
 	if ver == "" {

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -249,7 +248,7 @@ type service struct {
 
 // UnaryCall answers after the configured latency, failing the configured
 // share of calls with the configured code.
-func (s *service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
 	in := s.in
 	start := time.Now()
 	_ = grpc.SetTrailer(ctx, metadata.Pairs(VersionTrailer, in.version))
@@ -271,9 +270,9 @@ func (s *service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*te
 	if err != nil {
 		return nil, err
 	}
-	resp := &testpb.SimpleResponse{ServerId: in.version, Hostname: in.Addr()}
+	resp := &testgrpc.SimpleResponse{ServerId: in.version, Hostname: in.Addr()}
 	if n := req.GetResponseSize(); n > 0 && n <= 1<<20 {
-		resp.Payload = &testpb.Payload{Body: make([]byte, n)}
+		resp.Payload = &testgrpc.Payload{Body: make([]byte, n)}
 	}
 	return resp, nil
 }

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -82,7 +81,7 @@ func TestInstanceServesCountsAndFails(t *testing.T) {
 
 	for range 20 {
 		var tr metadata.MD
-		resp, err := c.UnaryCall(ctx, &testpb.SimpleRequest{ResponseSize: 8}, grpc.Trailer(&tr))
+		resp, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseSize: 8}, grpc.Trailer(&tr))
 		if err != nil {
 			t.Fatalf("healthy call failed: %v", err)
 		}
@@ -99,7 +98,7 @@ func TestInstanceServesCountsAndFails(t *testing.T) {
 	}
 	for range 10 {
 		var tr metadata.MD
-		_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}, grpc.Trailer(&tr))
+		_, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{}, grpc.Trailer(&tr))
 		if status.Code(err) != codes.Unavailable {
 			t.Fatalf("with error ratio 1: got %v, want Unavailable", err)
 		}
@@ -125,7 +124,7 @@ func TestInstanceErrorRatioAndLatency(t *testing.T) {
 	const n = 400
 	fails := 0
 	for range n {
-		_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+		_, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{})
 		switch status.Code(err) {
 		case codes.OK:
 		case codes.Internal:
@@ -146,7 +145,7 @@ func TestInstanceErrorRatioAndLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+	if _, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{}); err != nil {
 		t.Fatalf("call after healing: %v", err)
 	}
 	if d := time.Since(start); d < 60*time.Millisecond {
