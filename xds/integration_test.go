@@ -20,9 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	grpcxds "google.golang.org/grpc/xds"
 
@@ -43,8 +41,8 @@ type backend struct {
 	version string
 }
 
-func (b *backend) UnaryCall(context.Context, *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	return &testpb.SimpleResponse{Hostname: b.version}, nil
+func (b *backend) UnaryCall(context.Context, *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	return &testgrpc.SimpleResponse{Hostname: b.version}, nil
 }
 
 func startBackend(t *testing.T, version string) string {
@@ -159,7 +157,7 @@ func (e *env) client(id string) testgrpc.TestServiceClient {
 	c := testgrpc.NewTestServiceClient(cc)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}, grpc.WaitForReady(true)); err != nil {
+	if _, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{}, grpc.WaitForReady(true)); err != nil {
 		t.Fatalf("first RPC of %s: %v", id, err)
 	}
 	return c
@@ -184,7 +182,7 @@ func count(t *testing.T, c testgrpc.TestServiceClient, n int, md metadata.MD) ma
 			defer wg.Done()
 			local := map[string]int{}
 			for i := w; i < n; i += workers {
-				resp, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+				resp, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{})
 				if err != nil {
 					errs <- err
 					return
@@ -267,7 +265,7 @@ func TestRollbackStopsCanaryRPCs(t *testing.T) {
 		wg.Go(func() {
 			for range 250 {
 				start := time.Since(returned)
-				resp, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+				resp, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{})
 				if err != nil {
 					t.Error(err)
 					return
@@ -453,8 +451,8 @@ func TestRemoveWithdrawsTheServiceAndHealthAnswers(t *testing.T) {
 	defer cc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	h, err := healthgrpc.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+	h, err := healthgrpc.NewHealthClient(cc).Check(ctx, &healthgrpc.HealthCheckRequest{})
+	if err != nil || h.GetStatus() != healthgrpc.HealthCheckResponse_SERVING {
 		t.Fatalf("health: %v, %v", h, err)
 	}
 	a, err := e.server.Remove(ctx, "svc")

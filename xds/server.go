@@ -29,7 +29,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 
@@ -258,10 +257,10 @@ func (s *Server) Run(ctx context.Context) error {
 		sotw.WithOrderedADS())
 	gopts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(1 << 20),
-		// One ADS stream per connection that is idle between pushes: return
-		// the write buffer to a pool after each flush and keep the read
-		// buffer small (the defaults hold 64 KiB per connection).
-		grpc.SharedWriteBuffer(true),
+		// One ADS stream per connection that is idle between pushes: gRPC
+		// returns the write buffer to a pool after each flush (its default
+		// behaviour); keep the read buffer small too (the defaults hold
+		// 64 KiB per connection).
 		grpc.ReadBufferSize(readBufferSize),
 		// A push goes to every stream at once, so every connection holds a
 		// pooled write buffer at the same time: at the 32 KiB default that
@@ -285,7 +284,7 @@ func (s *Server) Run(ctx context.Context) error {
 	discovery.RegisterAggregatedDiscoveryServiceServer(gs, xs)
 	// The standard gRPC health service answers for "" and the ADS service.
 	hs := health.NewServer()
-	hs.SetServingStatus(discovery.AggregatedDiscoveryService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(discovery.AggregatedDiscoveryService_ServiceDesc.ServiceName, healthgrpc.HealthCheckResponse_SERVING)
 	healthgrpc.RegisterHealthServer(gs, hs)
 
 	s.log.Info("xDS server listening", "addr", ln.Addr().String(), "tls", s.tlsConf != nil, "mtls", s.opts.ClientCAFile != "")

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	testpb "google.golang.org/grpc/interop/grpc_testing"
 	grpcxds "google.golang.org/grpc/xds"
 
 	"github.com/vaneproj/vane/traffic"
@@ -123,7 +122,7 @@ func TestMTLSServesOnlyClientsWithACertificate(t *testing.T) {
 	defer closeGood()
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer rcancel()
-	resp, err := good.UnaryCall(rctx, &testpb.SimpleRequest{}, grpc.WaitForReady(true))
+	resp, err := good.UnaryCall(rctx, &testgrpc.SimpleRequest{}, grpc.WaitForReady(true))
 	if err != nil || resp.GetHostname() != "v1" {
 		t.Fatalf("client with a certificate: %v, %v", resp, err)
 	}
@@ -131,7 +130,7 @@ func TestMTLSServesOnlyClientsWithACertificate(t *testing.T) {
 	defer closeBad()
 	bctx, bcancel := context.WithTimeout(ctx, time.Second)
 	defer bcancel()
-	if _, err := bad.UnaryCall(bctx, &testpb.SimpleRequest{}, grpc.WaitForReady(true)); err == nil {
+	if _, err := bad.UnaryCall(bctx, &testgrpc.SimpleRequest{}, grpc.WaitForReady(true)); err == nil {
 		t.Error("a client without a certificate got its config")
 	}
 }

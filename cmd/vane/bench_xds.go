@@ -231,7 +231,6 @@ func benchXDSWeights(i int) traffic.Routing {
 func benchGRPCServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(1 << 20),
-		grpc.SharedWriteBuffer(true),
 		grpc.ReadBufferSize(4 << 10),
 		grpc.WriteBufferSize(8 << 10),
 		grpc.InitialWindowSize(64 << 10),
