@@ -77,12 +77,19 @@ if [ ! -x "$AM_BIN" ]; then
   trap - EXIT
   # Whatever the policy was, leave no service running or enabled: tests
   # start their own Alertmanager on free ports.
-  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    "${as_root[@]}" systemctl disable --now "$AM_PACKAGE.service" >/dev/null 2>&1 || true
+  if command -v systemctl >/dev/null 2>&1; then
+    if [ -d /run/systemd/system ]; then
+      "${as_root[@]}" systemctl disable --now "$AM_PACKAGE.service" >/dev/null 2>&1 || true
+    else # no systemd running (containers): disable the unit offline
+      "${as_root[@]}" systemctl disable "$AM_PACKAGE.service" >/dev/null 2>&1 || true
+    fi
   fi
   if [ -x "/etc/init.d/$AM_PACKAGE" ]; then
     "${as_root[@]}" "/etc/init.d/$AM_PACKAGE" stop >/dev/null 2>&1 || true
     "${as_root[@]}" update-rc.d "$AM_PACKAGE" disable >/dev/null 2>&1 || true
+  fi
+  if pgrep -f "^$AM_BIN" >/dev/null 2>&1; then
+    echo "test-tools: warning: a $AM_PACKAGE daemon is still running; stop it (it listens on :9093)" >&2
   fi
   if [ ! -x "$AM_BIN" ]; then
     echo "test-tools: apt-get installed $AM_PACKAGE but $AM_BIN is missing" >&2

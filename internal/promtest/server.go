@@ -55,7 +55,7 @@ func FindTool(name string) (string, error) {
 		tried = append(tried, p)
 	}
 	return "", fmt.Errorf("promtest: %s not found (looked in %s): run `make test-tools` "+
-		"(scripts/install-test-tools.sh) to build the pinned test tools", name, strings.Join(tried, ", "))
+		"(scripts/install-test-tools.sh) to install the pinned test tools", name, strings.Join(tried, ", "))
 }
 
 func isExec(p string) bool {
