@@ -54,7 +54,7 @@ func amAlert(ctx context.Context, am *promtest.Alertmanager, name string) (*prom
 
 func TestAlertmanagerClientSendsFiringAlerts(t *testing.T) {
 	am := promtest.StartAlertmanager(t, promtest.AlertmanagerConfig{})
-	c, _ := newTestAlertmanagerClient(t, AlertmanagerConfig{URL: am.URL + "/"})
+	c, reg := newTestAlertmanagerClient(t, AlertmanagerConfig{URL: am.URL + "/"})
 	ctx := context.Background()
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond).UTC()
 	alerts := []Alert{
@@ -104,6 +104,17 @@ func TestAlertmanagerClientSendsFiringAlerts(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(c.metrics.SendDuration); n != 1 {
 		t.Errorf("%d send duration series, want 1 (success)", n)
+	}
+	// The registry given in the config exposes them under their names.
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP vane_prom_alertmanager_alerts_sent_total Alerts accepted by Alertmanager.
+# TYPE vane_prom_alertmanager_alerts_sent_total counter
+vane_prom_alertmanager_alerts_sent_total 2
+`), "vane_prom_alertmanager_alerts_sent_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "vane_prom_alertmanager_send_duration_seconds"); err != nil || n != 1 {
+		t.Errorf("send duration series: %d, %v", n, err)
 	}
 }
 
