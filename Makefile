@@ -27,8 +27,12 @@ test: test-tools lint
 	$(GO) test -race -timeout 15m $(PKGS)
 	bash scripts/fuzz-smoke.sh
 
+# staticcheck is pinned and built through the Go module proxy on first use.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,7 +110,6 @@ type runGroup struct {
 	log   *slog.Logger
 	comps []*component
 	fail  chan *component
-	once  sync.Once
 }
 
 func (g *runGroup) start(parent context.Context, name string, run func(ctx context.Context) error) {

@@ -82,9 +82,8 @@ func startVane(t *testing.T, bin, cfg string) *vaneProc {
 }
 
 type apiCaller struct {
-	t     *testing.T
-	base  string
-	token string
+	t    *testing.T
+	base string
 }
 
 func (a apiCaller) call(method, path, token string, body any, into any) int {
