@@ -165,6 +165,15 @@ func (c *sequentialCheck) Reset(start time.Time) {
 // [canaryTotal, canaryBad, stableTotal, stableBad]; for latency-buckets,
 // per boundary the same four, with bad = slower than the boundary.
 func (c *sequentialCheck) read(ctx context.Context, q Querier, now time.Time) ([]float64, error) {
+	return c.readCounts(ctx, q, now, false)
+}
+
+// readCounts is read; with atStart, a canary series that does not exist yet
+// counts 0: a version that had served nothing when its analysis started
+// (a canary's first weight) has its first series created after the start.
+// The stable version's series must exist, and the looks themselves still
+// need the canary's series (no data is never a pass).
+func (c *sequentialCheck) readCounts(ctx context.Context, q Querier, now time.Time, atStart bool) ([]float64, error) {
 	if c.buckets == nil {
 		out := make([]float64, 0, 4)
 		for _, ver := range []string{c.vars.Version, c.vars.Stable} {
@@ -174,6 +183,9 @@ func (c *sequentialCheck) read(ctx context.Context, q Querier, now time.Time) ([
 					return nil, err
 				}
 				x, err := c.scalar(ctx, q, query, now)
+				if err != nil && atStart && ver == c.vars.Version && errors.Is(err, ErrNoData) {
+					x, err = 0, nil
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -258,7 +270,7 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 		// The counts at the start of the analysis are the baseline. If they
 		// cannot be read (a canary whose series did not exist yet), the
 		// counts of this look are, and the judging starts at the next one.
-		if base, err := c.read(ctx, q, c.start); err == nil && len(base) == len(cur) {
+		if base, err := c.readCounts(ctx, q, c.start, true); err == nil && len(base) == len(cur) {
 			c.prev = base
 		}
 		c.start = time.Time{}

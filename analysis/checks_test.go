@@ -275,12 +275,25 @@ func TestSequentialCheckJudgesOnItsFirstLook(t *testing.T) {
 			t.Fatalf("first look: %s (%s), want fail", r.Verdict, r.Reason)
 		}
 	})
-	t.Run("Without counts at the start, the first look records them.", func(t *testing.T) {
+	t.Run("A canary whose series did not exist at the start had served nothing.", func(t *testing.T) {
 		c := build(t, spec)
 		full := counters(1000, 100, 10000, 10)
 		q := &fakeQuerier{fn: func(query string, at time.Time) (Vector, error) {
 			if !at.After(t0) && strings.Contains(query, `version="v2"`) {
-				return Vector{}, nil // the canary's series did not exist yet
+				return Vector{}, nil
+			}
+			return full.fn(query, at)
+		}}
+		if r := c.Evaluate(context.Background(), q, t0.Add(time.Minute)); r.Verdict != Fail {
+			t.Fatalf("first look: %s (%s), want fail", r.Verdict, r.Reason)
+		}
+	})
+	t.Run("Without stable's counts at the start, the first look records them.", func(t *testing.T) {
+		c := build(t, spec)
+		full := counters(1000, 100, 10000, 10)
+		q := &fakeQuerier{fn: func(query string, at time.Time) (Vector, error) {
+			if !at.After(t0) && strings.Contains(query, `version="v1"`) {
+				return Vector{}, nil
 			}
 			return full.fn(query, at)
 		}}
@@ -290,6 +303,18 @@ func TestSequentialCheckJudgesOnItsFirstLook(t *testing.T) {
 		}
 		if r = c.Evaluate(context.Background(), q, t0.Add(2*time.Minute)); r.Verdict != Fail {
 			t.Fatalf("second look: %s (%s), want fail", r.Verdict, r.Reason)
+		}
+	})
+	t.Run("A canary with no series at a look is inconclusive, whatever the start.", func(t *testing.T) {
+		c := build(t, spec)
+		q := &fakeQuerier{fn: func(query string, at time.Time) (Vector, error) {
+			if strings.Contains(query, `version="v2"`) {
+				return Vector{}, nil
+			}
+			return one(1000), nil
+		}}
+		if r := c.Evaluate(context.Background(), q, t0.Add(time.Minute)); r.Verdict != Inconclusive {
+			t.Fatalf("first look: %s (%s), want inconclusive", r.Verdict, r.Reason)
 		}
 	})
 }
