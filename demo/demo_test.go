@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,10 +8,10 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/vaneproj/vane/internal/promtest"
 	"github.com/vaneproj/vane/rollout"
 )
 
@@ -27,7 +26,7 @@ func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	keepCtx, stopKeeping := context.WithCancel(ctx)
-	var out syncBuffer
+	var out promtest.SyncBuffer
 	type result struct {
 		sum Summary
 		err error
@@ -171,22 +170,4 @@ func checkEndpoints(t *testing.T, base string) {
 	}
 	get("/healthz")
 	get("/")
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,20 +29,8 @@ import (
 // vaneProc is a `vane run` process started by the test.
 type vaneProc struct {
 	cmd *exec.Cmd
-	out *lockedBuffer
+	out *promtest.SyncBuffer
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -67,7 +54,7 @@ func buildVane(t *testing.T) string {
 
 func startVane(t *testing.T, bin, cfg string) *vaneProc {
 	t.Helper()
-	p := &vaneProc{cmd: exec.Command(bin, "run", "-c", cfg, "--log-level", "debug"), out: &lockedBuffer{}}
+	p := &vaneProc{cmd: exec.Command(bin, "run", "-c", cfg, "--log-level", "debug"), out: &promtest.SyncBuffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -172,7 +159,7 @@ func TestRunEndToEnd(t *testing.T) {
 
 	// Prometheus hands new targets to its scrape manager every 5 s: wait
 	// for the first samples of every version, as a long-running server has.
-	waitUntil(t, "Prometheus scraped every version", 30*time.Second, &vaneProc{out: &lockedBuffer{}}, func() bool {
+	waitUntil(t, "Prometheus scraped every version", 30*time.Second, &vaneProc{out: &promtest.SyncBuffer{}}, func() bool {
 		r, err := http.Get(promSrv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))
 		if err != nil {
 			return false

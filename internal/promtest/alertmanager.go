@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -70,38 +69,16 @@ func StartAlertmanager(t testing.TB, cfg AlertmanagerConfig) *Alertmanager {
 	if err := os.WriteFile(confFile, conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var lastErr error
-	for range 3 { // another process may take the port between pick and bind
-		addr, err := FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &Server{URL: "http://" + addr, Addr: addr, DataDir: dataDir, ConfigFile: confFile, out: &syncBuffer{}, done: make(chan struct{})}
-		args := append([]string{
+	proc := launch(t, "alertmanager", bin, dataDir, confFile, func(addr string) []string {
+		return append([]string{
 			"--config.file=" + confFile,
 			"--storage.path=" + dataDir,
 			"--web.listen-address=" + addr,
 			"--cluster.listen-address=", // no gossip: a single, isolated instance
 			"--log.level=warn",
 		}, cfg.Args...)
-		s.cmd = exec.Command(bin, args...)
-		s.cmd.Stdout = s.out
-		s.cmd.Stderr = s.out
-		if err := s.cmd.Start(); err != nil {
-			t.Fatalf("promtest: start %s: %v", bin, err)
-		}
-		go func() {
-			_ = s.cmd.Wait()
-			close(s.done)
-		}()
-		if lastErr = s.waitReady(30 * time.Second); lastErr == nil {
-			t.Cleanup(s.Stop)
-			return &Alertmanager{URL: s.URL, Addr: addr, DataDir: dataDir, ConfigFile: confFile, proc: s}
-		}
-		s.Stop()
-	}
-	t.Fatalf("promtest: alertmanager did not become ready: %v", lastErr)
-	return nil
+	})
+	return &Alertmanager{URL: proc.URL, Addr: proc.Addr, DataDir: dataDir, ConfigFile: confFile, proc: proc}
 }
 
 // Stop stops the process (SIGTERM, then a kill after 10 s). It is safe to

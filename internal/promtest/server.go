@@ -123,24 +123,27 @@ type Server struct {
 	ConfigFile string
 
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	once sync.Once
 }
 
-// syncBuffer collects the process's output for failure messages.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers: it
+// collects a process's output for failure messages.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -164,21 +167,31 @@ func Start(t testing.TB, cfg ServerConfig) *Server {
 	if err := os.WriteFile(confFile, conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var lastErr error
-	for range 3 { // another process may take the port between pick and bind
-		addr, err := FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &Server{URL: "http://" + addr, Addr: addr, DataDir: cfg.DataDir, ConfigFile: confFile, out: &syncBuffer{}, done: make(chan struct{})}
-		args := append([]string{
+	return launch(t, "prometheus", bin, cfg.DataDir, confFile, func(addr string) []string {
+		return append([]string{
 			"--config.file=" + confFile,
 			"--storage.tsdb.path=" + cfg.DataDir,
 			"--web.listen-address=" + addr,
 			"--web.enable-lifecycle",
 			"--log.level=warn",
 		}, cfg.Args...)
-		s.cmd = exec.Command(bin, args...)
+	})
+}
+
+// launch starts bin on a free loopback port with the arguments args gives
+// for that address, and returns it once /-/ready answers. It tries three
+// ports (another process may take one between pick and bind) and fails the
+// test if none becomes ready. The process is stopped when the test ends.
+func launch(t testing.TB, name, bin, dataDir, confFile string, args func(addr string) []string) *Server {
+	t.Helper()
+	var lastErr error
+	for range 3 {
+		addr, err := FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{URL: "http://" + addr, Addr: addr, DataDir: dataDir, ConfigFile: confFile, out: &SyncBuffer{}, done: make(chan struct{})}
+		s.cmd = exec.Command(bin, args(addr)...)
 		s.cmd.Stdout = s.out
 		s.cmd.Stderr = s.out
 		if err := s.cmd.Start(); err != nil {
@@ -194,7 +207,7 @@ func Start(t testing.TB, cfg ServerConfig) *Server {
 		}
 		s.Stop()
 	}
-	t.Fatalf("promtest: prometheus did not become ready: %v", lastErr)
+	t.Fatalf("promtest: %s did not become ready: %v", name, lastErr)
 	return nil
 }
 
