@@ -114,10 +114,13 @@
 // shortly after the ACK, not before it. Measured in the integration tests
 // under -race (8 concurrent callers right after Apply returned): up to 14 of
 // 2,000 RPCs, all started within 3.3 ms of the return, still followed the
-// previous weights; the tests allow 50 ms for this hand-off. A confirming
-// second push does not close the gap, since the resolver runs independently
-// of the xDS stream (stray RPCs in 3 of 24 runs with it, 5 of 24 without),
-// so Vane sends none: a change costs one push per subscribed stream.
+// previous weights. A confirming second push does not close the gap, since
+// the resolver runs independently of the xDS stream (stray RPCs in 3 of 24
+// runs with it, 5 of 24 without), so Vane sends none: a change costs one
+// push per subscribed stream. Instead Apply returns Options.Handoff
+// (DefaultHandoff, 50 ms) after the last ACK, so that when it returns the
+// clients route by the change; the integration tests assert that no RPC
+// started after Apply(weight 0) returned reaches the canary.
 //
 // # Clients
 //

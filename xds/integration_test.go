@@ -118,13 +118,8 @@ func (e *env) startServer(listen string) {
 	t.Cleanup(e.stop)
 }
 
-// handoff is the time a gRPC-Go client takes, after ACKing a route, to
-// switch its channel to it: the xDS client hands the update to the resolver,
-// which applies it on its own goroutine. TestRollbackStopsCanaryRPCs
-// measures it.
-const handoff = 50 * time.Millisecond
-
-// apply applies r and waits for the clients' hand-off.
+// apply applies r; Apply returns once the clients ACKed it and the server's
+// hand-off time (xds.DefaultHandoff) has passed.
 func (e *env) apply(r traffic.Routing) traffic.Applied {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -133,7 +128,6 @@ func (e *env) apply(r traffic.Routing) traffic.Applied {
 	if err != nil {
 		e.t.Fatalf("Apply(%s): %v", r, err)
 	}
-	time.Sleep(handoff)
 	return a
 }
 
@@ -280,13 +274,11 @@ func TestRollbackStopsCanaryRPCs(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("after Apply(weight 0) returned: %d of 2000 RPCs on the canary, started at %v; RPCs ran until %v", len(strays), strays, lastStart)
+	t.Logf("after Apply(weight 0) returned: %d of 2000 RPCs on the canary; RPCs ran until %v", len(strays), lastStart)
 	for _, d := range strays {
-		if d > handoff {
-			t.Errorf("an RPC started %v after Apply(weight 0) returned reached the canary", d)
-		}
+		t.Errorf("an RPC started %v after Apply(weight 0) returned reached the canary", d)
 	}
-	if lastStart < 2*handoff {
+	if lastStart < 2*xds.DefaultHandoff {
 		t.Fatalf("the RPCs ended %v after Apply returned, too soon to show the canary stays idle", lastStart)
 	}
 }

@@ -49,6 +49,11 @@ const flowWindow = 64 << 10
 // DefaultListen is the address the ADS server listens on by default.
 const DefaultListen = "127.0.0.1:18000"
 
+// DefaultHandoff is the default Options.Handoff: an order of magnitude above
+// the hand-off measured in gRPC-Go clients, and negligible next to the
+// seconds an analysis takes.
+const DefaultHandoff = 50 * time.Millisecond
+
 // Options configure a Server. The zero value serves plaintext gRPC on
 // DefaultListen.
 type Options struct {
@@ -63,6 +68,13 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop when Run's context ends;
 	// 0 means 5 s.
 	ShutdownTimeout time.Duration
+	// Handoff is how long Apply waits, after the last ACK of a change,
+	// before it returns. gRPC-Go ACKs a route before its channel uses it:
+	// the resolver switches the channel's picker right after, on its own
+	// goroutine (measured: up to 3.3 ms under the race detector). Waiting
+	// for the hand-off makes "Apply returned" mean "the clients route by
+	// it". 0 means DefaultHandoff; a negative value returns at the ACK.
+	Handoff time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil registers nothing.
@@ -112,6 +124,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
 		return nil, fmt.Errorf("xds: listen: %w", err)
+	}
+	if opts.Handoff == 0 {
+		opts.Handoff = DefaultHandoff
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 5 * time.Second
@@ -409,6 +424,14 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 	s.metrics.applies.WithLabelValues("acked").Inc()
 	s.metrics.applyDuration.Observe(out.Took.Seconds())
 	log.Info("Routing change applied", "routing", r.String(), "acked", len(acked), "took", out.Took)
+	if s.opts.Handoff > 0 && len(acked) > 0 {
+		t := time.NewTimer(s.opts.Handoff)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 	return out, nil
 }
 
