@@ -107,6 +107,13 @@ type ScrapeJob struct {
 type XDS struct {
 	// Listen is the gRPC listen address (default 127.0.0.1:18000).
 	Listen string `yaml:"listen"`
+	// CertFile and KeyFile, when set, make the server speak TLS (default:
+	// none, plaintext). Relative paths are resolved against this file.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, when set, requires clients to present a certificate
+	// signed by one of its CAs (mTLS); it needs cert_file and key_file.
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // HTTP configures the HTTP server.
@@ -438,6 +445,20 @@ func (c *Config) validate(root *yaml.Node) error {
 	checkURL(v, "prometheus.url", c.Prometheus.URL)
 	checkURL(v, "alertmanager.url", c.Alertmanager.URL)
 	checkAddr(v, "xds.listen", c.XDS.Listen)
+	if (c.XDS.CertFile == "") != (c.XDS.KeyFile == "") {
+		v.at("xds", "cert_file and key_file go together")
+	}
+	if c.XDS.ClientCAFile != "" && c.XDS.CertFile == "" {
+		v.at("xds.client_ca_file", "mTLS needs cert_file and key_file")
+	}
+	for _, f := range []struct{ path, file string }{{"xds.cert_file", c.XDS.CertFile}, {"xds.key_file", c.XDS.KeyFile}, {"xds.client_ca_file", c.XDS.ClientCAFile}} {
+		if f.file == "" {
+			continue
+		}
+		if _, err := os.Stat(c.Resolve(f.file)); err != nil {
+			v.at(f.path, "%v", err)
+		}
+	}
 	checkAddr(v, "http.listen", c.HTTP.Listen)
 	if c.Store.HistoryLimit < 0 {
 		v.at("store.history_limit", "%d is negative", c.Store.HistoryLimit)

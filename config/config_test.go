@@ -116,6 +116,12 @@ func TestBadConfigsNameFileLineAndField(t *testing.T) {
 			"vane.yaml:2: http.token_file: " + empty + " is empty"},
 		"a YAML syntax error": {"services:\n  - name: [\n",
 			"vane.yaml:2: did not find expected node content"},
+		"a TLS certificate without its key": {"xds:\n  cert_file: " + empty + "\n",
+			"vane.yaml:1: xds: cert_file and key_file go together"},
+		"a missing TLS file": {"xds:\n  cert_file: nope.pem\n  key_file: " + empty + "\n",
+			"vane.yaml:2: xds.cert_file: stat nope.pem"},
+		"mTLS without a certificate": {"xds:\n  client_ca_file: " + empty + "\n",
+			"vane.yaml:2: xds.client_ca_file: mTLS needs cert_file and key_file"},
 		"a wrong type": {"store:\n  history_limit: many\n",
 			"vane.yaml:2: cannot unmarshal !!str `many` into int"},
 	} {

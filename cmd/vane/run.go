@@ -225,7 +225,14 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	}
 
 	// 3. xDS server.
-	xs, err := xds.New(xds.Options{Listen: cfg.XDS.Listen, Logger: log.With("component", "xds"), Registerer: reg})
+	xs, err := xds.New(xds.Options{
+		Listen:       cfg.XDS.Listen,
+		CertFile:     cfg.Resolve(cfg.XDS.CertFile),
+		KeyFile:      cfg.Resolve(cfg.XDS.KeyFile),
+		ClientCAFile: cfg.Resolve(cfg.XDS.ClientCAFile),
+		Logger:       log.With("component", "xds"),
+		Registerer:   reg,
+	})
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
