@@ -71,6 +71,11 @@ type Prometheus struct {
 	Timeout Duration `yaml:"timeout"`
 	// BearerTokenFile holds a token sent to URL (default: none).
 	BearerTokenFile string `yaml:"bearer_token_file"`
+	// BasicAuth sends a user name and the password read from a file
+	// (default: none). It excludes bearer_token_file.
+	BasicAuth *BasicAuth `yaml:"basic_auth"`
+	// TLS configures HTTPS to URL (default: the system's roots).
+	TLS TLS `yaml:"tls"`
 	// DataDir is the embedded TSDB's directory (default: a temporary
 	// directory removed on exit).
 	DataDir string `yaml:"data_dir"`
@@ -79,6 +84,26 @@ type Prometheus struct {
 	// RuleFiles are Prometheus rule files the embedded Prometheus evaluates
 	// (for example the output of `vane slo generate`). Default: none.
 	RuleFiles []string `yaml:"rule_files"`
+}
+
+// BasicAuth is HTTP basic authentication.
+type BasicAuth struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// TLS configures a TLS client.
+type TLS struct {
+	// CAFile verifies the server's certificate (default: system roots).
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate (default: none).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify disables the server certificate check (default
+	// false; for tests only).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Scrape configures the embedded Prometheus's scraping.
@@ -444,6 +469,34 @@ func (c *Config) validate(root *yaml.Node) error {
 	v := &validator{file: c.File, root: root}
 	checkURL(v, "prometheus.url", c.Prometheus.URL)
 	checkURL(v, "alertmanager.url", c.Alertmanager.URL)
+	if ba := c.Prometheus.BasicAuth; ba != nil {
+		if ba.Username == "" {
+			v.at("prometheus.basic_auth.username", "required")
+		}
+		if c.Prometheus.BearerTokenFile != "" {
+			v.at("prometheus.basic_auth", "use either basic_auth or bearer_token_file")
+		}
+	}
+	if t := c.Prometheus.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		v.at("prometheus.tls", "cert_file and key_file go together")
+	}
+	secrets := []struct{ path, file string }{
+		{"prometheus.bearer_token_file", c.Prometheus.BearerTokenFile},
+		{"prometheus.tls.ca_file", c.Prometheus.TLS.CAFile},
+		{"prometheus.tls.cert_file", c.Prometheus.TLS.CertFile},
+		{"prometheus.tls.key_file", c.Prometheus.TLS.KeyFile},
+	}
+	if ba := c.Prometheus.BasicAuth; ba != nil {
+		secrets = append(secrets, struct{ path, file string }{"prometheus.basic_auth.password_file", ba.PasswordFile})
+	}
+	for _, f := range secrets {
+		if f.file == "" {
+			continue
+		}
+		if _, err := os.Stat(c.Resolve(f.file)); err != nil {
+			v.at(f.path, "%v", err)
+		}
+	}
 	checkAddr(v, "xds.listen", c.XDS.Listen)
 	if (c.XDS.CertFile == "") != (c.XDS.KeyFile == "") {
 		v.at("xds", "cert_file and key_file go together")

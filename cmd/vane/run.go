@@ -170,10 +170,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	var querier analysis.Querier
 	var embedded *prom.Embedded
 	if cfg.Prometheus.URL != "" {
-		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D()}
-		if f := cfg.Prometheus.BearerTokenFile; f != "" {
-			hc.Client = promconfig.HTTPClientConfig{Authorization: &promconfig.Authorization{Type: "Bearer", CredentialsFile: cfg.Resolve(f)}}
-		}
+		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D(), Client: promHTTPClientConfig(cfg)}
 		q, err := prom.NewInstrumentedHTTP(hc, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(prom.NewMetrics(reg)))
 		if err != nil {
 			return err
@@ -318,4 +315,26 @@ func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, log *sl
 		}
 		log.Info("Configuration reloaded", "file", file)
 	}
+}
+
+// promHTTPClientConfig maps vane.yaml's Prometheus authentication and TLS
+// settings onto prometheus/common's HTTP client configuration.
+func promHTTPClientConfig(cfg *config.Config) promconfig.HTTPClientConfig {
+	p := cfg.Prometheus
+	hc := promconfig.HTTPClientConfig{
+		TLSConfig: promconfig.TLSConfig{
+			CAFile:             cfg.Resolve(p.TLS.CAFile),
+			CertFile:           cfg.Resolve(p.TLS.CertFile),
+			KeyFile:            cfg.Resolve(p.TLS.KeyFile),
+			ServerName:         p.TLS.ServerName,
+			InsecureSkipVerify: p.TLS.InsecureSkipVerify,
+		},
+	}
+	if f := p.BearerTokenFile; f != "" {
+		hc.Authorization = &promconfig.Authorization{Type: "Bearer", CredentialsFile: cfg.Resolve(f)}
+	}
+	if ba := p.BasicAuth; ba != nil {
+		hc.BasicAuth = &promconfig.BasicAuth{Username: ba.Username, PasswordFile: cfg.Resolve(ba.PasswordFile)}
+	}
+	return hc
 }
