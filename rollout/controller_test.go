@@ -488,11 +488,8 @@ func TestControllerErrorBudgetGate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = m.Run(ctx) }()
-		defer func() { cancel(); <-done }()
-		synctest.Wait()
+		ctx, stop := runManager(t, m)
+		defer stop()
 		if _, err := m.Start(ctx, StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
 			t.Fatal(err)
 		}

@@ -90,11 +90,8 @@ func TestControllerCallsWebhooksAndNotifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = m.Run(ctx) }()
-		defer func() { cancel(); <-done }()
-		synctest.Wait()
+		ctx, stop := runManager(t, m)
+		defer stop()
 		if _, err := m.Start(ctx, StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -125,4 +122,14 @@ func TestControllerCallsWebhooksAndNotifies(t *testing.T) {
 			t.Fatalf("only %d notifications", notified)
 		}
 	})
+}
+
+// runManager runs m's loops until the returned stop is called, and waits
+// until they are idle.
+func runManager(t *testing.T, m *Manager) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(ctx) }()
+	synctest.Wait()
+	return ctx, func() { cancel(); <-done }
 }
