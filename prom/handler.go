@@ -111,13 +111,22 @@ func queryContext(r *http.Request) (context.Context, context.CancelFunc, error) 
 	return ctx, cancel, nil
 }
 
-func (e *Embedded) handleQuery(w http.ResponseWriter, r *http.Request) {
+// parseQueryForm accepts GET and POST query requests and parses their
+// parameters; on failure it has answered the request and returns false.
+func parseQueryForm(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return false
 	}
 	if err := r.ParseForm(); err != nil {
 		apiError(w, "bad_data", fmt.Errorf("error parsing form values: %w", err))
+		return false
+	}
+	return true
+}
+
+func (e *Embedded) handleQuery(w http.ResponseWriter, r *http.Request) {
+	if !parseQueryForm(w, r) {
 		return
 	}
 	qs := r.FormValue("query")
@@ -139,12 +148,7 @@ func (e *Embedded) handleQuery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Embedded) handleQueryRange(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		apiError(w, "bad_data", fmt.Errorf("error parsing form values: %w", err))
+	if !parseQueryForm(w, r) {
 		return
 	}
 	qs := r.FormValue("query")
