@@ -170,4 +170,16 @@ func checkEndpoints(t *testing.T, base string) {
 	}
 	get("/healthz")
 	get("/")
+	// The web UI, rendered by a real browser: its script fills the tables
+	// from the API.
+	dom := promtest.RenderDOM(t, base+"/", 5*time.Second)
+	row := regexp.MustCompile(`<tr><td>demo</td><td>v3</td><td class="Succeeded">Succeeded</td><td>\d+/\d+</td>`)
+	if !row.MatchString(dom) {
+		t.Errorf("the web UI shows no Succeeded rollout of demo v3; its DOM:\n%s", dom)
+	}
+	for _, slo := range []string{"<td>demo-availability</td>", "<td>demo-latency</td>"} {
+		if !strings.Contains(dom, slo) {
+			t.Errorf("the web UI lacks the SLO row %s", slo)
+		}
+	}
 }

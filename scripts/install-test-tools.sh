@@ -101,5 +101,34 @@ else
 fi
 ln -sf "$AM_BIN" "$bin/alertmanager"
 
+# Chromium, for the test that renders the web UI in a real browser. Debian's
+# package ships /usr/bin/chromium; tests find it as .tools/bin/chromium.
+CHROMIUM_BIN=/usr/bin/chromium
+if [ ! -x "$CHROMIUM_BIN" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "test-tools: chromium is missing and installing it needs root; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium" >&2
+    echo "then run make test-tools again." >&2
+    exit 1
+  fi
+  echo "test-tools: installing chromium from the Debian package chromium (apt-get; a minute or two)..."
+  start=$SECONDS
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  if [ ! -x "$CHROMIUM_BIN" ]; then
+    echo "test-tools: apt-get installed chromium but $CHROMIUM_BIN is missing" >&2
+    exit 1
+  fi
+  echo "test-tools: chromium ready in $((SECONDS - start))s"
+else
+  echo "test-tools: chromium already installed ($CHROMIUM_BIN)"
+fi
+ln -sf "$CHROMIUM_BIN" "$bin/chromium"
+
 "$bin/promtool" --version | head -1
 "$bin/alertmanager" --version 2>&1 | head -1
+"$bin/chromium" --version 2>/dev/null | head -1
