@@ -183,6 +183,11 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	if err := w.waitServed(ctx, cfg.Stable, 30*time.Second); err != nil {
 		return nil, err
 	}
+	// A controller in production reads a Prometheus that already holds the
+	// stable version's counters; wait for the first scrape that has them.
+	if err := w.waitScraped(ctx, cfg.Stable, 30*time.Second); err != nil {
+		return nil, err
+	}
 	logger.Info("Demo world started", "service", cfg.Service, "xds", addr.String(), "versions", len(w.Apps))
 	return w, nil
 }
@@ -213,6 +218,26 @@ func (w *World) waitServed(ctx context.Context, version string, limit time.Durat
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("demo: world: no call answered by %s through xds:///%s: %w", version, w.cfg.Service, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// waitScraped waits until the embedded Prometheus holds a request counter
+// of version.
+func (w *World) waitScraped(ctx context.Context, version string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	q := fmt.Sprintf("sum(demo_requests_total{version=%q})", version)
+	for {
+		if v, err := w.Prom.Query(ctx, q, time.Now()); err == nil && len(v.Samples) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("demo: world: the embedded Prometheus has no %s: %w", q, ctx.Err())
 		case <-t.C:
 		}
 	}
