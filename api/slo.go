@@ -108,7 +108,9 @@ func (e *SLOEvaluator) Budget(ctx context.Context, name string, now time.Time) (
 	if s == nil {
 		return math.NaN(), fmt.Errorf("no SLO named %q", name)
 	}
-	r, err := e.ratio(ctx, s, s.Window.Duration, now)
+	// A rolling window reads its whole length; a calendar one (month,
+	// week) the part of the current period up to now.
+	r, err := e.ratio(ctx, s, s.Window.Range(now), now)
 	if errors.Is(err, errNoTraffic) {
 		return 1, nil // nothing was spent
 	}

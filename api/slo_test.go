@@ -90,3 +90,33 @@ func TestSLOEvaluator(t *testing.T) {
 		t.Fatalf("failing status: %+v", st[0])
 	}
 }
+
+// windowQuerier records the range of every query's window.
+type windowQuerier struct{ ranges *[]string }
+
+func (q windowQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	i := strings.Index(query, "[")
+	*q.ranges = append(*q.ranges, query[i+1:i+strings.Index(query[i:], "]")])
+	return analysis.Vector{Samples: []analysis.Sample{{Value: 1}}}, nil
+}
+
+func (q windowQuerier) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) (analysis.Matrix, error) {
+	return analysis.Matrix{}, errors.New("not used")
+}
+
+func TestCalendarBudgetReadsTheCurrentPeriod(t *testing.T) {
+	cal := strings.Replace(spec, "window: 30d", "window: month", 1)
+	slos, err := slo.Load(slo.File{Name: "slo.yaml", Data: []byte(cal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ranges []string
+	e := &SLOEvaluator{SLOs: slos, Querier: windowQuerier{&ranges}}
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC) // 2.5 days into November
+	if _, err := e.Budget(context.Background(), "checkout-availability", now); err != nil {
+		t.Fatal(err)
+	}
+	if len(ranges) != 2 || ranges[0] != "2d12h" || ranges[1] != "2d12h" {
+		t.Fatalf("budget queries read %v, want the month so far (2d12h)", ranges)
+	}
+}
