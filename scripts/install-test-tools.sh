@@ -41,21 +41,27 @@ else
   echo "test-tools: sloth ready in $((SECONDS - start))s"
 fi
 
-# Alertmanager, for the prom package's client tests. Debian's package ships
-# /usr/bin/prometheus-alertmanager; tests find it as .tools/bin/alertmanager.
-AM_PACKAGE=prometheus-alertmanager
-AM_BIN=/usr/bin/prometheus-alertmanager
-if [ ! -x "$AM_BIN" ]; then
+# use_root TOOL PACKAGE sets as_root to the prefix that runs apt-get as root
+# (nothing when root, "sudo -n" when allowed), or fails saying what to run.
+use_root() {
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     as_root=(sudo -n)
   else
-    echo "test-tools: alertmanager is missing and installing it needs root; run:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends $AM_PACKAGE" >&2
+    echo "test-tools: $1 is missing and installing it needs root; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends $2" >&2
     echo "then run make test-tools again." >&2
     exit 1
   fi
+}
+
+# Alertmanager, for the prom package's client tests. Debian's package ships
+# /usr/bin/prometheus-alertmanager; tests find it as .tools/bin/alertmanager.
+AM_PACKAGE=prometheus-alertmanager
+AM_BIN=/usr/bin/prometheus-alertmanager
+if [ ! -x "$AM_BIN" ]; then
+  use_root alertmanager "$AM_PACKAGE"
   echo "test-tools: installing alertmanager from the Debian package $AM_PACKAGE (apt-get)..."
   start=$SECONDS
   # The package's postinst starts its daemon on :9093 through invoke-rc.d
@@ -105,16 +111,7 @@ ln -sf "$AM_BIN" "$bin/alertmanager"
 # package ships /usr/bin/chromium; tests find it as .tools/bin/chromium.
 CHROMIUM_BIN=/usr/bin/chromium
 if [ ! -x "$CHROMIUM_BIN" ]; then
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "test-tools: chromium is missing and installing it needs root; run:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium" >&2
-    echo "then run make test-tools again." >&2
-    exit 1
-  fi
+  use_root chromium chromium
   echo "test-tools: installing chromium from the Debian package chromium (apt-get; a minute or two)..."
   start=$SECONDS
   "${as_root[@]}" apt-get update -qq
