@@ -286,7 +286,7 @@ func podMetricReplicas(current int32, tol float64, m MetricInput) MetricReplicas
 				metrics[i] = sample{p.Request * math.Max(100, m.Target.Value) / 100, p.Request}
 			case usage < 1:
 				metrics[i] = sample{m.Target.Value, 0}
-			default:
+			case usage > 1:
 				metrics[i] = sample{0, p.Request}
 			}
 		}
