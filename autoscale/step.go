@@ -28,6 +28,10 @@ type Recommendation struct {
 	Urgent bool `json:"urgent,omitempty"`
 	// HoldDown forbids scaling down on this look.
 	HoldDown bool `json:"hold_down,omitempty"`
+	// Superseded marks the hpa recommendation when the slo recommender,
+	// which is the hpa's calculation on its adjusted targets, has a valid
+	// proposal: it is shown but not combined.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // MetricSpec is one configured metric: a PromQL query and its target.
@@ -298,6 +302,9 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		st.TargetFactor, st.FactorAt = r.TargetFactor, now
 		recs = append(recs, r.Recommendation)
 	}
+	if spec.SLO != nil && len(recs) == 2 && recs[1].Valid {
+		recs[0].Superseded = true
+	}
 	if spec.Queue != nil {
 		qi := in.Queue
 		if qi.Ready == 0 {
@@ -332,6 +339,9 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	urgent, holdDown := false, false
 	var invalid, downHolds []string
 	for i, r := range recs {
+		if r.Superseded {
+			continue
+		}
 		if !r.Valid {
 			invalid = append(invalid, r.Recommender+": "+r.Reason)
 			continue
