@@ -51,7 +51,11 @@ func (a *fakeActuator) SetScale(ctx context.Context, n int32) error {
 	return nil
 }
 
-func (a *fakeActuator) set(n int32) { a.mu.Lock(); a.scale = Scale{Desired: n, Ready: n}; a.mu.Unlock() }
+func (a *fakeActuator) set(n int32) {
+	a.mu.Lock()
+	a.scale = Scale{Desired: n, Ready: n}
+	a.mu.Unlock()
+}
 
 func (a *fakeActuator) current() int32 { a.mu.Lock(); defer a.mu.Unlock(); return a.scale.Desired }
 
@@ -62,7 +66,11 @@ type fakeQuerier struct {
 	empty bool
 }
 
-func (q *fakeQuerier) set(v float64, empty bool) { q.mu.Lock(); q.value, q.empty = v, empty; q.mu.Unlock() }
+func (q *fakeQuerier) set(v float64, empty bool) {
+	q.mu.Lock()
+	q.value, q.empty = v, empty
+	q.mu.Unlock()
+}
 
 func (q *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
 	q.mu.Lock()
