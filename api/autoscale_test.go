@@ -31,7 +31,12 @@ func (a *memScale) GetScale(context.Context) (autoscale.Scale, error) {
 	return autoscale.Scale{Desired: a.n, Ready: a.n}, nil
 }
 
-func (a *memScale) SetScale(_ context.Context, n int32) error { a.mu.Lock(); a.n = n; a.mu.Unlock(); return nil }
+func (a *memScale) SetScale(_ context.Context, n int32) error {
+	a.mu.Lock()
+	a.n = n
+	a.mu.Unlock()
+	return nil
+}
 
 type constQuerier float64
 
