@@ -170,6 +170,11 @@ type RolloutInput struct {
 	NextStepAt time.Time `json:"next_step_at,omitempty"`
 	// Analyzing is true while the judges compare canary and stable.
 	Analyzing bool `json:"analyzing"`
+	// CanaryCleared is true when the rollout's judges found the canary no
+	// worse than stable. Until then, a burn during a canary is taken as the
+	// canary's: the rollout judges it, and the slo recommender does not
+	// scale up to hide it.
+	CanaryCleared bool `json:"canary_cleared,omitempty"`
 }
 
 // Inputs is everything one look observed.
@@ -286,6 +291,14 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		sigs := make([]SLOSignal, len(in.SLO))
 		for i, s := range in.SLO {
 			s.Err = stale
+			sigs[i] = s
+		}
+		in.SLO = sigs
+	}
+	if ro := in.Rollout; ro != nil && ro.CanaryWeight > 0 && !ro.CanaryCleared {
+		sigs := make([]SLOSignal, len(in.SLO))
+		for i, s := range in.SLO {
+			s.FromCanary = true
 			sigs[i] = s
 		}
 		in.SLO = sigs
