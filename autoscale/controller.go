@@ -120,6 +120,9 @@ type Controller struct {
 	recent  []Event
 	lastErr string
 	started bool
+	// scale is the last count read or confirmed (known is false before).
+	scale Scale
+	known bool
 }
 
 const recentEvents = 20
@@ -272,6 +275,9 @@ func (c *Controller) Status() Status {
 		s.Current, s.Ready, s.Desired = l.Current, l.Ready, l.Desired
 		s.Recommendations = append(s.Recommendations, l.Recommendations...)
 	}
+	if c.known {
+		s.Current, s.Ready = c.scale.Desired, c.scale.Ready
+	}
 	return s
 }
 
@@ -341,6 +347,7 @@ func (c *Controller) look(ctx context.Context) {
 	c.o.Metrics.desired.WithLabelValues(name).Set(float64(d.Desired))
 
 	var actErr error
+	confirmedSet := int32(-1)
 	if d.Action == ActionScaleUp || d.Action == ActionScaleDown {
 		c.mu.Lock()
 		stale := gen != c.gen
@@ -349,6 +356,7 @@ func (c *Controller) look(ctx context.Context) {
 			return // paused or resumed meanwhile: that command wins
 		}
 		confirmed, err := c.act(ctx, d)
+		confirmedSet = confirmed
 		now = time.Now()
 		switch {
 		case err != nil:
@@ -387,6 +395,12 @@ func (c *Controller) look(ctx context.Context) {
 		next = c.st
 	}
 	c.st = next
+	if in.ScaleErr == "" {
+		c.scale, c.known = in.Scale, true
+		if confirmedSet >= 0 {
+			c.scale.Desired = confirmedSet
+		}
+	}
 	switch {
 	case actErr != nil:
 		c.lastErr = actErr.Error()
