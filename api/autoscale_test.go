@@ -108,6 +108,10 @@ func TestAutoscalerAPI(t *testing.T) {
 		_, _ = io.Copy(&b, resp.Body)
 		return resp.StatusCode, b.String()
 	}
+	// The web page lists the autoscalers from this API.
+	if code, page := call("GET", "/", "", ""); code != 200 || !strings.Contains(page, `<table id="autoscalers">`) || !strings.Contains(page, `fetch("/api/v1/autoscalers")`) {
+		t.Fatalf("ui: %d", code)
+	}
 	code, body := call("GET", "/api/v1/autoscalers", "", "")
 	var list AutoscalerList
 	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list.Autoscalers) != 1 {
