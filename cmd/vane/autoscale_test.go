@@ -96,6 +96,7 @@ services:
 		t.Fatalf("list: %q %v", out, err)
 	}
 	out, err = run("autoscale", "status", "checkout")
+	t.Logf("vane autoscale status checkout:\n%s", out)
 	if err != nil || !strings.Contains(out, "hpa") || !strings.Contains(out, "requests: total 1000 against 100 per replica: 10") ||
 		!strings.Contains(out, "scaled") {
 		t.Fatalf("status: %q %v", out, err)
