@@ -347,7 +347,7 @@ func (c *Controller) look(ctx context.Context) {
 	c.o.Metrics.desired.WithLabelValues(name).Set(float64(d.Desired))
 
 	var actErr error
-	confirmedSet := int32(-1)
+	confirmedSet := Scale{Desired: -1}
 	if d.Action == ActionScaleUp || d.Action == ActionScaleDown {
 		c.mu.Lock()
 		stale := gen != c.gen
@@ -355,8 +355,9 @@ func (c *Controller) look(ctx context.Context) {
 		if stale {
 			return // paused or resumed meanwhile: that command wins
 		}
-		confirmed, err := c.act(ctx, d)
-		confirmedSet = confirmed
+		var err error
+		confirmedSet, err = c.act(ctx, d)
+		confirmed := confirmedSet.Desired
 		now = time.Now()
 		switch {
 		case err != nil:
@@ -397,8 +398,8 @@ func (c *Controller) look(ctx context.Context) {
 	c.st = next
 	if in.ScaleErr == "" {
 		c.scale, c.known = in.Scale, true
-		if confirmedSet >= 0 {
-			c.scale.Desired = confirmedSet
+		if confirmedSet.Desired >= 0 {
+			c.scale = confirmedSet
 		}
 	}
 	switch {
@@ -577,17 +578,17 @@ func (c *Controller) getScale(ctx context.Context) (Scale, error) {
 	return sc, nil
 }
 
-// act sets the scale with retries and reads it back. It returns the count
-// read back (-1 when it could not be read) and an error unless the read
-// count is the one asked for.
-func (c *Controller) act(ctx context.Context, d Decision) (int32, error) {
+// act sets the scale with retries and reads it back. It returns the scale
+// read back (Desired -1 when it could not be read) and an error unless the
+// read count is the one asked for.
+func (c *Controller) act(ctx context.Context, d Decision) (Scale, error) {
 	backoff := c.o.Backoff
 	var last error
 	for attempt := 0; attempt <= c.o.Retries; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return -1, errors.Join(last, ctx.Err())
+				return Scale{Desired: -1}, errors.Join(last, ctx.Err())
 			case <-time.After(backoff):
 			}
 			backoff *= 2
@@ -607,13 +608,13 @@ func (c *Controller) act(ctx context.Context, d Decision) (int32, error) {
 			last = fmt.Errorf("read back %d replicas after asking for %d", sc.Desired, d.Desired)
 			continue
 		}
-		return sc.Desired, nil
+		return sc, nil
 	}
 	// A last read: the count that holds now, if any.
 	if sc, err := c.getScale(ctx); err == nil {
-		return sc.Desired, last
+		return sc, last
 	}
-	return -1, last
+	return Scale{Desired: -1}, last
 }
 
 func (c *Controller) set(ctx context.Context, d Decision) error {
