@@ -101,6 +101,8 @@ type Status struct {
 	Last *Decision `json:"last,omitempty"`
 	// Recent are the latest events, oldest first.
 	Recent []Event `json:"recent"`
+	// Decisions are the latest decisions of this process, oldest first.
+	Decisions []Decision `json:"decisions"`
 	// Error is the last error (actuator, store), if any.
 	Error   string    `json:"error,omitempty"`
 	Updated time.Time `json:"updated"`
@@ -118,6 +120,7 @@ type Controller struct {
 	st      State
 	gen     uint64 // incremented by Pause/Resume: a look in flight drops its result
 	recent  []Event
+	decs    []Decision
 	lastErr string
 	started bool
 	// scale is the last count read or confirmed (known is false before).
@@ -270,7 +273,7 @@ func (c *Controller) Status() Status {
 	defer c.mu.Unlock()
 	s := Status{Name: c.spec.Name, Paused: c.st.Paused, Reason: c.st.PauseReason, Fight: c.st.Fight,
 		Min: c.spec.Min, Max: c.spec.Max, Last: c.st.Last, Recent: append([]Event{}, c.recent...),
-		Error: c.lastErr, Updated: c.st.Updated, Recommendations: []Recommendation{}}
+		Error: c.lastErr, Updated: c.st.Updated, Recommendations: []Recommendation{}, Decisions: append([]Decision{}, c.decs...)}
 	if l := c.st.Last; l != nil {
 		s.Current, s.Ready, s.Desired = l.Current, l.Ready, l.Desired
 		s.Recommendations = append(s.Recommendations, l.Recommendations...)
@@ -396,6 +399,10 @@ func (c *Controller) look(ctx context.Context) {
 		next = c.st
 	}
 	c.st = next
+	c.decs = append(c.decs, d)
+	if n := len(c.decs) - recentEvents; n > 0 {
+		c.decs = append([]Decision(nil), c.decs[n:]...)
+	}
 	if in.ScaleErr == "" {
 		c.scale, c.known = in.Scale, true
 		if confirmedSet.Desired >= 0 {
@@ -441,6 +448,25 @@ func (c *Controller) observe(ctx context.Context, st State) Inputs {
 		in.Rollout = c.o.Rollout(c.spec.Name)
 	}
 	in.ObservedAt = time.Now()
+	if q := c.spec.FreshnessQuery; q != "" {
+		v, err := c.query(ctx, q, now)
+		if err != nil {
+			stale := "freshness unknown: " + err.Error()
+			for i := range in.Metrics {
+				in.Metrics[i].Err = stale
+			}
+			in.Queue.Err = stale
+			for i := range in.SLO {
+				in.SLO[i].Err = stale
+			}
+		} else {
+			age := 0.0
+			for _, s := range v.Samples {
+				age = math.Max(age, s.Value)
+			}
+			in.ObservedAt = now.Add(-time.Duration(age * float64(time.Second)))
+		}
+	}
 	return in
 }
 

@@ -275,3 +275,45 @@ func TestControllerFightPauseResume(t *testing.T) {
 		}
 	})
 }
+
+// ageQuerier answers the freshness query with age and the others with value.
+type ageQuerier struct {
+	fakeQuerier
+	age float64
+}
+
+func (q *ageQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	if strings.HasPrefix(query, "time()") {
+		return analysis.Vector{Samples: []analysis.Sample{{Value: q.age}}}, nil
+	}
+	return q.fakeQuerier.Query(ctx, query, at)
+}
+
+func TestControllerHoldsOnStaleData(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openStore(t, filepath.Join(t.TempDir(), "vane.db"))
+		defer db.Close()
+		act := &fakeActuator{scale: Scale{Desired: 6, Ready: 6}}
+		q := &ageQuerier{fakeQuerier: fakeQuerier{value: 100}, age: 600}
+		spec := qpsSpec()
+		spec.FreshnessQuery = "time() - max(timestamp(requests_total))"
+		c, err := New(Options{Spec: spec, Actuator: act, Querier: q, Store: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		s := c.Status()
+		cancel()
+		<-done
+		if act.current() != 6 || s.Last.Action != ActionHold || !strings.Contains(s.Last.Reason, "stale data: read 10m ago") {
+			t.Fatalf("%d %+v", act.current(), s.Last)
+		}
+		if len(s.Decisions) != 20 {
+			t.Fatalf("%d decisions kept", len(s.Decisions))
+		}
+	})
+}

@@ -77,6 +77,13 @@ type Spec struct {
 	QueueQueries *QueueQueries `json:"queue_queries,omitempty"`
 	// StaleAfter: samples older than this are no data (default 2m).
 	StaleAfter time.Duration `json:"stale_after,omitempty"`
+	// FreshnessQuery, when set, is a PromQL query giving the age in
+	// seconds of the newest sample behind the metrics, for example
+	// time() - max(timestamp(http_requests_total{service="checkout"})):
+	// an age over StaleAfter makes the look's data stale. Without it, a
+	// series that stops being scraped reads as no data once Prometheus's
+	// lookback (5m by default) has passed.
+	FreshnessQuery string `json:"freshness_query,omitempty"`
 }
 
 // WithDefaults returns the spec with its defaults filled.
