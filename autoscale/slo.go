@@ -155,13 +155,19 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 	out.Valid = base.Valid
 	out.Replicas = base.Replicas
 	out.Reason = fmt.Sprintf("targets ×%.2f: %s", factor, base.Reason)
+	if len(hpa.Metrics) == 0 {
+		// Without metrics there is no count of its own: it only scales up
+		// on a burn and holds scale-down on a spent budget.
+		out.Valid, out.Replicas, out.Abstain = false, 0, true
+		out.Reason = "no page-tier burn"
+	}
 	if len(burning) > 0 {
 		cur := max(hpa.Current, 1)
 		up := max(cur+1, ceil32(float64(cur)*spec.UpFactor))
 		if !out.Valid || up > out.Replicas {
 			out.Replicas = up
 		}
-		out.Valid = true
+		out.Valid, out.Abstain = true, false
 		out.Urgent = true
 		out.Reason = fmt.Sprintf("%s: scale up at once to %d", strings.Join(burning, "; "), out.Replicas)
 	}
