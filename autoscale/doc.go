@@ -38,8 +38,8 @@
 // windows and rate-limit events survive a restart) and emits events and
 // metrics. Step does no I/O, no logging and never reads the clock.
 //
-// autoscale imports analysis, store (its not-found error) and the
-// standard library; it must not import api, cmd, xds or the actuators'
+// autoscale imports analysis, slo (the page tiers), store (its not-found
+// error) and the standard library; it must not import api, cmd, xds or the actuators'
 // SDKs (those live in autoscale/actuator).
 //
 // Usage:
