@@ -497,7 +497,8 @@ func (c *Controller) query(ctx context.Context, q string, now time.Time) (analys
 // metric reads one metric. An AverageValue or Utilization query with
 // several series is read as one sample per pod; the pods the scale counts
 // beyond them are missing (ready) or pending (not ready), as the HPA
-// counts them.
+// counts them. A Utilization query with one series is the ready replicas'
+// average (a percentage).
 func (c *Controller) metric(ctx context.Context, m MetricSpec, sc Scale, now time.Time) MetricInput {
 	mi := MetricInput{Name: m.Name, Target: m.Target}
 	v, err := c.query(ctx, m.Query, now)
@@ -511,8 +512,16 @@ func (c *Controller) metric(ctx context.Context, m MetricSpec, sc Scale, now tim
 		}
 		return mi
 	}
-	for _, s := range v.Samples {
-		mi.Pods = append(mi.Pods, PodSample{Name: podName(s.Labels), Ready: true, HasValue: true, Value: s.Value, Request: 1})
+	if m.Target.Type == Utilization && len(v.Samples) == 1 {
+		// One series is the ready replicas' average utilization: each
+		// ready replica is taken at that average.
+		for i := int32(0); i < max(1, sc.Ready); i++ {
+			mi.Pods = append(mi.Pods, PodSample{Name: fmt.Sprintf("replica-%d", i), Ready: true, HasValue: true, Value: v.Samples[0].Value, Request: 1})
+		}
+	} else {
+		for _, s := range v.Samples {
+			mi.Pods = append(mi.Pods, PodSample{Name: podName(s.Labels), Ready: true, HasValue: true, Value: s.Value, Request: 1})
+		}
 	}
 	if m.Target.Type == Utilization {
 		// A utilization query returns each pod's usage as a percentage of
@@ -521,10 +530,11 @@ func (c *Controller) metric(ctx context.Context, m MetricSpec, sc Scale, now tim
 			mi.Pods[i].Value /= 100
 		}
 	}
-	for i := int32(len(v.Samples)); i < sc.Ready; i++ {
+	n := int32(len(mi.Pods))
+	for i := n; i < sc.Ready; i++ {
 		mi.Pods = append(mi.Pods, PodSample{Name: fmt.Sprintf("missing-%d", i), Ready: true, Request: 1})
 	}
-	for i := max(sc.Ready, int32(len(v.Samples))); i < sc.Desired; i++ {
+	for i := max(sc.Ready, n); i < sc.Desired; i++ {
 		mi.Pods = append(mi.Pods, PodSample{Name: fmt.Sprintf("pending-%d", i), Request: 1})
 	}
 	return mi
