@@ -514,3 +514,75 @@ func TestControllerErrorBudgetGate(t *testing.T) {
 		}
 	})
 }
+
+// A timed pause ends when its duration ends, not on the next look; a
+// gated plan leaves its pause with a full budget (no flip-flop between
+// Paused and Progressing); a frozen rollout records one blocked event
+// however often its budget percentage changes.
+func TestControllerTimedPauseAndGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := store.Open(filepath.Join(t.TempDir(), "vane.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var mu sync.Mutex
+		budgets := map[string]float64{"checkout-availability": 1, "cart-availability": 0.1}
+		read := func(ctx context.Context, slo string, now time.Time) (float64, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			b := budgets[slo]
+			if slo == "cart-availability" {
+				budgets[slo] -= 0.001 // the live percentage changes on every read
+			}
+			return b, nil
+		}
+		plan := func(slo string) Plan {
+			return Plan{Steps: []PlanStep{WeightStep(20), PauseFor(10 * time.Second), WeightStep(50), PauseFor(0)},
+				BudgetGate: BudgetGate{SLO: slo, Floor: 0.25}}
+		}
+		svcs := []ServiceConfig{
+			{Service: traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.0.1:80"}}}, Plan: plan("checkout-availability")},
+			{Service: traffic.Service{Name: "cart", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.1.1:80"}}}, Plan: plan("cart-availability")},
+		}
+		m, err := NewManager(Options{Router: &fakeRouter{}, Store: db, Budget: read}, svcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := runManager(t, m)
+		defer stop()
+		for _, svc := range []string{"checkout", "cart"} {
+			if _, err := m.Start(ctx, StartRequest{Service: svc, Version: "v2", Endpoints: []string{"10.0.9.2:80"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Phase != Paused || st.Routing.Weights.Canary != 20 {
+			t.Fatalf("at the pause: %s at %d%%: %q", st.Phase, st.Routing.Weights.Canary, st.Reason)
+		}
+		time.Sleep(10*time.Second + 10*time.Millisecond) // the look interval is 15s
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Step != 3 || st.Routing.Weights.Canary != 50 {
+			t.Fatalf("10s after a 10s pause began: step %d at %d%% (%s): %q", st.Step+1, st.Routing.Weights.Canary, st.Phase, st.Reason)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Step != 3 || st.Phase != Paused {
+			t.Fatalf("a minute later: step %d %s: %q", st.Step+1, st.Phase, st.Reason)
+		}
+		st, _ := m.Get("cart")
+		evs, err := m.History("cart", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocked := 0
+		for _, e := range evs {
+			if e.Type == EvBlocked {
+				blocked++
+			}
+		}
+		if st.Phase != Pending || blocked != 1 || st.Blocked != BlockBudgetLow {
+			t.Fatalf("frozen rollout: %s with %d blocked events (cause %q): %q", st.Phase, blocked, st.Blocked, st.Reason)
+		}
+	})
+}

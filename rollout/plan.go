@@ -84,7 +84,9 @@ type Plan struct {
 
 // Analysis configures the judges.
 type Analysis struct {
-	// Interval is the time between two looks (default 15s).
+	// Interval is the time between two looks (default 15s). It governs
+	// every judge that does not set its own interval; a judge's own
+	// interval overrides it for that judge.
 	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
 	// RequestsMetric, when Judges is empty, enables the sequential
 	// canary-vs-stable judge on this request counter (labels service,
@@ -95,12 +97,43 @@ type Analysis struct {
 }
 
 // Specs returns the judges' specs: Judges, or the default sequential judge
-// on RequestsMetric.
+// on RequestsMetric, each with its effective interval: its own, else
+// Interval (when set). A judge that takes Interval keeps the query window
+// its kind would have had by default, so that a short look interval does
+// not shrink what its queries aggregate over.
 func (a Analysis) Specs() []analysis.Spec {
-	if len(a.Judges) > 0 || a.RequestsMetric == "" {
-		return a.Judges
+	specs := a.Judges
+	if len(specs) == 0 && a.RequestsMetric != "" {
+		specs = []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
 	}
-	return []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
+	out := make([]analysis.Spec, 0, len(specs))
+	for _, s := range specs {
+		if s.Interval == 0 && a.Interval > 0 {
+			if s.Window == 0 {
+				s.Window = s.WithDefaults().Window
+			}
+			s.Interval = analysis.Duration(a.Interval)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// LookInterval is the time between two looks of the rollout's controller:
+// the shortest effective interval of its judges, or Interval (default 15s)
+// without judges. A judge whose interval is longer reuses its last result
+// until its own interval has passed.
+func (a Analysis) LookInterval() time.Duration {
+	d := a.Interval.D()
+	if d <= 0 {
+		d = DefaultAnalysisInterval
+	}
+	for _, s := range a.Specs() {
+		if i := s.WithDefaults().Interval.D(); i > 0 && i < d {
+			d = i
+		}
+	}
+	return d
 }
 
 // MinTraffic is the minimum traffic guard: an analysis step cannot pass
@@ -362,6 +395,11 @@ func (p Plan) WithDefaults() Plan {
 	}
 	if p.Analysis.Interval == 0 {
 		p.Analysis.Interval = Duration(DefaultAnalysisInterval)
+	}
+	if specs := p.Analysis.Specs(); len(specs) > 0 {
+		// Every judge written out with its effective interval, so that
+		// the stored plan (and the API) shows when each one looks.
+		p.Analysis.Judges = specs
 	}
 	if p.OnInconclusive == "" {
 		p.OnInconclusive = Hold
