@@ -84,6 +84,8 @@ type base struct {
 	vars   Vars
 	last   Result
 	lastAt time.Time
+	// freshQ caches the freshness queries of each rendered query.
+	freshQ map[string][]string
 }
 
 func (b *base) Name() string { return b.spec.Name }
@@ -262,6 +264,13 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	if r, ok := c.cached(now); ok {
 		return r
 	}
+	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad, c.buckets}, []string{c.vars.Version, c.vars.Stable}, 0)
+	if err == nil {
+		err = c.fresh(ctx, q, now, queries...)
+	}
+	if err != nil {
+		return c.inconclusive(now, err)
+	}
 	cur, err := c.read(ctx, q, now)
 	if err != nil {
 		return c.inconclusive(now, err)
@@ -379,6 +388,9 @@ func (c *thresholdCheck) Evaluate(ctx context.Context, q Querier, now time.Time)
 		return c.last
 	}
 	query, err := c.render(c.query, c.vars.Version, 0)
+	if err == nil {
+		err = c.fresh(ctx, q, now, query)
+	}
 	if err != nil {
 		return c.inconclusive(now, err)
 	}
@@ -410,6 +422,13 @@ func (c *burnRateCheck) Reset(time.Time) { c.last, c.lastAt = Result{}, time.Tim
 func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
 	if r, ok := c.cached(now); ok {
 		return r
+	}
+	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad}, []string{c.vars.Version}, c.spec.ShortWindow.D())
+	if err == nil {
+		err = c.fresh(ctx, q, now, queries...)
+	}
+	if err != nil {
+		return c.inconclusive(now, err)
 	}
 	var w [2]BurnWindow
 	for i, win := range []time.Duration{c.spec.ShortWindow.D(), c.spec.LongWindow.D()} {
@@ -456,6 +475,13 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 	end := c.start.Add(c.spec.Lifetime.D())
 	if now.Before(end) {
 		return c.done(now, Continue, fmt.Sprintf("collecting samples until %s (fixed horizon %s)", end.Format(time.RFC3339), c.spec.Lifetime), nil)
+	}
+	queries, err := c.renderAll([]*QueryTemplate{c.query}, []string{c.vars.Version, c.vars.Stable}, 0)
+	if err == nil {
+		err = c.fresh(ctx, q, now, queries...)
+	}
+	if err != nil {
+		return c.inconclusive(now, err)
 	}
 	var series [2][]float64
 	for i, ver := range []string{c.vars.Version, c.vars.Stable} {

@@ -68,6 +68,9 @@ func (q *fakeQuerier) set(x float64) { q.mu.Lock(); q.ratio = x; q.mu.Unlock() }
 func (q *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if strings.HasPrefix(query, "max(timestamp(") { // every sample is fresh
+		return analysis.Vector{Samples: []analysis.Sample{{Value: float64(at.Unix())}}}, nil
+	}
 	if strings.Contains(query, "canary_requests_total") {
 		return analysis.Vector{Samples: []analysis.Sample{{Value: q.requests}}}, nil
 	}

@@ -88,6 +88,11 @@ type Analysis struct {
 	// every judge that does not set its own interval; a judge's own
 	// interval overrides it for that judge.
 	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// MaxSampleAge is the age beyond which the newest sample a judge reads
+	// is stale and its look Inconclusive, for every judge that does not
+	// set its own (default: twice the judge's interval, at least 30s). Set
+	// it to a few scrape intervals of the services' targets.
+	MaxSampleAge Duration `json:"max_sample_age,omitempty" yaml:"max_sample_age,omitempty"`
 	// RequestsMetric, when Judges is empty, enables the sequential
 	// canary-vs-stable judge on this request counter (labels service,
 	// version, code; 5xx codes are bad).
@@ -113,6 +118,9 @@ func (a Analysis) Specs() []analysis.Spec {
 				s.Window = s.WithDefaults().Window
 			}
 			s.Interval = analysis.Duration(a.Interval)
+		}
+		if s.MaxSampleAge == 0 && a.MaxSampleAge > 0 {
+			s.MaxSampleAge = analysis.Duration(a.MaxSampleAge)
 		}
 		out = append(out, s)
 	}
@@ -516,6 +524,9 @@ func (p Plan) Validate() error {
 			add("%s.name: %q is also the name of analysis.judges[%d]", f, n, k)
 		}
 		names[n] = i
+	}
+	if p.Analysis.MaxSampleAge < 0 {
+		add("analysis.max_sample_age: %s is negative", p.Analysis.MaxSampleAge)
 	}
 	if p.Analysis.Interval != 0 && p.Analysis.Interval.D() < 100*time.Millisecond {
 		add("analysis.interval: %s is below 100ms", p.Analysis.Interval)
