@@ -8,10 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/vaneproj/vane/slo"
 )
 
-// ErrNoData is returned (wrapped) when a query's result is empty.
-var ErrNoData = errors.New("analysis: no data")
+// ErrNoData is returned (wrapped) when a query's result is empty. It is
+// slo.ErrNoData, so that errors.Is matches it in both packages.
+var ErrNoData = slo.ErrNoData
 
 // ErrNaN is returned (wrapped) when a query's value is NaN or infinite.
 var ErrNaN = errors.New("analysis: value is NaN")
@@ -122,6 +125,15 @@ func (b *base) render(qt *QueryTemplate, version string, window time.Duration) (
 func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout.D())
 	defer cancel()
+	return Scalar(ctx, q, query, now)
+}
+
+// Scalar runs an instant query that must return exactly one finite sample
+// and returns its value. An empty result wraps ErrNoData, a NaN or
+// infinite value ErrNaN; several series are an error (a query meant to be
+// one number that is not, such as a sum without its sum()). Judges and the
+// SLO evaluator (through SLOQuerier) read numbers this one way.
+func Scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
 	vec, err := q.Query(ctx, query, now)
 	if err != nil {
 		return 0, fmt.Errorf("query %s failed: %w", query, err)
@@ -138,6 +150,15 @@ func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Tim
 		return 0, fmt.Errorf("query %s: %w", query, ErrNaN)
 	}
 	return x, nil
+}
+
+// SLOQuerier reads the numbers of slo.Evaluator through q, with Scalar.
+func SLOQuerier(q Querier) slo.Querier { return sloQuerier{q} }
+
+type sloQuerier struct{ q Querier }
+
+func (s sloQuerier) Scalar(ctx context.Context, query string, at time.Time) (float64, error) {
+	return Scalar(ctx, s.q, query, at)
 }
 
 // sequentialCheck runs the sequential judge on cumulative counters read at
