@@ -628,7 +628,7 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 				r.Judge = chk.Name()
 			}
 			c.m.o.Metrics.verdicts.WithLabelValues(c.st.Name, r.Verdict.String()).Inc()
-			c.log.Debug("Judge looked", "judge", r.Judge, "verdict", r.Verdict, "reason", r.Reason)
+			c.log.Debug("Judge looked", "judge", r.Judge, "cached", !r.At.Equal(now), "verdict", r.Verdict, "reason", r.Reason)
 			obs.Results = append(obs.Results, r)
 		}
 		if c.st.NeedsTraffic() {

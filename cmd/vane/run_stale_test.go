@@ -27,8 +27,9 @@ import (
 // fail 30% of its calls while Prometheus is down, and starts Prometheus
 // again 20 s later (the window has "ended" during the outage). Prometheus
 // first answers with the samples from before the outage: the canary must
-// not be promoted on them, and is rolled back once the judges see the
-// failures.
+// not be promoted on them (samples older than max_sample_age, 5 scrape
+// intervals here, are inconclusive; the window counts only conclusive
+// looking), and is rolled back once the judges see the failures.
 func TestRunStaleDataAfterPrometheusOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test of vane run; run without -short")
@@ -79,6 +80,7 @@ services:
       progress_deadline: 2m
       analysis:
         interval: 1s
+        max_sample_age: 5s
         judges:
           - name: errors
             kind: sequential
