@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -548,7 +549,9 @@ func TestControllerTimedPauseAndGate(t *testing.T) {
 			{Service: traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.0.1:80"}}}, Plan: plan("checkout-availability")},
 			{Service: traffic.Service{Name: "cart", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.1.1:80"}}}, Plan: plan("cart-availability")},
 		}
-		m, err := NewManager(Options{Router: &fakeRouter{}, Store: db, Budget: read}, svcs)
+		svcs[1].Plan.Webhooks.Notify = &Webhook{URL: "http://hooks/notify"}
+		hooks := &recordingHooks{}
+		m, err := NewManager(Options{Router: &fakeRouter{}, Store: db, Budget: read, Hooks: hooks}, svcs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -586,6 +589,11 @@ func TestControllerTimedPauseAndGate(t *testing.T) {
 		}
 		if st.Phase != Pending || blocked != 1 || st.Blocked != BlockBudgetLow {
 			t.Fatalf("frozen rollout: %s with %d blocked events (cause %q): %q", st.Phase, blocked, st.Blocked, st.Reason)
+		}
+		hooks.mu.Lock()
+		defer hooks.mu.Unlock()
+		if n := slices.Index(hooks.calls, "notify:blocked"); n < 0 || slices.Contains(hooks.calls[n+1:], "notify:blocked") {
+			t.Fatalf("notifications of the frozen rollout: %v, want one blocked", hooks.calls)
 		}
 	})
 }

@@ -124,28 +124,34 @@ services:
 	a := apiCaller{t: t, base: "http://" + httpAddr}
 	waitUntil(t, "readyz", 30*time.Second, p, func() bool { return a.call("GET", "/readyz", "", nil, nil) == 200 })
 
-	var sloList struct {
+	type sloList struct {
 		SLOs []struct {
 			ID              string   `json:"id"`
 			BudgetRemaining *float64 `json:"budget_remaining"`
 			Error           string   `json:"error"`
 		} `json:"slos"`
 	}
+	budgetOf := func(id string) (*float64, string) {
+		var l sloList
+		if code := a.call("GET", "/api/v1/slos", "", nil, &l); code != 200 {
+			t.Fatalf("GET /api/v1/slos: HTTP %d", code)
+		}
+		for _, s := range l.SLOs {
+			if s.ID == id {
+				b, _ := json.Marshal(s)
+				return s.BudgetRemaining, string(b)
+			}
+		}
+		t.Fatalf("no SLO %s", id)
+		return nil, ""
+	}
 	// The error series (code Internal or Unknown) does not exist; the
 	// total is readable once Prometheus holds two samples of it.
 	var budget string
 	waitUntil(t, "checkout's SLO budget is full", 15*time.Second, p, func() bool {
-		if code := a.call("GET", "/api/v1/slos", "", nil, &sloList); code != 200 {
-			t.Fatalf("GET /api/v1/slos: HTTP %d", code)
-		}
-		for _, s := range sloList.SLOs {
-			if s.ID == "checkout-availability" {
-				b, _ := json.Marshal(s)
-				budget = string(b)
-				return s.BudgetRemaining != nil && *s.BudgetRemaining == 1
-			}
-		}
-		return false
+		var b *float64
+		b, budget = budgetOf("checkout-availability")
+		return b != nil && *b == 1
 	})
 	t.Logf("a service that never had an error: %s", budget)
 
@@ -163,6 +169,11 @@ services:
 	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
 	waitUntil(t, "traffic through the xDS client", 30*time.Second, p, func() bool { return gen.Stats().ByVersion["v1"].OK > 50 })
 
+	// Prometheus must hold the traffic before the gate can see it spent.
+	waitUntil(t, "checkout-spent's budget is below the floor", 15*time.Second, p, func() bool {
+		b, _ := budgetOf("checkout-spent")
+		return b != nil && *b < 0.5
+	})
 	startCLI := func(svc string) string {
 		out, err := exec.Command(bin, "rollout", "start", svc, "--version", "v2", "--endpoints", apps["v2"].Addr(),
 			"--server", a.base).CombinedOutput()
@@ -173,7 +184,10 @@ services:
 	}
 	out := startCLI("cart")
 	if !strings.Contains(out, "frozen in Pending") || !strings.Contains(out, "deploy freeze") {
-		t.Fatalf("vane rollout start of a frozen rollout said:\n%s", out)
+		st, evs, _ := a.state("cart")
+		var sl any
+		a.call("GET", "/api/v1/slos", "", nil, &sl)
+		t.Fatalf("vane rollout start of a frozen rollout said:\n%s\nstate %s blocked %q: %s\nevents %+v\nslos %+v", out, st.Phase, st.Blocked, st.Reason, evs, sl)
 	}
 	t.Logf("$ vane rollout start cart …\n%s", out)
 	if out := startCLI("checkout"); !strings.Contains(out, "rollout checkout started") {

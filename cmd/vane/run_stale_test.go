@@ -143,6 +143,20 @@ services:
 		}
 	}
 	t.Logf("outcome: %s %s after Prometheus was started again: %s", st.Phase, st.Finished.Sub(restartAt).Round(time.Millisecond), st.Reason)
+	// The judge saw the samples from before the outage as stale (the
+	// look's evaluation time is now, the samples' time is before the stop).
+	stale := ""
+	for _, l := range strings.Split(p.out.String(), "\n") {
+		if strings.Contains(l, `msg="Judge looked"`) && strings.Contains(l, "stale data") {
+			stale = l
+			break
+		}
+	}
+	if stale == "" {
+		t.Errorf("no look after the restart found the samples stale")
+	} else {
+		t.Logf("first stale look: %s", stale[strings.Index(stale, "reason="):])
+	}
 	if st.Phase != rollout.Aborted {
 		t.Fatalf("the canary failing 30%% of its calls was %s on stale data: %s", st.Phase, st.Reason)
 	}
