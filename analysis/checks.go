@@ -8,10 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/vaneproj/vane/slo"
 )
 
-// ErrNoData is returned (wrapped) when a query's result is empty.
-var ErrNoData = errors.New("analysis: no data")
+// ErrNoData is returned (wrapped) when a query's result is empty. It is
+// slo.ErrNoData, so that errors.Is matches it in both packages.
+var ErrNoData = slo.ErrNoData
 
 // ErrNaN is returned (wrapped) when a query's value is NaN or infinite.
 var ErrNaN = errors.New("analysis: value is NaN")
@@ -84,14 +87,18 @@ type base struct {
 	vars   Vars
 	last   Result
 	lastAt time.Time
+	// freshQ caches the freshness queries of each rendered query.
+	freshQ map[string][]string
 }
 
 func (b *base) Name() string { return b.spec.Name }
 
 // cached returns the last result when the check looked less than an
-// interval ago.
+// interval ago. A look due within a tenth of the interval is taken now: the
+// controller's ticks at the same interval jitter by a little, and a look
+// skipped for a millisecond would double the time between looks.
 func (b *base) cached(now time.Time) (Result, bool) {
-	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= b.spec.Interval.D() || now.Before(b.lastAt) {
+	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= b.spec.Interval.D()*9/10 || now.Before(b.lastAt) {
 		return Result{}, false
 	}
 	return b.last, true
@@ -120,6 +127,15 @@ func (b *base) render(qt *QueryTemplate, version string, window time.Duration) (
 func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout.D())
 	defer cancel()
+	return Scalar(ctx, q, query, now)
+}
+
+// Scalar runs an instant query that must return exactly one finite sample
+// and returns its value. An empty result wraps ErrNoData, a NaN or
+// infinite value ErrNaN; several series are an error (a query meant to be
+// one number that is not, such as a sum without its sum()). Judges and the
+// SLO evaluator (through SLOQuerier) read numbers this one way.
+func Scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
 	vec, err := q.Query(ctx, query, now)
 	if err != nil {
 		return 0, fmt.Errorf("query %s failed: %w", query, err)
@@ -136,6 +152,15 @@ func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Tim
 		return 0, fmt.Errorf("query %s: %w", query, ErrNaN)
 	}
 	return x, nil
+}
+
+// SLOQuerier reads the numbers of slo.Evaluator through q, with Scalar.
+func SLOQuerier(q Querier) slo.Querier { return sloQuerier{q} }
+
+type sloQuerier struct{ q Querier }
+
+func (s sloQuerier) Scalar(ctx context.Context, query string, at time.Time) (float64, error) {
+	return Scalar(ctx, s.q, query, at)
 }
 
 // sequentialCheck runs the sequential judge on cumulative counters read at
@@ -262,6 +287,13 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	if r, ok := c.cached(now); ok {
 		return r
 	}
+	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad, c.buckets}, []string{c.vars.Version, c.vars.Stable}, 0)
+	if err == nil {
+		err = c.fresh(ctx, q, now, queries...)
+	}
+	if err != nil {
+		return c.inconclusive(now, err)
+	}
 	cur, err := c.read(ctx, q, now)
 	if err != nil {
 		return c.inconclusive(now, err)
@@ -379,6 +411,9 @@ func (c *thresholdCheck) Evaluate(ctx context.Context, q Querier, now time.Time)
 		return c.last
 	}
 	query, err := c.render(c.query, c.vars.Version, 0)
+	if err == nil {
+		err = c.fresh(ctx, q, now, query)
+	}
 	if err != nil {
 		return c.inconclusive(now, err)
 	}
@@ -410,6 +445,13 @@ func (c *burnRateCheck) Reset(time.Time) { c.last, c.lastAt = Result{}, time.Tim
 func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
 	if r, ok := c.cached(now); ok {
 		return r
+	}
+	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad}, []string{c.vars.Version}, c.spec.ShortWindow.D())
+	if err == nil {
+		err = c.fresh(ctx, q, now, queries...)
+	}
+	if err != nil {
+		return c.inconclusive(now, err)
 	}
 	var w [2]BurnWindow
 	for i, win := range []time.Duration{c.spec.ShortWindow.D(), c.spec.LongWindow.D()} {
@@ -456,6 +498,13 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 	end := c.start.Add(c.spec.Lifetime.D())
 	if now.Before(end) {
 		return c.done(now, Continue, fmt.Sprintf("collecting samples until %s (fixed horizon %s)", end.Format(time.RFC3339), c.spec.Lifetime), nil)
+	}
+	queries, err := c.renderAll([]*QueryTemplate{c.query}, []string{c.vars.Version, c.vars.Stable}, 0)
+	if err == nil {
+		err = c.fresh(ctx, q, now, queries...)
+	}
+	if err != nil {
+		return c.inconclusive(now, err)
 	}
 	var series [2][]float64
 	for i, ver := range []string{c.vars.Version, c.vars.Stable} {

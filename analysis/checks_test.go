@@ -15,14 +15,25 @@ import (
 type fakeQuerier struct {
 	fn      func(query string, at time.Time) (Vector, error)
 	rangeFn func(query string, start, end time.Time, step time.Duration) (Matrix, error)
+	// age, when set, is the age of the newest sample of every series at a
+	// look; else samples are fresh. Freshness queries are not recorded in
+	// queries.
+	age     func(at time.Time) time.Duration
 	queries []string
 }
 
 func (f *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (Vector, error) {
-	f.queries = append(f.queries, query)
 	if err := ctx.Err(); err != nil {
 		return Vector{}, err
 	}
+	if strings.HasPrefix(query, "max(timestamp(") {
+		newest := at
+		if f.age != nil {
+			newest = at.Add(-f.age(at))
+		}
+		return one(float64(newest.UnixNano()) / 1e9), nil
+	}
+	f.queries = append(f.queries, query)
 	return f.fn(query, at)
 }
 

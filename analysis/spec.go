@@ -96,6 +96,12 @@ type Spec struct {
 	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
 	// Timeout bounds each query; default 10s.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// MaxSampleAge is the age beyond which the newest sample of a series a
+	// query reads is stale: the look is Inconclusive (for example while
+	// Prometheus, back from an outage, still answers with samples from
+	// before it). Default: twice Interval, at least DefaultMaxSampleAge;
+	// set it to a few scrape intervals of the series' targets.
+	MaxSampleAge Duration `yaml:"max_sample_age,omitempty" json:"max_sample_age,omitempty"`
 	// Window is the range {{.window}} a threshold query aggregates over;
 	// default: Interval.
 	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
@@ -204,6 +210,9 @@ func (s Spec) WithDefaults() Spec {
 	if s.Timeout == 0 {
 		s.Timeout = Duration(DefaultTimeout)
 	}
+	if s.MaxSampleAge == 0 {
+		s.MaxSampleAge = max(2*s.Interval, Duration(DefaultMaxSampleAge))
+	}
 	if s.Window == 0 {
 		s.Window = s.Interval
 	}
@@ -308,6 +317,9 @@ func (s Spec) Validate() error {
 	}
 	if s.Timeout < 0 {
 		bad("timeout", "must be positive, got %s", s.Timeout.D())
+	}
+	if s.MaxSampleAge < 0 {
+		bad("max_sample_age", "must be positive, got %s", s.MaxSampleAge.D())
 	}
 	if s.Window < 0 {
 		bad("window", "must be positive, got %s", s.Window.D())

@@ -21,6 +21,7 @@ import (
 	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/slo"
 	"github.com/vaneproj/vane/store"
 )
 
@@ -223,7 +224,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	defer db.Close()
 
-	sloStatus := &api.SLOEvaluator{SLOs: slos, Querier: w.Prom, Timeout: 2 * time.Second}
+	sloStatus := &slo.Evaluator{SLOs: slos, Querier: analysis.SLOQuerier(w.Prom), Timeout: 2 * time.Second}
 	router := &recordingRouter{next: w.XDS}
 	plan := demoPlan(tm)
 	mgr, err := rollout.NewManager(rollout.Options{
@@ -327,7 +328,7 @@ func demoPlan(tm timings) rollout.Plan {
 
 // runPart rolls out canary and waits for the rollout to end, measuring
 // what users got.
-func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *recordingRouter, n *narrator, slos *api.SLOEvaluator, tm timings,
+func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *recordingRouter, n *narrator, slos *slo.Evaluator, tm timings,
 	title, stable, canary string, expected Outcome) (Part, error) {
 	part := Part{Title: title, Stable: stable, Canary: canary, Expected: expected, Outcome: Unfinished}
 	before := w.Load.Stats()

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/vaneproj/vane/analysis"
-	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/slo"
 )
 
 // narrator writes the demo's story: event lines as they happen and the
@@ -170,7 +170,7 @@ func describeResult(r analysis.Result) string {
 }
 
 // watch shows the progress of the rollout of canary until unwatch.
-func (n *narrator) watch(w *World, mgr *rollout.Manager, slos *api.SLOEvaluator, tm timings) {
+func (n *narrator) watch(w *World, mgr *rollout.Manager, slos *slo.Evaluator, tm timings) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.watchCancel, n.watchDone = cancel, make(chan struct{})
 	every := tm.progress

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -42,7 +41,7 @@ func loadSLOs(dir string) ([]*slo.SLO, string, error) {
 
 // sloBurnRates describes each SLO's burn rate over its shortest alert
 // window, as Vane's SLO status (the API's /api/v1/slos) computes it.
-func sloBurnRates(ctx context.Context, ev *api.SLOEvaluator, now time.Time) string {
+func sloBurnRates(ctx context.Context, ev *slo.Evaluator, now time.Time) string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	sts, err := ev.Status(ctx, now)

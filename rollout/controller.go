@@ -512,6 +512,8 @@ type controller struct {
 	budget    float64
 	traffic   float64
 	republish bool
+	// resumed is set until the first look after resuming a stored state.
+	resumed bool
 }
 
 func (c *controller) run(ctx context.Context) {
@@ -524,11 +526,9 @@ func (c *controller) run(ctx context.Context) {
 		}
 		c.m.mu.Unlock()
 	}()
-	interval := c.st.Plan.Analysis.Interval.D()
-	if interval <= 0 {
-		interval = DefaultAnalysisInterval
-	}
+	interval := c.st.Plan.Analysis.LookInterval()
 	if c.republish {
+		c.resumed = true
 		c.log.Info("Resuming rollout", "phase", c.st.Phase, "step", c.st.Step, "routing", c.st.Routing.String())
 		if !c.st.AnalysisStarted.IsZero() {
 			for _, chk := range c.checks {
@@ -540,15 +540,28 @@ func (c *controller) run(ctx context.Context) {
 	c.tick(ctx, last)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// wake steps the rollout when a timed pause ends, between looks.
+	wake := time.NewTimer(time.Hour)
+	wake.Stop()
+	defer wake.Stop()
+	lastStep := last
 	for !c.st.Phase.Terminal() {
 		select {
 		case <-ctx.Done():
 			return
 		default:
 		}
+		var wakeC <-chan time.Time
+		if at := c.st.WakeAt(); at.After(lastStep) {
+			wake.Reset(time.Until(at))
+			wakeC = wake.C
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-wakeC:
+			lastStep = time.Now()
+			c.tick(ctx, lastStep)
 		case r := <-c.cmds:
 			if err := c.st.CheckCommand(r.cmd); err != nil {
 				r.reply <- cmdReply{st: c.st, err: fmt.Errorf("%w: %w", ErrConflict, err)}
@@ -567,9 +580,10 @@ func (c *controller) run(ctx context.Context) {
 				c.m.o.Metrics.missedTicks.WithLabelValues(c.st.Name).Add(float64(missed))
 				c.log.Warn("Rollout evaluation missed ticks", "missed", missed, "interval", interval)
 			}
-			last = now
+			last, lastStep = now, now
 			c.tick(ctx, now)
 		}
+		wake.Stop()
 	}
 }
 
@@ -605,6 +619,7 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 		}
 	}
 	obs := c.obs()
+	obs.Resumed, c.resumed = c.resumed, false
 	if c.st.Analyzing() {
 		obs.Results = make([]analysis.Result, 0, len(c.checks))
 		for _, chk := range c.checks {
@@ -613,7 +628,7 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 				r.Judge = chk.Name()
 			}
 			c.m.o.Metrics.verdicts.WithLabelValues(c.st.Name, r.Verdict.String()).Inc()
-			c.log.Debug("Judge looked", "judge", r.Judge, "verdict", r.Verdict, "reason", r.Reason)
+			c.log.Debug("Judge looked", "judge", r.Judge, "cached", !r.At.Equal(now), "verdict", r.Verdict, "reason", r.Reason)
 			obs.Results = append(obs.Results, r)
 		}
 		if c.st.NeedsTraffic() {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,9 @@ func (q *fakeQuerier) set(x float64) { q.mu.Lock(); q.ratio = x; q.mu.Unlock() }
 func (q *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if strings.HasPrefix(query, "max(timestamp(") { // every sample is fresh
+		return analysis.Vector{Samples: []analysis.Sample{{Value: float64(at.Unix())}}}, nil
+	}
 	if strings.Contains(query, "canary_requests_total") {
 		return analysis.Vector{Samples: []analysis.Sample{{Value: q.requests}}}, nil
 	}
@@ -511,6 +515,85 @@ func TestControllerErrorBudgetGate(t *testing.T) {
 		synctest.Wait()
 		if st, _ := m.Get("checkout"); st.Phase != Paused || st.Routing.Weights.Canary != 20 {
 			t.Fatalf("after the budget recovered: %s at %d%%: %q", st.Phase, st.Routing.Weights.Canary, st.Reason)
+		}
+	})
+}
+
+// A timed pause ends when its duration ends, not on the next look; a
+// gated plan leaves its pause with a full budget (no flip-flop between
+// Paused and Progressing); a frozen rollout records one blocked event
+// however often its budget percentage changes.
+func TestControllerTimedPauseAndGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := store.Open(filepath.Join(t.TempDir(), "vane.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var mu sync.Mutex
+		budgets := map[string]float64{"checkout-availability": 1, "cart-availability": 0.1}
+		read := func(ctx context.Context, slo string, now time.Time) (float64, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			b := budgets[slo]
+			if slo == "cart-availability" {
+				budgets[slo] -= 0.001 // the live percentage changes on every read
+			}
+			return b, nil
+		}
+		plan := func(slo string) Plan {
+			return Plan{Steps: []PlanStep{WeightStep(20), PauseFor(10 * time.Second), WeightStep(50), PauseFor(0)},
+				BudgetGate: BudgetGate{SLO: slo, Floor: 0.25}}
+		}
+		svcs := []ServiceConfig{
+			{Service: traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.0.1:80"}}}, Plan: plan("checkout-availability")},
+			{Service: traffic.Service{Name: "cart", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.1.1:80"}}}, Plan: plan("cart-availability")},
+		}
+		svcs[1].Plan.Webhooks.Notify = &Webhook{URL: "http://hooks/notify"}
+		hooks := &recordingHooks{}
+		m, err := NewManager(Options{Router: &fakeRouter{}, Store: db, Budget: read, Hooks: hooks}, svcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := runManager(t, m)
+		defer stop()
+		for _, svc := range []string{"checkout", "cart"} {
+			if _, err := m.Start(ctx, StartRequest{Service: svc, Version: "v2", Endpoints: []string{"10.0.9.2:80"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Phase != Paused || st.Routing.Weights.Canary != 20 {
+			t.Fatalf("at the pause: %s at %d%%: %q", st.Phase, st.Routing.Weights.Canary, st.Reason)
+		}
+		time.Sleep(10*time.Second + 10*time.Millisecond) // the look interval is 15s
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Step != 3 || st.Routing.Weights.Canary != 50 {
+			t.Fatalf("10s after a 10s pause began: step %d at %d%% (%s): %q", st.Step+1, st.Routing.Weights.Canary, st.Phase, st.Reason)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if st, _ := m.Get("checkout"); st.Step != 3 || st.Phase != Paused {
+			t.Fatalf("a minute later: step %d %s: %q", st.Step+1, st.Phase, st.Reason)
+		}
+		st, _ := m.Get("cart")
+		evs, err := m.History("cart", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocked := 0
+		for _, e := range evs {
+			if e.Type == EvBlocked {
+				blocked++
+			}
+		}
+		if st.Phase != Pending || blocked != 1 || st.Blocked != BlockBudgetLow {
+			t.Fatalf("frozen rollout: %s with %d blocked events (cause %q): %q", st.Phase, blocked, st.Blocked, st.Reason)
+		}
+		hooks.mu.Lock()
+		defer hooks.mu.Unlock()
+		if n := slices.Index(hooks.calls, "notify:blocked"); n < 0 || slices.Contains(hooks.calls[n+1:], "notify:blocked") {
+			t.Fatalf("notifications of the frozen rollout: %v, want one blocked", hooks.calls)
 		}
 	})
 }

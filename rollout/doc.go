@@ -9,7 +9,17 @@
 // returns the next State and the Actions to carry out in order. The phases
 // are Pending → Progressing (step i) ⇄ Paused → Promoting → Succeeded, or →
 // RollingBack → Aborted. A failure always applies weight 0 before anything
-// else; an inconclusive look is never a pass.
+// else; an inconclusive look is never a pass. An analysis window ends after
+// its duration of conclusive looking (State.Conclusive): time while the
+// judges were inconclusive does not count, and after an outage (or a
+// restart of the controller) the first conclusive look only restarts the
+// count. A block (the error-budget gate, too little traffic) is recorded
+// once per cause (State.Blocked).
+//
+// The controller looks every Analysis.LookInterval (analysis.interval, or
+// a judge's own shorter interval), reads the budget whenever the gate may
+// be checked (State.NeedsBudget), and steps at State.WakeAt so that a
+// timed pause ends when its duration ends.
 //
 // The Controller owns the ticker, evaluates the analysis.Checks through an
 // analysis.Querier, applies routings through a traffic.Router and counts

@@ -84,8 +84,15 @@ type Plan struct {
 
 // Analysis configures the judges.
 type Analysis struct {
-	// Interval is the time between two looks (default 15s).
+	// Interval is the time between two looks (default 15s). It governs
+	// every judge that does not set its own interval; a judge's own
+	// interval overrides it for that judge.
 	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// MaxSampleAge is the age beyond which the newest sample a judge reads
+	// is stale and its look Inconclusive, for every judge that does not
+	// set its own (default: twice the judge's interval, at least 30s). Set
+	// it to a few scrape intervals of the services' targets.
+	MaxSampleAge Duration `json:"max_sample_age,omitempty" yaml:"max_sample_age,omitempty"`
 	// RequestsMetric, when Judges is empty, enables the sequential
 	// canary-vs-stable judge on this request counter (labels service,
 	// version, code; 5xx codes are bad).
@@ -95,12 +102,46 @@ type Analysis struct {
 }
 
 // Specs returns the judges' specs: Judges, or the default sequential judge
-// on RequestsMetric.
+// on RequestsMetric, each with its effective interval: its own, else
+// Interval (when set). A judge that takes Interval keeps the query window
+// its kind would have had by default, so that a short look interval does
+// not shrink what its queries aggregate over.
 func (a Analysis) Specs() []analysis.Spec {
-	if len(a.Judges) > 0 || a.RequestsMetric == "" {
-		return a.Judges
+	specs := a.Judges
+	if len(specs) == 0 && a.RequestsMetric != "" {
+		specs = []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
 	}
-	return []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
+	out := make([]analysis.Spec, 0, len(specs))
+	for _, s := range specs {
+		if s.Interval == 0 && a.Interval > 0 {
+			if s.Window == 0 {
+				s.Window = s.WithDefaults().Window
+			}
+			s.Interval = analysis.Duration(a.Interval)
+		}
+		if s.MaxSampleAge == 0 && a.MaxSampleAge > 0 {
+			s.MaxSampleAge = analysis.Duration(a.MaxSampleAge)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// LookInterval is the time between two looks of the rollout's controller:
+// the shortest effective interval of its judges, or Interval (default 15s)
+// without judges. A judge whose interval is longer reuses its last result
+// until its own interval has passed.
+func (a Analysis) LookInterval() time.Duration {
+	d := a.Interval.D()
+	if d <= 0 {
+		d = DefaultAnalysisInterval
+	}
+	for _, s := range a.Specs() {
+		if i := s.WithDefaults().Interval.D(); i > 0 && i < d {
+			d = i
+		}
+	}
+	return d
 }
 
 // MinTraffic is the minimum traffic guard: an analysis step cannot pass
@@ -363,6 +404,11 @@ func (p Plan) WithDefaults() Plan {
 	if p.Analysis.Interval == 0 {
 		p.Analysis.Interval = Duration(DefaultAnalysisInterval)
 	}
+	if specs := p.Analysis.Specs(); len(specs) > 0 {
+		// Every judge written out with its effective interval, so that
+		// the stored plan (and the API) shows when each one looks.
+		p.Analysis.Judges = specs
+	}
 	if p.OnInconclusive == "" {
 		p.OnInconclusive = Hold
 	}
@@ -478,6 +524,9 @@ func (p Plan) Validate() error {
 			add("%s.name: %q is also the name of analysis.judges[%d]", f, n, k)
 		}
 		names[n] = i
+	}
+	if p.Analysis.MaxSampleAge < 0 {
+		add("analysis.max_sample_age: %s is negative", p.Analysis.MaxSampleAge)
 	}
 	if p.Analysis.Interval != 0 && p.Analysis.Interval.D() < 100*time.Millisecond {
 		add("analysis.interval: %s is below 100ms", p.Analysis.Interval)

@@ -174,6 +174,7 @@ func (e *env) run(d directive) ([]string, error) {
 			}
 			e.now = e.now.Add(dd)
 		}
+		_, obs.Resumed = args["resumed"]
 		if e.st.Analyzing() {
 			obs.Results = []analysis.Result{}
 			if v := args["verdicts"]; v != "" {
@@ -220,6 +221,9 @@ func mustFloat(s string) float64 {
 }
 
 func (e *env) step(obs Observation) []string {
+	if !e.st.NeedsBudget() {
+		obs.BudgetRemaining = math.NaN() // as the controller: read only when needed
+	}
 	st, acts := Step(e.st, obs, e.now)
 	e.st = st
 	out := []string{fmt.Sprintf("t=+%s", e.now.Sub(e.t0))}
@@ -253,12 +257,18 @@ func (e *env) summary() string {
 	a := ""
 	if !s.AnalysisStarted.IsZero() {
 		a = fmt.Sprintf(" analysis_from=+%s", s.AnalysisStarted.Sub(e.t0))
+		if s.Conclusive > 0 {
+			a += fmt.Sprintf(" conclusive=%s", s.Conclusive)
+		}
 	}
 	if s.ApplyError != "" {
 		a += fmt.Sprintf(" apply_error=%q", s.ApplyError)
 	}
 	if len(s.Routing.CanaryHeaders) > 0 {
 		a += fmt.Sprintf(" headers=%v", s.Routing.CanaryHeaders)
+	}
+	if s.Blocked != "" {
+		a += fmt.Sprintf(" blocked=%s", s.Blocked)
 	}
 	return fmt.Sprintf("state: %s step=%d (%s) weight=%d applied=%t inconclusive=%d%s reason=%q",
 		s.Phase, s.Step, s.CurrentStep(), s.Routing.Weights.Canary, s.Applied, s.Inconclusive, a, s.Reason)

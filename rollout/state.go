@@ -74,6 +74,23 @@ type State struct {
 	HooksDone []HookName `json:"hooks_done,omitempty"`
 	// Inconclusive counts inconclusive looks in a row.
 	Inconclusive int `json:"inconclusive"`
+	// Conclusive is how long the judges of the current analysis have been
+	// looking conclusively: the time from one look to the next counts only
+	// when the earlier look (or the start of the analysis) was conclusive.
+	// An analysis window ends after its duration of conclusive looking, so
+	// time during which the judges were Inconclusive (a Prometheus outage,
+	// stale samples) never counts, and after an outage the first
+	// conclusive look cannot complete a step by itself.
+	Conclusive Duration `json:"conclusive,omitempty"`
+	// CountFrom is when the next conclusive look starts counting from: the
+	// last conclusive look, or the start of the analysis; zero after an
+	// inconclusive look or a restart of the controller.
+	CountFrom time.Time `json:"count_from,omitzero"`
+	// Blocked names the cause that blocks the rollout (the error-budget
+	// gate, too little traffic), empty when nothing does. A block is
+	// recorded and notified once, and again only when its cause changes;
+	// Reason carries its live details.
+	Blocked BlockCause `json:"blocked,omitempty"`
 	// Results are the judges' latest results.
 	Results []analysis.Result `json:"results,omitempty"`
 	// Reason explains the latest decision.
@@ -124,10 +141,36 @@ func (s State) Analyzing() bool {
 }
 
 // NeedsBudget reports whether the next Step needs the remaining error
-// budget in its Observation.
+// budget in its Observation: whenever it may check the gate, that is
+// before the start, while progressing, and when a timed pause ends.
 func (s State) NeedsBudget() bool {
-	return s.Plan.BudgetGate.Enabled() && !s.Force && (s.Phase == Pending || s.Phase == Progressing)
+	return s.Plan.BudgetGate.Enabled() && !s.Force && (s.Phase == Pending || s.Phase == Progressing || s.Phase == Paused)
 }
+
+// WakeAt is when the rollout must be stepped even if no look is due: the
+// end of a timed pause (a pause ends when its duration ends, not on the
+// next look). Zero when there is no such time.
+func (s State) WakeAt() time.Time {
+	st := s.CurrentStep()
+	if s.Phase != Paused || s.ManualPause || st.Pause == nil || st.Pause.Duration <= 0 {
+		return time.Time{}
+	}
+	return s.StepStarted.Add(st.Pause.Duration.D())
+}
+
+// BlockCause names what blocks a rollout.
+type BlockCause string
+
+// The block causes.
+const (
+	// BlockBudgetUnknown: the gate's SLO budget could not be read.
+	BlockBudgetUnknown BlockCause = "budget-unknown"
+	// BlockBudgetLow: the gate's SLO budget is below the floor.
+	BlockBudgetLow BlockCause = "budget-below-floor"
+	// BlockMinTraffic: the analysis window ended with too few canary
+	// requests, or with their count unknown.
+	BlockMinTraffic BlockCause = "min-traffic"
+)
 
 // NeedsTraffic reports whether the next Step needs the canary's request
 // count in its Observation.
@@ -207,6 +250,10 @@ type Observation struct {
 	// CanaryRequests is the canary's request count since the analysis
 	// started (NaN when unknown); read when State.NeedsTraffic.
 	CanaryRequests float64
+	// Resumed is set on the first Step after the controller (re)started
+	// with a stored state: the time since the last look was not watched,
+	// so the next conclusive look does not count toward the window.
+	Resumed bool
 }
 
 // Tick is an Observation with nothing but the passing of time.

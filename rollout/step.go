@@ -39,12 +39,18 @@ type machine struct {
 	o       Observation
 	acts    []Action
 	applied bool // an ActApply was emitted by this call
+	// counted is set when this call's look counted toward the analysis
+	// window: it was conclusive, and so was the look (or start) before it.
+	counted bool
 }
 
 func (m *machine) step() {
 	s := &m.s
 	if s.Phase.Terminal() {
 		return
+	}
+	if m.o.Resumed {
+		s.CountFrom = time.Time{}
 	}
 	if m.o.Ack != nil {
 		m.onAck(*m.o.Ack)
@@ -113,6 +119,7 @@ func (m *machine) resetAnalysis() {
 	m.s.AnalysisStarted = m.now
 	m.s.Results = nil
 	m.s.Inconclusive = 0
+	m.s.Conclusive, m.s.CountFrom = 0, m.now
 	m.acts = append(m.acts, Action{Kind: ActResetAnalysis, Start: m.now})
 }
 
@@ -194,8 +201,13 @@ func (m *machine) onResults() {
 		return
 	}
 	if len(inconclusive) == 0 {
+		if !s.CountFrom.IsZero() && !m.now.Before(s.CountFrom) {
+			s.Conclusive += Duration(m.now.Sub(s.CountFrom))
+			m.counted = true
+		}
+		s.CountFrom = m.now
 		if s.Inconclusive > *s.Plan.InconclusiveLimit {
-			s.Reason = "judges have data again"
+			s.Reason = fmt.Sprintf("judges have data again; the analysis window (%s of conclusive looking so far) goes on from this look", s.Conclusive.D().Round(time.Second))
 			m.event(EvAnalysis, s.Reason, s.Results)
 		}
 		s.Inconclusive = 0
@@ -205,6 +217,7 @@ func (m *machine) onResults() {
 		return
 	}
 	s.Inconclusive++
+	s.CountFrom = time.Time{}
 	limit := *s.Plan.InconclusiveLimit
 	if s.Inconclusive <= limit {
 		if !sameVerdicts(prev, s.Results) {
@@ -257,7 +270,7 @@ func sameVerdicts(a, b []analysis.Result) bool {
 func (m *machine) rollback(reason string, evidence []analysis.Result) {
 	s := &m.s
 	s.Phase = RollingBack
-	s.ManualPause, s.Hook = false, ""
+	s.ManualPause, s.Hook, s.Blocked = false, "", ""
 	s.AnalysisStarted = time.Time{}
 	s.Reason = "rolling back: " + reason
 	// Weight 0 first, then the reason.
@@ -265,24 +278,30 @@ func (m *machine) rollback(reason string, evidence []analysis.Result) {
 	m.event(EvRollback, s.Reason, evidence)
 }
 
-func (m *machine) gateBlocked() (string, bool) {
+// gateBlocked reports whether the error-budget gate freezes the rollout,
+// with the cause and the reason.
+func (m *machine) gateBlocked() (BlockCause, string, bool) {
 	s := &m.s
 	if !s.NeedsBudget() {
-		return "", false
+		return "", "", false
 	}
 	b, g := m.o.BudgetRemaining, s.Plan.BudgetGate
 	if math.IsNaN(b) {
-		return fmt.Sprintf("deploy freeze: the error budget remaining of SLO %q is unknown (start with --force to override)", g.SLO), true
+		return BlockBudgetUnknown, fmt.Sprintf("deploy freeze: the error budget remaining of SLO %q is unknown (start with --force to override)", g.SLO), true
 	}
 	if b < g.Floor {
-		return fmt.Sprintf("deploy freeze: SLO %q has %.1f%% of its error budget left, below the floor of %.1f%% (start with --force to override)", g.SLO, 100*b, 100*g.Floor), true
+		return BlockBudgetLow, fmt.Sprintf("deploy freeze: SLO %q has %.1f%% of its error budget left, below the floor of %.1f%% (start with --force to override)", g.SLO, 100*b, 100*g.Floor), true
 	}
-	return "", false
+	return "", "", false
 }
 
-func (m *machine) blocked(why string) {
-	if m.s.Reason != why {
-		m.s.Reason = why
+// blocked holds the rollout for cause. The reason is kept up to date;
+// the event (and its notification) is emitted only when the cause changes.
+func (m *machine) blocked(cause BlockCause, why string) {
+	s := &m.s
+	s.Reason = why
+	if s.Blocked != cause {
+		s.Blocked = cause
 		m.event(EvBlocked, why, nil)
 	}
 }
@@ -295,16 +314,16 @@ func (m *machine) advance() {
 			return
 		}
 		if s.Plan.Webhooks.PreRollout != nil && !slices.Contains(s.HooksDone, HookPreRollout) {
-			if why, ok := m.gateBlocked(); ok {
-				m.blocked(why)
+			if cause, why, ok := m.gateBlocked(); ok {
+				m.blocked(cause, why)
 				return
 			}
 			m.hook(HookPreRollout)
 			return
 		}
 		if !slices.Contains(s.HooksDone, HookPreRollout) {
-			if why, ok := m.gateBlocked(); ok {
-				m.blocked(why)
+			if cause, why, ok := m.gateBlocked(); ok {
+				m.blocked(cause, why)
 				return
 			}
 		}
@@ -336,7 +355,13 @@ func (m *machine) advance() {
 		if !s.Applied {
 			m.retryApply()
 		}
-		if !s.ManualPause && st.Pause != nil && st.Pause.Duration > 0 && !m.now.Before(s.StepStarted.Add(st.Pause.Duration.D())) {
+		if end := s.WakeAt(); !end.IsZero() && !m.now.Before(end) {
+			// The gate is checked before leaving the pause: a frozen
+			// rollout stays Paused at the end of its pause.
+			if cause, why, ok := m.gateBlocked(); ok {
+				m.blocked(cause, why)
+				return
+			}
 			s.Phase = Progressing
 			m.complete(fmt.Sprintf("pause of %s ended", st.Pause.Duration))
 		}
@@ -367,7 +392,7 @@ func (m *machine) deadlineExceeded() bool {
 	if d <= 0 || s.Phase != Progressing || s.StepStarted.IsZero() || m.now.Sub(s.StepStarted) <= d {
 		return false
 	}
-	if _, frozen := m.gateBlocked(); frozen {
+	if _, _, frozen := m.gateBlocked(); frozen {
 		return false // a deploy freeze holds a healthy canary; it is not a failure
 	}
 	m.rollback(fmt.Sprintf("step %d (%s) did not complete within the progress deadline of %s", s.Step, s.CurrentStep(), d), s.Results)
@@ -380,13 +405,13 @@ func (m *machine) analysisStep(d time.Duration) {
 		m.resetAnalysis()
 		return
 	}
-	if m.o.Results == nil {
-		return // judged only on ticks that looked
-	}
-	if s.Inconclusive > 0 {
+	if !m.counted {
+		// Judged only on looks that count: conclusive, after a conclusive
+		// look. After an outage the first conclusive look only restarts
+		// the count.
 		return
 	}
-	elapsed := m.now.Sub(s.AnalysisStarted)
+	elapsed := s.Conclusive.D()
 	trafficOK, trafficWhy := true, ""
 	if mt := s.Plan.MinTraffic; mt.Requests > 0 {
 		n := m.o.CanaryRequests
@@ -403,22 +428,23 @@ func (m *machine) analysisStep(d time.Duration) {
 	}
 	switch {
 	case allPass && trafficOK:
-		m.complete(fmt.Sprintf("every judge passed after %s", elapsed.Round(time.Second)))
+		m.complete(fmt.Sprintf("every judge passed after %s of conclusive looking", elapsed.Round(time.Second)))
 	case elapsed < d:
 	case !trafficOK:
-		m.blocked(fmt.Sprintf("analysis window of %s ended but %s; waiting", d, trafficWhy))
+		m.blocked(BlockMinTraffic, fmt.Sprintf("analysis window of %s ended but %s; waiting", d, trafficWhy))
 	default:
-		m.complete(fmt.Sprintf("analysis window of %s ended with no failure (%s)", d, verdictSummary(s.Results)))
+		m.complete(fmt.Sprintf("analysis window of %s of conclusive looking ended with no failure (%s)", d, verdictSummary(s.Results)))
 	}
 }
 
 // complete finishes the current step and enters the next, unless the
 // error-budget gate freezes the rollout.
 func (m *machine) complete(why string) {
-	if frozen, ok := m.gateBlocked(); ok {
-		m.blocked(frozen)
+	if cause, frozen, ok := m.gateBlocked(); ok {
+		m.blocked(cause, frozen)
 		return
 	}
+	m.s.Blocked = ""
 	m.s.Reason = why
 	m.enterStep(m.s.Step + 1)
 }
@@ -426,7 +452,7 @@ func (m *machine) complete(why string) {
 func (m *machine) start() {
 	s := &m.s
 	s.Reason = fmt.Sprintf("rollout of %s %s started (%d steps)", s.Name, s.Service.Canary.Version, len(s.Plan.Steps))
-	s.Phase = Progressing
+	s.Phase, s.Blocked = Progressing, ""
 	m.event(EvStarted, s.Reason, nil)
 	m.enterStep(0)
 }

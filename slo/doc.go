@@ -22,6 +22,19 @@
 //	err = slo.GenerateRules(w, slos, slo.GenerateOptions{})
 //	tests, _ := slo.TierTests(slo.TestTwin(slos[0]), "rules.yaml")   // promtool rule tests
 //
+// SLO evaluation (evaluate.go): an Evaluator computes each SLO's budget
+// remaining and its burn rate per alert window from the SLO's own SLI
+// queries, read through a Querier that the caller supplies
+// (analysis.SLOQuerier over Prometheus); the API's /api/v1/slos, the demo
+// and the rollout error-budget gate all use it:
+//
+//	ev := &slo.Evaluator{SLOs: slos, Querier: analysis.SLOQuerier(q)}
+//	remaining, err := ev.Budget(ctx, "checkout-availability", now)
+//
+// An error query that selects no series (Sloth-style, before the first
+// error) counts zero errors when the total can be read; the budget is
+// unknown only when the total cannot be read.
+//
 // Reading files is left to callers (cmd/vane reads them), so that the
-// package does no I/O.
+// package does no I/O of its own.
 package slo

@@ -117,6 +117,27 @@ the controller sets http.token_file, pass the same file with --token-file
 			if err := c.do(cmd.Context(), http.MethodPost, "/api/v1/rollouts", req, &st); err != nil {
 				return err
 			}
+			// The controller takes its first step at once: wait briefly for
+			// it, so that a rollout frozen in Pending is not called started.
+			for deadline := time.Now().Add(3 * time.Second); st.Phase == rollout.Pending && time.Now().Before(deadline); {
+				d, err := c.detail(cmd.Context(), st.Name)
+				if err != nil {
+					break
+				}
+				if d.Rollout.Seq > st.Seq {
+					st = d.Rollout
+					if st.Phase != rollout.Pending || st.Blocked != "" {
+						break
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if st.Phase == rollout.Pending && st.Blocked != "" {
+				_, err = fmt.Fprintf(g.out, "rollout %s %s → %s is frozen in Pending: %s\n"+
+					"It starts by itself once the cause clears; `vane rollout abort %s` cancels it, `vane rollout start --force` overrides the error-budget gate.\n",
+					st.Name, st.Original.Stable.Version, st.Original.Canary.Version, st.Reason, st.Name)
+				return err
+			}
 			_, err = fmt.Fprintf(g.out, "rollout %s started: %s → %s, %d steps (%s); follow it with: vane rollout status %s --watch\n",
 				st.Name, st.Original.Stable.Version, st.Original.Canary.Version, len(st.Plan.Steps), stepList(st.Plan), st.Name)
 			return err
@@ -294,7 +315,14 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 		fmt.Fprintf(&b, "Headers:  %s\n", s.Routing)
 	}
 	if !s.AnalysisStarted.IsZero() {
-		fmt.Fprintf(&b, "Analysis: running for %s\n", age(now.Sub(s.AnalysisStarted)))
+		fmt.Fprintf(&b, "Analysis: running for %s, %s of it conclusive (the window counts only conclusive looking)\n",
+			age(now.Sub(s.AnalysisStarted)), s.Conclusive.D().Round(time.Second))
+	}
+	if looks := lookIntervals(s.Plan.Analysis); looks != "" {
+		fmt.Fprintf(&b, "Looks:    %s\n", looks)
+	}
+	if s.Blocked != "" {
+		fmt.Fprintf(&b, "Blocked:  %s\n", s.Blocked)
 	}
 	if len(s.Results) > 0 {
 		fmt.Fprintln(&b, "Judges:")
@@ -314,6 +342,22 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// lookIntervals describes when the judges look: the controller's look
+// interval and each judge's effective interval (its own, else
+// analysis.interval).
+func lookIntervals(a rollout.Analysis) string {
+	specs := a.Specs()
+	if len(specs) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(specs))
+	for _, sp := range specs {
+		sp = sp.WithDefaults()
+		parts = append(parts, fmt.Sprintf("%s every %s", sp.Name, sp.Interval))
+	}
+	return fmt.Sprintf("every %s (%s)", a.LookInterval(), strings.Join(parts, ", "))
 }
 
 func progressSteps(s rollout.State) int {

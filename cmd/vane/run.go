@@ -21,6 +21,7 @@ import (
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/slo"
 	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/xds"
 )
@@ -241,7 +242,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	g.start(ctx, "xds server", xs.Run)
 
 	// 4. Rollout loops.
-	slos := &api.SLOEvaluator{SLOs: cfg.Loaded, Querier: querier, Timeout: cfg.Prometheus.Timeout.D()}
+	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
 	mgr, err := rollout.NewManager(rollout.Options{Router: xs, Querier: querier, Store: db, Budget: slos.Budget,
 		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout")}, cfg.ServiceConfigs())
 	if err != nil {

@@ -123,6 +123,8 @@ type Server struct {
 	ConfigFile string
 
 	cmd  *exec.Cmd
+	bin  string
+	args []string
 	out  *SyncBuffer
 	done chan struct{}
 	once sync.Once
@@ -190,8 +192,9 @@ func launch(t testing.TB, name, bin, dataDir, confFile string, args func(addr st
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "http://" + addr, Addr: addr, DataDir: dataDir, ConfigFile: confFile, out: &SyncBuffer{}, done: make(chan struct{})}
-		s.cmd = exec.Command(bin, args(addr)...)
+		s := &Server{URL: "http://" + addr, Addr: addr, DataDir: dataDir, ConfigFile: confFile, out: &SyncBuffer{}, done: make(chan struct{}),
+			bin: bin, args: args(addr)}
+		s.cmd = exec.Command(bin, s.args...)
 		s.cmd.Stdout = s.out
 		s.cmd.Stderr = s.out
 		if err := s.cmd.Start(); err != nil {
@@ -252,6 +255,31 @@ func (s *Server) Stop() {
 			<-s.done
 		}
 	})
+}
+
+// Restart stops the server if it still runs and starts it again on the
+// same address with the same configuration and data directory, as a
+// Prometheus server comes back after an outage. It returns the new process
+// once it is ready; it is stopped when the test ends.
+func (s *Server) Restart(t testing.TB) *Server {
+	t.Helper()
+	s.Stop()
+	n := &Server{URL: s.URL, Addr: s.Addr, DataDir: s.DataDir, ConfigFile: s.ConfigFile, out: &SyncBuffer{}, done: make(chan struct{}),
+		bin: s.bin, args: s.args}
+	n.cmd = exec.Command(n.bin, n.args...)
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("promtest: restart %s: %v", n.bin, err)
+	}
+	go func() {
+		_ = n.cmd.Wait()
+		close(n.done)
+	}()
+	t.Cleanup(n.Stop)
+	if err := n.waitReady(30 * time.Second); err != nil {
+		t.Fatalf("promtest: restarted %s did not become ready: %v", filepath.Base(n.bin), err)
+	}
+	return n
 }
 
 // Reload asks the server to reread its configuration and rule files.

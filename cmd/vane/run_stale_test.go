@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/vaneproj/vane/demo/loadgen"
+	"github.com/vaneproj/vane/demo/sampleapp"
+	"github.com/vaneproj/vane/internal/promtest"
+	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/xds"
+)
+
+// TestRunStaleDataAfterPrometheusOutage stops the real Prometheus server
+// that `vane run` reads 4 s into a 15 s analysis at 50%, makes the canary
+// fail 30% of its calls while Prometheus is down, and starts Prometheus
+// again 20 s later (the window has "ended" during the outage). Prometheus
+// first answers with the samples from before the outage: the canary must
+// not be promoted on them (samples older than max_sample_age, 5 scrape
+// intervals here, are inconclusive; the window counts only conclusive
+// looking), and is rolled back once the judges see the failures.
+func TestRunStaleDataAfterPrometheusOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test of vane run; run without -short")
+	}
+	bin := buildVane(t)
+	dir := t.TempDir()
+
+	apps := map[string]*sampleapp.Instance{}
+	for _, v := range []string{"v1", "v2"} {
+		in, err := sampleapp.Start(sampleapp.Config{Version: v, ErrorRatio: 0.002, ErrorCode: codes.Unavailable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = in.Close() })
+		apps[v] = in
+	}
+	promSrv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second,
+		Jobs: []promtest.Job{{Name: "checkout", Targets: []string{apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr()},
+			Labels: map[string]string{"service": "checkout"}}}})
+	noVane := &vaneProc{out: &promtest.SyncBuffer{}}
+	waitUntil(t, "Prometheus scraped both versions", 30*time.Second, noVane, func() bool {
+		r, err := http.Get(promSrv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return strings.Contains(string(b), `"2"]`)
+	})
+
+	xdsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cfgFile := filepath.Join(dir, "vane.yaml")
+	cfg := fmt.Sprintf(`prometheus:
+  url: %s
+xds:
+  listen: %s
+http:
+  listen: %s
+store:
+  path: state/vane.db
+services:
+  - name: checkout
+    stable: {version: v1, endpoints: [%q]}
+    rollout:
+      steps:
+        - weight: 50
+        - analysis: {duration: 15s}
+      progress_deadline: 2m
+      analysis:
+        interval: 1s
+        max_sample_age: 5s
+        judges:
+          - name: errors
+            kind: sequential
+            requests_metric: demo_requests_total
+            bad_codes: "Unavailable|Internal|Unknown"
+`, promSrv.URL, xdsAddr, httpAddr, apps["v1"].Addr())
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startVane(t, bin, cfgFile)
+	a := apiCaller{t: t, base: "http://" + httpAddr}
+	waitUntil(t, "readyz", 30*time.Second, p, func() bool { return a.call("GET", "/readyz", "", nil, nil) == 200 })
+
+	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: xdsAddr, NodeID: "stale-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	genCtx, stopGen := context.WithCancel(context.Background())
+	genDone := make(chan struct{})
+	go func() { defer close(genDone); _ = gen.Run(genCtx) }()
+	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
+	waitUntil(t, "traffic through the xDS client", 30*time.Second, p, func() bool { return gen.Stats().ByVersion["v1"].OK > 50 })
+
+	out, err := exec.Command(bin, "rollout", "start", "checkout", "--version", "v2", "--endpoints", apps["v2"].Addr(),
+		"--server", a.base).CombinedOutput()
+	if err != nil {
+		t.Fatalf("vane rollout start: %v\n%s", err, out)
+	}
+	waitUntil(t, "the 15s analysis at 50% started", 30*time.Second, p, func() bool {
+		st, _, _ := a.state("checkout")
+		return st.Step == 1 && st.Applied && !st.AnalysisStarted.IsZero()
+	})
+	t0 := time.Now()
+	time.Sleep(4 * time.Second)
+	promSrv.Stop()
+	stoppedAt := time.Now()
+	if err := apps["v2"].SetErrorRatio(0.3); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Prometheus stopped %s into the analysis; the canary now fails 30%% of its calls", stoppedAt.Sub(t0).Round(time.Millisecond))
+	time.Sleep(20 * time.Second)
+	if st, _, _ := a.state("checkout"); st.Phase.Terminal() {
+		t.Fatalf("the rollout ended during the outage: %s: %s", st.Phase, st.Reason)
+	}
+	restartAt := time.Now()
+	promSrv.Restart(t)
+	t.Logf("Prometheus ready again %s after it was stopped", time.Since(stoppedAt).Round(time.Millisecond))
+	waitUntil(t, "the rollout ended", 60*time.Second, p, func() bool {
+		st, _, _ := a.state("checkout")
+		return st.Phase.Terminal()
+	})
+	st, events, _ := a.state("checkout")
+	for _, e := range events {
+		if !e.At.Before(t0) {
+			t.Logf("  %+8.3fs (from restart) %-12s %s", e.At.Sub(restartAt).Seconds(), e.Type, e.Reason)
+		}
+	}
+	t.Logf("outcome: %s %s after Prometheus was started again: %s", st.Phase, st.Finished.Sub(restartAt).Round(time.Millisecond), st.Reason)
+	// The judge saw the samples from before the outage as stale (the
+	// look's evaluation time is now, the samples' time is before the stop).
+	stale := ""
+	for _, l := range strings.Split(p.out.String(), "\n") {
+		if strings.Contains(l, `msg="Judge looked"`) && strings.Contains(l, "stale data") {
+			stale = l
+			break
+		}
+	}
+	if stale == "" {
+		t.Errorf("no look after the restart found the samples stale")
+	} else {
+		t.Logf("first stale look: %s", stale[strings.Index(stale, "reason="):])
+	}
+	if st.Phase != rollout.Aborted {
+		t.Fatalf("the canary failing 30%% of its calls was %s on stale data: %s", st.Phase, st.Reason)
+	}
+}
