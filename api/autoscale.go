@@ -1,15 +1,11 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"time"
 
 	"github.com/vaneproj/vane/autoscale"
-	"github.com/vaneproj/vane/slo"
 )
 
 // Autoscalers is what the API needs from the autoscalers; the
@@ -108,46 +104,4 @@ func writeAutoscaleErr(w http.ResponseWriter, err error) {
 	default:
 		writeErr(w, err)
 	}
-}
-
-// SLOSignal reads the named SLO's page-tier burn rates (its first page
-// tier's long and short windows) and its remaining budget, for the slo and
-// queue recommenders (autoscale.SLOReader).
-func (e *SLOEvaluator) SLOSignal(ctx context.Context, name string, now time.Time) (autoscale.SLOSignal, error) {
-	sig := autoscale.SLOSignal{SLO: name, BurnLong: math.NaN(), BurnShort: math.NaN(), Budget: math.NaN()}
-	s := e.find(name)
-	if s == nil {
-		return sig, fmt.Errorf("no SLO named %q", name)
-	}
-	var page *slo.Tier
-	for _, t := range s.Tiers() {
-		if t.Severity == slo.SeverityPage {
-			page = &t
-			break
-		}
-	}
-	if page == nil {
-		return sig, fmt.Errorf("SLO %q has no page tier", name)
-	}
-	b, err := e.Budget(ctx, s.ID(), now)
-	if err != nil {
-		return sig, fmt.Errorf("budget: %w", err)
-	}
-	sig.Budget = b
-	sig.PageBurnRate = page.BurnRate
-	for _, w := range []struct {
-		d  time.Duration
-		to *float64
-	}{{page.Long, &sig.BurnLong}, {page.Short, &sig.BurnShort}} {
-		r, err := e.ratio(ctx, s, w.d, now)
-		if errors.Is(err, errNoTraffic) {
-			*w.to = 0
-			continue
-		}
-		if err != nil {
-			return sig, fmt.Errorf("burn rate over %s: %w", slo.FormatDuration(w.d), err)
-		}
-		*w.to = r / s.ErrorBudget()
-	}
-	return sig, nil
 }

@@ -161,3 +161,57 @@ func (e *Evaluator) Status(ctx context.Context, now time.Time) ([]Status, error)
 	}
 	return out, nil
 }
+
+// PageSignal is an SLO's burn over its first page tier's windows and its
+// remaining budget: what an autoscaler reads to scale on the SLO.
+type PageSignal struct {
+	// BurnLong and BurnShort are the burn rates over the page tier's long
+	// and short windows (0 without traffic).
+	BurnLong, BurnShort float64
+	// Budget is the error budget remaining, as a ratio (≤ 1; negative when
+	// overspent).
+	Budget float64
+	// Threshold is the page tier's burn-rate threshold.
+	Threshold float64
+}
+
+// PageSignal reads the named SLO's page-tier burn rates and its remaining
+// budget at now. An SLO without a page tier, an unknown name or an
+// unreadable SLI is an error.
+func (e *Evaluator) PageSignal(ctx context.Context, name string, now time.Time) (PageSignal, error) {
+	sig := PageSignal{BurnLong: math.NaN(), BurnShort: math.NaN(), Budget: math.NaN()}
+	s := e.find(name)
+	if s == nil {
+		return sig, fmt.Errorf("no SLO named %q", name)
+	}
+	var page *Tier
+	for _, t := range s.Tiers() {
+		if t.Severity == SeverityPage {
+			page = &t
+			break
+		}
+	}
+	if page == nil {
+		return sig, fmt.Errorf("SLO %q has no page tier", name)
+	}
+	b, err := e.Budget(ctx, s.ID(), now)
+	if err != nil {
+		return sig, fmt.Errorf("budget: %w", err)
+	}
+	sig.Budget, sig.Threshold = b, page.BurnRate
+	for _, w := range []struct {
+		d  time.Duration
+		to *float64
+	}{{page.Long, &sig.BurnLong}, {page.Short, &sig.BurnShort}} {
+		r, err := e.ratio(ctx, s, w.d, now)
+		if errors.Is(err, errNoTraffic) {
+			*w.to = 0
+			continue
+		}
+		if err != nil {
+			return sig, fmt.Errorf("burn rate over %s: %w", FormatDuration(w.d), err)
+		}
+		*w.to = r / s.ErrorBudget()
+	}
+	return sig, nil
+}

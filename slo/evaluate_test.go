@@ -128,3 +128,28 @@ func TestCalendarBudgetReadsTheCurrentPeriod(t *testing.T) {
 		t.Fatalf("budget queries read %v, want the month so far (2d12h)", ranges)
 	}
 }
+
+func TestPageSignal(t *testing.T) {
+	slos, err := Load(File{Name: "slo.yaml", Data: []byte(evalSpec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, now := context.Background(), time.Unix(1e9, 0)
+	// 2% errors on a 0.1% budget: burn 20× over both page windows.
+	e := &Evaluator{SLOs: slos, Querier: fakeQuerier{bad: f(20), total: f(1000)}}
+	sig, err := e.PageSignal(ctx, "checkout-availability", now)
+	if err != nil || math.Abs(sig.BurnLong-20) > 1e-9 || math.Abs(sig.BurnShort-20) > 1e-9 || math.Abs(sig.Threshold-14.4) > 1e-9 || sig.Budget > -18 {
+		t.Fatalf("%+v %v", sig, err)
+	}
+	// No traffic: no burn, the whole budget.
+	sig, err = (&Evaluator{SLOs: slos, Querier: fakeQuerier{bad: f(0), total: f(0)}}).PageSignal(ctx, "checkout-availability", now)
+	if err != nil || sig.BurnLong != 0 || sig.BurnShort != 0 || sig.Budget != 1 {
+		t.Fatalf("no traffic: %+v %v", sig, err)
+	}
+	if _, err := (&Evaluator{SLOs: slos, Querier: fakeQuerier{fail: true}}).PageSignal(ctx, "checkout-availability", now); err == nil {
+		t.Fatal("no error from a failing Prometheus")
+	}
+	if _, err := e.PageSignal(ctx, "nope", now); err == nil {
+		t.Fatal("unknown SLO accepted")
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/api"
+	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/autoscale/actuator"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/prom"
@@ -253,7 +254,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	// 4b. Autoscalers: their actuators stop after them.
 	actx, stopActuators := context.WithCancel(context.WithoutCancel(ctx))
 	g.start(ctx, "autoscale actuators", func(c context.Context) error { <-c.Done(); stopActuators(); return nil })
-	autoscalers, err := newAutoscalers(actx, autoscaleDeps{cfg: cfg, querier: querier, slos: slos, rollouts: mgr, db: db,
+	autoscalers, err := newAutoscalers(actx, autoscaleDeps{cfg: cfg, querier: querier, slos: autoscale.EvaluatorSLO{Evaluator: slos}, rollouts: mgr, db: db,
 		reg: reg, log: log, actuators: actuator.New})
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
