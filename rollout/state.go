@@ -207,6 +207,10 @@ type Observation struct {
 	// CanaryRequests is the canary's request count since the analysis
 	// started (NaN when unknown); read when State.NeedsTraffic.
 	CanaryRequests float64
+	// Preflight, when not empty, is why the judges cannot be trusted on
+	// the stable version's live series (analysis.Preflight): a Pending
+	// rollout does not start while it is set.
+	Preflight string
 }
 
 // Tick is an Observation with nothing but the passing of time.

@@ -294,6 +294,10 @@ func (m *machine) advance() {
 		if s.Hook != "" {
 			return
 		}
+		if why := m.o.Preflight; why != "" {
+			m.blocked("not started: " + why)
+			return
+		}
 		if s.Plan.Webhooks.PreRollout != nil && !slices.Contains(s.HooksDone, HookPreRollout) {
 			if why, ok := m.gateBlocked(); ok {
 				m.blocked(why)
