@@ -81,7 +81,7 @@ type Options struct {
 	// version's live series before a rollout leaves Pending
 	// (analysis.Preflight): a judge that could never see a failure, or a
 	// Prometheus that cannot be asked, keeps the rollout Pending with the
-	// reason in its status and a blocked event. vane run and vane demo set it.
+	// reason in its status and a blocked event. vane run sets it.
 	Preflight bool
 }
 
