@@ -252,7 +252,11 @@ func (m *Manager) servedLocked(name string) (traffic.Service, traffic.Routing) {
 			base = st.Original.Stable // states written before ConfigStable existed
 		}
 		if reflect.DeepEqual(base, cfg.Stable) {
-			return st.Service, st.Routing
+			// The versions are the rollout's outcome; the service's own
+			// settings are the configuration's.
+			svc := st.Service
+			svc.ListenerPort, svc.Protocol = cfg.ListenerPort, cfg.Protocol
+			return svc, st.Routing
 		}
 	}
 	svc := cfg
@@ -629,9 +633,10 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 			c.budget = b
 		}
 	}
-	c.preflight = ""
 	if c.m.o.Preflight && c.st.Phase == Pending && c.st.Hook == "" {
 		c.preflight = c.checkJudges(ctx, now)
+	} else {
+		c.preflight = ""
 	}
 	obs := c.obs()
 	if c.st.Analyzing() {
@@ -664,11 +669,17 @@ func (c *controller) checkJudges(ctx context.Context, now time.Time) string {
 		}
 		var pe *analysis.PreflightError
 		if errors.As(err, &pe) {
-			c.log.Warn("Judge cannot be trusted; the rollout waits", "judge", pe.Judge, "selector", pe.Selector, "problem", pe.Problem)
-			return fmt.Sprintf("the judges were checked on %s's live series and %v (fix vane.yaml and start again, or abort)", c.st.Original.Stable.Version, err)
+			why := fmt.Sprintf("the judges were checked on %s's live series and %v (fix vane.yaml and start again, or abort)", c.st.Original.Stable.Version, err)
+			if why != c.preflight {
+				c.log.Warn("Judge cannot be trusted; the rollout waits", "judge", pe.Judge, "selector", pe.Selector, "problem", pe.Problem)
+			}
+			return why
 		}
-		c.log.Warn("Could not check the judges; the rollout waits", "err", err)
-		return fmt.Sprintf("the judges could not be checked on the stable version's live series: %v", err)
+		why := fmt.Sprintf("the judges could not be checked on the stable version's live series: %v", err)
+		if why != c.preflight {
+			c.log.Warn("Could not check the judges; the rollout waits", "err", err)
+		}
+		return why
 	}
 	return ""
 }

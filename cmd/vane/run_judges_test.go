@@ -28,12 +28,13 @@ import (
 // calls them v1 and v2 (mapped by version_label_values). The canary fails
 // 10% of its calls with UNAVAILABLE.
 //
-// With bad_codes "5.." (HTTP's default) on this gRPC service, the judge
-// could never count a bad event: `vane run --check` fails naming the
-// matcher and the fix, and a started rollout stays Pending with the reason
-// in its status and a blocked event, the canary getting no traffic. With
-// protocol grpc and no bad_codes, the gRPC defaults apply: --check verifies
-// the judge and the failing canary is rolled back.
+// With the default bad codes ("5..", HTTP's server errors) on this gRPC
+// service, the judge could never count a bad event (before the preflight,
+// such a canary was promoted): `vane run --check` fails naming the matcher
+// and the fix, and a started rollout stays Pending with the reason in its
+// status and a blocked event, the canary getting no traffic. With
+// protocol: grpc and still no bad_codes, the gRPC defaults apply: --check
+// verifies the judge and the failing canary is rolled back.
 func TestRunRefusesAJudgeThatCannotFail(t *testing.T) {
 	bin := buildVane(t)
 	dir := t.TempDir()
@@ -62,7 +63,7 @@ func TestRunRefusesAJudgeThatCannotFail(t *testing.T) {
 
 	xdsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	cfgFile := filepath.Join(dir, "vane.yaml")
-	writeCfg := func(badCodes string) {
+	writeCfg := func(protocol string) {
 		t.Helper()
 		cfg := fmt.Sprintf(`prometheus:
   url: %s
@@ -74,8 +75,7 @@ store:
   path: vane.db
 services:
   - name: checkout
-    protocol: grpc
-    stable: {version: v1, endpoints: [%q]}
+%s    stable: {version: v1, endpoints: [%q]}
     rollout:
       steps:
         - weight: 50
@@ -89,19 +89,20 @@ services:
             kind: sequential
             interval: 1s
             requests_metric: demo_requests_total
-%s`, promSrv.URL, xdsAddr, httpAddr, stable.Addr(), badCodes)
+`, promSrv.URL, xdsAddr, httpAddr, protocol, stable.Addr())
 		if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	// 1. HTTP's 5.. on a gRPC service: refused by --check, with the fix.
-	writeCfg(`            bad_codes: "5.."` + "\n")
+	// 1. The default bad codes (HTTP's 5..) on a gRPC service that does not
+	// say it is one: refused by --check, with the fix.
+	writeCfg("")
 	out, err := exec.Command(bin, "run", "-c", cfgFile, "--check").CombinedOutput()
 	if err == nil {
 		t.Fatalf("vane run --check accepted bad_codes 5.. on gRPC codes:\n%s", out)
 	}
-	for _, want := range []string{`code=~"5.."`, "can never match", `"OK"`, "gRPC code names", "bad_codes:"} {
+	for _, want := range []string{`code=~"5.."`, "can never match", `"OK"`, "gRPC code names", "bad_codes:", "protocol: grpc"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("vane run --check output lacks %q:\n%s", want, out)
 		}
@@ -161,7 +162,7 @@ services:
 
 	// 2. protocol grpc's defaults: verified, and the failing canary is
 	// rolled back.
-	writeCfg("")
+	writeCfg("    protocol: grpc\n")
 	out, err = exec.Command(bin, "run", "-c", cfgFile, "--check").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "judge errors: verified on v1's live series") {
 		t.Fatalf("vane run --check with the gRPC defaults: %v\n%s", err, out)
