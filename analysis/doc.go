@@ -24,6 +24,14 @@
 // Spec is the YAML/JSON configuration of one check in a rollout plan; its
 // Build binds it to a service and versions and returns a Check.
 //
+// Fail-safe rule: a judge whose failure side cannot be observed is an error,
+// never a pass. Preflight renders a spec's queries for the stable version
+// and checks them, matcher by matcher, against its live series (through the
+// same Querier): the metric, service and version values exist, and the
+// bad-code matcher can match a server error of the codes in use (HTTP
+// statuses, gRPC names or numbers). WithProtocol gives a grpc service
+// GRPCBadCodes as its default.
+//
 // It imports the slo package for budget and burn-rate math, gonum for
 // statistics, and the PromQL parser to validate query templates; it must not
 // import prom, xds, rollout or anything that does I/O, logging or metrics,

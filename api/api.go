@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,12 @@ type Options struct {
 	// Autoscalers, when set, serves /api/v1/autoscalers (empty otherwise).
 	Autoscalers Autoscalers
 	// TokenFile, when set, holds the bearer token mutating calls need.
+	// Without CertFile the token crosses the network in clear: keep the
+	// listener on loopback then.
 	TokenFile string
+	// CertFile and KeyFile, when both set, make the server speak HTTPS
+	// (PEM certificate chain and private key). Default: plain HTTP.
+	CertFile, KeyFile string
 	// Metrics serves /metrics (e.g. promhttp.HandlerFor(reg, …)).
 	Metrics http.Handler
 	// Ready reports readiness for /readyz; nil means ready.
@@ -70,9 +76,19 @@ type Server struct {
 	mux     *http.ServeMux
 	log     *slog.Logger
 	reqs    *prometheus.CounterVec
+	refused *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	lis     net.Listener
+	tls     *tls.Config
 }
+
+// Reasons of refused calls, the values of vane_api_requests_refused_total's
+// reason label.
+const (
+	RefusedMissingToken = "missing_token" // no Authorization header or no token in it
+	RefusedBadScheme    = "bad_scheme"    // a scheme other than Bearer
+	RefusedWrongToken   = "wrong_token"   // a token that does not match http.token_file
+)
 
 // Error is the JSON body of every error answer.
 type Error struct {
@@ -121,6 +137,11 @@ func New(o Options) (*Server, error) {
 	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "api", Name: "requests_total",
 		Help: "HTTP API requests by route and status code."}, []string{"route", "code"})
+	s.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "api", Name: "requests_refused_total",
+		Help: "Mutating API calls refused for want of a valid bearer token, by reason."}, []string{"reason"})
+	for _, r := range []string{RefusedMissingToken, RefusedBadScheme, RefusedWrongToken} {
+		s.refused.WithLabelValues(r)
+	}
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "vane", Subsystem: "api", Name: "request_duration_seconds",
 		Help: "HTTP API request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)}, []string{"route"})
 	if o.Registerer != nil {
@@ -130,6 +151,19 @@ func New(o Options) (*Server, error) {
 		if err := o.Registerer.Register(s.latency); err != nil {
 			return nil, fmt.Errorf("api: metrics: %w", err)
 		}
+		if err := o.Registerer.Register(s.refused); err != nil {
+			return nil, fmt.Errorf("api: metrics: %w", err)
+		}
+	}
+	switch {
+	case (o.CertFile == "") != (o.KeyFile == ""):
+		return nil, errors.New("api: http.cert_file and http.key_file go together")
+	case o.CertFile != "":
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("api: http.cert_file/key_file: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.routes()
 	return s, nil
@@ -183,35 +217,67 @@ func (s *Server) instrument(route string, mutating bool, f http.HandlerFunc) htt
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		if mutating && !s.authorized(sw, r) {
-			s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
-			return
+		if mutating {
+			if reason := s.authorize(sw, r); reason != "" {
+				s.refused.WithLabelValues(reason).Inc()
+				s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+				s.audit(r, sw.code, "refused", reason)
+				return
+			}
 		}
 		f(sw, r)
 		s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
 		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		if mutating {
-			s.log.Info("API call", "method", r.Method, "path", r.URL.Path, "code", sw.code, "remote", r.RemoteAddr)
+			outcome := "accepted"
+			if sw.code >= 400 {
+				outcome = "failed"
+			}
+			s.audit(r, sw.code, outcome, "")
 		}
 	})
 }
 
-func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+// audit logs one mutating call: who (the caller's address), what, and the
+// outcome: refused (no valid token), failed (an error answer) or accepted.
+func (s *Server) audit(r *http.Request, code int, outcome, reason string) {
+	lvl := slog.LevelInfo
+	args := []any{"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "code", code, "outcome", outcome}
+	if reason != "" {
+		lvl = slog.LevelWarn
+		args = append(args, "reason", reason)
+	}
+	s.log.Log(r.Context(), lvl, "API call", args...)
+}
+
+// authorize answers 401 or 403 and returns the reason when the call lacks
+// a valid bearer token; it returns "" for an authorized call. The scheme
+// is case-insensitive (RFC 9110 §11.1).
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) string {
 	if s.token == nil {
-		return true
+		return ""
 	}
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if h == "" || !ok || strings.TrimSpace(tok) == "" {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	scheme, tok, _ := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	unauthorized := func(reason, msg string) string {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vane"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "this call needs an Authorization: Bearer <token> header (http.token_file is set)")
-		return false
+		writeError(w, http.StatusUnauthorized, "unauthorized", msg)
+		return reason
 	}
-	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) != 1 {
+	switch {
+	case h == "":
+		return unauthorized(RefusedMissingToken, "this call needs an Authorization: Bearer <token> header (http.token_file is set)")
+	case !strings.EqualFold(scheme, "Bearer"):
+		return unauthorized(RefusedBadScheme, fmt.Sprintf("the Authorization scheme %q is not Bearer", scheme))
+	case tok == "":
+		return unauthorized(RefusedMissingToken, "the Authorization header holds no token after Bearer")
+	}
+	if subtle.ConstantTimeCompare([]byte(tok), s.token) != 1 {
 		writeError(w, http.StatusForbidden, "forbidden", "the bearer token does not match http.token_file")
-		return false
+		return RefusedWrongToken
 	}
-	return true
+	return ""
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -386,6 +452,9 @@ func writeErr(w http.ResponseWriter, err error) {
 	}
 }
 
+// TLS reports whether the server speaks HTTPS.
+func (s *Server) TLS() bool { return s.tls != nil }
+
 // Listen binds addr; Addr then reports the bound address.
 func (s *Server) Listen(addr string) (net.Addr, error) {
 	lis, err := net.Listen("tcp", addr)
@@ -404,9 +473,16 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 			return err
 		}
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.tls,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(s.lis) }()
+	go func() {
+		if s.tls != nil {
+			errc <- srv.ServeTLS(s.lis, "", "")
+			return
+		}
+		errc <- srv.Serve(s.lis)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("api: %w", err)

@@ -31,6 +31,12 @@ type env struct {
 
 func newEnv(t *testing.T, token string) *env {
 	t.Helper()
+	return newEnvWith(t, token, nil)
+}
+
+// newEnvWith is newEnv with a chance to change the API's options.
+func newEnvWith(t *testing.T, token string, edit func(*Options)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "vane.db"), store.Options{})
 	if err != nil {
@@ -59,6 +65,9 @@ func newEnv(t *testing.T, token string) *env {
 		if err := os.WriteFile(o.TokenFile, []byte(token+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if edit != nil {
+		edit(&o)
 	}
 	s, err := New(o)
 	if err != nil {

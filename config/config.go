@@ -146,8 +146,14 @@ type HTTP struct {
 	// Listen is the listen address (default 127.0.0.1:8080).
 	Listen string `yaml:"listen"`
 	// TokenFile, when set, holds the bearer token that mutating API calls
-	// need (default: none, no authentication).
+	// need (default: none, no authentication). Without cert_file the token
+	// crosses the network in clear: keep listen on loopback then.
 	TokenFile string `yaml:"token_file"`
+	// CertFile and KeyFile, when set, make the API speak HTTPS (PEM
+	// certificate chain and key; default: none, plain HTTP). Relative paths
+	// are resolved against this file.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Store configures persistence.
@@ -175,6 +181,11 @@ type Service struct {
 	Canary traffic.Backend `yaml:"canary"`
 	// ListenerPort, when set, adds an Envoy listener on that port.
 	ListenerPort uint32 `yaml:"listener_port"`
+	// Protocol is what the endpoints speak: http (default, HTTP/1.1),
+	// http2 or grpc. It sets the Envoy clusters' upstream protocol (HTTP/2
+	// for http2 and grpc) and the judges' default bad codes (5xx statuses,
+	// or gRPC's server-error codes by name for grpc).
+	Protocol traffic.Protocol `yaml:"protocol"`
 	// Rollout is the rollout plan (see rollout.Plan; defaults: 5% → 25% →
 	// 50% → promote with a 2m analysis after each weight).
 	Rollout rollout.Plan `yaml:"rollout"`
@@ -184,7 +195,7 @@ type Service struct {
 
 // Traffic returns the service as the traffic package models it.
 func (s Service) Traffic() traffic.Service {
-	return traffic.Service{Name: s.Name, Stable: s.Stable, Canary: s.Canary, ListenerPort: s.ListenerPort}
+	return traffic.Service{Name: s.Name, Stable: s.Stable, Canary: s.Canary, ListenerPort: s.ListenerPort, Protocol: s.Protocol}
 }
 
 // ServiceConfig returns what the rollout manager needs.
@@ -516,6 +527,17 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 	}
 	checkAddr(v, "http.listen", c.HTTP.Listen)
+	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
+		v.at("http", "cert_file and key_file go together")
+	}
+	for _, f := range []struct{ path, file string }{{"http.cert_file", c.HTTP.CertFile}, {"http.key_file", c.HTTP.KeyFile}} {
+		if f.file == "" {
+			continue
+		}
+		if _, err := os.Stat(c.Resolve(f.file)); err != nil {
+			v.at(f.path, "%v", err)
+		}
+	}
 	if c.Store.HistoryLimit < 0 {
 		v.at("store.history_limit", "%d is negative", c.Store.HistoryLimit)
 	}

@@ -77,6 +77,12 @@ type Options struct {
 	ApplyTimeout time.Duration
 	// OnEvent, when set, is called with every event after it was persisted.
 	OnEvent func(Event)
+	// Preflight, when true, checks every judge's queries against the stable
+	// version's live series before a rollout leaves Pending
+	// (analysis.Preflight): a judge that could never see a failure, or a
+	// Prometheus that cannot be asked, keeps the rollout Pending with the
+	// reason in its status and a blocked event. vane run sets it.
+	Preflight bool
 }
 
 // StartRequest asks for a rollout of a service's new version.
@@ -246,7 +252,11 @@ func (m *Manager) servedLocked(name string) (traffic.Service, traffic.Routing) {
 			base = st.Original.Stable // states written before ConfigStable existed
 		}
 		if reflect.DeepEqual(base, cfg.Stable) {
-			return st.Service, st.Routing
+			// The versions are the rollout's outcome; the service's own
+			// settings are the configuration's.
+			svc := st.Service
+			svc.ListenerPort, svc.Protocol = cfg.ListenerPort, cfg.Protocol
+			return svc, st.Routing
 		}
 	}
 	svc := cfg
@@ -401,10 +411,27 @@ func (m *Manager) namesLocked() []string {
 	return names
 }
 
+// judgeVars are the query variables of st's judges: the versions as the
+// metrics label them.
+func judgeVars(st State) analysis.Vars {
+	a := st.Plan.Analysis
+	return analysis.Vars{Service: st.Name, Version: a.LabelValue(st.Original.Canary.Version), Stable: a.LabelValue(st.Original.Stable.Version)}
+}
+
+// judgeSpecs are st's judges with the service protocol's defaults.
+func judgeSpecs(st State) []analysis.Spec {
+	specs := st.Plan.Analysis.Specs()
+	out := make([]analysis.Spec, len(specs))
+	for i, s := range specs {
+		out[i] = s.WithProtocol(string(st.Original.Protocol))
+	}
+	return out
+}
+
 func buildChecks(st State) ([]analysis.Check, error) {
 	var out []analysis.Check
-	for i, spec := range st.Plan.Analysis.Specs() {
-		c, err := spec.Build(analysis.Vars{Service: st.Name, Version: st.Original.Canary.Version, Stable: st.Original.Stable.Version})
+	for i, spec := range judgeSpecs(st) {
+		c, err := spec.Build(judgeVars(st))
 		if err != nil {
 			return nil, fmt.Errorf("analysis.judges[%d]: %w", i, err)
 		}
@@ -513,7 +540,8 @@ type controller struct {
 	traffic   float64
 	republish bool
 	// resumed is set until the first look after resuming a stored state.
-	resumed bool
+	resumed   bool
+	preflight string // why the judges cannot start; see Options.Preflight
 }
 
 func (c *controller) run(ctx context.Context) {
@@ -590,6 +618,7 @@ func (c *controller) run(ctx context.Context) {
 func (c *controller) obs() Observation {
 	o := Tick()
 	o.BudgetRemaining, o.CanaryRequests = c.budget, c.traffic
+	o.Preflight = c.preflight
 	return o
 }
 
@@ -618,6 +647,11 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 			c.budget = b
 		}
 	}
+	if c.m.o.Preflight && c.st.Phase == Pending && c.st.Hook == "" {
+		c.preflight = c.checkJudges(ctx, now)
+	} else {
+		c.preflight = ""
+	}
 	obs := c.obs()
 	obs.Resumed, c.resumed = c.resumed, false
 	if c.st.Analyzing() {
@@ -639,6 +673,32 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 	c.process(ctx, obs, now)
 }
 
+// checkJudges runs analysis.Preflight for every judge and returns why the
+// rollout cannot start, or "".
+func (c *controller) checkJudges(ctx context.Context, now time.Time) string {
+	vars := judgeVars(c.st)
+	for _, spec := range judgeSpecs(c.st) {
+		err := analysis.Preflight(ctx, c.m.o.Querier, spec, vars, now)
+		if err == nil {
+			continue
+		}
+		var pe *analysis.PreflightError
+		if errors.As(err, &pe) {
+			why := fmt.Sprintf("the judges were checked on %s's live series and %v (fix vane.yaml and start again, or abort)", c.st.Original.Stable.Version, err)
+			if why != c.preflight {
+				c.log.Warn("Judge cannot be trusted; the rollout waits", "judge", pe.Judge, "selector", pe.Selector, "problem", pe.Problem)
+			}
+			return why
+		}
+		why := fmt.Sprintf("the judges could not be checked on the stable version's live series: %v", err)
+		if why != c.preflight {
+			c.log.Warn("Could not check the judges; the rollout waits", "err", err)
+		}
+		return why
+	}
+	return ""
+}
+
 func graceful(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	stop := context.AfterFunc(parent, func() {
@@ -649,7 +709,7 @@ func graceful(parent context.Context, grace time.Duration) (context.Context, con
 }
 
 func (c *controller) canaryRequests(ctx context.Context, now time.Time) float64 {
-	q, err := MinTrafficQuery(c.st.Plan.MinTraffic.Query, c.st.Name, c.st.Original.Canary.Version, now.Sub(c.st.AnalysisStarted))
+	q, err := MinTrafficQuery(c.st.Plan.MinTraffic.Query, c.st.Name, judgeVars(c.st).Version, now.Sub(c.st.AnalysisStarted))
 	if err != nil {
 		return math.NaN()
 	}

@@ -99,6 +99,18 @@ type Analysis struct {
 	RequestsMetric string `json:"requests_metric,omitempty" yaml:"requests_metric,omitempty"`
 	// Judges are the checks run at every look (see analysis.Spec).
 	Judges []analysis.Spec `json:"judges,omitempty" yaml:"judges,omitempty"`
+	// VersionLabelValues maps a version's name to the value its metrics
+	// carry in the judges' version label, when the two differ (default:
+	// the name), so that deployments need not be renamed to match.
+	VersionLabelValues map[string]string `json:"version_label_values,omitempty" yaml:"version_label_values,omitempty"`
+}
+
+// LabelValue returns the value of the judges' version label for version.
+func (a Analysis) LabelValue(version string) string {
+	if v := a.VersionLabelValues[version]; v != "" {
+		return v
+	}
+	return version
 }
 
 // Specs returns the judges' specs: Judges, or the default sequential judge

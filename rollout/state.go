@@ -170,6 +170,10 @@ const (
 	// BlockMinTraffic: the analysis window ended with too few canary
 	// requests, or with their count unknown.
 	BlockMinTraffic BlockCause = "min-traffic"
+	// BlockPreflight: a judge cannot see failures on the stable version's
+	// live series (Observation.Preflight); its reason names the judge and
+	// the finding, and a new finding is a new block.
+	BlockPreflight BlockCause = "judges-unverified"
 )
 
 // NeedsTraffic reports whether the next Step needs the canary's request
@@ -254,6 +258,10 @@ type Observation struct {
 	// with a stored state: the time since the last look was not watched,
 	// so the next conclusive look does not count toward the window.
 	Resumed bool
+	// Preflight, when not empty, is why the judges cannot be trusted on
+	// the stable version's live series (analysis.Preflight): a Pending
+	// rollout does not start while it is set.
+	Preflight string
 }
 
 // Tick is an Observation with nothing but the passing of time.

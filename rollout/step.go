@@ -299,8 +299,9 @@ func (m *machine) gateBlocked() (BlockCause, string, bool) {
 // the event (and its notification) is emitted only when the cause changes.
 func (m *machine) blocked(cause BlockCause, why string) {
 	s := &m.s
+	changed := s.Blocked != cause || (cause == BlockPreflight && s.Reason != why)
 	s.Reason = why
-	if s.Blocked != cause {
+	if changed {
 		s.Blocked = cause
 		m.event(EvBlocked, why, nil)
 	}
@@ -311,6 +312,10 @@ func (m *machine) advance() {
 	switch s.Phase {
 	case Pending:
 		if s.Hook != "" {
+			return
+		}
+		if why := m.o.Preflight; why != "" {
+			m.blocked(BlockPreflight, "not started: "+why)
 			return
 		}
 		if s.Plan.Webhooks.PreRollout != nil && !slices.Contains(s.HooksDone, HookPreRollout) {

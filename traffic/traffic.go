@@ -23,6 +23,29 @@ type Service struct {
 	Canary Backend `json:"canary" yaml:"canary"`
 	// ListenerPort, when not 0, asks for an Envoy listener on that port.
 	ListenerPort uint32 `json:"listener_port,omitempty" yaml:"listener_port,omitempty"`
+	// Protocol is what the service's endpoints speak: http (HTTP/1.1),
+	// http2 or grpc. Empty means http. It sets the Envoy clusters' upstream
+	// protocol and the judges' default bad codes.
+	Protocol Protocol `json:"protocol,omitempty" yaml:"protocol,omitempty"`
+}
+
+// Protocol is the protocol a service's endpoints speak.
+type Protocol string
+
+// The protocols.
+const (
+	HTTP  Protocol = "http"
+	HTTP2 Protocol = "http2"
+	GRPC  Protocol = "grpc"
+)
+
+// Validate reports an unknown protocol.
+func (p Protocol) Validate() error {
+	switch p {
+	case "", HTTP, HTTP2, GRPC:
+		return nil
+	}
+	return fmt.Errorf("%q is not one of http, http2, grpc", string(p))
 }
 
 // Backend is one version of a service and the endpoints that serve it.
@@ -178,6 +201,9 @@ func (s Service) Validate() error {
 	errs = append(errs, validateEndpoints("canary.endpoints", s.Canary.Endpoints))
 	if s.ListenerPort > 65535 {
 		errs = append(errs, fmt.Errorf("listener_port: %d is not a TCP port", s.ListenerPort))
+	}
+	if err := s.Protocol.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("protocol: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("service %q: %w", s.Name, err)

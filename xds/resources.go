@@ -10,6 +10,7 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	router "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	upstreamhttp "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	matcher "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/wellknown"
@@ -72,6 +73,13 @@ func BuildResources(svc traffic.Service, r traffic.Routing) (Resources, error) {
 		}},
 		Routes:   []*route.RouteConfiguration{routeConfig(svc.Name, r)},
 		Clusters: []*cluster.Cluster{edsCluster(StableCluster(svc.Name)), edsCluster(CanaryCluster(svc.Name))},
+	}
+	if opts, err := protocolOptions(svc.Protocol); err != nil {
+		return Resources{}, fmt.Errorf("service %q: %w", svc.Name, err)
+	} else if opts != nil {
+		for _, c := range res.Clusters {
+			c.TypedExtensionProtocolOptions = map[string]*anypb.Any{HTTPProtocolOptionsKey: opts}
+		}
 	}
 	if svc.ListenerPort != 0 {
 		res.Listeners = append(res.Listeners, envoyListener(svc.Name, svc.ListenerPort, apiHCM))
@@ -218,6 +226,40 @@ func edsCluster(name string) *cluster.Cluster {
 		ConnectTimeout:       durationpb.New(5e9),
 		LbPolicy:             cluster.Cluster_ROUND_ROBIN,
 	}
+}
+
+// HTTPProtocolOptionsKey is the key of the clusters' upstream HTTP protocol
+// options in typed_extension_protocol_options.
+const HTTPProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+// protocolOptions returns the clusters' upstream protocol options for p:
+// Envoy speaks HTTP/1.1 to upstreams unless told otherwise, so gRPC and
+// HTTP/2 services get explicit HTTP/2 (Envoy's docs, "HTTP upstream
+// protocol options"); http gets explicit HTTP/1.1, and an unset protocol
+// none (Envoy's default, HTTP/1.1). Proxyless gRPC clients ignore them.
+func protocolOptions(p traffic.Protocol) (*anypb.Any, error) {
+	var o *upstreamhttp.HttpProtocolOptions
+	switch p {
+	case "":
+		return nil, nil
+	case traffic.HTTP:
+		o = &upstreamhttp.HttpProtocolOptions{UpstreamProtocolOptions: &upstreamhttp.HttpProtocolOptions_ExplicitHttpConfig_{
+			ExplicitHttpConfig: &upstreamhttp.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &upstreamhttp.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &core.Http1ProtocolOptions{}},
+			}}}
+	case traffic.HTTP2, traffic.GRPC:
+		o = &upstreamhttp.HttpProtocolOptions{UpstreamProtocolOptions: &upstreamhttp.HttpProtocolOptions_ExplicitHttpConfig_{
+			ExplicitHttpConfig: &upstreamhttp.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &upstreamhttp.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &core.Http2ProtocolOptions{}},
+			}}}
+	default:
+		return nil, fmt.Errorf("protocol: %w", p.Validate())
+	}
+	a, err := anypb.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("marshal upstream protocol options: %w", err)
+	}
+	return a, nil
 }
 
 // loadAssignment puts b's endpoints in one locality with weight 1 (gRPC

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,15 +38,30 @@ func newRolloutCmd(g *globals) *cobra.Command {
 
 The server is --server (env VANE_SERVER, default http://127.0.0.1:8080); when
 the controller sets http.token_file, pass the same file with --token-file
-(env VANE_TOKEN_FILE) for the commands that change something.`,
+(env VANE_TOKEN_FILE) for the commands that change something. When the
+controller serves HTTPS (http.cert_file) with a certificate your system does
+not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.String("server", "http://127.0.0.1:8080", "URL of vane run's HTTP API (env VANE_SERVER)")
 	pf.String("token-file", "", "file holding the API bearer token (env VANE_TOKEN_FILE)")
 	_ = g.v.BindPFlag("server", pf.Lookup("server"))
 	_ = g.v.BindPFlag("token-file", pf.Lookup("token-file"))
+	pf.String("ca-file", "", "PEM CA certificates that verify vane run's HTTPS certificate (env VANE_CA_FILE)")
+	_ = g.v.BindPFlag("ca-file", pf.Lookup("ca-file"))
 	client := func() (*apiClient, error) {
 		c := &apiClient{server: strings.TrimRight(g.v.GetString("server"), "/"), http: &http.Client{Timeout: 60 * time.Second}}
+		if f := g.v.GetString("ca-file"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("--ca-file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(b) {
+				return nil, fmt.Errorf("--ca-file: %s holds no PEM certificate", f)
+			}
+			c.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		}
 		if f := g.v.GetString("token-file"); f != "" {
 			b, err := os.ReadFile(f)
 			if err != nil {

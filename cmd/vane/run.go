@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -62,6 +64,9 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 				promDesc := "embedded Prometheus (" + fmt.Sprint(jobs) + " scrape jobs)"
 				if cfg.Prometheus.URL != "" {
 					promDesc = "Prometheus at " + cfg.Prometheus.URL
+				}
+				if err := checkJudges(cmd.Context(), cfg, g.out); err != nil {
+					return err
 				}
 				_, err := fmt.Fprintf(g.out, "%s: OK: %d services, %d SLOs, %s, xDS on %s, HTTP on %s, store %s\n",
 					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, cfg.Resolve(cfg.Store.Path))
@@ -245,7 +250,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	// 4. Rollout loops.
 	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
 	mgr, err := rollout.NewManager(rollout.Options{Router: xs, Querier: querier, Store: db, Budget: slos.Budget,
-		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout")}, cfg.ServiceConfigs())
+		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"), Preflight: true}, cfg.ServiceConfigs())
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
@@ -263,6 +268,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 
 	// 5. HTTP API, UI and metrics.
 	srv, err := api.New(api.Options{Rollouts: mgr, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
 		Logger: log.With("component", "api")})
 	if err != nil {
@@ -281,7 +287,13 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	if cfg.Prometheus.URL != "" {
 		promDesc = cfg.Prometheus.URL
 	}
-	log.Info("Vane running", "http", "http://"+haddr.String(), "xds", xaddr.String(), "prometheus", promDesc,
+	scheme := "http://"
+	if srv.TLS() {
+		scheme = "https://"
+	} else if cfg.HTTP.TokenFile != "" && !isLoopback(haddr) {
+		log.Warn("The API token crosses the network in clear: set http.cert_file and http.key_file, or listen on loopback", "http", haddr.String())
+	}
+	log.Info("Vane running", "http", scheme+haddr.String(), "xds", xaddr.String(), "prometheus", promDesc,
 		"store", db.Path(), "services", len(cfg.Services))
 
 	var failed *component
@@ -298,6 +310,60 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 		return errors.Join(fmt.Errorf("%s: %w", failed.name, failed.err), stopErr)
 	}
 	return stopErr
+}
+
+// checkJudges verifies every service's judges on its stable version's live
+// series (analysis.Preflight) when prometheus.url is set and answers. A
+// judge that could never see a failure is an error; an unreachable
+// Prometheus is reported and verified again before each rollout starts.
+func checkJudges(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	var specs int
+	for _, s := range cfg.Services {
+		specs += len(s.Rollout.Analysis.Specs())
+	}
+	if specs == 0 {
+		return nil
+	}
+	if cfg.Prometheus.URL == "" {
+		_, err := fmt.Fprintln(out, "judges: not verified now (the embedded Prometheus starts with vane run); each rollout verifies them before it starts")
+		return err
+	}
+	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D(), Client: promHTTPClientConfig(cfg)})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var errs []error
+	for _, s := range cfg.Services {
+		a := s.Rollout.Analysis
+		vars := analysis.Vars{Service: s.Name, Stable: a.LabelValue(s.Stable.Version)}
+		for _, spec := range a.Specs() {
+			err := analysis.Preflight(ctx, q, spec.WithProtocol(string(s.Protocol)), vars, now)
+			var pe *analysis.PreflightError
+			switch {
+			case err == nil:
+				if _, err := fmt.Fprintf(out, "service %s: judge %s: verified on %s's live series\n", s.Name, spec.WithDefaults().Name, s.Stable.Version); err != nil {
+					return err
+				}
+			case errors.As(err, &pe):
+				errs = append(errs, fmt.Errorf("service %s: %w", s.Name, err))
+			default:
+				if _, err := fmt.Fprintf(out, "service %s: judges not verified: %v (each rollout verifies them before it starts)\n", s.Name, err); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", cfg.File, errors.Join(errs...))
+	}
+	return nil
+}
+
+// isLoopback reports whether addr is a loopback TCP address.
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // watchConfig polls the configuration file and hands a changed, valid
