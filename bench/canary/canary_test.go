@@ -1,4 +1,4 @@
-package main
+package canary
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestBenchCanaryRowsAndJSON(t *testing.T) {
-	rows, err := runBenchCanary(context.Background(), 3, 2, 5*time.Minute, io.Discard)
+	rows, err := Run(context.Background(), 3, 2, 5*time.Minute, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
