@@ -12,6 +12,10 @@
 // implements analysis.Querier for the PromQL subset Vane's generated
 // queries use, so analysis Checks run on simulated data exactly as live.
 //
+// Noise departs from that model as production traffic does (pods with
+// different error ratios, beta-binomial errors, bursts, restarts, failed
+// scrapes, jitter); Overdispersed is the benchmark's setting.
+//
 // It may import analysis, gonum for random variates and the PromQL parser;
 // it must not import prom, xds, rollout or anything doing I/O.
 //
