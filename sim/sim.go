@@ -74,6 +74,9 @@ type Counters struct {
 	Buckets []float64
 	// LatencySum is the histogram's _sum in seconds.
 	LatencySum float64
+	// Stale marks a failed scrape (under Noise): Prometheus holds no new
+	// sample, and these are the previous sample's values.
+	Stale bool
 }
 
 // Slower returns the requests slower than bucket bound i.
@@ -245,10 +248,13 @@ func (w *World) noisyStep() Scrape {
 		p.seen.Errors += errs
 		p.seen.LatencySum = c.LatencySum
 		copy(p.seen.Buckets, c.Buckets)
+		*dst = p.last.clone()
 		if p.last.Buckets == nil || !(nz.MissProb > 0 && w.rng.Float64() < nz.MissProb) {
 			p.last = p.seen.clone()
+			*dst = p.last.clone()
+		} else {
+			dst.Stale = true
 		}
-		*dst = p.last.clone()
 	}
 	return out
 }

@@ -24,11 +24,16 @@ func newBenchCanaryCmd(g *globals) *cobra.Command {
 		Short: "Compare canary judges (Vane, Flagger, Argo Rollouts, Kayenta, an oracle) on simulated releases",
 		Long: `Runs every judge side by side on the same seeded, simulated analyses: traffic
 5, 50 and 500 rps; canary weight 1%, 5%, 25%; stable error ratio 0.1% and 1%;
-regression factor 1 (healthy), 1.25, 1.5, 2, 5, 10; and a latency shift;
-counters scraped every 15 s on a virtual clock over a 30-minute horizon.
+regression factor 1 (healthy), 1.25, 1.5, 2, 5, 10; Poisson traffic with
+independent errors, and overdispersed traffic (pods, bursts, restarts,
+failed scrapes, jitter); counters scraped every 15 s on a virtual clock over
+a 30-minute horizon. Judges: Vane looking every 15 s, 60 s and 300 s, Vane
+knowing the step's horizon, oracle-fixed and oracle-sprt, and Flagger, Argo
+Rollouts and Kayenta each over a sweep of its threshold, reported at its
+docs' threshold and at the threshold matched to at most 1% false rollbacks.
 Prints, per judge and cell, the false-rollback rate (healthy cells), the
 detection rate, median and p90 time to rollback and the excess bad requests
-served. Progress goes to stderr.`,
+served, then the targets met or missed. Progress goes to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if seeds < 1 {
