@@ -29,12 +29,14 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	sotw "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vaneproj/vane/traffic"
 	vxds "github.com/vaneproj/vane/xds"
@@ -47,7 +49,8 @@ const (
 	// Vane is the mode running Vane's xDS server.
 	Vane = "vane"
 	// Snapshot is the mode running the baseline: go-control-plane's
-	// SnapshotCache server as its users tune it.
+	// SnapshotCache server as its users tune it: one version per resource
+	// type, bumped only when that type changes, and the ordered ADS loop.
 	Snapshot            = "snapshotcache"
 	benchXDSServiceName = "bench"
 	benchXDSReadyLine   = "ready"
@@ -494,6 +497,11 @@ func metricValue(m *dto.Metric) float64 {
 	return 0
 }
 
+// sameResources reports whether two lists hold equal resources in order.
+func sameResources(a, b []types.Resource) bool {
+	return slices.EqualFunc(a, b, func(x, y types.Resource) bool { return proto.Equal(x, y) })
+}
+
 // fleetHash puts every node in one snapshot group: the cheapest way to
 // serve one config to a fleet with a SnapshotCache.
 type fleetHash struct{}
@@ -514,7 +522,13 @@ type snapshotAcks struct {
 func startBenchSnapshot(ctx context.Context, streams int) (benchXDSServer, error) {
 	sc := cache.NewSnapshotCache(true, fleetHash{}, nil)
 	svc := benchXDSService()
-	setSnap := func(version int, r traffic.Routing) error {
+	// One version per resource type, bumped only when that type's
+	// resources change, as the go-control-plane examples and their users
+	// version snapshots: a weight change re-pushes the route alone, not the
+	// unchanged listener, clusters and endpoints.
+	versions := map[resourcev3.Type]int{}
+	last := map[resourcev3.Type][]types.Resource{}
+	setSnap := func(_ int, r traffic.Routing) error {
 		res, err := vxds.BuildResources(svc, r)
 		if err != nil {
 			return err
@@ -532,9 +546,14 @@ func startBenchSnapshot(ctx context.Context, streams int) (benchXDSServer, error
 		for _, e := range res.Endpoints {
 			byType[resourcev3.EndpointType] = append(byType[resourcev3.EndpointType], e)
 		}
-		snap, err := cache.NewSnapshot(strconv.Itoa(version), byType)
-		if err != nil {
-			return err
+		snap := &cache.Snapshot{}
+		for _, typ := range []resourcev3.Type{resourcev3.ListenerType, resourcev3.RouteType, resourcev3.ClusterType, resourcev3.EndpointType} {
+			items := byType[typ]
+			if !sameResources(last[typ], items) {
+				versions[typ]++
+				last[typ] = items
+			}
+			snap.Resources[cache.GetResponseType(typ)] = cache.NewResources(strconv.Itoa(versions[typ]), items)
 		}
 		return sc.SetSnapshot(ctx, "fleet", snap)
 	}
@@ -578,7 +597,8 @@ func startBenchSnapshot(ctx context.Context, streams int) (benchXDSServer, error
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	gs := grpc.NewServer(benchGRPCServerOptions()...)
-	discovery.RegisterAggregatedDiscoveryServiceServer(gs, serverv3.NewServer(rctx, sc, cb))
+	// The ordered ADS loop, as Vane's own server runs it (xds/server.go).
+	discovery.RegisterAggregatedDiscoveryServiceServer(gs, serverv3.NewServer(rctx, sc, cb, sotw.WithOrderedADS()))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -594,7 +614,8 @@ func startBenchSnapshot(ctx context.Context, streams int) (benchXDSServer, error
 		pushes: func() float64 { return float64(st.pushes.Load()) },
 		change: func(ctx context.Context, i int) error {
 			st.mu.Lock()
-			st.target, st.want = strconv.Itoa(i), st.connected
+			// Every change moves the weights, so the route's version goes up by one.
+			st.target, st.want = strconv.Itoa(versions[resourcev3.RouteType]+1), st.connected
 			st.acked = map[int64]bool{}
 			st.done = make(chan struct{})
 			wait := st.done

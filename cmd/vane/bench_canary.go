@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
 	"time"
 
@@ -18,6 +19,7 @@ func newBenchCanaryCmd(g *globals) *cobra.Command {
 		asJSON, asCSV  bool
 		horizon        time.Duration
 		summaryOnly    bool
+		from           string
 	)
 	cmd := &cobra.Command{
 		Use:   "canary",
@@ -43,8 +45,20 @@ served, then the targets met or missed. Progress goes to stderr.`,
 				workers = runtime.GOMAXPROCS(0)
 			}
 			start := time.Now()
-			rows, err := canary.Run(cmd.Context(), seeds, workers, horizon, g.errOut)
-			if err != nil {
+			var rows []canary.Row
+			var err error
+			if from != "" {
+				b, rerr := os.ReadFile(from)
+				if rerr != nil {
+					return fmt.Errorf("--from: %w", rerr)
+				}
+				if err := json.Unmarshal(b, &rows); err != nil {
+					return fmt.Errorf("--from %s: %w", from, err)
+				}
+				if len(rows) > 0 {
+					seeds = rows[0].Runs
+				}
+			} else if rows, err = canary.Run(cmd.Context(), seeds, workers, horizon, g.errOut); err != nil {
 				return fmt.Errorf("bench canary: %w", err)
 			}
 			elapsed := time.Since(start)
@@ -75,6 +89,7 @@ served, then the targets met or missed. Progress goes to stderr.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per judge and cell")
 	f.BoolVar(&asCSV, "csv", false, "print CSV")
 	f.BoolVar(&summaryOnly, "summary", false, "print only the summary table")
+	f.StringVar(&from, "from", "", "print the tables of the rows in this file (the output of --json) instead of running")
 	f.DurationVar(&horizon, "horizon", 30*time.Minute, "analysis horizon")
 	return cmd
 }

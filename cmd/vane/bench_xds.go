@@ -25,9 +25,10 @@ ACKs every response), then applies one weight change at a time and measures
 the time until every stream has ACKed it (p50/p99/max, after 3 unmeasured
 warm-up changes), the CPU seconds per change of the server and of the
 streams process (both share the machine's cores), and the server's heap and
-RSS per stream. It runs Vane's server and a plain go-control-plane
-SnapshotCache server (one snapshot for the fleet; timed to the route ACK),
-each in a fresh process, in the same run. --profile-dir writes CPU profiles
+RSS per stream. It runs Vane's server and a go-control-plane SnapshotCache
+server tuned as its users run it (one snapshot for the fleet, one version per
+resource type so a weight change re-pushes only the route, the ordered ADS
+loop; timed to the route ACK), each in a fresh process, in the same run. --profile-dir writes CPU profiles
 of both processes during the timed changes (go tool pprof -top FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,7 +72,7 @@ func newBenchXDSServerCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Mode, "mode", benchxds.Vane, "server: vane or snapshotcache")
+	f.StringVar(&o.Mode, "mode", benchxds.Vane, "server: "+benchxds.Vane+" or "+benchxds.Snapshot)
 	f.IntVar(&o.Streams, "streams", 1000, "number of ADS streams")
 	f.IntVar(&o.Changes, "changes", 40, "weight changes to time")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write the server's CPU profile during the timed changes to this file")
