@@ -100,36 +100,66 @@ func (x series) at(t time.Duration) sim.Scrape {
 }
 
 // window returns the canary's (or stable's) increase in requests and
-// errors over the samples in (t−w, t], as rate() and increase() see them:
-// between the first and the last fresh sample in the window (a failed
-// scrape leaves no sample). The ratio of two such rates over the same
-// samples is unaffected by rate()'s extrapolation. ok is false when the
-// window holds fewer than two samples (Prometheus returns no series).
+// errors over the samples in (t−w, t] as rate() sees them: per series
+// (non-5xx and 5xx) the increase between the first and the last fresh
+// sample in the window, extrapolated towards the window's ends as
+// Prometheus's extrapolatedRate does (promql/functions.go: by at most half
+// an average sample interval beyond the samples, and not below zero at
+// the start). A failed scrape leaves no sample. The series start at zero
+// at time zero. ok is false when the window holds fewer than two samples
+// (Prometheus returns no series). TestPeerWindowsArePromQL checks the
+// values against Prometheus's engine.
 func (x series) window(t, w time.Duration, canary bool) (req, errs float64, ok bool) {
-	var first, last *sim.Counters
+	var ts, good, bad []float64
 	for u := t - w + scrape; u <= t; u += scrape {
-		if u <= 0 {
-			// The counters start at zero before the first scrape, which
-			// Prometheus does not hold as a sample.
+		if u < 0 {
 			continue
 		}
-		sc := x.at(u)
-		c := &sc.Stable
-		if canary {
-			c = &sc.Canary
+		var c sim.Counters
+		if u > 0 {
+			sc := x.at(u)
+			c = sc.Stable
+			if canary {
+				c = sc.Canary
+			}
+			if c.Stale {
+				continue
+			}
 		}
-		if c.Stale {
-			continue
-		}
-		if first == nil {
-			first = c
-		}
-		last = c
+		ts = append(ts, u.Seconds())
+		good = append(good, c.Requests-c.Errors)
+		bad = append(bad, c.Errors)
 	}
-	if first == nil || first == last {
+	if len(ts) < 2 {
 		return 0, 0, false
 	}
-	return last.Requests - first.Requests, last.Errors - first.Errors, true
+	lo, hi := (t - w).Seconds(), t.Seconds()
+	g, e := extrapolatedIncrease(ts, good, lo, hi), extrapolatedIncrease(ts, bad, lo, hi)
+	return g + e, e, true
+}
+
+// extrapolatedIncrease is Prometheus's increase() of one counter series
+// with samples v at times ts (seconds) in the range (lo, hi], without
+// resets (the simulated counters only lose increments, never go down).
+func extrapolatedIncrease(ts, v []float64, lo, hi float64) float64 {
+	n := len(ts)
+	result := v[n-1] - v[0]
+	toStart, toEnd := ts[0]-lo, hi-ts[n-1]
+	sampled := ts[n-1] - ts[0]
+	avg := sampled / float64(n-1)
+	threshold := avg * 1.1
+	if toStart >= threshold {
+		toStart = avg / 2
+	}
+	if result > 0 && v[0] >= 0 {
+		if toZero := sampled * (v[0] / result); toZero < toStart {
+			toStart = toZero
+		}
+	}
+	if toEnd >= threshold {
+		toEnd = avg / 2
+	}
+	return result * (sampled + toStart + toEnd) / sampled
 }
 
 // lastTwo is irate()'s view over (t−w, t]: the increase between the last

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -90,8 +91,12 @@ func TestWindows(t *testing.T) {
 		return sim.Scrape{Canary: sim.Counters{Requests: req, Errors: errs, Stale: stale}}
 	}
 	x := series{s: []sim.Scrape{mk(10, 1, false), mk(20, 2, false), mk(20, 2, true), mk(40, 4, false), mk(50, 9, false)}}
-	if req, errs, ok := x.window(75*time.Second, time.Minute, true); !ok || req != 30 || errs != 7 {
-		t.Errorf("rate window: %v %v %v, want 30 requests and 7 errors between the samples at 30s and 75s", req, errs, ok)
+	// (15s, 75s] holds the samples at 30, 60 and 75 s: 23 good and 7 bad
+	// over 45 s. Good extrapolates 15 s to the window's start (×60/45);
+	// bad only to where it would reach zero, 45 × 2/7 s before 30 s.
+	wantReq, wantErrs := 23*60.0/45+7*(45+45*2.0/7)/45, 7*(45+45*2.0/7)/45
+	if req, errs, ok := x.window(75*time.Second, time.Minute, true); !ok || math.Abs(req-wantReq) > 1e-9 || math.Abs(errs-wantErrs) > 1e-9 {
+		t.Errorf("rate window: %v %v %v, want %v requests and %v errors", req, errs, ok, wantReq, wantErrs)
 	}
 	if req, errs, ok := x.lastTwo(75*time.Second, 5*time.Minute); !ok || req != 10 || errs != 5 {
 		t.Errorf("irate: %v %v %v", req, errs, ok)
@@ -99,8 +104,9 @@ func TestWindows(t *testing.T) {
 	if req, _, ok := x.lastTwo(60*time.Second, 5*time.Minute); !ok || req != 20 {
 		t.Errorf("irate over a failed scrape uses the sample before it: %v %v", req, ok)
 	}
-	if _, _, ok := x.window(15*time.Second, time.Minute, true); ok {
-		t.Error("one sample is no rate")
+	y := series{s: []sim.Scrape{mk(10, 1, true)}}
+	if _, _, ok := y.window(15*time.Second, time.Minute, true); ok {
+		t.Error("one sample (the zero at the start) is no rate")
 	}
 }
 
