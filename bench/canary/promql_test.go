@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/bench/promstore"
 	"github.com/vaneproj/vane/sim"
 )
@@ -69,4 +70,53 @@ func TestPeerWindowsArePromQL(t *testing.T) {
 
 func same(a, b float64) bool {
 	return (math.IsNaN(a) && math.IsNaN(b)) || math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b))
+}
+
+// Vane's judge in the benchmark counts each look's increments exactly; the
+// product's analysis.Check reads them through PromQL (increase() with its
+// extrapolation) from Prometheus's engine. On the same simulated releases
+// both roll a 3× regression back, within a minute of each other.
+func TestVaneJudgeMatchesCheckThroughPromQL(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c := Cell{RPS: 50, Weight: 0.25, BaseError: 0.01, Factor: 3, Noise: NoisePoisson}
+	horizon := 30 * time.Minute
+	for seed := range uint64(3) {
+		w, err := sim.New(c.simConfig(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store, err := promstore.Open(t.TempDir(), promstore.Options{Start: start, Service: "svc", Canary: "v2", Stable: "v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check, err := analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: promstore.RequestsMetric, Interval: analysis.Duration(scrape)}.
+			Build(analysis.Vars{Service: "svc", Version: "v2", Stable: "v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check.Reset(start)
+		x := series{}
+		var viaCheck time.Duration
+		for w.Now() < horizon {
+			s := w.Step()
+			x.s = append(x.s, s)
+			if err := store.Append(s); err != nil {
+				t.Fatal(err)
+			}
+			if viaCheck == 0 {
+				if r := check.Evaluate(context.Background(), store, start.Add(w.Now())); r.Verdict == analysis.Fail {
+					viaCheck = w.Now()
+				}
+			}
+		}
+		_ = store.Close()
+		direct, ok := judgeVane(scrape, false)(c, &design{horizon: horizon}, x)
+		if !ok || viaCheck == 0 {
+			t.Fatalf("seed %d: benchmark judge detected %v at %s, Check at %s", seed, ok, direct, viaCheck)
+		}
+		if d := direct - viaCheck; d > time.Minute || d < -time.Minute {
+			t.Fatalf("seed %d: benchmark judge at %s, Check through PromQL at %s", seed, direct, viaCheck)
+		}
+		t.Logf("seed %d: benchmark judge %s, Check through PromQL %s", seed, direct, viaCheck)
+	}
 }
