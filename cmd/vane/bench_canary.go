@@ -79,6 +79,10 @@ served, then the targets met or missed. Progress goes to stderr.`,
 			if err := canary.WriteSummary(g.out, rows); err != nil {
 				return err
 			}
+			if from != "" {
+				_, err = fmt.Fprintf(g.out, "\n%d seeds per cell, rows from %s\n", seeds, from)
+				return err
+			}
 			_, err = fmt.Fprintf(g.out, "\n%d seeds per cell, horizon %s, %s wall time on %d workers\n", seeds, horizon, elapsed.Round(time.Second), workers)
 			return err
 		},
