@@ -51,7 +51,7 @@ const (
 	// Snapshot is the mode running the baseline: go-control-plane's
 	// SnapshotCache server as its users tune it: one version per resource
 	// type, bumped only when that type changes, and the ordered ADS loop.
-	Snapshot            = "snapshotcache"
+	Snapshot            = "snapshotcache-tuned"
 	benchXDSServiceName = "bench"
 	benchXDSReadyLine   = "ready"
 	// ServerCmd and StreamsCmd are the hidden subcommands of `vane bench xds`
