@@ -398,8 +398,10 @@ type thresholdCheck struct {
 	state ThresholdState
 }
 
+// Reset starts a new step's analysis; failed measurements stay counted for
+// the whole rollout, as Flagger's FailedChecks and an Argo background run.
 func (c *thresholdCheck) Reset(time.Time) {
-	c.state = ThresholdState{}
+	c.state = ThresholdState{Failures: c.state.Failures}
 	c.last, c.lastAt = Result{}, time.Time{}
 }
 

@@ -175,7 +175,7 @@ func TestThresholdCheckFailureLimit(t *testing.T) {
 		// Within the interval the last result is returned without a query.
 		c.Evaluate(context.Background(), q, t0.Add(time.Duration(k+1)*time.Minute+10*time.Second))
 	}
-	want := []Verdict{Pass, Continue, Pass, Fail, Fail}
+	want := []Verdict{Continue, Continue, Continue, Fail, Fail}
 	for k := range want {
 		if got[k] != want[k] {
 			t.Fatalf("verdicts %v, want %v", got, want)
@@ -183,6 +183,19 @@ func TestThresholdCheckFailureLimit(t *testing.T) {
 	}
 	if i != 4 {
 		t.Fatalf("%d queries, want 4 (none after failing, none within the interval)", i)
+	}
+	// A new step keeps the failures counted so far (Flagger's FailedChecks
+	// persist over the canary): one more failure after a reset exceeds the
+	// limit of 1 again.
+	i = 0
+	c = build(t, Spec{Kind: KindThreshold, Query: "success_rate", Min: f(99), FailureLimit: 1, Interval: Duration(time.Minute)})
+	values = []float64{98, 98}
+	if v := c.Evaluate(context.Background(), q, t0.Add(time.Minute)).Verdict; v != Continue {
+		t.Fatalf("first failure: %s", v)
+	}
+	c.Reset(t0.Add(2 * time.Minute))
+	if v := c.Evaluate(context.Background(), q, t0.Add(3*time.Minute)).Verdict; v != Fail {
+		t.Fatalf("second failure after a new step: %s, want Fail", v)
 	}
 }
 

@@ -35,8 +35,13 @@ type ThresholdConfig struct {
 // unreadable query is the caller's Inconclusive and never reaches this
 // function. Flagger's `threshold: N` is FailureLimit N−1.
 //
-// It returns the new state and the verdict: Pass for a value in range,
-// Continue for a failure within the limit, Fail beyond it.
+// It returns the new state and the verdict: Continue for a value in range
+// or a failure within the limit, Fail beyond it. It never passes on its
+// own: as in Flagger (a step advances after its interval's checks) and in
+// Argo Rollouts (a run succeeds after its measurements), a step passes
+// when its analysis ends with the checks within their limit, not after one
+// good measurement. The state is meant to be kept for the whole rollout:
+// failed checks are not forgiven at a new step.
 func Threshold(st ThresholdState, cfg ThresholdConfig, value float64) (ThresholdState, Verdict, string) {
 	st.Measurements++
 	ok := !math.IsNaN(value)
@@ -50,7 +55,7 @@ func Threshold(st ThresholdState, cfg ThresholdConfig, value float64) (Threshold
 		ok, why = false, fmt.Sprintf("%g is above max %g", value, *cfg.Max)
 	}
 	if ok {
-		return st, Pass, fmt.Sprintf("%g is within range (%d failed of %d measurements, limit %d)", value, st.Failures, st.Measurements, cfg.FailureLimit)
+		return st, Continue, fmt.Sprintf("%g is within range (%d failed of %d measurements, limit %d)", value, st.Failures, st.Measurements, cfg.FailureLimit)
 	}
 	st.Failures++
 	if st.Failures > cfg.FailureLimit {

@@ -10,7 +10,7 @@ func TestThresholdJudge(t *testing.T) {
 	min := 99.0
 	cfg := ThresholdConfig{Min: &min, FailureLimit: 0}
 	st, v, _ := Threshold(ThresholdState{}, cfg, 99.5)
-	if v != Pass || st.Failures != 0 {
+	if v != Continue || st.Failures != 0 {
 		t.Fatalf("%v %v", v, st)
 	}
 	if _, v, _ = Threshold(st, cfg, math.NaN()); v != Fail {

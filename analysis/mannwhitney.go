@@ -79,13 +79,18 @@ func MannWhitney(canary, stable []float64, cfg MannWhitneyConfig) MannWhitneyRes
 		r.Class, r.Estimate, r.Lower, r.Upper, r.MeanRatio = ClassPass, 0, 0, 0, 1
 		return r
 	}
-	// Pairwise differences canary − stable; their median is the
-	// Hodges-Lehmann estimate, and order statistics give the
-	// distribution-free interval (Hollander & Wolfe, Nonparametric
-	// Statistical Methods, §4.3), here with the normal approximation.
+	// The interval and the estimate are R's wilcox.test(x, y, conf.int =
+	// TRUE, exact = FALSE), which Kayenta ports (kayenta-mannwhitney
+	// MannWhitney.scala): the roots in μ of the continuity-corrected,
+	// tie-corrected normal score of the shifted samples, found between
+	// min(x)−max(y) and max(x)−min(y). The estimate, a root of the score
+	// itself, is any shift in a range where the corrected score is zero;
+	// Vane takes the Hodges-Lehmann median of the pairwise differences,
+	// which lies in that range (and is where Kayenta's Brent solver lands
+	// on its own test vectors).
 	n, m := float64(len(x)), float64(len(y))
-	d := make([]float64, 0, len(x)*len(y))
 	var u float64
+	d := make([]float64, 0, len(x)*len(y))
 	for _, a := range x {
 		for _, b := range y {
 			d = append(d, a-b)
@@ -97,24 +102,18 @@ func MannWhitney(canary, stable []float64, cfg MannWhitneyConfig) MannWhitneyRes
 			}
 		}
 	}
-	slices.Sort(d)
 	r.U = u
+	w := newWilcoxon(x, y)
+	z := distuv.UnitNormal.Quantile(1 - (1-cfg.Confidence)/2)
+	r.Lower = w.root(z)
+	r.Upper = w.root(-z)
+	slices.Sort(d)
 	if len(d)%2 == 1 {
 		r.Estimate = d[len(d)/2]
 	} else {
 		r.Estimate = (d[len(d)/2-1] + d[len(d)/2]) / 2
 	}
-	z := distuv.UnitNormal.Quantile(1 - (1-cfg.Confidence)/2)
-	sd := math.Sqrt(n * m * (n + m + 1) / 12)
-	k := int(math.Floor(n*m/2 - z*sd))
-	if k < 0 {
-		k = 0
-	}
-	if k >= len(d) {
-		k = len(d) - 1
-	}
-	r.Lower, r.Upper = d[k], d[len(d)-1-k]
-	if sd > 0 {
+	if sd := w.sigma(0); sd > 0 {
 		zu := (u - n*m/2) / sd
 		r.PValue = 2 * distuv.UnitNormal.Survival(math.Abs(zu))
 	}
@@ -207,4 +206,120 @@ func KayentaVerdict(score float64) Verdict {
 	default:
 		return Continue
 	}
+}
+
+// wilcoxon evaluates R's wdiff: the normal score of the canary's rank sum
+// after shifting it by d, minus a quantile.
+type wilcoxon struct {
+	x, y   []float64
+	lo, hi float64
+	buf    []float64
+	idx    []int
+	ranks  []float64
+	n, m   float64
+}
+
+func newWilcoxon(x, y []float64) *wilcoxon {
+	w := &wilcoxon{x: x, y: y, n: float64(len(x)), m: float64(len(y))}
+	w.lo = slices.Min(x) - slices.Max(y)
+	w.hi = slices.Max(x) - slices.Min(y)
+	k := len(x) + len(y)
+	w.buf, w.idx, w.ranks = make([]float64, k), make([]int, k), make([]float64, k)
+	return w
+}
+
+// score returns the rank sum statistic's deviation dz and its
+// tie-corrected standard deviation for the shift d.
+func (w *wilcoxon) score(d float64) (dz, sigma float64) {
+	for i, a := range w.x {
+		w.buf[i] = a - d
+	}
+	copy(w.buf[len(w.x):], w.y)
+	for i := range w.idx {
+		w.idx[i] = i
+	}
+	slices.SortFunc(w.idx, func(a, b int) int { return cmpFloat(w.buf[a], w.buf[b]) })
+	var ties float64
+	for i := 0; i < len(w.idx); {
+		j := i
+		for j+1 < len(w.idx) && w.buf[w.idx[j+1]] == w.buf[w.idx[i]] {
+			j++
+		}
+		avg := float64(i+j)/2 + 1
+		for k := i; k <= j; k++ {
+			w.ranks[w.idx[k]] = avg
+		}
+		t := float64(j - i + 1)
+		ties += t*t*t - t
+		i = j + 1
+	}
+	var sum float64
+	for i := range w.x {
+		sum += w.ranks[i]
+	}
+	n, m := w.n, w.m
+	dz = sum - n*(n+1)/2 - n*m/2
+	sigma = math.Sqrt(n * m / 12 * ((n + m + 1) - ties/((n+m)*(n+m-1))))
+	return dz, sigma
+}
+
+func (w *wilcoxon) sigma(d float64) float64 { _, s := w.score(d); return s }
+
+// f is R's wdiff(d, zq) with the continuity correction.
+func (w *wilcoxon) f(d, zq float64) float64 {
+	dz, sigma := w.score(d)
+	if sigma == 0 {
+		return math.NaN()
+	}
+	corr := 0.0
+	switch {
+	case dz > 0:
+		corr = 0.5
+	case dz < 0:
+		corr = -0.5
+	}
+	return (dz-corr)/sigma - zq
+}
+
+// root finds the shift where f(·, zq) crosses zero, as R's root(): the
+// lower end when f is already ≤ 0 there, the upper end when f is still
+// ≥ 0 there, else by bisection (f decreases in d). A flat zero is
+// returned at once.
+func (w *wilcoxon) root(zq float64) float64 {
+	lo, hi := w.lo, w.hi
+	flo, fhi := w.f(lo, zq), w.f(hi, zq)
+	switch {
+	case math.IsNaN(flo) || math.IsNaN(fhi):
+		return math.NaN()
+	case flo <= 0:
+		return lo
+	case fhi >= 0:
+		return hi
+	}
+	for range 200 {
+		mid := lo + (hi-lo)/2
+		if mid == lo || mid == hi || hi-lo <= 1e-12*math.Max(1, math.Abs(mid)) {
+			break
+		}
+		fm := w.f(mid, zq)
+		switch {
+		case fm == 0:
+			return mid
+		case fm > 0:
+			lo = mid
+		default:
+			hi = mid
+		}
+	}
+	return lo + (hi-lo)/2
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

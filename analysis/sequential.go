@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // This file holds Vane's sequential canary-vs-stable judge.
@@ -75,6 +77,15 @@ type SequentialConfig struct {
 	// decision; MinBad the number of bad events (both versions) before a
 	// failure.
 	MinRequests, MinBad float64
+	// FinalShare in [0, 1) is the share of Alpha reserved for one
+	// fixed-sample test at the last look, for steps whose duration is
+	// known: the anytime test then runs at Alpha × (1 − FinalShare) and
+	// DecideFinal spends the rest. By the union bound the false-rollback
+	// probability stays below Alpha; the final test recovers most of the
+	// power a fixed-sample test has at the horizon, which an anytime test
+	// pays for being valid at every look. 0 keeps the test purely anytime
+	// (for steps without a known end).
+	FinalShare float64
 }
 
 // Grid and mixture parameters of the sequential test.
@@ -136,6 +147,9 @@ func NewRatioTest(cfg SequentialConfig) (*RatioTest, error) {
 	}
 	if !(cfg.Tolerance > 1 && cfg.Tolerance <= 64) {
 		return nil, fmt.Errorf("analysis: tolerance %v must be in (1, 64]", cfg.Tolerance)
+	}
+	if !(cfg.FinalShare >= 0 && cfg.FinalShare < 1) {
+		return nil, fmt.Errorf("analysis: final_share %v must be in [0, 1)", cfg.FinalShare)
 	}
 	if cfg.MinRequests < 0 || cfg.MinBad < 0 {
 		return nil, errors.New("analysis: min_requests and min_bad must not be negative")
@@ -259,7 +273,7 @@ func (t *RatioTest) Decide() Decision {
 		Looks:    t.looks,
 	}
 	bad := t.total.CanaryBad + t.total.StableBad
-	failAt, passAt := math.Log(1/t.cfg.Alpha), math.Log(1/t.cfg.PassAlpha)
+	failAt, passAt := math.Log(1/t.seqAlpha()), math.Log(1/t.cfg.PassAlpha)
 	switch {
 	case t.total.CanaryRequests < t.cfg.MinRequests:
 		d.Verdict = Continue
@@ -285,6 +299,56 @@ func (t *RatioTest) Decide() Decision {
 	}
 	t.decided = &d
 	return d
+}
+
+// seqAlpha is the α the anytime test spends.
+func (t *RatioTest) seqAlpha() float64 { return t.cfg.Alpha * (1 - t.cfg.FinalShare) }
+
+// DecideFinal is the decision at the last look of a step whose end was
+// known in advance: Decide's, unless that continues; then, with FinalShare
+// set, the fixed-sample test of "canary no worse than stable" at level
+// Alpha × FinalShare: conditional on all bad events E, the canary's count X
+// is binomial with its share of traffic θ when ρ = 1, and the test fails
+// when P(Bin(E, θ) ≥ X) ≤ Alpha × FinalShare (and E ≥ MinBad). Otherwise
+// the step ends in a pass: no evidence of a regression within it. Without
+// FinalShare it passes whatever Decide continues. The decision sticks.
+func (t *RatioTest) DecideFinal() Decision {
+	d := t.Decide()
+	if d.Verdict != Continue || t.total.CanaryRequests < t.cfg.MinRequests {
+		return d
+	}
+	e := t.total.CanaryBad + t.total.StableBad
+	level := t.cfg.Alpha * t.cfg.FinalShare
+	theta := t.total.CanaryRequests / (t.total.CanaryRequests + t.total.StableRequests)
+	if level > 0 && e >= t.cfg.MinBad && e > 0 && theta > 0 && theta < 1 {
+		p := binomialUpperTail(e, theta, t.total.CanaryBad)
+		if p <= level {
+			d.Verdict = Fail
+			d.PValue = math.Min(d.PValue, p)
+			d.Reason = fmt.Sprintf("at the step's end the canary had %.0f of %.0f bad events with %.3g of the traffic (%.0f/%.0f vs %.0f/%.0f): worse than stable with error probability below %g",
+				t.total.CanaryBad, e, theta, t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests, t.cfg.Alpha)
+			t.decided = &d
+			return d
+		}
+	}
+	d.Verdict = Pass
+	d.Reason = fmt.Sprintf("the step ended without evidence that the canary is worse than stable (%.0f/%.0f vs %.0f/%.0f bad events)",
+		t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests)
+	t.decided = &d
+	return d
+}
+
+// binomialUpperTail is P(X ≥ x) for X ~ Bin(n, p), n and x rounded to
+// whole counts (rates from PromQL need not be integers).
+func binomialUpperTail(n, p, x float64) float64 {
+	n, x = math.Round(n), math.Ceil(x-1e-9)
+	if x <= 0 {
+		return 1
+	}
+	if x > n {
+		return 0
+	}
+	return distuv.Binomial{N: n, P: p}.Survival(x - 1)
 }
 
 // Estimate returns the grid's maximum-likelihood ratio of the canary's

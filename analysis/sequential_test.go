@@ -173,3 +173,70 @@ func TestRatioTestFalseRollbackRate(t *testing.T) {
 		t.Errorf("power %d/%d is too low", detected, powerRuns)
 	}
 }
+
+// A step of known length: the anytime test at α/2 still continues at the
+// end with 21 of 111 bad events on a 10% canary, where the fixed-sample
+// test at α/2 (P(Bin(111, 0.1) ≥ 21) ≈ 0.003) fails; 20 of 110 (≈ 0.006)
+// passes at the end.
+func TestDecideFinal(t *testing.T) {
+	for _, tc := range []struct {
+		bad  float64
+		want Verdict
+	}{{21, Fail}, {20, Pass}} {
+		rt, err := NewRatioTest(SequentialConfig{Alpha: 0.01, Tolerance: 1.2, MinRequests: 20, MinBad: 3, FinalShare: 0.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.Observe(Counts{CanaryRequests: 1000, CanaryBad: tc.bad, StableRequests: 9000, StableBad: 90})
+		if d := rt.Decide(); d.Verdict != Continue {
+			t.Fatalf("%v bad: the anytime test already decided %s", tc.bad, d.Verdict)
+		}
+		if d := rt.DecideFinal(); d.Verdict != tc.want {
+			t.Fatalf("%v bad: final %s, want %s (%s)", tc.bad, d.Verdict, tc.want, d.Reason)
+		}
+		if d := rt.Decide(); d.Verdict != tc.want {
+			t.Fatal("the final decision must stick")
+		}
+	}
+	if _, err := NewRatioTest(SequentialConfig{Alpha: 0.01, Tolerance: 1.2, FinalShare: 1}); err == nil {
+		t.Fatal("want an error for final_share 1")
+	}
+}
+
+// Under ρ = 1 the anytime part plus the final test keep false rollbacks
+// below α (20 looks, 2000 simulated steps; the bound is 1%).
+func TestDecideFinalFalseRollbacks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fails := 0
+	const runs = 2000
+	for range runs {
+		rt, _ := NewRatioTest(SequentialConfig{Alpha: 0.01, Tolerance: 1.2, MinRequests: 20, MinBad: 3, FinalShare: 0.5})
+		var d Decision
+		for look := range 20 {
+			c := Counts{CanaryRequests: 100, StableRequests: 900}
+			for range 100 {
+				if rng.Float64() < 0.02 {
+					c.CanaryBad++
+				}
+			}
+			for range 900 {
+				if rng.Float64() < 0.02 {
+					c.StableBad++
+				}
+			}
+			rt.Observe(c)
+			if d = rt.Decide(); d.Verdict != Continue {
+				break
+			}
+			if look == 19 {
+				d = rt.DecideFinal()
+			}
+		}
+		if d.Verdict == Fail {
+			fails++
+		}
+	}
+	if rate := float64(fails) / runs; rate > 0.015 {
+		t.Fatalf("false-rollback rate %.4f above α = 0.01 (plus sampling error)", rate)
+	}
+}

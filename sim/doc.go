@@ -8,12 +8,16 @@
 // reads the wall clock and starts no goroutines; callers run many Worlds in
 // parallel themselves.
 //
-// Store keeps a World's scrapes as the series Prometheus would hold and
-// implements analysis.Querier for the PromQL subset Vane's generated
-// queries use, so analysis Checks run on simulated data exactly as live.
+// To run PromQL (and analysis Checks) on a World's scrapes, append them
+// to a bench/promstore.Store: a real Prometheus TSDB queried by
+// Prometheus's own engine.
 //
-// It may import analysis, gonum for random variates and the PromQL parser;
-// it must not import prom, xds, rollout or anything doing I/O.
+// Noise departs from that model as production traffic does (pods with
+// different error ratios, beta-binomial errors, bursts, restarts, failed
+// scrapes, jitter); Overdispersed is the benchmark's setting.
+//
+// It may import gonum for random variates; it must not import analysis,
+// prom, xds, rollout or anything doing I/O.
 //
 // Usage:
 //

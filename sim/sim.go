@@ -60,6 +60,9 @@ type Config struct {
 	Buckets []float64
 	// Seed makes the run reproducible.
 	Seed uint64
+	// Noise departs from Poisson arrivals and independent errors; the zero
+	// value is none.
+	Noise Noise
 }
 
 // Counters are one version's cumulative counters at a scrape, as a
@@ -71,6 +74,9 @@ type Counters struct {
 	Buckets []float64
 	// LatencySum is the histogram's _sum in seconds.
 	LatencySum float64
+	// Stale marks a failed scrape (under Noise): Prometheus holds no new
+	// sample, and these are the previous sample's values.
+	Stale bool
 }
 
 // Slower returns the requests slower than bucket bound i.
@@ -96,6 +102,8 @@ type World struct {
 	now            time.Duration
 	canary, stable Counters
 	probs          [2][]float64 // per version: P(bucket i) for each finite bucket, then +Inf
+	noisy          bool
+	pods           [2]*pods // canary, stable
 }
 
 // New validates cfg and returns a World at time zero.
@@ -113,6 +121,9 @@ func New(cfg Config) (*World, error) {
 		return nil, fmt.Errorf("sim: canary weight must be in [0, 1], got %v", cfg.CanaryWeight)
 	case cfg.Scrape < 0:
 		return nil, errors.New("sim: scrape interval must be positive")
+	}
+	if err := cfg.Noise.validate(); err != nil {
+		return nil, err
 	}
 	for _, v := range []Version{cfg.Stable, cfg.Canary} {
 		if !(v.ErrorRatio >= 0 && v.ErrorRatio <= 1) {
@@ -134,6 +145,13 @@ func New(cfg Config) (*World, error) {
 	}
 	w.canary.Buckets = make([]float64, len(cfg.Buckets))
 	w.stable.Buckets = make([]float64, len(cfg.Buckets))
+	if cfg.Noise != (Noise{}) {
+		w.noisy = true
+		for i := range w.pods {
+			w.pods[i] = newPods(cfg.Noise)
+			w.pods[i].seen.Buckets = make([]float64, len(cfg.Buckets))
+		}
+	}
 	return w, nil
 }
 
@@ -147,6 +165,9 @@ func (w *World) Now() time.Duration { return w.now }
 // requests that arrive in it, and returns the counters as scraped at its
 // end.
 func (w *World) Step() Scrape {
+	if w.noisy {
+		return w.noisyStep()
+	}
 	dt := w.cfg.Scrape.Seconds()
 	n := w.poisson(w.cfg.RPS * dt)
 	nc := w.binomial(n, w.cfg.CanaryWeight)
@@ -195,4 +216,45 @@ func (w *World) binomial(n, p float64) float64 {
 		return n
 	}
 	return distuv.Binomial{N: n, P: p, Src: w.rng}.Rand()
+}
+
+// noisyStep is Step under Noise: each version's interval is stretched or
+// shortened by the scrapes' jitter, its errors come from its pods, and a
+// failed scrape repeats the version's last scraped counters. Requests and
+// Errors are what rate() and increase() would see (a restarted pod's lost
+// increments removed); the latency histogram (Buckets, LatencySum) is
+// served as without noise and is not meant to be read under it.
+func (w *World) noisyStep() Scrape {
+	nz := w.cfg.Noise
+	dt := w.cfg.Scrape.Seconds()
+	w.now += w.cfg.Scrape
+	out := Scrape{T: w.now}
+	for i, v := range []Version{w.cfg.Canary, w.cfg.Stable} {
+		p := w.pods[i]
+		j := 0.0
+		if nz.Jitter > 0 {
+			j = (2*w.rng.Float64() - 1) * nz.Jitter.Seconds()
+		}
+		span := math.Max(0, dt+j-p.jitter)
+		p.jitter = j
+		share, c, dst := w.cfg.CanaryWeight, &w.canary, &out.Canary
+		if i == 1 {
+			share, c, dst = 1-share, &w.stable, &out.Stable
+		}
+		n := w.poisson(w.cfg.RPS * share * span)
+		w.serve(c, n, Version{Latency: v.Latency}, w.probs[i])
+		req, errs := w.noisyServe(p, n, v.ErrorRatio)
+		p.seen.Requests += req
+		p.seen.Errors += errs
+		p.seen.LatencySum = c.LatencySum
+		copy(p.seen.Buckets, c.Buckets)
+		*dst = p.last.clone()
+		if p.last.Buckets == nil || !(nz.MissProb > 0 && w.rng.Float64() < nz.MissProb) {
+			p.last = p.seen.clone()
+			*dst = p.last.clone()
+		} else {
+			dst.Stale = true
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package main
+package slocost
 
 import (
 	"bufio"
@@ -29,11 +29,11 @@ import (
 // own recorded 5m series at 1m as its rules would have written them, so
 // that long windows read a full history in both.
 
-// benchEvalResult is one rule set's cost: the Prometheus process's CPU
+// EvalResult is one rule set's cost: the Prometheus process's CPU
 // time per round of evaluating every group once, the slowest group's last
 // evaluation, and the rounds missed because evaluation overran the 15s
 // interval.
-type benchEvalResult struct {
+type EvalResult struct {
 	Rules          int     `json:"rules"`
 	Groups         int     `json:"groups"`
 	CPUPerRound    float64 `json:"cpu_seconds_per_round"`
@@ -63,9 +63,9 @@ func isExecutable(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-// benchSlothSpec is a Sloth prometheus/v1 spec of n availability SLOs over
+// SlothSpec is a Sloth prometheus/v1 spec of n availability SLOs over
 // n/10 services, which both Sloth and Vane load.
-func benchSlothSpec(n int) []byte {
+func SlothSpec(n int) []byte {
 	var b strings.Builder
 	b.WriteString("version: prometheus/v1\nservice: bench\nslos:\n")
 	for i := 0; i < n; i++ {
@@ -221,8 +221,8 @@ func scrapeRuleMetrics(ctx context.Context, addr string) (iters, last map[string
 
 // evalRules runs Prometheus on a copy of the history with one rule file
 // and measures the summed evaluation time of all its groups per round.
-func evalRules(ctx context.Context, progress io.Writer, prometheus, work, name string, rules []byte, groups int, history time.Duration) (benchEvalResult, error) {
-	var res benchEvalResult
+func evalRules(ctx context.Context, progress io.Writer, prometheus, work, name string, rules []byte, groups int, history time.Duration) (EvalResult, error) {
+	var res EvalResult
 	dir := filepath.Join(work, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, err
@@ -298,9 +298,9 @@ func evalRules(ctx context.Context, progress io.Writer, prometheus, work, name s
 	}
 }
 
-// benchPrometheus compares the per-round rule evaluation cost of Vane's and
+// Prometheus compares the per-round rule evaluation cost of Vane's and
 // Sloth's rules for n SLOs on a real Prometheus.
-func benchPrometheus(ctx context.Context, progress io.Writer, n int, history time.Duration) (map[string]benchEvalResult, error) {
+func Prometheus(ctx context.Context, progress io.Writer, n int, history time.Duration) (map[string]EvalResult, error) {
 	prometheus, err := findTool("prometheus")
 	if err != nil {
 		return nil, err
@@ -315,10 +315,10 @@ func benchPrometheus(ctx context.Context, progress io.Writer, n int, history tim
 	}
 	defer os.RemoveAll(work)
 	spec := filepath.Join(work, "spec.yaml")
-	if err := os.WriteFile(spec, benchSlothSpec(n), 0o644); err != nil {
+	if err := os.WriteFile(spec, SlothSpec(n), 0o644); err != nil {
 		return nil, err
 	}
-	slos, err := slo.Load(slo.File{Name: spec, Data: benchSlothSpec(n)})
+	slos, err := slo.Load(slo.File{Name: spec, Data: SlothSpec(n)})
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +346,7 @@ func benchPrometheus(ctx context.Context, progress io.Writer, n int, history tim
 	}
 	end := time.Now()
 	services := (n + 9) / 10
-	out := map[string]benchEvalResult{}
+	out := map[string]EvalResult{}
 	for _, rs := range []struct {
 		name          string
 		rules         []byte
