@@ -18,7 +18,7 @@ func Static() Peer {
 
 type staticPolicy int
 
-func (s staticPolicy) Period() time.Duration    { return 15 * time.Second }
+func (s staticPolicy) Period() time.Duration  { return 15 * time.Second }
 func (s staticPolicy) Decide(Observation) int { return int(s) }
 
 // OracleUtilization is the utilization the clairvoyant oracle provisions

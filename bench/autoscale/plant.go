@@ -122,6 +122,7 @@ const (
 	cCPU                // busy worker-seconds (process_cpu_seconds_total)
 	cConcurrency        // in-flight-seconds (time integral of requests in the replica)
 	cDurSum             // sum of successful latencies
+	cArrivals           // requests routed to the pod (Envoy's upstream_rq_total)
 	cBucket0            // first latency bucket; one per latencyBuckets entry
 	nCounters    = cBucket0 + 9
 )
@@ -254,7 +255,9 @@ func exactIndex(x float64) int {
 	return min(i, exactBuckets-1)
 }
 
-func exactUpper(i int) float64 { return exactMin * math.Pow(10, float64(i+1)*exactDecades/exactBuckets) }
+func exactUpper(i int) float64 {
+	return exactMin * math.Pow(10, float64(i+1)*exactDecades/exactBuckets)
+}
 
 // minute is what the score keeps of one minute of simulated time.
 type minute struct {
@@ -437,6 +440,7 @@ func (p *plant) arrive() {
 	}
 	r := p.replicas[i]
 	r.advance(p.now)
+	r.c[cArrivals]++
 	if r.busy < p.svc.Workers {
 		p.start1(i, p.now)
 		return

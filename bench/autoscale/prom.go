@@ -87,6 +87,10 @@ func (q Prometheus) sumRate(counter int, window time.Duration) (float64, bool) {
 // RequestRate is sum(rate(http_requests_total[w])): responses per second.
 func (q Prometheus) RequestRate(w time.Duration) (float64, bool) { return q.sumRate(cRequests, w) }
 
+// ArrivalRate is sum(rate(envoy upstream_rq_total[w])): requests the load
+// balancer sent to the pods, served or not yet.
+func (q Prometheus) ArrivalRate(w time.Duration) (float64, bool) { return q.sumRate(cArrivals, w) }
+
 // ErrorRate is sum(rate(http_requests_total{code="503"}[w])).
 func (q Prometheus) ErrorRate(w time.Duration) (float64, bool) { return q.sumRate(cErrors, w) }
 
@@ -130,6 +134,27 @@ func (q Prometheus) BadRatio(threshold time.Duration, w time.Duration) (float64,
 		return math.NaN(), false
 	}
 	return math.Max(0, 1-good/all), true
+}
+
+// Totals are the all-time request and bad-request counts of every pod
+// ever scraped, as of its last scrape: sum(increase(…[since start])).
+func (q Prometheus) Totals(threshold time.Duration) (all, bad float64) {
+	k := -1
+	for i, b := range latencyBuckets {
+		if b == threshold.Seconds() {
+			k = i
+		}
+	}
+	for _, r := range q.p.replicas {
+		if n := len(r.scrapes); n > 0 {
+			c := r.scrapes[n-1].c
+			all += c[cRequests]
+			if k >= 0 {
+				bad += c[cRequests] - c[cBucket0+k]
+			}
+		}
+	}
+	return all, bad
 }
 
 // Quantile is histogram_quantile(q, sum(rate(…_bucket[w]))) with

@@ -62,7 +62,7 @@ type Result struct {
 	Bad      float64 `json:"bad"`
 	// Series every 15 s and the exact p99 latency of each minute
 	// (seconds; NaN without requests), for plots.
-	Series []Sample   `json:"-"`
+	Series []Sample  `json:"-"`
 	P99    []float64 `json:"-"`
 }
 
