@@ -28,6 +28,10 @@ type Recommendation struct {
 	Urgent bool `json:"urgent,omitempty"`
 	// HoldDown forbids scaling down on this look.
 	HoldDown bool `json:"hold_down,omitempty"`
+	// Superseded marks the hpa recommendation when the slo recommender,
+	// which is the hpa's calculation on its adjusted targets, has a valid
+	// proposal: it is shown but not combined.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // MetricSpec is one configured metric: a PromQL query and its target.
@@ -166,6 +170,11 @@ type RolloutInput struct {
 	NextStepAt time.Time `json:"next_step_at,omitempty"`
 	// Analyzing is true while the judges compare canary and stable.
 	Analyzing bool `json:"analyzing"`
+	// CanaryCleared is true when the rollout's judges found the canary no
+	// worse than stable. Until then, a burn during a canary is taken as the
+	// canary's: the rollout judges it, and the slo recommender does not
+	// scale up to hide it.
+	CanaryCleared bool `json:"canary_cleared,omitempty"`
 }
 
 // Inputs is everything one look observed.
@@ -286,6 +295,14 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		}
 		in.SLO = sigs
 	}
+	if ro := in.Rollout; ro != nil && ro.CanaryWeight > 0 && !ro.CanaryCleared {
+		sigs := make([]SLOSignal, len(in.SLO))
+		for i, s := range in.SLO {
+			s.FromCanary = true
+			sigs[i] = s
+		}
+		in.SLO = sigs
+	}
 	// Recommendations are computed even when holding, for status.
 	var recs []Recommendation
 	hpaIn := HPAInput{Current: cur, Ready: in.Scale.Ready, Tolerance: spec.Tolerance, Metrics: in.Metrics}
@@ -297,6 +314,9 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		r := RecommendSLO(*spec.SLO, in.SLO, hpaIn, st.TargetFactor, st.FactorAt, now)
 		st.TargetFactor, st.FactorAt = r.TargetFactor, now
 		recs = append(recs, r.Recommendation)
+	}
+	if spec.SLO != nil && len(recs) == 2 && recs[1].Valid {
+		recs[0].Superseded = true
 	}
 	if spec.Queue != nil {
 		qi := in.Queue
@@ -332,6 +352,9 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	urgent, holdDown := false, false
 	var invalid, downHolds []string
 	for i, r := range recs {
+		if r.Superseded {
+			continue
+		}
 		if !r.Valid {
 			invalid = append(invalid, r.Recommender+": "+r.Reason)
 			continue
