@@ -80,7 +80,7 @@ type KEDAConfig struct {
 	// PollingInterval (30 s) is how often KEDA checks activation;
 	// CooldownPeriod (300 s) how long after the last active check it
 	// scales to MinReplicaCount 0.
-	PollingInterval, CooldownPeriod time.Duration
+	PollingInterval, CooldownPeriod  time.Duration
 	MinReplicaCount, MaxReplicaCount int
 }
 

@@ -297,6 +297,11 @@ type plant struct {
 	pareto distuv.Pareto
 	gamma  distuv.Gamma
 
+	// The load balancer's request counter (one series, scraped with the
+	// pods): requests sent, whether a pod took them or not.
+	lbRequests        float64
+	lbTimes, lbSeries []float64
+
 	minutes  []minute
 	existing float64 // replica-seconds of pods that exist (starting, ready or draining)
 	// concurrency per second over ready replicas (Knative's 1 s buckets)
@@ -420,6 +425,7 @@ func (p *plant) minuteAt(t float64) *minute {
 // arrive routes one request: the less loaded of two random routable
 // replicas (Envoy's and gRPC's least-request with two choices).
 func (p *plant) arrive() {
+	p.lbRequests++
 	n := len(p.routable)
 	m := p.minuteAt(p.now)
 	if n == 0 {
@@ -544,6 +550,8 @@ func (p *plant) runSecond() {
 // Prometheus server scraping each pod would, and feeds metrics-server's
 // CPU view.
 func (p *plant) scrape() {
+	p.lbTimes = append(p.lbTimes, p.now)
+	p.lbSeries = append(p.lbSeries, p.lbRequests)
 	for _, r := range p.replicas {
 		if !r.ready || r.gone {
 			continue

@@ -87,9 +87,12 @@ func (q Prometheus) sumRate(counter int, window time.Duration) (float64, bool) {
 // RequestRate is sum(rate(http_requests_total[w])): responses per second.
 func (q Prometheus) RequestRate(w time.Duration) (float64, bool) { return q.sumRate(cRequests, w) }
 
-// ArrivalRate is sum(rate(envoy upstream_rq_total[w])): requests the load
-// balancer sent to the pods, served or not yet.
-func (q Prometheus) ArrivalRate(w time.Duration) (float64, bool) { return q.sumRate(cArrivals, w) }
+// ArrivalRate is rate(envoy_cluster_upstream_rq_total[w]) of the load
+// balancer in front of the pods: the offered load, one series that does
+// not come and go with pods.
+func (q Prometheus) ArrivalRate(w time.Duration) (float64, bool) {
+	return rate(q.p.lbTimes, q.p.lbSeries, q.now, w.Seconds())
+}
 
 // ErrorRate is sum(rate(http_requests_total{code="503"}[w])).
 func (q Prometheus) ErrorRate(w time.Duration) (float64, bool) { return q.sumRate(cErrors, w) }
