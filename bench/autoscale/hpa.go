@@ -175,14 +175,20 @@ const SLOPeriod = 30 * 24 * time.Hour
 // workers as slots, a 30 s start-up delay) reading the load balancer's
 // arrivals, throughput, mean latency and concurrency from Prometheus, and
 // the behavior defaults.
-func Vane() Peer {
-	return Peer{Name: "vane", New: func(env Env) (Policy, error) {
+func Vane() Peer { return vaneWith("vane", nil) }
+
+// vaneWith is Vane with its spec changed by tune (nil: as configured).
+func vaneWith(name string, tune func(*as.Spec)) Peer {
+	return Peer{Name: name, New: func(env Env) (Policy, error) {
 		s := env.Service
 		spec := as.Spec{Name: "vane", Min: 1, Max: int32(env.Max), Behavior: &as.Behavior{},
 			Metrics: []as.MetricSpec{{Name: "cpu", Target: as.MetricTarget{Type: as.Utilization, Value: 100 * TargetUtilization}}},
 			SLO:     &as.SLOSpec{SLOs: []string{"latency"}},
 			Queue: &as.QueueSpec{Percentile: s.Objective, Threshold: s.Threshold, Slots: int32(s.Workers),
 				StartupDelay: s.StartupMedian}}
+		if tune != nil {
+			tune(&spec)
+		}
 		budget := 1 - s.Objective
 		return newStepPolicy(spec, 15*time.Second, func(obs Observation) as.Inputs {
 			q := obs.Prom

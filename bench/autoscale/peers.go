@@ -22,19 +22,20 @@ func (s staticPolicy) Period() time.Duration  { return 15 * time.Second }
 func (s staticPolicy) Decide(Observation) int { return int(s) }
 
 // OracleUtilization is the utilization the clairvoyant oracle provisions
-// for. It is higher than the peers' target because the oracle needs no
-// headroom for what it cannot see coming: it knows the load ahead.
-const OracleUtilization = 0.8
+// for: the peers' target, so that it is the lower bound of what that
+// target costs when every replica is asked for exactly one start-up delay
+// before the load needs it and released as soon as it does not.
+const OracleUtilization = TargetUtilization
 
 // Oracle is the clairvoyant lower bound: it knows the trace, and at every
 // moment asks for what the highest load of the coming start-up delay
-// (the 99th percentile of the start-up distribution, plus a scrape
+// (the 99.9th percentile of the start-up distribution, plus a scrape
 // interval) needs at OracleUtilization, so that replicas are ready when
 // the load arrives and leave as soon as it is gone.
 func Oracle() Peer {
 	return Peer{Name: "oracle", New: func(env Env) (Policy, error) {
 		s := env.Service
-		ahead := time.Duration(float64(s.StartupMedian)*expNorm99(s.StartupSigma)) + 15*time.Second
+		ahead := time.Duration(float64(s.StartupMedian)*expNorm999(s.StartupSigma)) + 15*time.Second
 		return &oraclePolicy{env: env, ahead: ahead}, nil
 	}, Initial: func(env Env) int {
 		return replicasFor(env.Service, env.Trace.Peak(0, time.Minute), OracleUtilization)
@@ -54,9 +55,9 @@ func (o *oraclePolicy) Decide(obs Observation) int {
 	return min(o.env.Max, replicasFor(o.env.Service, peak, OracleUtilization))
 }
 
-// expNorm99 is exp(2.326σ): the 99th percentile of a log-normal over its
-// median.
-func expNorm99(sigma float64) float64 {
-	const z99 = 2.3263478740408408
-	return math.Exp(z99 * sigma)
+// expNorm999 is exp(3.09σ): the 99.9th percentile of a log-normal over
+// its median.
+func expNorm999(sigma float64) float64 {
+	const z999 = 3.090232306167813
+	return math.Exp(z999 * sigma)
 }
