@@ -170,7 +170,9 @@ func (p kedaPolicy) Decide(obs Observation) int {
 const SLOPeriod = 30 * 24 * time.Hour
 
 // Vane is Vane's autoscaler as a user of this service would configure it:
-// the HPA-compatible CPU metric (70%), the slo recommender on the latency
+// the HPA's CPU target (70% of each replica's CPUs, as an AverageValue of
+// sum(rate(process_cpu_seconds_total[1m])): Vane reads Prometheus, not
+// metrics-server), the slo recommender on the latency
 // SLO, the queue recommender (the SLO's percentile and threshold, the
 // workers as slots, a 30 s start-up delay) reading the load balancer's
 // arrivals, throughput, mean latency and concurrency from Prometheus, and
@@ -182,8 +184,9 @@ func vaneWith(name string, tune func(*as.Spec)) Peer {
 	return Peer{Name: name, New: func(env Env) (Policy, error) {
 		s := env.Service
 		spec := as.Spec{Name: "vane", Min: 1, Max: int32(env.Max), Behavior: &as.Behavior{},
-			Metrics: []as.MetricSpec{{Name: "cpu", Target: as.MetricTarget{Type: as.Utilization, Value: 100 * TargetUtilization}}},
-			SLO:     &as.SLOSpec{SLOs: []string{"latency"}},
+			Metrics: []as.MetricSpec{{Name: "cpu-seconds", Query: "sum(rate(process_cpu_seconds_total[1m]))",
+				Target: as.MetricTarget{Type: as.AverageValue, Value: TargetUtilization * float64(s.Workers)}}},
+			SLO: &as.SLOSpec{SLOs: []string{"latency"}},
 			Queue: &as.QueueSpec{Percentile: s.Objective, Threshold: s.Threshold, Slots: int32(s.Workers),
 				StartupDelay: s.StartupMedian}}
 		if tune != nil {
@@ -192,7 +195,27 @@ func vaneWith(name string, tune func(*as.Spec)) Peer {
 		budget := 1 - s.Objective
 		return newStepPolicy(spec, 15*time.Second, func(obs Observation) as.Inputs {
 			q := obs.Prom
-			in := as.Inputs{Metrics: []as.MetricInput{cpuMetric(obs, s.Workers, TargetUtilization)}}
+			var in as.Inputs
+			for _, m := range spec.Metrics {
+				switch m.Name {
+				case "cpu": // metrics-server, as the HPA reads it
+					in.Metrics = append(in.Metrics, cpuMetric(obs, s.Workers, m.Target.Value/100))
+				case "cpu-seconds": // sum(rate(process_cpu_seconds_total[1m]))
+					v, ok := q.CPU(time.Minute)
+					mi := as.MetricInput{Name: m.Name, Target: m.Target, Value: v}
+					if !ok {
+						mi.Err = "no data"
+					}
+					in.Metrics = append(in.Metrics, mi)
+				case "requests": // sum(rate(http_requests_total[1m]))
+					v, ok := q.RequestRate(time.Minute)
+					mi := as.MetricInput{Name: m.Name, Target: m.Target, Value: v}
+					if !ok {
+						mi.Err = "no data"
+					}
+					in.Metrics = append(in.Metrics, mi)
+				}
+			}
 			// The SLO's budget is a 30-day one, full when the trace starts:
 			// the bad events so far against what 30 days at the traffic
 			// seen so far allow.
