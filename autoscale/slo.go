@@ -20,8 +20,9 @@ type SLOSpec struct {
 	// both the long and the short window burn faster, the service scales
 	// up at once.
 	PageBurnRate float64 `json:"page_burn_rate"`
-	// UpFactor multiplies the current count on a page-tier burn (default
-	// 1.5; at least one more replica).
+	// UpFactor multiplies the ready count on a page-tier burn (default
+	// 1.5; at least one more replica), up to UpFactor × the count the
+	// plain targets ask for.
 	UpFactor float64 `json:"up_factor"`
 	// SpareBudget is the budget remaining above which the targets may rise
 	// (default 0.5).
@@ -172,8 +173,18 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 		out.Reason = "no page-tier burn"
 	}
 	if len(burning) > 0 {
-		cur := max(hpa.Current, 1)
-		up := max(cur+1, ceil32(float64(cur)*spec.UpFactor))
+		// UpFactor × the ready replicas, so that looks made while the
+		// added replicas start (the burn windows lag behind a recovery) do
+		// not compound; and no more than UpFactor × what the plain targets
+		// ask for, when they can be read.
+		ready := max(hpa.Ready, 1)
+		up := max(ready+1, ceil32(float64(ready)*spec.UpFactor))
+		plain := hpa
+		plain.TargetFactor = 1
+		if p, _ := RecommendHPA(plain); p.Valid {
+			up = min(up, max(hpa.Current, ceil32(float64(p.Replicas)*spec.UpFactor)))
+		}
+		up = max(up, hpa.Current)
 		if !out.Valid || up > out.Replicas {
 			out.Replicas = up
 		}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBenchAutoscaleReplaysACSVTrace(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "mine.csv")
+	if err := os.WriteFile(csv, []byte("t_seconds,rps\n0,80\n120,80\n121,160\n300,160\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	root := newRootCmd(&out, &errOut)
+	root.SetArgs([]string{"bench", "autoscale", "--json", "--trace", csv, "--plot", dir})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	policies := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		for _, k := range []string{"policy", "trace", "violation_minutes", "budget_spent", "replica_hours", "actions", "reversals"} {
+			if _, ok := row[k]; !ok {
+				t.Fatalf("row lacks %q: %v", k, row)
+			}
+		}
+		if row["trace"] != "mine" {
+			t.Fatalf("trace %v, want mine", row["trace"])
+		}
+		policies[row["policy"].(string)] = true
+	}
+	for _, p := range []string{"vane", "hpa", "keda", "knative-kpa", "static-peak", "oracle"} {
+		if !policies[p] {
+			t.Errorf("no row for %s", p)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "autoscale-mine.png")); err != nil || fi.Size() < 1000 {
+		t.Fatalf("plot: %v", err)
+	}
+	if !strings.Contains(errOut.String(), "[6/6]") {
+		t.Fatalf("no progress on stderr: %s", errOut.String())
+	}
+}
+
+func TestBenchAutoscaleBadTraceNamesTheLine(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(csv, []byte("0,10\n60,ten\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	root := newRootCmd(&out, &errOut)
+	root.SetArgs([]string{"bench", "autoscale", "--trace", csv})
+	err := root.Execute()
+	if err == nil || !strings.Contains(err.Error(), csv+":2:") {
+		t.Fatalf("err %v, want %s:2", err, csv)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("printed a table for a bad trace: %s", out.String())
+	}
+}
