@@ -139,6 +139,19 @@ type XDS struct {
 	// ClientCAFile, when set, requires clients to present a certificate
 	// signed by one of its CAs (mTLS); it needs cert_file and key_file.
 	ClientCAFile string `yaml:"client_ca_file"`
+	// MinProxies is how many connected proxies must ACK a routing change
+	// for it to count as applied (default 1; 0 counts a change with no
+	// proxy connected as applied). Until then a rollout is "waiting for a
+	// proxy" and no analysis starts.
+	MinProxies *int `yaml:"min_proxies"`
+}
+
+// MinProxiesOrDefault is xds.min_proxies, 1 when it is not set.
+func (x XDS) MinProxiesOrDefault() int {
+	if x.MinProxies == nil {
+		return 1
+	}
+	return *x.MinProxies
 }
 
 // HTTP configures the HTTP server.
@@ -498,6 +511,9 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 	}
 	checkAddr(v, "xds.listen", c.XDS.Listen)
+	if c.XDS.MinProxies != nil && *c.XDS.MinProxies < 0 {
+		v.at("xds.min_proxies", "%d is negative", *c.XDS.MinProxies)
+	}
 	if (c.XDS.CertFile == "") != (c.XDS.KeyFile == "") {
 		v.at("xds", "cert_file and key_file go together")
 	}

@@ -77,7 +77,16 @@ type Options struct {
 	ApplyTimeout time.Duration
 	// OnEvent, when set, is called with every event after it was persisted.
 	OnEvent func(Event)
+	// MinProxies is how many proxies (xDS nodes) must have ACKed a routing
+	// change for it to count as applied (0: no minimum). With fewer, the
+	// change is "waiting for a proxy": retried every tick, and no analysis
+	// starts, since no user's traffic follows the weights yet.
+	MinProxies int
 }
+
+// ErrWaitingForProxy is the apply error while fewer than
+// Options.MinProxies proxies have ACKed a routing change.
+var ErrWaitingForProxy = errors.New("waiting for a proxy")
 
 // StartRequest asks for a rollout of a service's new version.
 type StartRequest struct {
@@ -716,7 +725,15 @@ func (c *controller) apply(ctx context.Context, svc traffic.Service, r traffic.R
 	defer cancel()
 	start := time.Now()
 	a, err := c.m.o.Router.Apply(ctx, svc, r)
-	c.m.o.Metrics.applyLatency.WithLabelValues(svc.Name).Observe(time.Since(start).Seconds())
+	waiting := 0.0
+	if err == nil && len(a.Acked) < c.m.o.MinProxies {
+		waiting = 1
+		err = fmt.Errorf("%w: %d of the %d proxies needed (min_proxies) ACKed it", ErrWaitingForProxy, len(a.Acked), c.m.o.MinProxies)
+	}
+	c.m.o.Metrics.waitingForProxy.WithLabelValues(svc.Name).Set(waiting)
+	if waiting == 0 {
+		c.m.o.Metrics.applyLatency.WithLabelValues(svc.Name).Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
 		c.log.Warn("Routing not applied", "routing", r.String(), "err", err)
 		return a, err

@@ -20,6 +20,9 @@ type Metrics struct {
 	lastDecision *prometheus.GaugeVec
 	storeErrors  prometheus.Counter
 	hookErrors   *prometheus.CounterVec
+	// waitingForProxy is 1 while the rollout's last routing change had
+	// fewer ACKs than Options.MinProxies.
+	waitingForProxy *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is
@@ -48,10 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failures to persist rollout state."}),
 		hookErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "rollout", Name: "webhook_errors_total",
 			Help: "Failed webhook calls by hook."}, []string{"hook"}),
+		waitingForProxy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "rollout", Name: "waiting_for_proxy",
+			Help: "1 while the rollout's routing change has been ACKed by fewer proxies than min_proxies: nothing is applied and no analysis runs."}, []string{"rollout"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.phase, m.weight, m.step, m.verdicts, m.evalDuration, m.missedTicks, m.events,
-			m.applyLatency, m.lastDecision, m.storeErrors, m.hookErrors)
+			m.applyLatency, m.lastDecision, m.storeErrors, m.hookErrors, m.waitingForProxy)
 	}
 	return m
 }

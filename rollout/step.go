@@ -85,8 +85,11 @@ func (m *machine) onAck(a Ack) {
 		return // stale
 	}
 	if a.Err != "" {
-		s.ApplyError = fmt.Sprintf("applying %s: %s (retrying)", s.Routing, a.Err)
-		m.event(EvApplyFailed, s.ApplyError, nil)
+		msg := fmt.Sprintf("applying %s: %s (retrying)", s.Routing, a.Err)
+		if msg != s.ApplyError { // one event per distinct failure, not one per retry
+			m.event(EvApplyFailed, msg, nil)
+		}
+		s.ApplyError = msg
 		return
 	}
 	s.Applied, s.AppliedAt, s.ApplyError = true, m.now, ""

@@ -242,7 +242,8 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	// 4. Rollout loops.
 	slos := &api.SLOEvaluator{SLOs: cfg.Loaded, Querier: querier, Timeout: cfg.Prometheus.Timeout.D()}
 	mgr, err := rollout.NewManager(rollout.Options{Router: xs, Querier: querier, Store: db, Budget: slos.Budget,
-		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout")}, cfg.ServiceConfigs())
+		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"),
+		MinProxies: cfg.XDS.MinProxiesOrDefault()}, cfg.ServiceConfigs())
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
