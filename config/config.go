@@ -23,13 +23,17 @@ import (
 
 // Defaults of vane.yaml.
 const (
-	DefaultXDSListen      = "127.0.0.1:18000"
-	DefaultHTTPListen     = "127.0.0.1:8080"
-	DefaultStorePath      = "vane.db"
-	DefaultHistoryLimit   = 1000
-	DefaultScrapeInterval = 5 * time.Second
-	DefaultRetention      = 15 * 24 * time.Hour
-	DefaultQueryTimeout   = 10 * time.Second
+	DefaultXDSListen  = "127.0.0.1:18000"
+	DefaultHTTPListen = "127.0.0.1:8080"
+	DefaultStorePath  = "vane-data/vane.db"
+	// DefaultPrometheusDataDir is the embedded TSDB's directory, next to
+	// the configuration file like the store, so SLO budget history
+	// survives a restart.
+	DefaultPrometheusDataDir = "vane-data/prometheus"
+	DefaultHistoryLimit      = 1000
+	DefaultScrapeInterval    = 5 * time.Second
+	DefaultRetention         = 15 * 24 * time.Hour
+	DefaultQueryTimeout      = 10 * time.Second
 )
 
 // Duration is a Go or Prometheus duration string ("30s", "5m", "1d").
@@ -76,8 +80,8 @@ type Prometheus struct {
 	BasicAuth *BasicAuth `yaml:"basic_auth"`
 	// TLS configures HTTPS to URL (default: the system's roots).
 	TLS TLS `yaml:"tls"`
-	// DataDir is the embedded TSDB's directory (default: a temporary
-	// directory removed on exit).
+	// DataDir is the embedded TSDB's directory (default
+	// vane-data/prometheus next to this file).
 	DataDir string `yaml:"data_dir"`
 	// Retention is how long the embedded TSDB keeps samples (default 15d).
 	Retention Duration `yaml:"retention"`
@@ -296,6 +300,9 @@ func (c *Config) defaults() {
 	}
 	if c.Store.Path == "" {
 		c.Store.Path = DefaultStorePath
+	}
+	if c.Prometheus.DataDir == "" && c.Prometheus.URL == "" {
+		c.Prometheus.DataDir = DefaultPrometheusDataDir
 	}
 	if c.Store.HistoryLimit == 0 {
 		c.Store.HistoryLimit = DefaultHistoryLimit

@@ -34,7 +34,7 @@ func TestGoodConfigAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.XDS.Listen != DefaultXDSListen || cfg.HTTP.Listen != DefaultHTTPListen || cfg.Store.Path != "vane.db" ||
+	if cfg.XDS.Listen != DefaultXDSListen || cfg.HTTP.Listen != DefaultHTTPListen || cfg.Store.Path != "vane-data/vane.db" ||
 		cfg.Store.HistoryLimit != 1000 || cfg.Scrape.Interval.D() != 10*time.Second || cfg.Prometheus.Retention.D() != 15*24*time.Hour {
 		t.Fatalf("defaults: %+v", cfg)
 	}
