@@ -34,7 +34,7 @@ calls so far (bad: failed, or slower than --slow when set), e.g.
   12:00:10 v1=0/475 v2=3/25
 It runs until Ctrl-C, or for --duration.`,
 		Example: `  vane load checkout --xds 127.0.0.1:18000 --rate 50`,
-		Args:    cobra.ExactArgs(1),
+		Args:    oneName("the service to call", "a service of vane.yaml, dialed as xds:///SERVICE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log, err := g.logger()
 			if err != nil {

@@ -44,7 +44,11 @@ the controller sets http.token_file, pass the same file with --token-file
 	_ = g.v.BindPFlag("server", pf.Lookup("server"))
 	_ = g.v.BindPFlag("token-file", pf.Lookup("token-file"))
 	client := func() (*apiClient, error) {
-		c := &apiClient{server: strings.TrimRight(g.v.GetString("server"), "/"), http: &http.Client{Timeout: 60 * time.Second}}
+		server := strings.TrimRight(g.v.GetString("server"), "/")
+		if !strings.Contains(server, "://") {
+			server = "http://" + server // --server host:port means plain HTTP, as vane run serves by default
+		}
+		c := &apiClient{server: server, http: &http.Client{Timeout: 60 * time.Second}}
 		if f := g.v.GetString("token-file"); f != "" {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -77,7 +81,7 @@ the controller sets http.token_file, pass the same file with --token-file
 	status := &cobra.Command{
 		Use:   "status NAME",
 		Short: "Show a rollout: step, weight, each judge's verdict and evidence, recent events",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneName("the rollout's name", "the service's; `vane rollout list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -101,7 +105,7 @@ the controller sets http.token_file, pass the same file with --token-file
 	start := &cobra.Command{
 		Use:   "start SERVICE --version V --endpoints HOST:PORT,…",
 		Short: "Start a rollout of a service's new version",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneName("the service to roll out", "one of vane.yaml's services"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -133,7 +137,7 @@ the controller sets http.token_file, pass the same file with --token-file
 		c := &cobra.Command{
 			Use:   name + " NAME",
 			Short: short,
-			Args:  cobra.ExactArgs(1),
+			Args:  oneName("the rollout's name", "the service's; `vane rollout list` shows them"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				c, err := client()
 				if err != nil {
@@ -194,7 +198,14 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, into any)
 	if resp.StatusCode/100 != 2 {
 		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s (HTTP %d %s)", e.Error, resp.StatusCode, e.Code)
+			hint := ""
+			switch {
+			case resp.StatusCode == http.StatusUnauthorized && c.token == "":
+				hint = "; pass the token file with --token-file FILE (env VANE_TOKEN_FILE)"
+			case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+				hint = "; check that --token-file holds the token of vane run's http.token_file"
+			}
+			return fmt.Errorf("%s (HTTP %d %s)%s", e.Error, resp.StatusCode, e.Code, hint)
 		}
 		return fmt.Errorf("%s %s: HTTP %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
 	}

@@ -69,6 +69,7 @@ rolls back canaries, pages on fast burns, and scales services.`,
 		newRunCmd(g), newRolloutCmd(g),
 		newSampleAppCmd(g), newLoadCmd(g),
 	)
+	rejectUnknownSubcommands(root)
 	return root
 }
 
