@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -126,7 +127,7 @@ func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Tim
 	}
 	switch len(vec.Samples) {
 	case 0:
-		return 0, fmt.Errorf("query %s: %w (empty result)", query, ErrNoData)
+		return 0, fmt.Errorf("query %s: %w (empty result%s)", query, ErrNoData, because(vec.Warnings))
 	case 1:
 	default:
 		return 0, fmt.Errorf("query %s returned %d series, want 1", query, len(vec.Samples))
@@ -207,7 +208,7 @@ func (c *sequentialCheck) readCounts(ctx context.Context, q Querier, now time.Ti
 			return nil, fmt.Errorf("query %s failed: %w", query, err)
 		}
 		if len(vec.Samples) == 0 {
-			return nil, fmt.Errorf("query %s: %w (empty result)", query, ErrNoData)
+			return nil, fmt.Errorf("query %s: %w (empty result%s)", query, ErrNoData, because(vec.Warnings))
 		}
 		per[i] = map[string]float64{}
 		for _, s := range vec.Samples {
@@ -491,4 +492,13 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 	ev["score"] = score
 	v := KayentaVerdict(score)
 	return c.done(now, v, fmt.Sprintf("Mann-Whitney classified the canary %s (shift %.3g, %g%% interval [%.3g, %.3g]); score %.0f", r.Class, r.Estimate, 100*(1-c.spec.Alpha), r.Lower, r.Upper, score), ev)
+}
+
+// because is the querier's warnings for an empty result (such as a scrape
+// target being down), as a suffix of the no-data message.
+func because(warnings []string) string {
+	if len(warnings) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(warnings, "; ")
 }
