@@ -360,8 +360,8 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 	}
 	if c := m.ctrls[req.Service]; c != nil {
 		st := m.states[req.Service]
-		return State{}, fmt.Errorf("a rollout of %s %s is already %s at step %d; abort it first: %w",
-			req.Service, st.Service.Canary.Version, st.Phase, st.Step, ErrConflict)
+		return State{}, fmt.Errorf("a rollout of %s %s is already %s at step %d/%d; abort it first: %w",
+			req.Service, st.Service.Canary.Version, st.Phase, st.Step+1, len(st.Plan.Steps), ErrConflict)
 	}
 	svc, _ := m.servedLocked(req.Service)
 	svc.Canary = traffic.Backend{Version: req.Version, Endpoints: req.Endpoints}

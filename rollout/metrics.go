@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "rollout", Name: "canary_weight",
 			Help: "Percentage of requests the rollout sends to the canary."}, []string{"rollout"}),
 		step: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "rollout", Name: "step",
-			Help: "Index of the rollout's current plan step."}, []string{"rollout"}),
+			Help: "Number of the rollout's current plan step, from 1 (as the CLI, UI and events count)."}, []string{"rollout"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "analysis", Name: "verdicts_total",
 			Help: "Verdicts of the rollout judges, by verdict."}, []string{"rollout", "verdict"}),
 		evalDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "vane", Subsystem: "rollout", Name: "evaluation_duration_seconds",
@@ -70,7 +70,7 @@ func (m *Metrics) observe(s State) {
 		m.phase.WithLabelValues(s.Name, string(p)).Set(v)
 	}
 	m.weight.WithLabelValues(s.Name).Set(float64(s.Routing.Weights.Canary))
-	m.step.WithLabelValues(s.Name).Set(float64(s.Step))
+	m.step.WithLabelValues(s.Name).Set(float64(s.Step + 1))
 	m.lastDecision.WithLabelValues(s.Name).Set(float64(s.Updated.UnixNano()) / 1e9)
 }
 

@@ -51,7 +51,9 @@ type State struct {
 	Force bool `json:"force,omitempty"`
 
 	Phase Phase `json:"phase"`
-	// Step indexes Plan.Steps.
+	// Step indexes Plan.Steps (from 0); everything a person reads (CLI,
+	// UI, events, reasons, webhooks, the vane_rollout_step metric) counts
+	// steps from 1, as Step+1 of len(Plan.Steps).
 	Step int `json:"step"`
 	// StepStarted is when the current step began.
 	StepStarted time.Time `json:"step_started"`
