@@ -348,6 +348,9 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	ev["counter_resets"] = float64(c.resets)
 	ev["skipped_intervals"] = float64(c.skipped)
 	reason := worst.Reason
+	if it := IntervalText(lo, hi, cfg.Alpha); it != "" && worst.Total.CanaryBad+worst.Total.StableBad > 0 {
+		reason += "; " + it
+	}
 	if worstLE != "" {
 		f, _ := strconv.ParseFloat(worstLE, 64)
 		ev["bucket_le"] = f
