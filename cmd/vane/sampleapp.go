@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,12 +38,18 @@ to every call: a bad canary to try a rollout on. It runs until Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			bad := "healthy"
-			if c.ErrorRatio > 0 || c.Latency > 0 {
-				bad = fmt.Sprintf("%g of calls fail (Unavailable), +%s on every call", c.ErrorRatio, c.Latency)
+			var bad []string
+			if c.ErrorRatio > 0 {
+				bad = append(bad, fmt.Sprintf("%.3g%% of calls fail with Unavailable", 100*c.ErrorRatio))
+			}
+			if c.Latency > 0 {
+				bad = append(bad, fmt.Sprintf("+%s on every call", c.Latency))
+			}
+			if len(bad) == 0 {
+				bad = []string{"healthy"}
 			}
 			fmt.Fprintf(g.out, "sample-app %s: gRPC on %s, metrics on %s (%s); Ctrl-C stops it\n",
-				in.Version(), in.Addr(), in.MetricsURL(), bad)
+				in.Version(), in.Addr(), in.MetricsURL(), strings.Join(bad, ", "))
 			<-cmd.Context().Done()
 			return in.Close()
 		},
