@@ -150,8 +150,20 @@ func (g *runGroup) stop(deadline time.Time) error {
 
 // runController wires and runs everything until ctx ends.
 func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (err error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return runControllerWith(ctx, cfg, log, prometheus.NewRegistry())
+}
+
+// registry is what the controller registers its metrics with and serves
+// on /metrics.
+type registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// runControllerWith is runController with the metrics registry given.
+func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reg registry) (err error) {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newBuildInfo())
 
 	// 1. Store.
 	db, err := store.Open(cfg.Resolve(cfg.Store.Path), store.Options{HistoryLimit: cfg.Store.HistoryLimit})
