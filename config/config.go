@@ -64,6 +64,9 @@ type Config struct {
 	File string `yaml:"-"`
 	// Loaded holds the SLOs of the SLOs files.
 	Loaded []*slo.SLO `yaml:"-"`
+	// Warnings are what is legal but likely a mistake (such as a plan
+	// that promotes a weight it never judged), each "file:line: path: …".
+	Warnings []string `yaml:"-"`
 }
 
 // Prometheus configures the Prometheus that judges and SLO status query.
@@ -455,6 +458,17 @@ func (v *validator) nested(base string, err error) {
 	}
 }
 
+// place is nested's placing of one message that starts with a field path
+// relative to base: "file:line: path: rest".
+func (v *validator) place(base, msg string) string {
+	rel, rest, ok := strings.Cut(msg, ": ")
+	if m := pathRE.FindString(rel); ok && m == rel {
+		p := join(base, rel)
+		return fmt.Sprintf("%s:%d: %s: %s", v.file, lineOf(v.root, p), p, rest)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", v.file, lineOf(v.root, base), base, msg)
+}
+
 func unjoin(err error) []error {
 	if err == nil {
 		return nil
@@ -593,6 +607,9 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 		if err := s.Rollout.Validate(); err != nil {
 			v.nested(p+".rollout", err)
+		}
+		for _, w := range s.Rollout.Warnings() {
+			c.Warnings = append(c.Warnings, v.place(p+".rollout", w))
 		}
 		plan := s.Rollout.WithDefaults()
 		analyses := false

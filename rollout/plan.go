@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -276,9 +277,11 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 		k, v := n.Content[i], n.Content[i+1]
 		switch k.Value {
 		case "weight":
-			var w int
-			if err := v.Decode(&w); err != nil {
-				return fmt.Errorf("line %d: weight: %q is not an integer percentage", v.Line, v.Value)
+			// Decode would cut 10.5 to 10: weights are whole percentages, so
+			// anything but an integer is refused.
+			w, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil {
+				return fmt.Errorf("line %d: weight: %q is not a whole percentage (0..100); weights are whole percents", v.Line, v.Value)
 			}
 			s.Weight = &w
 		case "pause":
@@ -479,6 +482,7 @@ func (p Plan) Validate() error {
 		}
 		names[n] = i
 	}
+	errs = append(errs, p.intervalErrors()...)
 	if p.Analysis.Interval != 0 && p.Analysis.Interval.D() < 100*time.Millisecond {
 		add("analysis.interval: %s is below 100ms", p.Analysis.Interval)
 	}

@@ -62,11 +62,17 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 				}
 				_, err := fmt.Fprintf(g.out, "%s: OK: %d services, %d SLOs, %s, xDS on %s, HTTP on %s, store %s\n",
 					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, cfg.Resolve(cfg.Store.Path))
+				for _, w := range cfg.Warnings {
+					fmt.Fprintf(g.errOut, "warning: %s\n", w)
+				}
 				return err
 			}
 			log, err := g.logger()
 			if err != nil {
 				return err
+			}
+			for _, w := range cfg.Warnings {
+				log.Warn("Configuration: " + w)
 			}
 			return runController(cmd.Context(), cfg, log)
 		},
