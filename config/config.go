@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -243,6 +244,11 @@ func Parse(path string, data []byte, v *viper.Viper) (*Config, error) {
 	}
 	if errs := checkDurations(path, &root); len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if len(root.Content) > 0 {
+		if errs := unknownFields(path, root.Content[0], reflect.TypeFor[Config](), ""); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
 	}
 	cfg := &Config{}
 	if len(bytes.TrimSpace(data)) > 0 {
