@@ -72,9 +72,13 @@ the controller sets http.token_file, pass the same file with --token-file
 			if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/rollouts", nil, &l); err != nil {
 				return err
 			}
+			if jsonOut(cmd) {
+				return writeJSON(g.out, l)
+			}
 			return printList(g.out, l.Rollouts, time.Now())
 		},
 	}
+	addJSONFlag(list, "the API's answer, GET /api/v1/rollouts")
 
 	var watch bool
 	var interval time.Duration
@@ -92,6 +96,9 @@ the controller sets http.token_file, pass the same file with --token-file
 				if err != nil {
 					return err
 				}
+				if jsonOut(cmd) {
+					return writeJSON(g.out, d)
+				}
 				return printStatus(g.out, d, time.Now())
 			}
 			return watchStatus(cmd.Context(), g.out, c, args[0], interval)
@@ -99,13 +106,16 @@ the controller sets http.token_file, pass the same file with --token-file
 	}
 	status.Flags().BoolVarP(&watch, "watch", "w", false, "follow the rollout until it ends (a live view on a terminal, one line per change otherwise)")
 	status.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of --watch")
+	addJSONFlag(status, "the API's answer, GET /api/v1/rollouts/NAME (not with --watch)")
+	status.ValidArgsFunction = completeRollouts(client)
 
 	var version, endpoints string
 	var force bool
 	start := &cobra.Command{
-		Use:   "start SERVICE --version V --endpoints HOST:PORT,…",
-		Short: "Start a rollout of a service's new version",
-		Args:  oneName("the service to roll out", "one of vane.yaml's services"),
+		Use:               "start SERVICE --version V --endpoints HOST:PORT,…",
+		Short:             "Start a rollout of a service's new version",
+		Args:              oneName("the service to roll out", "one of vane.yaml's services"),
+		ValidArgsFunction: completeRollouts(client),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -135,9 +145,10 @@ the controller sets http.token_file, pass the same file with --token-file
 	var full bool
 	action := func(name, short string) *cobra.Command {
 		c := &cobra.Command{
-			Use:   name + " NAME",
-			Short: short,
-			Args:  oneName("the rollout's name", "the service's; `vane rollout list` shows them"),
+			Use:               name + " NAME",
+			Short:             short,
+			Args:              oneName("the rollout's name", "the service's; `vane rollout list` shows them"),
+			ValidArgsFunction: completeRollouts(client),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				c, err := client()
 				if err != nil {

@@ -73,13 +73,18 @@ rolls back canaries, pages on fast burns, and scales services.`,
 }
 
 func newVersionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print Vane's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if jsonOut(cmd) {
+				return writeJSON(g.out, map[string]string{"version": vaneVersion(), "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
+			}
 			_, err := fmt.Fprintf(g.out, "vane %s (%s, %s/%s)\n", vaneVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
+	addJSONFlag(cmd, "the version")
+	return cmd
 }

@@ -55,6 +55,9 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 				return err
 			}
 			if check {
+				if jsonOut(cmd) {
+					return writeJSON(g.out, checkJSON(file, cfg))
+				}
 				jobs := len(cfg.Scrape.Jobs)
 				promDesc := "embedded Prometheus (" + fmt.Sprint(jobs) + " scrape jobs)"
 				if cfg.Prometheus.URL != "" {
@@ -80,6 +83,7 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "vane.yaml", "configuration file (env VANE_CONFIG)")
 	f.BoolVar(&check, "check", false, "validate the configuration and exit")
+	addJSONFlag(cmd, "--check's summary (with its warnings)")
 	for key, name := range map[string]string{
 		"http.listen": "http-listen", "xds.listen": "xds-listen", "store.path": "store-path", "prometheus.url": "prometheus-url",
 	} {

@@ -54,6 +54,9 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if jsonOut(cmd) {
+				return writeJSON(g.out, validateJSON(slos, paths))
+			}
 			for _, s := range slos {
 				tiers := s.Tiers()
 				fmt.Fprintf(g.out, "%s: SLO %s/%s (%s): %s%% over %s, %d alert tiers\n",
@@ -70,6 +73,7 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1, vane/v1, OpenSLO v1), directory of them, or - (stdin); repeatable, and more files may follow as arguments")
+	addJSONFlag(cmd, "the valid SLOs and their alert tiers (errors still go to stderr with exit status 1)")
 	return cmd
 }
 
@@ -197,4 +201,47 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// sloJSON is one SLO of `vane slo validate --json`.
+type sloJSON struct {
+	Source    string     `json:"source"`
+	Service   string     `json:"service"`
+	Name      string     `json:"name"`
+	Format    string     `json:"format"`
+	Objective float64    `json:"objective"`
+	Window    string     `json:"window"`
+	Tiers     []tierJSON `json:"tiers"`
+}
+
+// tierJSON is one alert tier; durations in seconds.
+type tierJSON struct {
+	Severity              string   `json:"severity"`
+	LongWindowSeconds     float64  `json:"long_window_seconds"`
+	ShortWindowSeconds    float64  `json:"short_window_seconds"`
+	BurnRate              float64  `json:"burn_rate"`
+	BudgetFraction        float64  `json:"budget_fraction"`
+	OutageDetectionSecond *float64 `json:"full_outage_detection_seconds"`
+}
+
+func validateJSON(slos []*slo.SLO, paths []string) any {
+	out := struct {
+		Files []string  `json:"files"`
+		SLOs  []sloJSON `json:"slos"`
+	}{Files: paths, SLOs: []sloJSON{}}
+	for _, s := range slos {
+		j := sloJSON{Source: s.Source, Service: s.Service, Name: s.Name, Format: string(s.Format),
+			Objective: s.Objective, Window: fmt.Sprint(s.Window), Tiers: []tierJSON{}}
+		for _, t := range s.Tiers() {
+			tj := tierJSON{Severity: string(t.Severity), LongWindowSeconds: t.Long.Seconds(), ShortWindowSeconds: t.Short.Seconds(),
+				BurnRate: t.BurnRate, BudgetFraction: t.BudgetFraction}
+			if d, ok := slo.DetectionTime(t, s.Target(), 1); ok {
+				sec := d.Seconds()
+				tj.OutageDetectionSecond = &sec
+			}
+			j.Tiers = append(j.Tiers, tj)
+		}
+		out.SLOs = append(out.SLOs, j)
+	}
+	return out
 }
