@@ -216,6 +216,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		cancel()
 	}
+	for _, name := range names {
+		if d := m.Drift(name); d != "" {
+			m.log.Warn("Configuration and state differ", "service", name, "drift", d)
+		}
+	}
 	m.reconcile()
 	m.ready.Store(true)
 	<-ctx.Done()
@@ -304,6 +309,7 @@ func (m *Manager) List() []State {
 	defer m.mu.Unlock()
 	out := make([]State, 0, len(m.states))
 	for _, s := range m.states {
+		s.Drift = m.driftLocked(s.Name)
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -321,6 +327,7 @@ func (m *Manager) Get(name string) (State, error) {
 		}
 		return State{}, fmt.Errorf("no rollout or service named %q: %w", name, ErrNotFound)
 	}
+	s.Drift = m.driftLocked(name)
 	return s, nil
 }
 

@@ -45,6 +45,10 @@ type State struct {
 	// rollout started; while the configuration still names it, the
 	// rollout's outcome is what the service serves.
 	ConfigStable traffic.Backend `json:"config_stable,omitzero"`
+	// Drift, set on the states Manager.Get and List return (not stored),
+	// says how the served stable version differs from the configured one
+	// (after a promotion, until vane.yaml is edited to name it).
+	Drift string `json:"drift,omitempty"`
 	// Plan is the plan with its defaults applied.
 	Plan Plan `json:"plan"`
 	// Force skips the error-budget gate.

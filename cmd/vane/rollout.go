@@ -315,6 +315,9 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 	if len(s.Routing.CanaryHeaders) > 0 {
 		fmt.Fprintf(&b, "Headers:  %s\n", s.Routing)
 	}
+	if s.Drift != "" {
+		fmt.Fprintf(&b, "Drift:    %s\n", s.Drift)
+	}
 	if !s.AnalysisStarted.IsZero() {
 		fmt.Fprintf(&b, "Analysis: running for %s\n", age(now.Sub(s.AnalysisStarted)))
 	}
