@@ -5,6 +5,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestMisspelledSubcommandFails checks that an unknown subcommand of a
@@ -35,4 +38,23 @@ func TestMisspelledSubcommandFails(t *testing.T) {
 	if err := root.ExecuteContext(context.Background()); err != nil || !strings.Contains(out.String(), "Available Commands") {
 		t.Errorf("vane rollout: error %v, output %q; want its help", err, out.String())
 	}
+}
+
+// TestFlagHelpHasNoBogusValueNames checks every flag of every command:
+// pflag reads `text` in a usage string as the flag's value name, which
+// made `vane bench slo --help` show "--prometheus make test-tools".
+func TestFlagHelpHasNoBogusValueNames(t *testing.T) {
+	var out, errOut bytes.Buffer
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Usage, "`") {
+				t.Errorf("%s --%s: usage %q has backquotes, which --help shows as the flag's value", c.CommandPath(), f.Name, f.Usage)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&out, &errOut))
 }
