@@ -262,8 +262,12 @@ func printList(w io.Writer, rs []rollout.State, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPHASE\tSTEP\tCANARY\tSTABLE\tWEIGHT\tAGE\tREASON")
 	for _, s := range rs {
+		reason := s.Reason
+		if s.ApplyError != "" && !s.Phase.Terminal() {
+			reason = s.ApplyError // e.g. "waiting for a proxy": what holds the rollout now
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d%%\t%s\t%s\n", s.Name, s.Phase, s.Step+1, len(s.Plan.Steps),
-			s.Original.Canary.Version, s.Service.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), s.Reason)
+			s.Original.Canary.Version, s.Service.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), reason)
 	}
 	return tw.Flush()
 }
