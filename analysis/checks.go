@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vaneproj/vane/slo"
@@ -142,7 +143,7 @@ func Scalar(ctx context.Context, q Querier, query string, now time.Time) (float6
 	}
 	switch len(vec.Samples) {
 	case 0:
-		return 0, fmt.Errorf("query %s: %w (empty result)", query, ErrNoData)
+		return 0, fmt.Errorf("query %s: %w (empty result%s)", query, ErrNoData, because(vec.Warnings))
 	case 1:
 	default:
 		return 0, fmt.Errorf("query %s returned %d series, want 1", query, len(vec.Samples))
@@ -232,7 +233,7 @@ func (c *sequentialCheck) readCounts(ctx context.Context, q Querier, now time.Ti
 			return nil, fmt.Errorf("query %s failed: %w", query, err)
 		}
 		if len(vec.Samples) == 0 {
-			return nil, fmt.Errorf("query %s: %w (empty result)", query, ErrNoData)
+			return nil, fmt.Errorf("query %s: %w (empty result%s)", query, ErrNoData, because(vec.Warnings))
 		}
 		per[i] = map[string]float64{}
 		for _, s := range vec.Samples {
@@ -379,6 +380,9 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 	ev["counter_resets"] = float64(c.resets)
 	ev["skipped_intervals"] = float64(c.skipped)
 	reason := worst.Reason
+	if it := IntervalText(lo, hi, cfg.Alpha); it != "" && worst.Total.CanaryBad+worst.Total.StableBad > 0 {
+		reason += "; " + it
+	}
 	if worstLE != "" {
 		f, _ := strconv.ParseFloat(worstLE, 64)
 		ev["bucket_le"] = f
@@ -542,4 +546,13 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 	ev["score"] = score
 	v := KayentaVerdict(score)
 	return c.done(now, v, fmt.Sprintf("Mann-Whitney classified the canary %s (shift %.3g, %g%% interval [%.3g, %.3g]); score %.0f", r.Class, r.Estimate, 100*(1-c.spec.Alpha), r.Lower, r.Upper, score), ev)
+}
+
+// because is the querier's warnings for an empty result (such as a scrape
+// target being down), as a suffix of the no-data message.
+func because(warnings []string) string {
+	if len(warnings) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(warnings, "; ")
 }

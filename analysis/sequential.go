@@ -128,8 +128,10 @@ type Decision struct {
 	// 1/max_t Λ_fail, capped at 1. It is the error probability spent so
 	// far: the smallest α at which the test would already have failed.
 	PValue float64
-	// Estimate is the maximum-likelihood ratio of the canary's rate to the
-	// stable version's on the grid (NaN without bad events).
+	// Estimate is the observed ratio of the canary's bad-event rate to the
+	// stable version's over the counts so far (the maximum-likelihood
+	// estimate, not capped by the grid): +Inf when only the canary had bad
+	// events, NaN without any. Interval gives its confidence bounds.
 	Estimate float64
 	// Total holds the counts since the test started.
 	Total Counts
@@ -268,7 +270,7 @@ func (t *RatioTest) Decide() Decision {
 		LogEFail: t.logFail,
 		LogEPass: t.logPass,
 		PValue:   math.Min(1, math.Exp(-t.maxLogFail)),
-		Estimate: t.Estimate(),
+		Estimate: observedRatio(t.total),
 		Total:    t.total,
 		Looks:    t.looks,
 	}
@@ -281,19 +283,19 @@ func (t *RatioTest) Decide() Decision {
 		return d
 	case d.LogEFail >= failAt && bad >= t.cfg.MinBad:
 		d.Verdict = Fail
-		d.Reason = fmt.Sprintf("canary's bad-event rate is %.3g× stable's (%.0f/%.0f vs %.0f/%.0f): worse than stable with error probability below %g",
-			d.Estimate, t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests, t.cfg.Alpha)
+		d.Reason = fmt.Sprintf("canary's bad-event rate %s is worse than stable's %s with error probability below %g",
+			rateText(t.total.CanaryBad, t.total.CanaryRequests), rateText(t.total.StableBad, t.total.StableRequests), t.cfg.Alpha)
 	case d.LogEPass >= passAt:
 		d.Verdict = Pass
-		d.Reason = fmt.Sprintf("canary's bad-event rate is below %g× stable's (estimate %.3g×, %.0f/%.0f vs %.0f/%.0f) with error probability below %g",
-			t.cfg.Tolerance, d.Estimate, t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests, t.cfg.PassAlpha)
+		d.Reason = fmt.Sprintf("canary's bad-event rate %s is below %g× stable's %s with error probability below %g",
+			rateText(t.total.CanaryBad, t.total.CanaryRequests), t.cfg.Tolerance, rateText(t.total.StableBad, t.total.StableRequests), t.cfg.PassAlpha)
 	default:
 		d.Verdict = Continue
 		if bad == 0 {
 			d.Reason = fmt.Sprintf("no bad events yet in %.0f canary and %.0f stable requests", t.total.CanaryRequests, t.total.StableRequests)
 		} else {
-			d.Reason = fmt.Sprintf("not enough evidence yet: %.0f/%.0f canary vs %.0f/%.0f stable bad events (estimate %.3g×)",
-				t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests, d.Estimate)
+			d.Reason = fmt.Sprintf("not enough evidence yet: canary %s vs stable %s bad events",
+				rateText(t.total.CanaryBad, t.total.CanaryRequests), rateText(t.total.StableBad, t.total.StableRequests))
 		}
 		return d
 	}
@@ -407,4 +409,43 @@ func (d Decision) Evidence(cfg SequentialConfig) map[string]float64 {
 		"tolerance":       cfg.Tolerance,
 		"looks":           float64(d.Looks),
 	}
+}
+
+// observedRatio is the ratio of the canary's bad-event rate to the stable
+// version's: +Inf when only the canary had bad events, NaN when neither
+// had any (or a version had no requests).
+func observedRatio(c Counts) float64 {
+	if c.CanaryRequests <= 0 || c.StableRequests <= 0 || c.CanaryBad+c.StableBad <= 0 {
+		return math.NaN()
+	}
+	return (c.CanaryBad / c.CanaryRequests) / (c.StableBad / c.StableRequests)
+}
+
+// rateText is "bad/total (pct%)", e.g. "4/24 (16.7%)".
+func rateText(bad, total float64) string {
+	if total <= 0 {
+		return fmt.Sprintf("%.0f/%.0f", bad, total)
+	}
+	return fmt.Sprintf("%.0f/%.0f (%.3g%%)", bad, total, 100*bad/total)
+}
+
+// IntervalText describes the (1 − alpha) bounds lo, hi of Interval in
+// words: "ratio 1.5×–12×", or "ratio at least 1.5×" / "at most 0.2×" when a
+// bound is at the end of the grid (where the test cannot tell more), with
+// the confidence; empty when the bounds are unknown.
+func IntervalText(lo, hi, alpha float64) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return ""
+	}
+	top, bottom := math.Exp(seqMaxLogRatio)*0.99, math.Exp(-seqMaxLogRatio)*1.01
+	conf := fmt.Sprintf("%.4g%% confidence", 100*(1-alpha))
+	switch {
+	case hi >= top && lo <= bottom:
+		return ""
+	case hi >= top:
+		return fmt.Sprintf("canary/stable ratio at least %.3g× (%s)", lo, conf)
+	case lo <= bottom:
+		return fmt.Sprintf("canary/stable ratio at most %.3g× (%s)", hi, conf)
+	}
+	return fmt.Sprintf("canary/stable ratio %.3g×–%.3g× (%s)", lo, hi, conf)
 }

@@ -73,12 +73,14 @@ type Result struct {
 	At time.Time `json:"at"`
 }
 
-// MarshalJSON writes NaN and infinite evidence as strings, which JSON lacks.
+// MarshalJSON writes NaN and infinite evidence, which JSON lacks, as
+// null: a number that is undefined (an estimate without data, a ratio to
+// zero); the reason says why.
 func (r Result) MarshalJSON() ([]byte, error) {
 	ev := make(map[string]any, len(r.Evidence))
 	for k, x := range r.Evidence {
 		if x != x || x > 1e308 || x < -1e308 {
-			ev[k] = fmt.Sprint(x)
+			ev[k] = nil
 		} else {
 			ev[k] = x
 		}
@@ -147,8 +149,8 @@ type Check interface {
 	Reset(start time.Time)
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, evidence given as the
-// strings "NaN", "+Inf" and "-Inf" included.
+// UnmarshalJSON reads what MarshalJSON writes (null evidence is NaN), and
+// the strings "NaN", "+Inf" and "-Inf" that earlier versions wrote.
 func (r *Result) UnmarshalJSON(b []byte) error {
 	var p struct {
 		Judge    string                     `json:"judge"`
@@ -165,6 +167,10 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		r.Evidence = make(map[string]float64, len(p.Evidence))
 	}
 	for k, raw := range p.Evidence {
+		if string(raw) == "null" {
+			r.Evidence[k] = math.NaN()
+			continue
+		}
 		var x float64
 		if err := json.Unmarshal(raw, &x); err == nil {
 			r.Evidence[k] = x

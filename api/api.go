@@ -320,18 +320,32 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 
 const maxBody = 1 << 20
 
+// badBody answers a request whose body decode refused: 413 when it was too
+// large, else 400.
+func badBody(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		return
+	}
+	writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+}
+
 // decode reads a JSON body strictly: unknown fields, trailing data and
 // wrong types are errors naming the place.
 func decode(r *http.Request, into any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return fmt.Errorf("Content-Type %q: application/json is expected", ct)
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		var tooLarge *http.MaxBytesError
 		switch {
+		case errors.As(err, &tooLarge):
+			return fmt.Errorf("request body: larger than %d bytes: %w", maxBody, err)
 		case errors.Is(err, io.EOF):
 			return errors.New("request body: empty; a JSON object is expected")
 		case errors.Is(err, io.ErrUnexpectedEOF):
@@ -352,7 +366,7 @@ func decode(r *http.Request, into any) error {
 func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	var req rollout.StartRequest
 	if err := decode(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		badBody(w, err)
 		return
 	}
 	st, err := s.o.Rollouts.Start(r.Context(), req)
@@ -383,7 +397,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	var req ActionRequest
 	if r.ContentLength != 0 {
 		if err := decode(r, &req); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+			badBody(w, err)
 			return
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,13 +24,17 @@ import (
 
 // Defaults of vane.yaml.
 const (
-	DefaultXDSListen      = "127.0.0.1:18000"
-	DefaultHTTPListen     = "127.0.0.1:8080"
-	DefaultStorePath      = "vane.db"
-	DefaultHistoryLimit   = 1000
-	DefaultScrapeInterval = 5 * time.Second
-	DefaultRetention      = 15 * 24 * time.Hour
-	DefaultQueryTimeout   = 10 * time.Second
+	DefaultXDSListen  = "127.0.0.1:18000"
+	DefaultHTTPListen = "127.0.0.1:8080"
+	DefaultStorePath  = "vane-data/vane.db"
+	// DefaultPrometheusDataDir is the embedded TSDB's directory, next to
+	// the configuration file like the store, so SLO budget history
+	// survives a restart.
+	DefaultPrometheusDataDir = "vane-data/prometheus"
+	DefaultHistoryLimit      = 1000
+	DefaultScrapeInterval    = 5 * time.Second
+	DefaultRetention         = 15 * 24 * time.Hour
+	DefaultQueryTimeout      = 10 * time.Second
 )
 
 // Duration is a Go or Prometheus duration string ("30s", "5m", "1d").
@@ -60,6 +65,9 @@ type Config struct {
 	File string `yaml:"-"`
 	// Loaded holds the SLOs of the SLOs files.
 	Loaded []*slo.SLO `yaml:"-"`
+	// Warnings are what is legal but likely a mistake (such as a plan
+	// that promotes a weight it never judged), each "file:line: path: …".
+	Warnings []string `yaml:"-"`
 }
 
 // Prometheus configures the Prometheus that judges and SLO status query.
@@ -76,8 +84,8 @@ type Prometheus struct {
 	BasicAuth *BasicAuth `yaml:"basic_auth"`
 	// TLS configures HTTPS to URL (default: the system's roots).
 	TLS TLS `yaml:"tls"`
-	// DataDir is the embedded TSDB's directory (default: a temporary
-	// directory removed on exit).
+	// DataDir is the embedded TSDB's directory (default
+	// vane-data/prometheus next to this file).
 	DataDir string `yaml:"data_dir"`
 	// Retention is how long the embedded TSDB keeps samples (default 15d).
 	Retention Duration `yaml:"retention"`
@@ -139,6 +147,19 @@ type XDS struct {
 	// ClientCAFile, when set, requires clients to present a certificate
 	// signed by one of its CAs (mTLS); it needs cert_file and key_file.
 	ClientCAFile string `yaml:"client_ca_file"`
+	// MinProxies is how many connected proxies must ACK a routing change
+	// for it to count as applied (default 1; 0 counts a change with no
+	// proxy connected as applied). Until then a rollout is "waiting for a
+	// proxy" and no analysis starts.
+	MinProxies *int `yaml:"min_proxies"`
+}
+
+// MinProxiesOrDefault is xds.min_proxies, 1 when it is not set.
+func (x XDS) MinProxiesOrDefault() int {
+	if x.MinProxies == nil {
+		return 1
+	}
+	return *x.MinProxies
 }
 
 // HTTP configures the HTTP server.
@@ -237,6 +258,11 @@ func Parse(path string, data []byte, v *viper.Viper) (*Config, error) {
 	if errs := checkDurations(path, &root); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if len(root.Content) > 0 {
+		if errs := unknownFields(path, root.Content[0], reflect.TypeFor[Config](), ""); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
 	cfg := &Config{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -296,6 +322,9 @@ func (c *Config) defaults() {
 	}
 	if c.Store.Path == "" {
 		c.Store.Path = DefaultStorePath
+	}
+	if c.Prometheus.DataDir == "" && c.Prometheus.URL == "" {
+		c.Prometheus.DataDir = DefaultPrometheusDataDir
 	}
 	if c.Store.HistoryLimit == 0 {
 		c.Store.HistoryLimit = DefaultHistoryLimit
@@ -449,6 +478,17 @@ func (v *validator) nested(base string, err error) {
 	}
 }
 
+// place is nested's placing of one message that starts with a field path
+// relative to base: "file:line: path: rest".
+func (v *validator) place(base, msg string) string {
+	rel, rest, ok := strings.Cut(msg, ": ")
+	if m := pathRE.FindString(rel); ok && m == rel {
+		p := join(base, rel)
+		return fmt.Sprintf("%s:%d: %s: %s", v.file, lineOf(v.root, p), p, rest)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", v.file, lineOf(v.root, base), base, msg)
+}
+
 func unjoin(err error) []error {
 	if err == nil {
 		return nil
@@ -512,6 +552,9 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 	}
 	checkAddr(v, "xds.listen", c.XDS.Listen)
+	if c.XDS.MinProxies != nil && *c.XDS.MinProxies < 0 {
+		v.at("xds.min_proxies", "%d is negative", *c.XDS.MinProxies)
+	}
 	if (c.XDS.CertFile == "") != (c.XDS.KeyFile == "") {
 		v.at("xds", "cert_file and key_file go together")
 	}
@@ -597,6 +640,9 @@ func (c *Config) validate(root *yaml.Node) error {
 			v.nested(p+".rollout", err)
 		}
 		c.validateAutoscale(v, i, s)
+		for _, w := range s.Rollout.Warnings() {
+			c.Warnings = append(c.Warnings, v.place(p+".rollout", w))
+		}
 		plan := s.Rollout.WithDefaults()
 		analyses := false
 		for _, st := range plan.Steps {

@@ -34,7 +34,7 @@ func TestGoodConfigAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.XDS.Listen != DefaultXDSListen || cfg.HTTP.Listen != DefaultHTTPListen || cfg.Store.Path != "vane.db" ||
+	if cfg.XDS.Listen != DefaultXDSListen || cfg.HTTP.Listen != DefaultHTTPListen || cfg.Store.Path != "vane-data/vane.db" ||
 		cfg.Store.HistoryLimit != 1000 || cfg.Scrape.Interval.D() != 10*time.Second || cfg.Prometheus.Retention.D() != 15*24*time.Hour {
 		t.Fatalf("defaults: %+v", cfg)
 	}
@@ -81,9 +81,9 @@ func TestBadConfigsNameFileLineAndField(t *testing.T) {
 	}
 	for name, tc := range map[string]struct{ in, want string }{
 		"an unknown top-level field": {"prometheus: {}\nxsd:\n  listen: x\n",
-			"vane.yaml:2: field xsd not found"},
+			`vane.yaml:2:1: xsd: unknown field (allowed: alertmanager, http, prometheus, scrape, services, slos, store, xds); did you mean "xds"?`},
 		"an unknown nested field": {"http:\n  listen: 127.0.0.1:1\n  tokenfile: x\n",
-			"vane.yaml:3: field tokenfile not found"},
+			`vane.yaml:3:3: http.tokenfile: unknown field (allowed: listen, token_file); did you mean "token_file"?`},
 		"a bad duration": {"scrape:\n  interval: 5 seconds\n",
 			`vane.yaml:2: scrape.interval: "5 seconds" is not a duration`},
 		"a bad duration deep in a plan": {good + "      progress_deadline: soon\n",

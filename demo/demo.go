@@ -298,6 +298,10 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		n.line(fmt.Sprintf("Keeping everything up (--keep): web UI %s/, API %s/api/v1/rollouts, metrics %s/metrics,", httpURL, httpURL, httpURL))
 		n.line(fmt.Sprintf("Prometheus API %s/prometheus/api/v1/query — press Ctrl-C to stop.", httpURL))
 		<-ctx.Done()
+	} else if ctx.Err() == nil {
+		n.line("What to look at next: run `vane demo --keep` to keep everything up after the summary and open")
+		n.line("the web UI it prints (rollouts, judges' evidence, SLO budgets), or try the same on your terminal")
+		n.line("with `vane run`, `vane sample-app` and `vane load` (README, \"Canary releases with vane run\").")
 	}
 	return sum, errors.Join(unexpected...)
 }

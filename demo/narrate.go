@@ -33,6 +33,9 @@ type narrator struct {
 	status    string // the live status line currently shown
 	firing    map[string]bool
 	rollbacks []time.Time
+	// promotingShown is set once a promotion's first routing change was
+	// told, so that its internal follow-ups are not.
+	promotingShown bool
 
 	watchCancel context.CancelFunc
 	watchDone   chan struct{}
@@ -128,6 +131,20 @@ func (n *narrator) event(e rollout.Event) {
 		n.writeLocked(head)
 	case rollout.EvRollback:
 		n.writeLocked(fmt.Sprintf("%s %s at step %d: weight 0 first; the judges' evidence:", n.stamp(e.At), kind, e.Step+1))
+	case rollout.EvApplied:
+		if e.Phase == rollout.Promoting {
+			// A promotion is four routing changes (move all calls to the
+			// canary's cluster, relabel it stable, drop the canary); users see
+			// only the first. The later ones are internal.
+			if e.Weight == 100 && !n.promotingShown {
+				n.promotingShown = true
+				n.writeLocked(fmt.Sprintf("%s %s all calls go to the new version; every proxy ACKed", n.stamp(e.At), kind))
+			}
+			return
+		}
+		n.promotingShown = false
+		n.writeLocked(fmt.Sprintf("%s %s %s", n.stamp(e.At), kind, e.Reason))
+		return
 	default:
 		reason := e.Reason
 		if e.Type == rollout.EvStep {
@@ -156,12 +173,16 @@ func (n *narrator) rollbackAt(t time.Time) time.Time {
 // describeResult is one judge's verdict with its key evidence.
 func describeResult(r analysis.Result) string {
 	s := fmt.Sprintf("%s: %s — %s", r.Judge, r.Verdict, r.Reason)
+	if strings.HasPrefix(r.Reason, "too few canary requests") {
+		// The test does not act before then, whatever the evidence says.
+		return s + "; the judge decides nothing before that"
+	}
 	var ev []string
 	if p, ok := r.Evidence["p_value"]; ok && !math.IsNaN(p) {
 		ev = append(ev, fmt.Sprintf("p=%.3g", p))
 	}
 	if f, ok := r.Evidence["fail_progress"]; ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		ev = append(ev, fmt.Sprintf("evidence of harm %.0f%% of the way to a rollback", 100*math.Max(0, math.Min(1, f))))
+		ev = append(ev, fmt.Sprintf("evidence against the canary at %.0f%% of the rollback threshold", 100*math.Max(0, math.Min(1, f))))
 	}
 	if len(ev) > 0 {
 		s += " (" + strings.Join(ev, ", ") + ")"
@@ -231,8 +252,10 @@ func (n *narrator) alerts(as []prom.Alert) {
 		}
 		n.firing[key] = true
 		if !seen {
-			n.writeLocked(fmt.Sprintf("%s ALERT %s firing (severity %s, value %.3g): %s", n.stamp(a.FiredAt), a.Name,
-				a.Labels["severity"], a.Value, a.Annotations["summary"]))
+			// Stamped when shown, so that the lines' times never go back;
+			// the alert's own start is in the text.
+			n.writeLocked(fmt.Sprintf("%s ALERT %s firing since %.1fs (severity %s, value %.3g): %s", n.stamp(time.Now()), a.Name,
+				a.FiredAt.Sub(n.start).Seconds(), a.Labels["severity"], a.Value, a.Annotations["summary"]))
 		}
 		n.mu.Unlock()
 	}
@@ -253,7 +276,11 @@ func (n *narrator) unwatch() {
 func (n *narrator) progressLine(st rollout.State, byVersion map[string]loadgen.VersionStats, over time.Duration, burn string) string {
 	now := time.Now()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s   %s %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
+	if st.Phase == rollout.Promoting || st.Phase == rollout.Succeeded {
+		fmt.Fprintf(&b, "%s   %s %d/%d (%s), all calls to %s |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Original.Canary.Version)
+	} else {
+		fmt.Fprintf(&b, "%s   %s %d/%d (%s), canary %d%% |", n.stamp(now), st.Phase, st.Step+1, len(st.Plan.Steps), st.CurrentStep(), st.Routing.Weights.Canary)
+	}
 	vs := make([]string, 0, len(byVersion))
 	for v := range byVersion {
 		vs = append(vs, v)

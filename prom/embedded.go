@@ -593,6 +593,7 @@ func (e *Embedded) Run(ctx context.Context) error {
 	scrapeErr := make(chan error, 1)
 	wg.Go(func() { scrapeErr <- e.scrape.Run(e.tsets) })
 	wg.Go(e.rules.Run)
+	wg.Go(func() { e.watchTargets(ctx, e.cfg.ScrapeInterval) })
 	if e.o.metrics != nil {
 		wg.Go(func() { e.countAlerts(ctx) })
 	}
@@ -834,6 +835,9 @@ func (e *Embedded) Query(ctx context.Context, query string, at time.Time) (analy
 	default:
 		return out, &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
 			Err: fmt.Errorf("instant query returned a %s, want a vector or scalar", res.Value.Type())}
+	}
+	if len(out.Samples) == 0 {
+		out.Warnings = append(out.Warnings, e.downWarnings()...) // why the data may be missing
 	}
 	return out, nil
 }

@@ -176,7 +176,38 @@ func (q *HTTPQuerier) Query(ctx context.Context, query string, at time.Time) (an
 		out, err = vectorFromModel(val)
 		return warn, err
 	}, &out.Warnings)
+	if err == nil && len(out.Samples) == 0 {
+		out.Warnings = append(out.Warnings, q.downTargets(ctx)...) // why the data may be missing
+	}
 	return out, err
+}
+
+// downTargets asks the server which of its scrape targets are down, for an
+// empty result's warnings: best effort, within the query timeout; servers
+// without the targets API (Thanos, Mimir) give none. At most three are named.
+func (q *HTTPQuerier) downTargets(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
+	defer cancel()
+	res, err := q.api.Targets(ctx)
+	if err != nil {
+		return nil
+	}
+	var down []TargetDown
+	for _, t := range res.Active {
+		if t.Health != v1.HealthBad {
+			continue
+		}
+		down = append(down, TargetDown{Job: string(t.Labels["job"]), URL: t.ScrapeURL, Error: t.LastError})
+	}
+	var out []string
+	for i, t := range down {
+		if i == 3 {
+			out = append(out, fmt.Sprintf("and %d more scrape targets are down", len(down)-3))
+			break
+		}
+		out = append(out, t.String())
+	}
+	return out
 }
 
 // QueryRange implements analysis.Querier.

@@ -83,7 +83,16 @@ type Options struct {
 	// Prometheus that cannot be asked, keeps the rollout Pending with the
 	// reason in its status and a blocked event. vane run sets it.
 	Preflight bool
+	// MinProxies is how many proxies (xDS nodes) must have ACKed a routing
+	// change for it to count as applied (0: no minimum). With fewer, the
+	// change is "waiting for a proxy": retried every tick, and no analysis
+	// starts, since no user's traffic follows the weights yet.
+	MinProxies int
 }
+
+// ErrWaitingForProxy is the apply error while fewer than
+// Options.MinProxies proxies have ACKed a routing change.
+var ErrWaitingForProxy = errors.New("waiting for a proxy")
 
 // StartRequest asks for a rollout of a service's new version.
 type StartRequest struct {
@@ -213,6 +222,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		cancel()
 	}
+	for _, name := range names {
+		if d := m.Drift(name); d != "" {
+			m.log.Warn("Configuration and state differ", "service", name, "drift", d)
+		}
+	}
 	m.reconcile()
 	m.ready.Store(true)
 	<-ctx.Done()
@@ -305,6 +319,7 @@ func (m *Manager) List() []State {
 	defer m.mu.Unlock()
 	out := make([]State, 0, len(m.states))
 	for _, s := range m.states {
+		s.Drift = m.driftLocked(s.Name)
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -322,6 +337,7 @@ func (m *Manager) Get(name string) (State, error) {
 		}
 		return State{}, fmt.Errorf("no rollout or service named %q: %w", name, ErrNotFound)
 	}
+	s.Drift = m.driftLocked(name)
 	return s, nil
 }
 
@@ -361,8 +377,8 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 	}
 	if c := m.ctrls[req.Service]; c != nil {
 		st := m.states[req.Service]
-		return State{}, fmt.Errorf("a rollout of %s %s is already %s at step %d; abort it first: %w",
-			req.Service, st.Service.Canary.Version, st.Phase, st.Step, ErrConflict)
+		return State{}, fmt.Errorf("a rollout of %s %s is already %s at step %d/%d; abort it first: %w",
+			req.Service, st.Service.Canary.Version, st.Phase, st.Step+1, len(st.Plan.Steps), ErrConflict)
 	}
 	svc, _ := m.servedLocked(req.Service)
 	svc.Canary = traffic.Backend{Version: req.Version, Endpoints: req.Endpoints}
@@ -791,7 +807,15 @@ func (c *controller) apply(ctx context.Context, svc traffic.Service, r traffic.R
 	defer cancel()
 	start := time.Now()
 	a, err := c.m.o.Router.Apply(ctx, svc, r)
-	c.m.o.Metrics.applyLatency.WithLabelValues(svc.Name).Observe(time.Since(start).Seconds())
+	waiting := 0.0
+	if err == nil && len(a.Acked) < c.m.o.MinProxies {
+		waiting = 1
+		err = fmt.Errorf("%w: %d of the %d proxies needed (min_proxies) ACKed it", ErrWaitingForProxy, len(a.Acked), c.m.o.MinProxies)
+	}
+	c.m.o.Metrics.waitingForProxy.WithLabelValues(svc.Name).Set(waiting)
+	if waiting == 0 {
+		c.m.o.Metrics.applyLatency.WithLabelValues(svc.Name).Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
 		c.log.Warn("Routing not applied", "routing", r.String(), "err", err)
 		return a, err

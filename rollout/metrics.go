@@ -20,6 +20,9 @@ type Metrics struct {
 	lastDecision *prometheus.GaugeVec
 	storeErrors  prometheus.Counter
 	hookErrors   *prometheus.CounterVec
+	// waitingForProxy is 1 while the rollout's last routing change had
+	// fewer ACKs than Options.MinProxies.
+	waitingForProxy *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is
@@ -31,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "rollout", Name: "canary_weight",
 			Help: "Percentage of requests the rollout sends to the canary."}, []string{"rollout"}),
 		step: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "rollout", Name: "step",
-			Help: "Index of the rollout's current plan step."}, []string{"rollout"}),
+			Help: "Number of the rollout's current plan step, from 1 (as the CLI, UI and events count)."}, []string{"rollout"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "analysis", Name: "verdicts_total",
 			Help: "Verdicts of the rollout judges, by verdict."}, []string{"rollout", "verdict"}),
 		evalDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "vane", Subsystem: "rollout", Name: "evaluation_duration_seconds",
@@ -48,10 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failures to persist rollout state."}),
 		hookErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vane", Subsystem: "rollout", Name: "webhook_errors_total",
 			Help: "Failed webhook calls by hook."}, []string{"hook"}),
+		waitingForProxy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "rollout", Name: "waiting_for_proxy",
+			Help: "1 while the rollout's routing change has been ACKed by fewer proxies than min_proxies: nothing is applied and no analysis runs."}, []string{"rollout"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.phase, m.weight, m.step, m.verdicts, m.evalDuration, m.missedTicks, m.events,
-			m.applyLatency, m.lastDecision, m.storeErrors, m.hookErrors)
+			m.applyLatency, m.lastDecision, m.storeErrors, m.hookErrors, m.waitingForProxy)
 	}
 	return m
 }
@@ -65,7 +70,7 @@ func (m *Metrics) observe(s State) {
 		m.phase.WithLabelValues(s.Name, string(p)).Set(v)
 	}
 	m.weight.WithLabelValues(s.Name).Set(float64(s.Routing.Weights.Canary))
-	m.step.WithLabelValues(s.Name).Set(float64(s.Step))
+	m.step.WithLabelValues(s.Name).Set(float64(s.Step + 1))
 	m.lastDecision.WithLabelValues(s.Name).Set(float64(s.Updated.UnixNano()) / 1e9)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -329,9 +330,11 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 		k, v := n.Content[i], n.Content[i+1]
 		switch k.Value {
 		case "weight":
-			var w int
-			if err := v.Decode(&w); err != nil {
-				return fmt.Errorf("line %d: weight: %q is not an integer percentage", v.Line, v.Value)
+			// Decode would cut 10.5 to 10: weights are whole percentages, so
+			// anything but an integer is refused.
+			w, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil {
+				return fmt.Errorf("line %d: weight: %q is not a whole percentage (0..100); weights are whole percents", v.Line, v.Value)
 			}
 			s.Weight = &w
 		case "pause":
@@ -540,6 +543,7 @@ func (p Plan) Validate() error {
 	if p.Analysis.MaxSampleAge < 0 {
 		add("analysis.max_sample_age: %s is negative", p.Analysis.MaxSampleAge)
 	}
+	errs = append(errs, p.intervalErrors()...)
 	if p.Analysis.Interval != 0 && p.Analysis.Interval.D() < 100*time.Millisecond {
 		add("analysis.interval: %s is below 100ms", p.Analysis.Interval)
 	}

@@ -45,13 +45,19 @@ type State struct {
 	// rollout started; while the configuration still names it, the
 	// rollout's outcome is what the service serves.
 	ConfigStable traffic.Backend `json:"config_stable,omitzero"`
+	// Drift, set on the states Manager.Get and List return (not stored),
+	// says how the served stable version differs from the configured one
+	// (after a promotion, until vane.yaml is edited to name it).
+	Drift string `json:"drift,omitempty"`
 	// Plan is the plan with its defaults applied.
 	Plan Plan `json:"plan"`
 	// Force skips the error-budget gate.
 	Force bool `json:"force,omitempty"`
 
 	Phase Phase `json:"phase"`
-	// Step indexes Plan.Steps.
+	// Step indexes Plan.Steps (from 0); everything a person reads (CLI,
+	// UI, events, reasons, webhooks, the vane_rollout_step metric) counts
+	// steps from 1, as Step+1 of len(Plan.Steps).
 	Step int `json:"step"`
 	// StepStarted is when the current step began.
 	StepStarted time.Time `json:"step_started"`

@@ -91,8 +91,11 @@ func (m *machine) onAck(a Ack) {
 		return // stale
 	}
 	if a.Err != "" {
-		s.ApplyError = fmt.Sprintf("applying %s: %s (retrying)", s.Routing, a.Err)
-		m.event(EvApplyFailed, s.ApplyError, nil)
+		msg := fmt.Sprintf("applying %s: %s (retrying)", s.Routing, a.Err)
+		if msg != s.ApplyError { // one event per distinct failure, not one per retry
+			m.event(EvApplyFailed, msg, nil)
+		}
+		s.ApplyError = msg
 		return
 	}
 	s.Applied, s.AppliedAt, s.ApplyError = true, m.now, ""
@@ -157,7 +160,7 @@ func (m *machine) onCommand(c Command) {
 		m.rollback("aborted by an operator", nil)
 	case CmdPause:
 		s.Phase, s.ManualPause = Paused, true
-		s.Reason = fmt.Sprintf("paused by an operator at step %d (%s)", s.Step, s.CurrentStep())
+		s.Reason = fmt.Sprintf("paused by an operator at step %d/%d (%s)", s.Step+1, len(s.Plan.Steps), s.CurrentStep())
 		m.event(EvPaused, s.Reason, nil)
 	case CmdResume:
 		s.ManualPause = false
@@ -171,7 +174,7 @@ func (m *machine) onCommand(c Command) {
 		s.Phase = Progressing
 	case CmdPromote:
 		s.ManualPause = false
-		s.Reason = fmt.Sprintf("step %d (%s) skipped by an operator", s.Step, s.CurrentStep())
+		s.Reason = fmt.Sprintf("step %d/%d (%s) skipped by an operator", s.Step+1, len(s.Plan.Steps), s.CurrentStep())
 		m.event(EvStep, s.Reason, nil)
 		s.Phase = Progressing
 		m.enterStep(s.Step + 1)
@@ -197,7 +200,7 @@ func (m *machine) onResults() {
 		}
 	}
 	if len(failed) > 0 {
-		m.rollback(fmt.Sprintf("%s at step %d (canary %d%%)", describe(failed), s.Step, s.Routing.Weights.Canary), s.Results)
+		m.rollback(fmt.Sprintf("%s at step %d/%d (canary %d%%)", describe(failed), s.Step+1, len(s.Plan.Steps), s.Routing.Weights.Canary), s.Results)
 		return
 	}
 	if len(inconclusive) == 0 {
@@ -347,7 +350,7 @@ func (m *machine) advance() {
 		st := s.CurrentStep()
 		switch {
 		case st.Weight != nil, st.Headers != nil:
-			m.complete(fmt.Sprintf("step %d (%s) applied", s.Step, st))
+			m.complete(fmt.Sprintf("step %d/%d (%s) applied", s.Step+1, len(s.Plan.Steps), st))
 		case st.Analysis != nil:
 			m.analysisStep(st.Analysis.Duration.D())
 		case st.Pause != nil:
@@ -400,7 +403,7 @@ func (m *machine) deadlineExceeded() bool {
 	if _, _, frozen := m.gateBlocked(); frozen {
 		return false // a deploy freeze holds a healthy canary; it is not a failure
 	}
-	m.rollback(fmt.Sprintf("step %d (%s) did not complete within the progress deadline of %s", s.Step, s.CurrentStep(), d), s.Results)
+	m.rollback(fmt.Sprintf("step %d/%d (%s) did not complete within the progress deadline of %s", s.Step+1, len(s.Plan.Steps), s.CurrentStep(), d), s.Results)
 	return true
 }
 
@@ -483,7 +486,7 @@ func (m *machine) enterStep(i int) {
 	case st.Pause != nil:
 		s.Phase = Paused
 		if st.Pause.Duration == 0 {
-			s.Reason = fmt.Sprintf("paused at step %d until promoted", i)
+			s.Reason = fmt.Sprintf("paused at step %d/%d until promoted", i+1, len(s.Plan.Steps))
 		}
 		m.event(EvPaused, fmt.Sprintf("pause: %s", st), nil)
 	case st.Analysis != nil:
@@ -498,7 +501,7 @@ func (m *machine) enterStep(i int) {
 func (m *machine) setRouting(r traffic.Routing, st PlanStep) {
 	s := &m.s
 	if reflect.DeepEqual(r, s.Routing) && s.Applied {
-		m.complete(fmt.Sprintf("step %d (%s) already served", s.Step, st))
+		m.complete(fmt.Sprintf("step %d/%d (%s) already served", s.Step+1, len(s.Plan.Steps), st))
 		return
 	}
 	m.apply(s.Service, r)

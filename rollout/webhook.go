@@ -34,7 +34,7 @@ type Notification struct {
 
 // NotificationText is the one-line text of an event.
 func NotificationText(e Event) string {
-	return fmt.Sprintf("[vane] rollout %s: %s (phase %s, step %d, canary %d%%)", e.Rollout, e.Reason, e.Phase, e.Step, e.Weight)
+	return fmt.Sprintf("[vane] rollout %s: %s (phase %s, step %d, canary %d%%)", e.Rollout, e.Reason, e.Phase, e.Step+1, e.Weight)
 }
 
 // HTTPHooks calls webhooks over HTTP; a non-2xx answer is an error that

@@ -186,7 +186,12 @@ func (l *loader) sloth(w *walker, root *yaml.Node, native bool) {
 			s.Window = parseWindow(w, so.get("window"), join(path, "window"))
 		}
 		obj, objOK := so.number("objective", true)
-		if objOK && !(obj > 0 && obj < 100) {
+		if objOK && obj > 0 && obj < 1 {
+			// 0.9995 is a ratio written where a percentage goes.
+			w.errorf(so.get("objective"), join(path, "objective"), "%s reads as %s%%: objectives are percentages; did you mean %s?",
+				formatFloat(obj), formatFloat(obj), formatFloat(obj*100))
+			objOK = false
+		} else if objOK && !(obj > 0 && obj < 100) {
 			w.errorf(so.get("objective"), join(path, "objective"), "must be a percentage strictly between 0 and 100, got %s", formatFloat(obj))
 			objOK = false
 		}
@@ -379,6 +384,16 @@ func checkQuery(w *walker, o *object, key, q string, needWindow bool) {
 	}
 	field := join(o.path, key)
 	n := o.get(key)
+	for _, m := range templateVarRE.FindAllStringSubmatch(q, -1) {
+		if "{{."+m[1]+"}}" != WindowVar {
+			msg := fmt.Sprintf("unknown template variable {{.%s}}: the only one is %s", m[1], WindowVar)
+			if Closest(m[1], []string{"window"}) != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", WindowVar)
+			}
+			w.errorf(n, field, "%s", msg)
+			return
+		}
+	}
 	if needWindow && !strings.Contains(q, WindowVar) {
 		w.errorf(n, field, "query must contain %s where the range goes, e.g. rate(x[%s])", WindowVar, WindowVar)
 		return
@@ -387,6 +402,10 @@ func checkQuery(w *walker, o *object, key, q string, needWindow bool) {
 		w.errorf(n, field, "invalid PromQL: %v", err)
 	}
 }
+
+// templateVarRE finds template variables such as {{.window}} and
+// {{ .windw }} in a query.
+var templateVarRE = regexp.MustCompile(`\{\{\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 
 func parseQuery(q string) error {
 	expr, err := promqlParser.ParseExpr(q)

@@ -135,7 +135,7 @@ func (w *walker) object(n *yaml.Node, path string, allowed ...string) *object {
 			continue
 		}
 		if !ok[k.Value] {
-			w.errorf(k, join(path, k.Value), "unknown field (allowed: %s)", strings.Join(sortedCopy(allowed), ", "))
+			w.errorf(k, join(path, k.Value), "%s", UnknownFieldMsg(k.Value, allowed))
 			continue
 		}
 		o.fields[k.Value] = resolve(v)

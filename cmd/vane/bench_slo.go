@@ -66,7 +66,7 @@ func newBenchSLOCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&n, "slos", 1000, "number of SLOs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().BoolVar(&onProm, "prometheus", false, "also measure rule evaluation time on a real Prometheus, Vane's rules next to Sloth's for the same SLOs (needs prometheus and sloth from `make test-tools`)")
+	cmd.Flags().BoolVar(&onProm, "prometheus", false, "also measure rule evaluation time on a real Prometheus, Vane's rules next to Sloth's for the same SLOs (needs prometheus and sloth from make test-tools)")
 	cmd.Flags().StringVar(&history, "history", "3d", "history backfilled for --prometheus")
 	return cmd
 }

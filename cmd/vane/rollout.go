@@ -50,7 +50,11 @@ not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
 	pf.String("ca-file", "", "PEM CA certificates that verify vane run's HTTPS certificate (env VANE_CA_FILE)")
 	_ = g.v.BindPFlag("ca-file", pf.Lookup("ca-file"))
 	client := func() (*apiClient, error) {
-		c := &apiClient{server: strings.TrimRight(g.v.GetString("server"), "/"), http: &http.Client{Timeout: 60 * time.Second}}
+		server := strings.TrimRight(g.v.GetString("server"), "/")
+		if !strings.Contains(server, "://") {
+			server = "http://" + server // --server host:port means plain HTTP, as vane run serves by default
+		}
+		c := &apiClient{server: server, http: &http.Client{Timeout: 60 * time.Second}}
 		if f := g.v.GetString("ca-file"); f != "" {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -85,16 +89,20 @@ not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
 			if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/rollouts", nil, &l); err != nil {
 				return err
 			}
+			if jsonOut(cmd) {
+				return writeJSON(g.out, l)
+			}
 			return printList(g.out, l.Rollouts, time.Now())
 		},
 	}
+	addJSONFlag(list, "the API's answer, GET /api/v1/rollouts")
 
 	var watch bool
 	var interval time.Duration
 	status := &cobra.Command{
 		Use:   "status NAME",
 		Short: "Show a rollout: step, weight, each judge's verdict and evidence, recent events",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneName("the rollout's name", "the service's; `vane rollout list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -105,6 +113,9 @@ not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
 				if err != nil {
 					return err
 				}
+				if jsonOut(cmd) {
+					return writeJSON(g.out, d)
+				}
 				return printStatus(g.out, d, time.Now())
 			}
 			return watchStatus(cmd.Context(), g.out, c, args[0], interval)
@@ -112,13 +123,16 @@ not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
 	}
 	status.Flags().BoolVarP(&watch, "watch", "w", false, "follow the rollout until it ends (a live view on a terminal, one line per change otherwise)")
 	status.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of --watch")
+	addJSONFlag(status, "the API's answer, GET /api/v1/rollouts/NAME (not with --watch)")
+	status.ValidArgsFunction = completeRollouts(client)
 
 	var version, endpoints string
 	var force bool
 	start := &cobra.Command{
-		Use:   "start SERVICE --version V --endpoints HOST:PORT,…",
-		Short: "Start a rollout of a service's new version",
-		Args:  cobra.ExactArgs(1),
+		Use:               "start SERVICE --version V --endpoints HOST:PORT,…",
+		Short:             "Start a rollout of a service's new version",
+		Args:              oneName("the service to roll out", "one of vane.yaml's services"),
+		ValidArgsFunction: completeRollouts(client),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -169,9 +183,10 @@ not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
 	var full bool
 	action := func(name, short string) *cobra.Command {
 		c := &cobra.Command{
-			Use:   name + " NAME",
-			Short: short,
-			Args:  cobra.ExactArgs(1),
+			Use:               name + " NAME",
+			Short:             short,
+			Args:              oneName("the rollout's name", "the service's; `vane rollout list` shows them"),
+			ValidArgsFunction: completeRollouts(client),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				c, err := client()
 				if err != nil {
@@ -232,7 +247,14 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, into any)
 	if resp.StatusCode/100 != 2 {
 		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s (HTTP %d %s)", e.Error, resp.StatusCode, e.Code)
+			hint := ""
+			switch {
+			case resp.StatusCode == http.StatusUnauthorized && c.token == "":
+				hint = "; pass the token file with --token-file FILE (env VANE_TOKEN_FILE)"
+			case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+				hint = "; check that --token-file holds the token of vane run's http.token_file"
+			}
+			return fmt.Errorf("%s (HTTP %d %s)%s", e.Error, resp.StatusCode, e.Code, hint)
 		}
 		return fmt.Errorf("%s %s: HTTP %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
 	}
@@ -278,8 +300,12 @@ func printList(w io.Writer, rs []rollout.State, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPHASE\tSTEP\tCANARY\tSTABLE\tWEIGHT\tAGE\tREASON")
 	for _, s := range rs {
+		reason := s.Reason
+		if s.ApplyError != "" && !s.Phase.Terminal() {
+			reason = s.ApplyError // e.g. "waiting for a proxy": what holds the rollout now
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d%%\t%s\t%s\n", s.Name, s.Phase, s.Step+1, len(s.Plan.Steps),
-			s.Original.Canary.Version, s.Service.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), s.Reason)
+			s.Original.Canary.Version, s.Service.Stable.Version, s.Routing.Weights.Canary, age(now.Sub(s.Created)), reason)
 	}
 	return tw.Flush()
 }
@@ -330,6 +356,9 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 	}
 	if len(s.Routing.CanaryHeaders) > 0 {
 		fmt.Fprintf(&b, "Headers:  %s\n", s.Routing)
+	}
+	if s.Drift != "" {
+		fmt.Fprintf(&b, "Drift:    %s\n", s.Drift)
 	}
 	if !s.AnalysisStarted.IsZero() {
 		fmt.Fprintf(&b, "Analysis: running for %s, %s of it conclusive (the window counts only conclusive looking)\n",

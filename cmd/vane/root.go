@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -68,24 +67,25 @@ rolls back canaries, pages on fast burns, and scales services.`,
 		newDemoCmd(g),
 		newRunCmd(g), newRolloutCmd(g),
 		newAutoscaleCmd(g),
+		newSampleAppCmd(g), newLoadCmd(g),
 	)
+	rejectUnknownSubcommands(root)
 	return root
 }
 
 func newVersionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print Vane's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if v == "dev" {
-				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-					v = bi.Main.Version
-				}
+			if jsonOut(cmd) {
+				return writeJSON(g.out, map[string]string{"version": vaneVersion(), "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
 			}
-			_, err := fmt.Fprintf(g.out, "vane %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintf(g.out, "vane %s (%s, %s/%s)\n", vaneVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
+	addJSONFlag(cmd, "the version")
+	return cmd
 }

@@ -60,6 +60,9 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 				return err
 			}
 			if check {
+				if jsonOut(cmd) {
+					return writeJSON(g.out, checkJSON(file, cfg))
+				}
 				jobs := len(cfg.Scrape.Jobs)
 				promDesc := "embedded Prometheus (" + fmt.Sprint(jobs) + " scrape jobs)"
 				if cfg.Prometheus.URL != "" {
@@ -70,11 +73,17 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 				}
 				_, err := fmt.Fprintf(g.out, "%s: OK: %d services, %d SLOs, %s, xDS on %s, HTTP on %s, store %s\n",
 					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, cfg.Resolve(cfg.Store.Path))
+				for _, w := range cfg.Warnings {
+					fmt.Fprintf(g.errOut, "warning: %s\n", w)
+				}
 				return err
 			}
 			log, err := g.logger()
 			if err != nil {
 				return err
+			}
+			for _, w := range cfg.Warnings {
+				log.Warn("Configuration: " + w)
 			}
 			return runController(cmd.Context(), cfg, log)
 		},
@@ -82,6 +91,7 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "vane.yaml", "configuration file (env VANE_CONFIG)")
 	f.BoolVar(&check, "check", false, "validate the configuration and exit")
+	addJSONFlag(cmd, "--check's summary (with its warnings)")
 	for key, name := range map[string]string{
 		"http.listen": "http-listen", "xds.listen": "xds-listen", "store.path": "store-path", "prometheus.url": "prometheus-url",
 	} {
@@ -158,8 +168,20 @@ func (g *runGroup) stop(deadline time.Time) error {
 
 // runController wires and runs everything until ctx ends.
 func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (err error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return runControllerWith(ctx, cfg, log, prometheus.NewRegistry())
+}
+
+// registry is what the controller registers its metrics with and serves
+// on /metrics.
+type registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// runControllerWith is runController with the metrics registry given.
+func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reg registry) (err error) {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newBuildInfo())
 
 	// 1. Store.
 	db, err := store.Open(cfg.Resolve(cfg.Store.Path), store.Options{HistoryLimit: cfg.Store.HistoryLimit})
@@ -250,7 +272,8 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	// 4. Rollout loops.
 	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
 	mgr, err := rollout.NewManager(rollout.Options{Router: xs, Querier: querier, Store: db, Budget: slos.Budget,
-		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"), Preflight: true}, cfg.ServiceConfigs())
+		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"),
+		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, cfg.ServiceConfigs())
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,40 +21,41 @@ func newSLOCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// readSpecs reads the spec files named on the command line.
-func readSpecs(paths []string) ([]slo.File, error) {
-	if len(paths) == 0 {
-		return nil, errors.New("no spec files: pass -f FILE (repeatable)")
-	}
-	files := make([]slo.File, 0, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("reading spec: %w", err)
-		}
-		files = append(files, slo.File{Name: p, Data: b})
-	}
-	return files, nil
-}
-
-func loadSpecs(paths []string) ([]*slo.SLO, error) {
-	files, err := readSpecs(paths)
+// loadSpecs loads the SLO specs named by -f and the arguments (see
+// specPaths), and returns them with the paths read.
+func loadSpecs(cmd *cobra.Command, flagged, args []string) ([]*slo.SLO, []string, error) {
+	paths, err := specPaths(flagged, args)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return slo.Load(files...)
+	files, err := readSpecFiles(paths, cmd.InOrStdin())
+	if err != nil {
+		return nil, nil, err
+	}
+	slos, err := slo.Load(files...)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	return slos, names, nil
 }
 
 func newSLOValidateCmd(g *globals) *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
-		Use:   "validate -f FILE...",
+		Use:   "validate -f FILE|DIR|- [FILE…]",
 		Short: "Check SLO specs; every error names file, line and field",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			slos, err := loadSpecs(files)
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			slos, paths, err := loadSpecs(cmd, files, args)
 			if err != nil {
 				return err
+			}
+			if jsonOut(cmd) {
+				return writeJSON(g.out, validateJSON(slos, paths))
 			}
 			for _, s := range slos {
 				tiers := s.Tiers()
@@ -68,11 +68,12 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 						fmt.Sprint(t.BurnRate), fmt.Sprint(t.BudgetFraction*100), d)
 				}
 			}
-			fmt.Fprintf(g.out, "%d SLOs valid in %d files\n", len(slos), len(files))
+			fmt.Fprintf(g.out, "%d SLOs valid in %d files\n", len(slos), len(paths))
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1, vane/v1, OpenSLO v1); repeatable")
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1, vane/v1, OpenSLO v1), directory of them, or - (stdin); repeatable, and more files may follow as arguments")
+	addJSONFlag(cmd, "the valid SLOs and their alert tiers (errors still go to stderr with exit status 1)")
 	return cmd
 }
 
@@ -84,19 +85,19 @@ func newSLOGenerateCmd(g *globals) *cobra.Command {
 		maxRaw   string
 	)
 	cmd := &cobra.Command{
-		Use:   "generate -f FILE... [-o rules.yaml] [--tests DIR]",
+		Use:   "generate -f FILE|DIR|- [FILE…] [-o rules.yaml] [--tests DIR]",
 		Short: "Write Prometheus recording and multi-window multi-burn-rate alert rules",
 		Long: `Write Prometheus rule groups for the SLOs: recording rules for every window
 the alert tiers need, metadata, budget remaining, and one page and one ticket
 alert per SLO. With --tests DIR, also write promtool rule unit tests that
 prove each tier's detection and reset times (run: promtool test rules DIR/*.test.yaml).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			slos, err := loadSpecs(files)
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			slos, paths, err := loadSpecs(cmd, files, args)
 			if err != nil {
 				return err
 			}
-			opts := slo.GenerateOptions{Sources: files}
+			opts := slo.GenerateOptions{Sources: paths}
 			if maxRaw != "" {
 				d, err := slo.ParseDuration(maxRaw)
 				if err != nil {
@@ -124,7 +125,7 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&files, "file", "f", nil, "SLO spec file; repeatable")
+	f.StringArrayVarP(&files, "file", "f", nil, "SLO spec file, directory of them, or - (stdin); repeatable, and more files may follow as arguments")
 	f.StringVarP(&output, "output", "o", "", "rule file to write (default: standard output)")
 	f.StringVar(&testsDir, "tests", "", "also write promtool rule unit tests for every SLO into this directory")
 	f.StringVar(&maxRaw, "max-raw-window", "", "longest window computed from raw series (default 6h); longer ones sum recorded 5m rates")
@@ -200,4 +201,47 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// sloJSON is one SLO of `vane slo validate --json`.
+type sloJSON struct {
+	Source    string     `json:"source"`
+	Service   string     `json:"service"`
+	Name      string     `json:"name"`
+	Format    string     `json:"format"`
+	Objective float64    `json:"objective"`
+	Window    string     `json:"window"`
+	Tiers     []tierJSON `json:"tiers"`
+}
+
+// tierJSON is one alert tier; durations in seconds.
+type tierJSON struct {
+	Severity              string   `json:"severity"`
+	LongWindowSeconds     float64  `json:"long_window_seconds"`
+	ShortWindowSeconds    float64  `json:"short_window_seconds"`
+	BurnRate              float64  `json:"burn_rate"`
+	BudgetFraction        float64  `json:"budget_fraction"`
+	OutageDetectionSecond *float64 `json:"full_outage_detection_seconds"`
+}
+
+func validateJSON(slos []*slo.SLO, paths []string) any {
+	out := struct {
+		Files []string  `json:"files"`
+		SLOs  []sloJSON `json:"slos"`
+	}{Files: paths, SLOs: []sloJSON{}}
+	for _, s := range slos {
+		j := sloJSON{Source: s.Source, Service: s.Service, Name: s.Name, Format: string(s.Format),
+			Objective: s.Objective, Window: fmt.Sprint(s.Window), Tiers: []tierJSON{}}
+		for _, t := range s.Tiers() {
+			tj := tierJSON{Severity: string(t.Severity), LongWindowSeconds: t.Long.Seconds(), ShortWindowSeconds: t.Short.Seconds(),
+				BurnRate: t.BurnRate, BudgetFraction: t.BudgetFraction}
+			if d, ok := slo.DetectionTime(t, s.Target(), 1); ok {
+				sec := d.Seconds()
+				tj.OutageDetectionSecond = &sec
+			}
+			j.Tiers = append(j.Tiers, tj)
+		}
+		out.SLOs = append(out.SLOs, j)
+	}
+	return out
 }

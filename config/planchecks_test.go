@@ -1,0 +1,44 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDoubtfulPlans checks that a fractional weight and an analysis step
+// shorter than the look interval are rejected with their line, and that a
+// decreasing weight and a promote without analysis pass with warnings.
+func TestDoubtfulPlans(t *testing.T) {
+	load := func(steps, interval string) (*Config, error) {
+		dir := t.TempDir()
+		f := filepath.Join(dir, "vane.yaml")
+		y := "services:\n  - name: checkout\n    stable: {version: v1, endpoints: [\"127.0.0.1:9001\"]}\n    rollout:\n      steps:\n" +
+			steps + "      analysis: {interval: " + interval + ", requests_metric: demo_requests_total}\n"
+		if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Load(f, nil)
+	}
+	if _, err := load("        - weight: 10.5\n        - analysis: {duration: 1m}\n", "10s"); err == nil || !strings.Contains(err.Error(), `vane.yaml:6: weight: "10.5" is not a whole percentage`) {
+		t.Errorf("weight 10.5: %v", err)
+	}
+	if _, err := load("        - weight: 10\n        - analysis: {duration: 10s}\n", "30s"); err == nil ||
+		!strings.Contains(err.Error(), "vane.yaml:7: services[0].rollout.steps[1].analysis.duration: 10s is shorter than analysis.interval 30s") {
+		t.Errorf("interval > duration: %v", err)
+	}
+	cfg, err := load("        - weight: 50\n        - analysis: {duration: 1m}\n        - weight: 20\n        - promote\n", "10s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(cfg.Warnings, "\n")
+	if !strings.Contains(w, "vane.yaml:8: services[0].rollout.steps[2].weight: 20% is below the 50% of steps[0]") ||
+		!strings.Contains(w, "vane.yaml:9: services[0].rollout.steps[3]: promote right after the weight 20% of steps[2] with no analysis") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	cfg, err = load("        - weight: 10\n        - analysis: {duration: 1m}\n        - promote\n", "10s")
+	if err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("a sound plan: %v, warnings %q", err, cfg.Warnings)
+	}
+}
