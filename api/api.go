@@ -47,6 +47,8 @@ type Options struct {
 	Rollouts Rollouts
 	// SLOs, when set, serves GET /api/v1/slos.
 	SLOs SLOs
+	// Autoscalers, when set, serves /api/v1/autoscalers (empty otherwise).
+	Autoscalers Autoscalers
 	// TokenFile, when set, holds the bearer token mutating calls need.
 	TokenFile string
 	// Metrics serves /metrics (e.g. promhttp.HandlerFor(reg, …)).
@@ -149,6 +151,7 @@ func (s *Server) routes() {
 	h("GET /api/v1/rollouts/{name}", "rollout", false, s.get)
 	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
 	h("GET /api/v1/slos", "slos", false, s.slos)
+	s.autoscaleRoutes(h)
 	h("GET /{$}", "ui", false, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := ui.ReadFile("ui/index.html")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -178,6 +178,8 @@ type Service struct {
 	// Rollout is the rollout plan (see rollout.Plan; defaults: 5% → 25% →
 	// 50% → promote with a 2m analysis after each weight).
 	Rollout rollout.Plan `yaml:"rollout"`
+	// Autoscale, when set, scales the service (see Autoscale).
+	Autoscale *Autoscale `yaml:"autoscale"`
 }
 
 // Traffic returns the service as the traffic package models it.
@@ -328,6 +330,7 @@ func positioned(file string, err error) error {
 var durationKeys = map[string]bool{
 	"timeout": true, "retention": true, "interval": true, "duration": true, "progress_deadline": true,
 	"window": true, "short_window": true, "long_window": true, "lifetime": true,
+	"stale_after": true, "startup_delay": true, "latency_threshold": true,
 }
 
 // checkDurations reports every bad duration with its file:line and path,
@@ -571,6 +574,7 @@ func (c *Config) validate(root *yaml.Node) error {
 		if err := s.Rollout.Validate(); err != nil {
 			v.nested(p+".rollout", err)
 		}
+		c.validateAutoscale(v, i, s)
 		plan := s.Rollout.WithDefaults()
 		analyses := false
 		for _, st := range plan.Steps {

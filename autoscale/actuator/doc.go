@@ -21,8 +21,13 @@
 // GetScale reads the new count back, so the controller never assumes a
 // scale it could not confirm.
 //
-// The package must not import the autoscale controller's internals beyond
-// its Scale and Actuator contract, nor rollout, api or demo.
+// Factory.New (and New, for the kinds that need nothing else) is the
+// autoscale.ActuatorFactory the controller's wiring uses: it builds the
+// actuator a vane.yaml autoscaler names.
+//
+// actuator imports autoscale, traffic, demo/sampleapp (the replicas a
+// local actuator runs) and the SDKs of its targets; autoscale must not
+// import it, and it must not import rollout, api, xds or demo.
 //
 // Usage:
 //

@@ -45,3 +45,11 @@ func IsPermanent(err error) bool {
 	var p *permanentError
 	return permanent(err) || errors.As(err, &p)
 }
+
+// Resetter is implemented by actuators that keep state about the target
+// (Kubernetes remembers its last write to detect fights). The autoscaler
+// calls Reset when an operator resumes it, so that the actuator adopts the
+// target as it is.
+type Resetter interface {
+	Reset()
+}

@@ -23,11 +23,13 @@ const ReplicasPlaceholder = "{replicas}"
 type ExecConfig struct {
 	// Set is the command that asks for a replica count, as an argument
 	// vector (no shell): every ReplicasPlaceholder in it is replaced by the
-	// count, which is also in the environment as VANE_REPLICAS. It must
+	// count, or, when there is none, the count is added as the last
+	// argument; it is also in the environment as VANE_REPLICAS. It must
 	// exit 0 once the change is made.
 	Set []string
 	// Get is the command that reads the current count back. Its standard
-	// output is a count ("3") or JSON {"desired": 3, "ready": 2}.
+	// output is a count ("3"), "desired ready" ("3 2") or JSON
+	// {"desired": 3, "ready": 2}.
 	// When Get is empty, the set command's own output (same format) is the
 	// count read back: GetScale reports what the last set command printed,
 	// and fails with ErrUnconfirmed before one has run.
@@ -116,8 +118,13 @@ func (e *Exec) SetScale(ctx context.Context, replicas int32) error {
 	}
 	n := strconv.Itoa(int(replicas))
 	args := make([]string, len(e.cfg.Set))
+	placed := false
 	for i, a := range e.cfg.Set {
 		args[i] = strings.ReplaceAll(a, ReplicasPlaceholder, n)
+		placed = placed || args[i] != a
+	}
+	if !placed {
+		args = append(args, n)
 	}
 	out, err := e.run(ctx, "set", args, []string{"VANE_REPLICAS=" + n})
 	if err != nil {
@@ -174,4 +181,9 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// execConfig is the ExecConfig of a vane.yaml exec actuator.
+func execConfig(spec autoscale.ExecSpec) ExecConfig {
+	return ExecConfig{Set: spec.Set, Get: spec.Get, Timeout: spec.Timeout}
 }

@@ -149,7 +149,7 @@ func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		fmt.Fprintf(rw, `{"desired": %d, "ready": %d}`, w.desired, w.desired)
-	case http.MethodPost:
+	case http.MethodPut, http.MethodPost:
 		var req struct {
 			Replicas *int32 `json:"replicas"`
 		}
@@ -170,7 +170,11 @@ func TestHTTPWebhook(t *testing.T) {
 	wh := &webhook{desired: 2}
 	srv := httptest.NewServer(wh)
 	defer srv.Close()
-	h, err := actuator.NewHTTP(actuator.HTTPConfig{URL: srv.URL + "/scale", Headers: map[string]string{"Authorization": "Bearer s3cret"}})
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := actuator.NewHTTP(actuator.HTTPConfig{URL: srv.URL + "/scale", TokenFile: tokenFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +230,19 @@ func TestHTTPWebhook(t *testing.T) {
 			t.Fatalf("GetScale of a closed server: %v", err)
 		}
 	})
+	t.Run("POST when configured", func(t *testing.T) {
+		p, _ := actuator.NewHTTP(actuator.HTTPConfig{URL: srv.URL, Method: http.MethodPost, Headers: map[string]string{"Authorization": "Bearer s3cret"}})
+		if err := p.SetScale(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := p.GetScale(ctx); got.Desired != 3 {
+			t.Fatalf("desired = %d after a POST of 3", got.Desired)
+		}
+	})
 	t.Run("bad configurations", func(t *testing.T) {
+		if _, err := actuator.NewHTTP(actuator.HTTPConfig{URL: srv.URL, Method: "DELETE"}); !errors.Is(err, actuator.ErrInvalid) {
+			t.Errorf("NewHTTP with method DELETE: %v, want ErrInvalid", err)
+		}
 		for _, u := range []string{"", "ftp://x/scale", "http://", "::"} {
 			if _, err := actuator.NewHTTP(actuator.HTTPConfig{URL: u}); !errors.Is(err, actuator.ErrInvalid) {
 				t.Errorf("NewHTTP(%q): %v, want ErrInvalid", u, err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -19,8 +20,8 @@ import (
 //
 // The webhook's contract:
 //
-//	GET  URL                      → 200 {"desired": 3, "ready": 2}   (or a bare count)
-//	POST URL  {"replicas": 4}     → any 2xx (the body is ignored)
+//	GET URL                   → 200 {"desired": 3, "ready": 2}   (or "3", or "3 2")
+//	PUT URL  {"replicas": 4}  → any 2xx (the body is ignored; POST when Method says so)
 //
 // A 404 means the scale target does not exist; other 4xx answers are the
 // request's fault and not retried; 5xx answers, 408, 429 and network
@@ -28,7 +29,12 @@ import (
 type HTTPConfig struct {
 	// URL is the webhook's http or https URL.
 	URL string
-	// Headers are sent with every request (e.g. Authorization).
+	// Method is the set call's method: PUT (default) or POST.
+	Method string
+	// TokenFile, when set, holds a bearer token sent with every request;
+	// it is read at each call, so a rotated token is picked up.
+	TokenFile string
+	// Headers are sent with every request.
 	Headers map[string]string
 	// Timeout bounds each request; default 10s.
 	Timeout time.Duration
@@ -49,6 +55,11 @@ func (c HTTPConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("url: %q is not an http or https URL", c.URL))
 	case u.Host == "":
 		errs = append(errs, fmt.Errorf("url: %q has no host", c.URL))
+	}
+	switch c.Method {
+	case "", http.MethodPut, http.MethodPost:
+	default:
+		errs = append(errs, fmt.Errorf("method: %q is not PUT or POST", c.Method))
 	}
 	for k := range c.Headers {
 		if k == "" || strings.ContainsAny(k, " :\r\n") {
@@ -77,6 +88,9 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Method == "" {
+		cfg.Method = http.MethodPut
 	}
 	c := cfg.Client
 	if c == nil {
@@ -109,7 +123,7 @@ func (h *HTTP) SetScale(ctx context.Context, replicas int32) error {
 	b, _ := json.Marshal(struct {
 		Replicas int32 `json:"replicas"`
 	}{replicas})
-	_, err := h.do(ctx, http.MethodPost, b)
+	_, err := h.do(ctx, h.cfg.Method, b)
 	return err
 }
 
@@ -126,6 +140,13 @@ func (h *HTTP) do(ctx context.Context, method string, body []byte) ([]byte, erro
 	}
 	for k, v := range h.cfg.Headers {
 		req.Header.Set(k, v)
+	}
+	if h.cfg.TokenFile != "" {
+		tok, err := os.ReadFile(h.cfg.TokenFile)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("http actuator: token_file: %w", err))
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -152,4 +173,9 @@ func (h *HTTP) do(ctx context.Context, method string, body []byte) ([]byte, erro
 	default:
 		return nil, Permanent(err)
 	}
+}
+
+// httpConfig is the HTTPConfig of a vane.yaml webhook actuator.
+func httpConfig(spec autoscale.WebhookSpec) HTTPConfig {
+	return HTTPConfig{URL: spec.URL, Method: spec.Method, TokenFile: spec.TokenFile, Headers: spec.Headers, Timeout: spec.Timeout}
 }

@@ -64,12 +64,15 @@ func (c KubernetesConfig) Validate() error {
 // status.readyReplicas (Ready; the scale's status.replicas for a resource
 // that has no readyReplicas).
 //
-// It detects a fight: once it has written spec.replicas, a read that finds
-// another value means someone else scales the object too; that call and
-// every later one fail with an error wrapping ErrFight (the two would undo
-// each other's work) until Reset. Writes use the resourceVersion just
-// read, so a change made between the read and the write is caught too.
-// A missing object gives an error wrapping ErrNotFound.
+// It refuses to fight: once it has written spec.replicas, a SetScale that
+// finds another value there (someone else scales the object too: an HPA,
+// `kubectl scale`, a GitOps sync) fails with an error wrapping ErrFight
+// that names both counts, and so does every later SetScale until Reset,
+// so that retries cannot undo the other writer's change. GetScale keeps
+// reporting the counts: the controller compares them with its own last
+// write and stops with a fight event. Writes carry the resourceVersion
+// just read, so a change made between the read and the write is caught
+// too. A missing object gives an error wrapping ErrNotFound.
 type Kubernetes struct {
 	cfg  KubernetesConfig
 	gv   schema.GroupVersion
@@ -129,9 +132,9 @@ func (k *Kubernetes) Kind() string { return "kubernetes" }
 // String names the target, e.g. "Deployment shop/checkout".
 func (k *Kubernetes) String() string { return k.what }
 
-// Reset forgets a fight and Vane's last write: the next calls take the
-// object's spec.replicas as it is. Call it once the other controller is
-// gone (the autoscaler's resume does).
+// Reset forgets a fight and Vane's last write: the next SetScale takes the
+// object's spec.replicas as it finds it. The autoscaler's resume calls it
+// (through the optional interface Resetter).
 func (k *Kubernetes) Reset() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -149,9 +152,6 @@ func (k *Kubernetes) GetScale(ctx context.Context) (autoscale.Scale, error) {
 	spec, status, err := scaleReplicas(sc)
 	if err != nil {
 		return autoscale.Scale{}, fmt.Errorf("%s: %w", k.what, err)
-	}
-	if err := k.checkFight(spec); err != nil {
-		return autoscale.Scale{}, err
 	}
 	ready := status
 	obj, err := k.resource.Get(ctx, k.cfg.Name, metav1.GetOptions{})
@@ -221,7 +221,7 @@ func (k *Kubernetes) SetScale(ctx context.Context, replicas int32) error {
 }
 
 // checkFight records and returns a fight when spec differs from Vane's
-// last write, and returns a fight seen before.
+// last write, and returns a fight seen before Reset.
 func (k *Kubernetes) checkFight(spec int32) error {
 	if k.fight != nil {
 		return k.fight
@@ -229,7 +229,7 @@ func (k *Kubernetes) checkFight(spec int32) error {
 	if k.written != nil && *k.written != spec {
 		k.fight = fmt.Errorf("%s: %w: spec.replicas is %d but Vane last set %d; another controller "+
 			"(an HPA, kubectl scale, a GitOps sync) scales it too, so Vane stops scaling it until the "+
-			"autoscaler is reset or resumed", k.what, ErrFight, spec, *k.written)
+			"autoscaler is resumed", k.what, ErrFight, spec, *k.written)
 		return k.fight
 	}
 	return nil

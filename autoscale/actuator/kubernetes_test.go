@@ -142,28 +142,35 @@ func TestKubernetesAgainstARealAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		scaleBySomeoneElse(deployments, "fought", 9)
-		_, err := k.GetScale(ctx)
+		// GetScale reports the count as it is: the controller compares it
+		// with its own last write.
+		if got, err := k.GetScale(ctx); err != nil || got.Desired != 9 {
+			t.Fatalf("GetScale after someone else scaled = %+v, %v; want 9 desired", got, err)
+		}
+		err := k.SetScale(ctx, 5)
 		if !errors.Is(err, actuator.ErrFight) || !actuator.IsPermanent(err) {
-			t.Fatalf("GetScale after someone else scaled: %v, want a permanent ErrFight", err)
+			t.Fatalf("SetScale after someone else scaled: %v, want a permanent ErrFight", err)
 		}
 		for _, want := range []string{"Deployment default/fought", "spec.replicas is 9", "Vane last set 4"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
 		}
+		// It stays refused: a retry must not undo the other writer's change.
 		err = k.SetScale(ctx, 4)
 		if !errors.Is(err, actuator.ErrFight) {
-			t.Fatalf("SetScale during a fight: %v, want ErrFight", err)
+			t.Fatalf("second SetScale during a fight: %v, want ErrFight", err)
 		}
 		if n := specReplicas(deployments, "fought"); n != 9 {
 			t.Fatalf("spec.replicas = %d: Vane wrote during a fight", n)
 		}
 		// Retrying gives up at once on a fight.
 		start := time.Now()
-		if err := actuator.Retrying(k, actuator.RetryOptions{Initial: time.Second}).SetScale(ctx, 4); !errors.Is(err, actuator.ErrFight) || time.Since(start) > 900*time.Millisecond {
+		ra := actuator.Retrying(k, actuator.RetryOptions{Initial: time.Second})
+		if err := ra.SetScale(ctx, 4); !errors.Is(err, actuator.ErrFight) || time.Since(start) > 900*time.Millisecond {
 			t.Fatalf("Retrying.SetScale during a fight: %v after %v, want ErrFight at once", err, time.Since(start))
 		}
-		k.Reset()
+		ra.(actuator.Resetter).Reset() // what the autoscaler's resume does
 		if got, err := k.GetScale(ctx); err != nil || got.Desired != 9 {
 			t.Fatalf("GetScale after Reset = %+v, %v; want 9 desired", got, err)
 		}

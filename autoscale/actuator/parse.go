@@ -25,8 +25,8 @@ type scaleJSON struct {
 }
 
 // ParseScale reads a replica count as a command or a webhook reports it:
-// either a bare count ("3", surrounding space allowed; ready = desired) or
-// a JSON object {"desired": 3, "ready": 2} (ready optional; other fields
+// a bare count ("3", surrounding space allowed; ready = desired), the
+// desired and ready counts separated by space ("3 2"), or a JSON object {"desired": 3, "ready": 2} (ready optional; other fields
 // ignored). Counts are integers in 0..2147483647; ready may exceed desired
 // (a target scaling down still runs the replicas it is removing).
 func ParseScale(b []byte) (autoscale.Scale, error) {
@@ -35,15 +35,24 @@ func ParseScale(b []byte) (autoscale.Scale, error) {
 		return autoscale.Scale{}, fmt.Errorf("%w: empty, want a count or {\"desired\": N, \"ready\": M}", ErrBadResponse)
 	}
 	if b[0] != '{' {
-		n, err := strconv.ParseInt(string(b), 10, 64)
-		if err != nil {
-			return autoscale.Scale{}, fmt.Errorf("%w: %q is neither a count nor a JSON object", ErrBadResponse, excerpt(b))
+		f := bytes.Fields(b)
+		if len(f) > 2 {
+			return autoscale.Scale{}, fmt.Errorf("%w: %q is neither \"desired [ready]\" nor a JSON object", ErrBadResponse, excerpt(b))
 		}
-		c, err := count("count", n)
-		if err != nil {
-			return autoscale.Scale{}, err
+		var c [2]int32
+		for i, w := range f {
+			n, err := strconv.ParseInt(string(w), 10, 64)
+			if err != nil {
+				return autoscale.Scale{}, fmt.Errorf("%w: %q is neither \"desired [ready]\" nor a JSON object", ErrBadResponse, excerpt(b))
+			}
+			if c[i], err = count([]string{"desired", "ready"}[i], n); err != nil {
+				return autoscale.Scale{}, err
+			}
 		}
-		return autoscale.Scale{Desired: c, Ready: c}, nil
+		if len(f) == 1 {
+			c[1] = c[0]
+		}
+		return autoscale.Scale{Desired: c[0], Ready: c[1]}, nil
 	}
 	var s scaleJSON
 	dec := json.NewDecoder(bytes.NewReader(b))

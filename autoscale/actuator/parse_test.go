@@ -31,6 +31,8 @@ func TestParseScale(t *testing.T) {
 	bad := map[string]string{
 		"empty":             "  \n",
 		"words":             "three",
+		"three counts":      "3 2 1",
+		"a bad ready":       "3 x",
 		"a fraction":        "2.5",
 		"negative":          "-1",
 		"too large":         "2147483648",

@@ -83,6 +83,14 @@ func Retrying(a autoscale.Actuator, o RetryOptions) autoscale.Actuator {
 // Kind implements Kinded.
 func (r *retrying) Kind() string { return r.kind }
 
+// Reset implements Resetter: it resets the wrapped actuator if it keeps
+// state.
+func (r *retrying) Reset() {
+	if rs, ok := r.next.(Resetter); ok {
+		rs.Reset()
+	}
+}
+
 // Unwrap returns the wrapped actuator.
 func (r *retrying) Unwrap() autoscale.Actuator { return r.next }
 

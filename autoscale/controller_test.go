@@ -1,0 +1,277 @@
+package autoscale
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeActuator is a scale target in memory; setFails makes SetScale fail
+// that many times; ignore makes it accept without changing the count.
+type fakeActuator struct {
+	mu       sync.Mutex
+	scale    Scale
+	sets     []int32
+	setFails int
+	getFail  bool
+}
+
+func (a *fakeActuator) GetScale(ctx context.Context) (Scale, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.getFail {
+		return Scale{}, errors.New("connection refused")
+	}
+	return a.scale, nil
+}
+
+func (a *fakeActuator) SetScale(ctx context.Context, n int32) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.setFails > 0 {
+		a.setFails--
+		return errors.New("503 service unavailable")
+	}
+	a.sets = append(a.sets, n)
+	a.scale = Scale{Desired: n, Ready: n}
+	return nil
+}
+
+func (a *fakeActuator) set(n int32) {
+	a.mu.Lock()
+	a.scale = Scale{Desired: n, Ready: n}
+	a.mu.Unlock()
+}
+
+func (a *fakeActuator) current() int32 { a.mu.Lock(); defer a.mu.Unlock(); return a.scale.Desired }
+
+// fakeQuerier answers every query with its value; empty means no data.
+type fakeQuerier struct {
+	mu    sync.Mutex
+	value float64
+	empty bool
+}
+
+func (q *fakeQuerier) set(v float64, empty bool) {
+	q.mu.Lock()
+	q.value, q.empty = v, empty
+	q.mu.Unlock()
+}
+
+func (q *fakeQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.empty {
+		return analysis.Vector{}, nil
+	}
+	return analysis.Vector{Samples: []analysis.Sample{{Value: q.value}}}, nil
+}
+
+func (q *fakeQuerier) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (analysis.Matrix, error) {
+	return analysis.Matrix{}, errors.New("not used")
+}
+
+func openStore(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newController(t *testing.T, db *store.DB, act *fakeActuator, q *fakeQuerier, reg prometheus.Registerer) *Controller {
+	t.Helper()
+	c, err := New(Options{Spec: qpsSpec(), Actuator: act, Querier: q, Store: db, Metrics: NewMetrics(reg), Backoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestControllerScalesConfirmsAndPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vane.db")
+	synctest.Test(t, func(t *testing.T) {
+		db := openStore(t, path)
+		act := &fakeActuator{scale: Scale{Desired: 2, Ready: 2}}
+		q := &fakeQuerier{value: 800}
+		reg := prometheus.NewRegistry()
+		c := newController(t, db, act, q, reg)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		if got := act.current(); got != 8 {
+			t.Fatalf("after 20s: %d replicas, want 8", got)
+		}
+		// Load falls: nothing for 5 minutes, then down.
+		q.set(200, false)
+		time.Sleep(4 * time.Minute)
+		synctest.Wait()
+		if got := act.current(); got != 8 {
+			t.Fatalf("scaled down inside the window: %d", got)
+		}
+		cancel()
+		<-done
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// A restart keeps the window: no burst of scale-downs.
+		db = openStore(t, path)
+		defer db.Close()
+		c = newController(t, db, act, q, nil)
+		ctx, cancel = context.WithCancel(t.Context())
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if got := act.current(); got != 8 {
+			t.Fatalf("restart scaled down at once: %d", got)
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if got := act.current(); got != 2 {
+			t.Fatalf("after the window: %d, want 2", got)
+		}
+		st := c.Status()
+		cancel()
+		<-done
+		if st.Current != 2 || len(st.Recommendations) != 1 || st.Recommendations[0].Recommender != "hpa" {
+			t.Fatalf("status %+v", st)
+		}
+		var types []string
+		for _, e := range st.Recent {
+			types = append(types, e.Type)
+		}
+		if !strings.Contains(strings.Join(types, ","), "scaled") {
+			t.Fatalf("events %v", types)
+		}
+		if n := testutil.ToFloat64(c.o.Metrics.actions.WithLabelValues("checkout", "down")); n != 1 {
+			t.Fatalf("down actions %v", n)
+		}
+	})
+}
+
+func TestControllerHoldsOnNoDataAndRetriesTheActuator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openStore(t, filepath.Join(t.TempDir(), "vane.db"))
+		defer db.Close()
+		act := &fakeActuator{scale: Scale{Desired: 6, Ready: 6}}
+		q := &fakeQuerier{empty: true}
+		reg := prometheus.NewRegistry()
+		c := newController(t, db, act, q, reg)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(10*time.Minute + time.Second)
+		synctest.Wait()
+		if got := act.current(); got != 6 || len(act.sets) != 0 {
+			t.Fatalf("acted blind: %d %v", got, act.sets)
+		}
+		if s := c.Status(); s.Last == nil || s.Last.Action != ActionHold || !strings.Contains(s.Last.Reason, "no data") {
+			t.Fatalf("status %+v", s.Last)
+		}
+		// The actuator fails twice, then works: retried with backoff.
+		act.mu.Lock()
+		act.setFails = 2
+		act.mu.Unlock()
+		q.set(1200, false)
+		time.Sleep(15 * time.Second)
+		synctest.Wait()
+		if got := act.current(); got != 12 {
+			t.Fatalf("after retries: %d %+v", got, c.Status())
+		}
+		if n := testutil.ToFloat64(c.o.Metrics.actuatorErrors.WithLabelValues("checkout")); n != 2 {
+			t.Fatalf("actuator errors %v", n)
+		}
+		// Unreachable actuator: hold, error in status.
+		act.mu.Lock()
+		act.getFail = true
+		act.mu.Unlock()
+		time.Sleep(15 * time.Second)
+		synctest.Wait()
+		if s := c.Status(); !strings.Contains(s.Error, "connection refused") || s.Last.Action != ActionHold {
+			t.Fatalf("status %+v", s)
+		}
+		cancel()
+		<-done
+	})
+}
+
+func TestControllerFightPauseResume(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openStore(t, filepath.Join(t.TempDir(), "vane.db"))
+		defer db.Close()
+		act := &fakeActuator{scale: Scale{Desired: 4, Ready: 4}}
+		q := &fakeQuerier{value: 400}
+		var events []Event
+		var mu sync.Mutex
+		c, err := New(Options{Spec: qpsSpec(), Actuator: act, Querier: q, Store: db, OnEvent: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		act.set(9) // someone else scales
+		q.set(2000, false)
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if got := act.current(); got != 9 {
+			t.Fatalf("fought: %d", got)
+		}
+		if s := c.Status(); !strings.Contains(s.Fight, "from 4 to 9") {
+			t.Fatalf("status %+v", s)
+		}
+		if err := c.Resume(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(15 * time.Second)
+		synctest.Wait()
+		if got := act.current(); got != 18 {
+			t.Fatalf("after resume: %d", got)
+		}
+		if err := c.Pause("incident"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Pause("again"); !errors.Is(err, ErrConflict) {
+			t.Fatalf("second pause: %v", err)
+		}
+		q.set(100, false)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if got := act.current(); got != 18 {
+			t.Fatalf("scaled while paused: %d", got)
+		}
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		var types []string
+		for _, e := range events {
+			types = append(types, e.Type)
+		}
+		got := strings.Join(types, ",")
+		for _, want := range []string{"fight", "resumed", "scaled", "paused"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("events %s lack %s", got, want)
+			}
+		}
+	})
+}

@@ -1,0 +1,255 @@
+package autoscale
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// The queue recommender models the service as an M/M/c queue: c = replicas
+// × slots per replica servers, each serving at rate μ = 1/S, fed at rate
+// λ. With offered load a = λS and ρ = a/c < 1, Erlang C gives the
+// probability that a request waits,
+//
+//	C(c, a) = B(c, a) / (1 − ρ(1 − B(c, a))),  B the Erlang B formula,
+//
+// the waiting time is then exponential with rate cμ − λ, and a request's
+// time in the system T = S + W_q has the tail
+//
+//	P(T > t) = e^{−μt} + C · μ (e^{−μt} − e^{−(cμ−λ)t}) / (cμ − λ − μ)
+//
+// (the limit C·μt·e^{−μt} when cμ − λ = μ). The mean time in the system is
+// E[T] = S + C·S/(c − a); the recommender inverts it to estimate S from the
+// measured λ and mean latency (bisection: E[T] increases with S), smooths
+// the estimate, forecasts λ one start-up delay ahead from its trend, and
+// returns the fewest replicas with P(T > threshold) ≤ (1 − percentile) ×
+// headroom and ρ ≤ MaxUtilization. Headroom is 1 with at least half the
+// budget left and falls linearly to 0.5 as the budget runs out.
+
+// QueueSpec configures the queue recommender.
+type QueueSpec struct {
+	// Percentile is the SLO's latency percentile as a ratio (e.g. 0.99).
+	Percentile float64 `json:"percentile"`
+	// Threshold is the latency the percentile must stay under.
+	Threshold time.Duration `json:"threshold"`
+	// Slots is the requests one replica serves at once (default 1).
+	Slots int32 `json:"slots"`
+	// StartupDelay is how long a new replica takes to serve (default 30s):
+	// the load is forecast that far ahead.
+	StartupDelay time.Duration `json:"startup_delay"`
+	// MaxUtilization caps the servers' utilization (default 0.9).
+	MaxUtilization float64 `json:"max_utilization"`
+	// Smoothing is the weight of a new service-time estimate (default 0.3).
+	Smoothing float64 `json:"smoothing"`
+}
+
+// WithDefaults fills the zero fields.
+func (s QueueSpec) WithDefaults() QueueSpec {
+	if s.Slots == 0 {
+		s.Slots = 1
+	}
+	if s.StartupDelay == 0 {
+		s.StartupDelay = 30 * time.Second
+	}
+	if s.MaxUtilization == 0 {
+		s.MaxUtilization = 0.9
+	}
+	if s.Smoothing == 0 {
+		s.Smoothing = 0.3
+	}
+	return s
+}
+
+// Validate checks the fields (after WithDefaults).
+func (s QueueSpec) Validate() error {
+	switch {
+	case !(s.Percentile > 0 && s.Percentile < 1):
+		return fmt.Errorf("percentile: %v is not within (0, 1)", s.Percentile)
+	case s.Threshold <= 0:
+		return fmt.Errorf("threshold: %s must be positive", s.Threshold)
+	case s.Slots < 1:
+		return fmt.Errorf("slots: %d must be at least 1", s.Slots)
+	case s.StartupDelay < 0:
+		return fmt.Errorf("startup_delay: %s is negative", s.StartupDelay)
+	case !(s.MaxUtilization > 0 && s.MaxUtilization <= 1):
+		return fmt.Errorf("max_utilization: %v is not within (0, 1]", s.MaxUtilization)
+	case !(s.Smoothing > 0 && s.Smoothing <= 1):
+		return fmt.Errorf("smoothing: %v is not within (0, 1]", s.Smoothing)
+	}
+	return nil
+}
+
+// QueueInput is one look at the service's load.
+type QueueInput struct {
+	// Throughput is the completed requests per second (all replicas).
+	Throughput float64 `json:"throughput"`
+	// Arrivals is the offered requests per second; 0 means Throughput.
+	Arrivals float64 `json:"arrivals,omitempty"`
+	// Latency is the mean latency in seconds; 0 with Concurrency set means
+	// Concurrency/Throughput (Little's law).
+	Latency float64 `json:"latency"`
+	// Concurrency is the mean number of requests in the system (optional).
+	Concurrency float64 `json:"concurrency,omitempty"`
+	// Ready is the replicas serving.
+	Ready int32 `json:"ready"`
+	// Budget is the error budget remaining (NaN: unknown, headroom 1).
+	Budget float64 `json:"budget"`
+	// Err, when set, says why the inputs could not be read.
+	Err string `json:"err,omitempty"`
+}
+
+// QueueState is what the queue recommender keeps between looks.
+type QueueState struct {
+	// ServiceTime is the smoothed estimate of S, in seconds (0: none yet).
+	ServiceTime float64 `json:"service_time"`
+	// Rate and At are the last arrival rate seen and when.
+	Rate float64   `json:"rate"`
+	At   time.Time `json:"at"`
+	// Slope is the smoothed trend of the arrival rate, per second.
+	Slope float64 `json:"slope"`
+}
+
+// RecommendQueue is the queue recommender.
+func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time) (Recommendation, QueueState) {
+	rec := Recommendation{Recommender: RecommenderQueue}
+	if in.Err != "" {
+		rec.Reason = in.Err
+		return rec, st
+	}
+	lam := in.Arrivals
+	if lam == 0 {
+		lam = in.Throughput
+	}
+	w := in.Latency
+	if w == 0 && in.Concurrency > 0 && in.Throughput > 0 {
+		w = in.Concurrency / in.Throughput
+	}
+	for _, x := range []float64{lam, in.Throughput, w} {
+		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			rec.Reason = fmt.Sprintf("inputs are not usable (arrivals %v, throughput %v, latency %v)", lam, in.Throughput, w)
+			return rec, st
+		}
+	}
+	// Service time: estimate from this look when there is traffic.
+	if in.Ready > 0 && in.Throughput > 0 && w > 0 {
+		c := int(in.Ready) * int(spec.Slots)
+		s := estimateServiceTime(c, in.Throughput, w)
+		if st.ServiceTime == 0 {
+			st.ServiceTime = s
+		} else {
+			st.ServiceTime = spec.Smoothing*s + (1-spec.Smoothing)*st.ServiceTime
+		}
+	}
+	// Trend of the arrival rate.
+	if !st.At.IsZero() && now.After(st.At) {
+		d := (lam - st.Rate) / now.Sub(st.At).Seconds()
+		st.Slope = 0.5*d + 0.5*st.Slope
+	}
+	st.Rate, st.At = lam, now
+	if st.ServiceTime == 0 {
+		rec.Reason = "no traffic yet to estimate the service time from"
+		return rec, st
+	}
+	ahead := lam + math.Max(0, st.Slope)*spec.StartupDelay.Seconds()
+	headroom := 1.0
+	if b := in.Budget; !math.IsNaN(b) && b < 0.5 {
+		headroom = 0.5 + math.Max(0, b)
+	}
+	alpha := (1 - spec.Percentile) * headroom
+	mu := 1 / st.ServiceTime
+	t := spec.Threshold.Seconds()
+	c, why := serversFor(ahead, mu, t, alpha, spec.MaxUtilization)
+	rec.Valid = true
+	rec.Replicas = max(1, int32((c+int(spec.Slots)-1)/int(spec.Slots)))
+	rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s expected in %s (now %.1f): %d replicas keep %s (p%s ≤ %s)",
+		1000*st.ServiceTime, ahead, fmtDur(spec.StartupDelay), lam, rec.Replicas, why, fmtNum(100*spec.Percentile), spec.Threshold)
+	return rec, st
+}
+
+// estimateServiceTime inverts E[T](S) = S + C(c, λS)·S/(c − λS) for S.
+func estimateServiceTime(c int, lam, w float64) float64 {
+	hi := math.Min(w, float64(c)/lam)
+	lo := 0.0
+	for range 60 {
+		mid := (lo + hi) / 2
+		if meanSojourn(c, lam, mid) > w {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+func meanSojourn(c int, lam, s float64) float64 {
+	a := lam * s
+	if a >= float64(c) {
+		return math.Inf(1)
+	}
+	return s + erlangC(c, a)*s/(float64(c)-a)
+}
+
+// erlangB is the Erlang B blocking probability, by the stable recursion
+// B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
+func erlangB(c int, a float64) float64 {
+	b := 1.0
+	for k := 1; k <= c; k++ {
+		b = a * b / (float64(k) + a*b)
+	}
+	return b
+}
+
+// erlangC is the probability that a request waits in M/M/c.
+func erlangC(c int, a float64) float64 {
+	rho := a / float64(c)
+	if rho >= 1 {
+		return 1
+	}
+	b := erlangB(c, a)
+	return b / (1 - rho*(1-b))
+}
+
+// tailSojourn is P(T > t) in M/M/c.
+func tailSojourn(c int, lam, mu, t float64) float64 {
+	a := lam / mu
+	if a >= float64(c) {
+		return 1
+	}
+	pc := erlangC(c, a)
+	r := float64(c)*mu - lam
+	es := math.Exp(-mu * t)
+	if math.Abs(r-mu) < 1e-12*mu {
+		return es + pc*mu*t*es
+	}
+	return es + pc*mu*(es-math.Exp(-r*t))/(r-mu)
+}
+
+// serversFor returns the fewest servers meeting the tail target and the
+// utilization cap, and which of the two bound it. When the service time
+// alone misses the tail target, no count meets it: the count then keeps
+// the waiting probability under ten times the tail target (at most 50%).
+func serversFor(lam, mu, t, alpha, maxUtil float64) (int, string) {
+	if lam <= 0 {
+		return 1, "no load"
+	}
+	const limit = 100000
+	minC := int(math.Floor(lam/(mu*maxUtil))) + 1
+	if float64(minC-1)*mu*maxUtil >= lam && minC > 1 {
+		minC--
+	}
+	feasible := math.Exp(-mu*t) < alpha
+	waitCap := math.Min(0.5, 10*alpha)
+	for c := max(1, minC); c < limit; c++ {
+		if feasible {
+			if tailSojourn(c, lam, mu, t) <= alpha {
+				if c == max(1, minC) {
+					return c, fmt.Sprintf("utilization ≤ %s", fmtNum(maxUtil))
+				}
+				return c, fmt.Sprintf("P(latency > threshold) ≤ %.2g", alpha)
+			}
+		} else if erlangC(c, lam/mu) <= waitCap {
+			return c, fmt.Sprintf("the wait probability ≤ %.2g (the service time alone misses the threshold)", waitCap)
+		}
+	}
+	return limit, "the largest count considered"
+}

@@ -1,0 +1,531 @@
+package autoscale
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// The recommenders' names, as in metrics and the API.
+const (
+	RecommenderHPA   = "hpa"
+	RecommenderSLO   = "slo"
+	RecommenderQueue = "queue"
+)
+
+// Recommendation is one recommender's proposal with its reason.
+type Recommendation struct {
+	Recommender string `json:"recommender"`
+	// Valid is false when the recommender has no proposal (no data, NaN,
+	// stale data…); Reason then says why.
+	Valid    bool   `json:"valid"`
+	Replicas int32  `json:"replicas"`
+	Reason   string `json:"reason"`
+	// Urgent asks for a scale-up past the up-stabilization window (the
+	// rate limits still apply).
+	Urgent bool `json:"urgent,omitempty"`
+	// HoldDown forbids scaling down on this look.
+	HoldDown bool `json:"hold_down,omitempty"`
+	// Superseded marks the hpa recommendation when the slo recommender,
+	// which is the hpa's calculation on its adjusted targets, has a valid
+	// proposal: it is shown but not combined.
+	Superseded bool `json:"superseded,omitempty"`
+}
+
+// MetricSpec is one configured metric: a PromQL query and its target.
+type MetricSpec struct {
+	Name   string       `json:"name"`
+	Query  string       `json:"query"`
+	Target MetricTarget `json:"target"`
+}
+
+// QueueQueries are the PromQL queries the controller reads the queue
+// recommender's inputs with.
+type QueueQueries struct {
+	// Throughput: completed requests per second over all replicas.
+	Throughput string `json:"throughput"`
+	// Latency: mean latency in seconds.
+	Latency string `json:"latency"`
+	// Concurrency (optional): requests in flight.
+	Concurrency string `json:"concurrency,omitempty"`
+	// Arrivals (optional): offered requests per second.
+	Arrivals string `json:"arrivals,omitempty"`
+	// BudgetSLO (optional): the SLO whose remaining budget sets the headroom.
+	BudgetSLO string `json:"budget_slo,omitempty"`
+}
+
+// Spec is one autoscaler's configuration.
+type Spec struct {
+	// Name is the autoscaler's (the service's) name.
+	Name string `json:"name"`
+	Min  int32  `json:"min"`
+	Max  int32  `json:"max"`
+	// Metrics feed the hpa recommender.
+	Metrics []MetricSpec `json:"metrics,omitempty"`
+	// Tolerance of the hpa recommender (default DefaultTolerance).
+	Tolerance float64 `json:"tolerance,omitempty"`
+	// Behavior in the HPA's schema; nil runs the HPA's legacy path
+	// (5-minute downscale stabilization, scale-up at most max(2×, 4)).
+	// Use &Behavior{} for the behavior defaults.
+	Behavior *Behavior `json:"behavior,omitempty"`
+	// SLO enables the slo recommender.
+	SLO *SLOSpec `json:"slo,omitempty"`
+	// Queue enables the queue recommender.
+	Queue        *QueueSpec    `json:"queue,omitempty"`
+	QueueQueries *QueueQueries `json:"queue_queries,omitempty"`
+	// StaleAfter: samples older than this are no data (default 2m).
+	StaleAfter time.Duration `json:"stale_after,omitempty"`
+}
+
+// WithDefaults returns the spec with its defaults filled.
+func (s Spec) WithDefaults() Spec {
+	if s.Tolerance == 0 {
+		s.Tolerance = DefaultTolerance
+	}
+	if s.Behavior != nil {
+		b := s.Behavior.WithDefaults()
+		s.Behavior = &b
+	}
+	if s.SLO != nil {
+		x := s.SLO.WithDefaults()
+		s.SLO = &x
+	}
+	if s.Queue != nil {
+		x := s.Queue.WithDefaults()
+		s.Queue = &x
+	}
+	if s.StaleAfter == 0 {
+		s.StaleAfter = 2 * time.Minute
+	}
+	return s
+}
+
+// Validate checks the spec: min ≤ max, positive targets, a recommender at
+// least, valid behavior. Each error starts with the field's path.
+func (s Spec) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if s.Name == "" {
+		add("name is empty")
+	}
+	if s.Min < 0 {
+		add("min: %d is negative", s.Min)
+	}
+	if s.Max < 1 {
+		add("max: %d must be at least 1", s.Max)
+	}
+	if s.Min > s.Max {
+		add("min: %d is greater than max %d", s.Min, s.Max)
+	}
+	if len(s.Metrics) == 0 && s.SLO == nil && s.Queue == nil {
+		add("no metrics, slo or queue recommender configured")
+	}
+	if s.SLO != nil && len(s.Metrics) == 0 {
+		add("slo: the slo recommender raises the metrics' targets: it needs metrics")
+	}
+	names := map[string]bool{}
+	for i, m := range s.Metrics {
+		if err := m.Target.Validate(); err != nil {
+			add("metrics[%d].target: %v", i, err)
+		}
+		if m.Name == "" {
+			add("metrics[%d].name is empty", i)
+		} else if names[m.Name] {
+			add("metrics[%d].name: %q is used twice", i, m.Name)
+		}
+		names[m.Name] = true
+	}
+	if s.Tolerance < 0 || s.Tolerance >= 1 || math.IsNaN(s.Tolerance) {
+		add("tolerance: %v is not within [0, 1)", s.Tolerance)
+	}
+	if s.Behavior != nil {
+		if err := s.Behavior.Validate(); err != nil {
+			add("behavior: %w", err)
+		}
+	}
+	if s.SLO != nil {
+		if err := s.SLO.WithDefaults().Validate(); err != nil {
+			add("slo: %w", err)
+		}
+	}
+	if s.Queue != nil {
+		if err := s.Queue.WithDefaults().Validate(); err != nil {
+			add("queue: %w", err)
+		}
+	}
+	if s.StaleAfter < 0 {
+		add("stale_after: %s is negative", s.StaleAfter)
+	}
+	return errors.Join(errs...)
+}
+
+// RolloutInput is what the autoscaler knows of a rollout in progress.
+type RolloutInput struct {
+	// CanaryWeight is the canary's share of requests, in [0, 1].
+	CanaryWeight float64 `json:"canary_weight"`
+	// NextWeight and NextStepAt are the next weight step, when known.
+	NextWeight float64   `json:"next_weight,omitempty"`
+	NextStepAt time.Time `json:"next_step_at,omitempty"`
+	// Analyzing is true while the judges compare canary and stable.
+	Analyzing bool `json:"analyzing"`
+}
+
+// Inputs is everything one look observed.
+type Inputs struct {
+	// Scale is the actuator's current scale; ScaleErr, when set, says why
+	// it could not be read (the step then holds).
+	Scale    Scale  `json:"scale"`
+	ScaleErr string `json:"scale_err,omitempty"`
+	// Metrics are the hpa recommender's observations, in Spec.Metrics order.
+	Metrics []MetricInput `json:"metrics,omitempty"`
+	// SLO are the slo recommender's signals.
+	SLO []SLOSignal `json:"slo,omitempty"`
+	// Queue is the queue recommender's observation.
+	Queue QueueInput `json:"queue"`
+	// Rollout is set while a canary of the service is in progress.
+	Rollout *RolloutInput `json:"rollout,omitempty"`
+	// ObservedAt is when the metrics were read; older than the spec's
+	// StaleAfter at the step's now, they count as no data.
+	ObservedAt time.Time `json:"observed_at,omitempty"`
+}
+
+// State is what an autoscaler keeps between looks, persisted so that a
+// restart keeps the stabilization windows and rate limits.
+type State struct {
+	Name string `json:"name"`
+	// Recommendations are the recent proposals, for stabilization.
+	Recommendations []TimedRecommendation `json:"recommendations,omitempty"`
+	// UpEvents and DownEvents are the recent changes, for the rate limits.
+	UpEvents   []ScaleEvent `json:"up_events,omitempty"`
+	DownEvents []ScaleEvent `json:"down_events,omitempty"`
+	// TargetFactor is the slo recommender's target factor, set at FactorAt.
+	TargetFactor float64   `json:"target_factor,omitempty"`
+	FactorAt     time.Time `json:"factor_at,omitempty"`
+	// Queue is the queue recommender's estimates.
+	Queue QueueState `json:"queue"`
+	// LastSet is the count the autoscaler last set and read back (0: none);
+	// a different count read later means someone else scales the target.
+	LastSet   int32     `json:"last_set,omitempty"`
+	LastSetAt time.Time `json:"last_set_at,omitempty"`
+	// Paused freezes scaling; Fight is set when someone else changed the
+	// count: both hold until Resume.
+	Paused      bool      `json:"paused,omitempty"`
+	PauseReason string    `json:"pause_reason,omitempty"`
+	Fight       string    `json:"fight,omitempty"`
+	Updated     time.Time `json:"updated"`
+	// Last is the last decision.
+	Last *Decision `json:"last,omitempty"`
+}
+
+// Action is what a decision asks for.
+type Action string
+
+// The actions.
+const (
+	ActionNone      Action = "none"
+	ActionScaleUp   Action = "scale_up"
+	ActionScaleDown Action = "scale_down"
+	// ActionHold: the step cannot decide (no data, unknown scale, paused,
+	// a fight): nothing is changed.
+	ActionHold Action = "hold"
+)
+
+// Split is the replicas per version during a canary.
+type Split struct {
+	Stable int32 `json:"stable"`
+	Canary int32 `json:"canary"`
+}
+
+// Decision is the outcome of one Step.
+type Decision struct {
+	At      time.Time `json:"at"`
+	Current int32     `json:"current"`
+	Ready   int32     `json:"ready"`
+	// Desired is the count to set (Current when nothing is to change).
+	Desired int32  `json:"desired"`
+	Action  Action `json:"action"`
+	Reason  string `json:"reason"`
+	// Recommendations are each recommender's proposal.
+	Recommendations []Recommendation `json:"recommendations"`
+	// Split is the per-version sizing during a canary.
+	Split *Split `json:"split,omitempty"`
+	// Event, when set, is a notable change (fight detected) to report.
+	Event string `json:"event,omitempty"`
+}
+
+// NewState returns an autoscaler's initial state.
+func NewState(name string) State { return State{Name: name} }
+
+// Step is the autoscaler's pure decision: it runs the configured
+// recommenders on in, takes the highest valid recommendation, applies
+// rollout awareness, then the behavior (stabilization and rate limits) and
+// min/max, and holds when it cannot decide safely. spec must be
+// validated and defaulted (WithDefaults). The returned state keeps the
+// recommendation for the stabilization windows; Confirm records an
+// applied change.
+func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
+	st.Updated = now
+	d := Decision{At: now, Current: in.Scale.Desired, Ready: in.Scale.Ready}
+	hold := func(reason string) (State, Decision) {
+		d.Desired, d.Action, d.Reason = d.Current, ActionHold, reason
+		st.Last = &d
+		return st, d
+	}
+	cur := in.Scale.Desired
+	if !in.ObservedAt.IsZero() && spec.StaleAfter > 0 && now.Sub(in.ObservedAt) > spec.StaleAfter {
+		stale := fmt.Sprintf("stale data: read %s ago (limit %s)", fmtDur(now.Sub(in.ObservedAt).Round(time.Second)), fmtDur(spec.StaleAfter))
+		ms := make([]MetricInput, len(in.Metrics))
+		for i, m := range in.Metrics {
+			m.Err = stale
+			ms[i] = m
+		}
+		in.Metrics = ms
+		in.Queue.Err = stale
+		sigs := make([]SLOSignal, len(in.SLO))
+		for i, s := range in.SLO {
+			s.Err = stale
+			sigs[i] = s
+		}
+		in.SLO = sigs
+	}
+	// Recommendations are computed even when holding, for status.
+	var recs []Recommendation
+	hpaIn := HPAInput{Current: cur, Ready: in.Scale.Ready, Tolerance: spec.Tolerance, Metrics: in.Metrics}
+	if len(spec.Metrics) > 0 {
+		r, _ := RecommendHPA(hpaIn)
+		recs = append(recs, r)
+	}
+	if spec.SLO != nil {
+		r := RecommendSLO(*spec.SLO, in.SLO, hpaIn, st.TargetFactor, st.FactorAt, now)
+		st.TargetFactor, st.FactorAt = r.TargetFactor, now
+		recs = append(recs, r.Recommendation)
+	}
+	if spec.SLO != nil && len(recs) == 2 && recs[1].Valid {
+		recs[0].Superseded = true
+	}
+	if spec.Queue != nil {
+		qi := in.Queue
+		if qi.Ready == 0 {
+			qi.Ready = in.Scale.Ready
+		}
+		var r Recommendation
+		r, st.Queue = RecommendQueue(*spec.Queue, qi, st.Queue, now)
+		recs = append(recs, r)
+	}
+	d.Recommendations = recs
+
+	switch {
+	case st.Paused:
+		return hold("paused: " + st.PauseReason)
+	case in.ScaleErr != "":
+		return hold("current scale unknown: " + in.ScaleErr)
+	case st.Fight != "":
+		return hold("stopped: " + st.Fight + " (resume to adopt the current count)")
+	case st.LastSet > 0 && cur != st.LastSet:
+		st.Fight = fmt.Sprintf("the count changed from %d to %d by someone else", st.LastSet, cur)
+		d.Event = "fight"
+		return hold("stopped: " + st.Fight + " (resume to adopt the current count)")
+	case cur == 0 && spec.Min != 0:
+		return hold("scaled to 0 by its owner: autoscaling is off until it has replicas")
+	case cur > spec.Max:
+		return finish(spec, st, d, spec.Max, fmt.Sprintf("current %d is above max %d", cur, spec.Max))
+	case cur < spec.Min:
+		return finish(spec, st, d, spec.Min, fmt.Sprintf("current %d is below min %d", cur, spec.Min))
+	}
+
+	desired, best := int32(-1), -1
+	urgent, holdDown := false, false
+	var invalid, downHolds []string
+	for i, r := range recs {
+		if r.Superseded {
+			continue
+		}
+		if !r.Valid {
+			invalid = append(invalid, r.Recommender+": "+r.Reason)
+			continue
+		}
+		if r.Replicas > desired {
+			desired, best = r.Replicas, i
+		}
+		if r.HoldDown {
+			holdDown = true
+			downHolds = append(downHolds, r.Recommender)
+		}
+	}
+	if best < 0 {
+		return hold("no valid recommendation (" + strings.Join(invalid, "; ") + "): never scaling blind")
+	}
+	for _, r := range recs {
+		if r.Valid && r.Urgent && r.Replicas == desired && desired > cur {
+			urgent = true
+		}
+	}
+	reason := recs[best].Recommender + ": " + recs[best].Reason
+	if len(invalid) > 0 {
+		holdDown = true
+		downHolds = append(downHolds, "invalid "+strings.Join(invalid, "; "))
+	}
+	// Rollout awareness.
+	if ro := in.Rollout; ro != nil {
+		w := clamp01(ro.CanaryWeight)
+		next := w
+		lead := 30 * time.Second
+		if spec.Queue != nil {
+			lead = spec.Queue.StartupDelay
+		}
+		if !ro.NextStepAt.IsZero() && !now.Before(ro.NextStepAt.Add(-lead)) && ro.NextWeight > w {
+			next = clamp01(ro.NextWeight)
+		}
+		split := Split{Stable: ceil32(float64(desired) * (1 - w)), Canary: ceil32(float64(desired) * next)}
+		if w > 0 && split.Canary == 0 {
+			split.Canary = 1
+		}
+		if total := split.Stable + split.Canary; total != desired {
+			reason += fmt.Sprintf("; canary at %s%%", fmtNum(100*w))
+			if next > w {
+				reason += fmt.Sprintf(", sized for its next step at %s%%", fmtNum(100*next))
+			}
+			reason += fmt.Sprintf(": stable %d + canary %d", split.Stable, split.Canary)
+			desired = total
+		}
+		d.Split = &split
+		if ro.Analyzing {
+			holdDown = true
+			downHolds = append(downHolds, "canary analysis in progress")
+		}
+	}
+	st, d = stabilizeAndLimit(spec, st, d, desired, urgent, reason, now)
+	if holdDown && d.Desired < cur {
+		d.Desired = cur
+		d.Reason += "; scale-down held (" + strings.Join(downHolds, "; ") + ")"
+	}
+	d.Action = actionOf(cur, d.Desired)
+	st.Last = &d
+	return st, d
+}
+
+func stabilizeAndLimit(spec Spec, st State, d Decision, desired int32, urgent bool, reason string, now time.Time) (State, Decision) {
+	cur := d.Current
+	var why string
+	final := desired
+	if spec.Behavior != nil {
+		b := *spec.Behavior
+		stab, w := stabilize(b, st.Recommendations, cur, desired, now, urgent)
+		if w != "" {
+			why = w
+		}
+		st.Recommendations = keepRecommendations(st.Recommendations, TimedRecommendation{At: now, Replicas: desired}, now,
+			time.Duration(max(*b.ScaleUp.StabilizationWindowSeconds, *b.ScaleDown.StabilizationWindowSeconds))*time.Second)
+		lim, l := limitRate(b, st.UpEvents, st.DownEvents, cur, stab, spec.Min, spec.Max, now)
+		final = lim
+		if lim != stab {
+			why = joinNonEmpty(why, l)
+		}
+	} else {
+		stab := legacyStabilize(st.Recommendations, desired, now)
+		if stab != desired {
+			why = fmt.Sprintf("downscale stabilization: highest recommendation of the last %s is %d", fmtDur(LegacyDownscaleWindow), stab)
+		}
+		st.Recommendations = keepRecommendations(st.Recommendations, TimedRecommendation{At: now, Replicas: desired}, now, LegacyDownscaleWindow)
+		lim, l := legacyLimit(cur, stab, spec.Min, spec.Max)
+		final = lim
+		if lim != stab {
+			why = joinNonEmpty(why, l)
+		}
+	}
+	if urgent {
+		reason += " (urgent: past the up-stabilization window)"
+	}
+	d.Desired = final
+	d.Reason = joinNonEmpty(reason, why)
+	return st, d
+}
+
+// finish handles the forced corrections to min/max, as the HPA does
+// before looking at metrics.
+func finish(spec Spec, st State, d Decision, to int32, reason string) (State, Decision) {
+	d.Desired = to
+	d.Action = actionOf(d.Current, to)
+	d.Reason = reason
+	st.Last = &d
+	return st, d
+}
+
+func actionOf(cur, desired int32) Action {
+	switch {
+	case desired > cur:
+		return ActionScaleUp
+	case desired < cur:
+		return ActionScaleDown
+	}
+	return ActionNone
+}
+
+// keepRecommendations appends r and drops what is older than window
+// (the HPA keeps one slot per look within the longest window).
+func keepRecommendations(recs []TimedRecommendation, r TimedRecommendation, now time.Time, window time.Duration) []TimedRecommendation {
+	out := recs[:0:0]
+	for _, x := range recs {
+		if x.At.After(now.Add(-window)) {
+			out = append(out, x)
+		}
+	}
+	return append(out, r)
+}
+
+// Confirm records a change that the actuator made and that was read back
+// as confirmed: it becomes a scale event for the rate limits and the count
+// the fight detection expects. A confirmed count other than the one asked
+// for is recorded as it is.
+func Confirm(spec Spec, st State, from, confirmed int32, now time.Time) State {
+	if confirmed > from {
+		st.UpEvents = append(st.UpEvents, ScaleEvent{At: now, Change: confirmed - from})
+	} else if confirmed < from {
+		st.DownEvents = append(st.DownEvents, ScaleEvent{At: now, Change: from - confirmed})
+	}
+	keep := 10 * time.Minute
+	if spec.Behavior != nil {
+		keep = longestPeriod(*spec.Behavior)
+	}
+	st.UpEvents = trimEvents(st.UpEvents, now, keep)
+	st.DownEvents = trimEvents(st.DownEvents, now, keep)
+	st.LastSet, st.LastSetAt = confirmed, now
+	return st
+}
+
+// Adopt records the count as the autoscaler's own without a change (at
+// start and on Resume, which also clears a fight and a pause).
+func Adopt(st State, current int32, now time.Time) State {
+	st.LastSet, st.LastSetAt = current, now
+	st.Fight, st.Paused, st.PauseReason = "", false, ""
+	return st
+}
+
+func trimEvents(ev []ScaleEvent, now time.Time, keep time.Duration) []ScaleEvent {
+	out := ev[:0:0]
+	for _, e := range ev {
+		if e.At.After(now.Add(-keep)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func clamp01(x float64) float64 {
+	if math.IsNaN(x) || x < 0 {
+		return 0
+	}
+	return math.Min(1, x)
+}
+
+func joinNonEmpty(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
