@@ -63,7 +63,9 @@ type Instance struct {
 	mu  sync.Mutex
 	rng *rand.Rand
 
-	slots    chan struct{} // nil when unbounded
+	// free holds, per slot, when it finishes the work booked on it;
+	// nil when unbounded.
+	free     []time.Time
 	inflight prometheus.Gauge
 
 	reqs *prometheus.CounterVec
@@ -118,7 +120,7 @@ func Start(cfg Config) (*Instance, error) {
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 	if cfg.Concurrency > 0 {
-		in.slots = make(chan struct{}, cfg.Concurrency)
+		in.free = make([]time.Time, cfg.Concurrency)
 	}
 	in.errRatio.Store(float64bits(cfg.ErrorRatio))
 	in.latency.Store(int64(cfg.Latency))
@@ -274,15 +276,28 @@ func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*
 	in.inflight.Inc()
 	defer in.inflight.Dec()
 	var err error
-	if in.slots != nil {
-		select {
-		case in.slots <- struct{}{}:
-			defer func() { <-in.slots }()
-		case <-ctx.Done():
-			err = status.FromContextError(ctx.Err()).Err()
+	// The call is served Latency after it gets a slot. With bounded
+	// concurrency it books the slot that frees first, in virtual time:
+	// late timers on a busy machine then delay calls but do not shrink
+	// the instance's capacity (Concurrency/Latency calls per second).
+	finish := start.Add(in.Latency())
+	if in.free != nil {
+		in.mu.Lock()
+		i := 0
+		for j, f := range in.free {
+			if f.Before(in.free[i]) {
+				i = j
+			}
 		}
+		begin := start
+		if in.free[i].After(begin) {
+			begin = in.free[i]
+		}
+		finish = begin.Add(in.Latency())
+		in.free[i] = finish
+		in.mu.Unlock()
 	}
-	if d := in.Latency(); d > 0 && err == nil {
+	if d := time.Until(finish); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
