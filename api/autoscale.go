@@ -134,6 +134,7 @@ func (e *SLOEvaluator) SLOSignal(ctx context.Context, name string, now time.Time
 		return sig, fmt.Errorf("budget: %w", err)
 	}
 	sig.Budget = b
+	sig.PageBurnRate = page.BurnRate
 	for _, w := range []struct {
 		d  time.Duration
 		to *float64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/slo"
 	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/traffic"
 )
@@ -108,6 +110,10 @@ func TestAutoscalerAPI(t *testing.T) {
 		_, _ = io.Copy(&b, resp.Body)
 		return resp.StatusCode, b.String()
 	}
+	// The web page lists the autoscalers from this API.
+	if code, page := call("GET", "/", "", ""); code != 200 || !strings.Contains(page, `<table id="autoscalers">`) || !strings.Contains(page, `fetch("/api/v1/autoscalers")`) {
+		t.Fatalf("ui: %d", code)
+	}
 	code, body := call("GET", "/api/v1/autoscalers", "", "")
 	var list AutoscalerList
 	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list.Autoscalers) != 1 {
@@ -143,5 +149,25 @@ func TestAutoscalerAPI(t *testing.T) {
 	}
 	if code, body := call("POST", "/api/v1/autoscalers/checkout/resume", "s3cret", ""); code != 200 || !strings.Contains(body, `"paused": false`) {
 		t.Fatalf("resume: %d %s", code, body)
+	}
+}
+
+func TestSLOSignal(t *testing.T) {
+	slos, err := slo.Load(slo.File{Name: "slo.yaml", Data: []byte(spec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, now := context.Background(), time.Unix(1e9, 0)
+	// 2% errors on a 0.1% budget: burn 20× over both page windows.
+	e := &SLOEvaluator{SLOs: slos, Querier: ratioQuerier{bad: 20, total: 1000}}
+	sig, err := e.SLOSignal(ctx, "checkout-availability", now)
+	if err != nil || math.Abs(sig.BurnLong-20) > 1e-9 || math.Abs(sig.BurnShort-20) > 1e-9 || math.Abs(sig.PageBurnRate-14.4) > 1e-9 || sig.Budget > -18 {
+		t.Fatalf("%+v %v", sig, err)
+	}
+	if _, err := (&SLOEvaluator{SLOs: slos, Querier: ratioQuerier{fail: true}}).SLOSignal(ctx, "checkout-availability", now); err == nil {
+		t.Fatal("no error from a failing Prometheus")
+	}
+	if _, err := e.SLOSignal(ctx, "nope", now); err == nil {
+		t.Fatal("unknown SLO accepted")
 	}
 }

@@ -156,3 +156,44 @@ func TestBehaviorDefaultsAndValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertDesiredReplicasWithRules reproduces upstream's cases of the
+// legacy conversion. Upstream's test file raises scaleUpLimitFactor to 8;
+// the last case uses the controller's real factor 2 (limit max(2×3, 4) = 6).
+func TestConvertDesiredReplicasWithRules(t *testing.T) {
+	tests := []struct {
+		name                       string
+		current, desired, min, max int32
+		want                       int32
+	}{
+		{"prenormalized desired replicas within range", 5, 7, 3, 8, 7},
+		{"prenormalized desired replicas < minReplicas", 3, 1, 2, 8, 2},
+		{"prenormalized desired zeroed replicas within range", 1, 0, 0, 10, 0},
+		{"maxReplicas is the limit because maxReplicas < scaleUpLimit", 20, 1000, 1, 10, 10},
+		{"scaleUpLimit is the limit because scaleUpLimit < maxReplicas", 3, 1000, 1, 2000, 6},
+	}
+	for _, tc := range tests {
+		if got, _ := legacyLimit(tc.current, tc.desired, tc.min, tc.max); got != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCalculateScaleUpLimitWithScalingRules and
+// TestCalculateScaleDownLimitWithBehaviors reproduce upstream's tests of
+// the Min select policy.
+func TestCalculateScaleUpLimitWithScalingRules(t *testing.T) {
+	r := Rules{StabilizationWindowSeconds: ptr(int32(300)), SelectPolicy: ptr(SelectMin),
+		Policies: []Policy{{PodsPolicy, 2, 60}, {PercentPolicy, 50, 60}}}
+	if got := scaleUpLimit(1, nil, nil, r, t0); got != 2 {
+		t.Fatalf("got %d, want 2", got)
+	}
+}
+
+func TestCalculateScaleDownLimitWithBehaviors(t *testing.T) {
+	r := Rules{StabilizationWindowSeconds: ptr(int32(300)), SelectPolicy: ptr(SelectMin),
+		Policies: []Policy{{PodsPolicy, 2, 60}, {PercentPolicy, 50, 60}}}
+	if got := scaleDownLimit(5, nil, nil, r, t0); got != 3 {
+		t.Fatalf("got %d, want 3", got)
+	}
+}

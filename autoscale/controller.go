@@ -101,6 +101,8 @@ type Status struct {
 	Last *Decision `json:"last,omitempty"`
 	// Recent are the latest events, oldest first.
 	Recent []Event `json:"recent"`
+	// Decisions are the latest decisions of this process, oldest first.
+	Decisions []Decision `json:"decisions"`
 	// Error is the last error (actuator, store), if any.
 	Error   string    `json:"error,omitempty"`
 	Updated time.Time `json:"updated"`
@@ -118,8 +120,12 @@ type Controller struct {
 	st      State
 	gen     uint64 // incremented by Pause/Resume: a look in flight drops its result
 	recent  []Event
+	decs    []Decision
 	lastErr string
 	started bool
+	// scale is the last count read or confirmed (known is false before).
+	scale Scale
+	known bool
 }
 
 const recentEvents = 20
@@ -272,10 +278,13 @@ func (c *Controller) Status() Status {
 	defer c.mu.Unlock()
 	s := Status{Name: c.spec.Name, Paused: c.st.Paused, Reason: c.st.PauseReason, Fight: c.st.Fight,
 		Min: c.spec.Min, Max: c.spec.Max, Last: c.st.Last, Recent: append([]Event{}, c.recent...),
-		Error: c.lastErr, Updated: c.st.Updated, Recommendations: []Recommendation{}}
+		Error: c.lastErr, Updated: c.st.Updated, Recommendations: []Recommendation{}, Decisions: append([]Decision{}, c.decs...)}
 	if l := c.st.Last; l != nil {
 		s.Current, s.Ready, s.Desired = l.Current, l.Ready, l.Desired
 		s.Recommendations = append(s.Recommendations, l.Recommendations...)
+	}
+	if c.known {
+		s.Current, s.Ready = c.scale.Desired, c.scale.Ready
 	}
 	return s
 }
@@ -346,6 +355,7 @@ func (c *Controller) look(ctx context.Context) {
 	c.o.Metrics.desired.WithLabelValues(name).Set(float64(d.Desired))
 
 	var actErr error
+	confirmedSet := Scale{Desired: -1}
 	if d.Action == ActionScaleUp || d.Action == ActionScaleDown {
 		c.mu.Lock()
 		stale := gen != c.gen
@@ -353,7 +363,9 @@ func (c *Controller) look(ctx context.Context) {
 		if stale {
 			return // paused or resumed meanwhile: that command wins
 		}
-		confirmed, err := c.act(ctx, d)
+		var err error
+		confirmedSet, err = c.act(ctx, d)
+		confirmed := confirmedSet.Desired
 		now = time.Now()
 		switch {
 		case err != nil:
@@ -392,6 +404,16 @@ func (c *Controller) look(ctx context.Context) {
 		next = c.st
 	}
 	c.st = next
+	c.decs = append(c.decs, d)
+	if n := len(c.decs) - recentEvents; n > 0 {
+		c.decs = append([]Decision(nil), c.decs[n:]...)
+	}
+	if in.ScaleErr == "" {
+		c.scale, c.known = in.Scale, true
+		if confirmedSet.Desired >= 0 {
+			c.scale = confirmedSet
+		}
+	}
 	switch {
 	case actErr != nil:
 		c.lastErr = actErr.Error()
@@ -431,6 +453,25 @@ func (c *Controller) observe(ctx context.Context, st State) Inputs {
 		in.Rollout = c.o.Rollout(c.spec.Name)
 	}
 	in.ObservedAt = time.Now()
+	if q := c.spec.FreshnessQuery; q != "" {
+		v, err := c.query(ctx, q, now)
+		if err != nil {
+			stale := "freshness unknown: " + err.Error()
+			for i := range in.Metrics {
+				in.Metrics[i].Err = stale
+			}
+			in.Queue.Err = stale
+			for i := range in.SLO {
+				in.SLO[i].Err = stale
+			}
+		} else {
+			age := 0.0
+			for _, s := range v.Samples {
+				age = math.Max(age, s.Value)
+			}
+			in.ObservedAt = now.Add(-time.Duration(age * float64(time.Second)))
+		}
+	}
 	return in
 }
 
@@ -461,7 +502,8 @@ func (c *Controller) query(ctx context.Context, q string, now time.Time) (analys
 // metric reads one metric. An AverageValue or Utilization query with
 // several series is read as one sample per pod; the pods the scale counts
 // beyond them are missing (ready) or pending (not ready), as the HPA
-// counts them.
+// counts them. A Utilization query with one series is the ready replicas'
+// average (a percentage).
 func (c *Controller) metric(ctx context.Context, m MetricSpec, sc Scale, now time.Time) MetricInput {
 	mi := MetricInput{Name: m.Name, Target: m.Target}
 	v, err := c.query(ctx, m.Query, now)
@@ -475,8 +517,16 @@ func (c *Controller) metric(ctx context.Context, m MetricSpec, sc Scale, now tim
 		}
 		return mi
 	}
-	for _, s := range v.Samples {
-		mi.Pods = append(mi.Pods, PodSample{Name: podName(s.Labels), Ready: true, HasValue: true, Value: s.Value, Request: 1})
+	if m.Target.Type == Utilization && len(v.Samples) == 1 {
+		// One series is the ready replicas' average utilization: each
+		// ready replica is taken at that average.
+		for i := int32(0); i < max(1, sc.Ready); i++ {
+			mi.Pods = append(mi.Pods, PodSample{Name: fmt.Sprintf("replica-%d", i), Ready: true, HasValue: true, Value: v.Samples[0].Value, Request: 1})
+		}
+	} else {
+		for _, s := range v.Samples {
+			mi.Pods = append(mi.Pods, PodSample{Name: podName(s.Labels), Ready: true, HasValue: true, Value: s.Value, Request: 1})
+		}
 	}
 	if m.Target.Type == Utilization {
 		// A utilization query returns each pod's usage as a percentage of
@@ -485,10 +535,11 @@ func (c *Controller) metric(ctx context.Context, m MetricSpec, sc Scale, now tim
 			mi.Pods[i].Value /= 100
 		}
 	}
-	for i := int32(len(v.Samples)); i < sc.Ready; i++ {
+	n := int32(len(mi.Pods))
+	for i := n; i < sc.Ready; i++ {
 		mi.Pods = append(mi.Pods, PodSample{Name: fmt.Sprintf("missing-%d", i), Ready: true, Request: 1})
 	}
-	for i := max(sc.Ready, int32(len(v.Samples))); i < sc.Desired; i++ {
+	for i := max(sc.Ready, n); i < sc.Desired; i++ {
 		mi.Pods = append(mi.Pods, PodSample{Name: fmt.Sprintf("pending-%d", i), Request: 1})
 	}
 	return mi
@@ -568,17 +619,17 @@ func (c *Controller) getScale(ctx context.Context) (Scale, error) {
 	return sc, nil
 }
 
-// act sets the scale with retries and reads it back. It returns the count
-// read back (-1 when it could not be read) and an error unless the read
-// count is the one asked for.
-func (c *Controller) act(ctx context.Context, d Decision) (int32, error) {
+// act sets the scale with retries and reads it back. It returns the scale
+// read back (Desired -1 when it could not be read) and an error unless the
+// read count is the one asked for.
+func (c *Controller) act(ctx context.Context, d Decision) (Scale, error) {
 	backoff := c.o.Backoff
 	var last error
 	for attempt := 0; attempt <= c.o.Retries; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return -1, errors.Join(last, ctx.Err())
+				return Scale{Desired: -1}, errors.Join(last, ctx.Err())
 			case <-time.After(backoff):
 			}
 			backoff *= 2
@@ -598,13 +649,13 @@ func (c *Controller) act(ctx context.Context, d Decision) (int32, error) {
 			last = fmt.Errorf("read back %d replicas after asking for %d", sc.Desired, d.Desired)
 			continue
 		}
-		return sc.Desired, nil
+		return sc, nil
 	}
 	// A last read: the count that holds now, if any.
 	if sc, err := c.getScale(ctx); err == nil {
-		return sc.Desired, last
+		return sc, last
 	}
-	return -1, last
+	return Scale{Desired: -1}, last
 }
 
 func (c *Controller) set(ctx context.Context, d Decision) error {

@@ -3,6 +3,7 @@ package autoscale
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -274,4 +275,94 @@ func TestControllerFightPauseResume(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ageQuerier answers the freshness query with age and the others with value.
+type ageQuerier struct {
+	fakeQuerier
+	age float64
+}
+
+func (q *ageQuerier) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	if strings.HasPrefix(query, "time()") {
+		return analysis.Vector{Samples: []analysis.Sample{{Value: q.age}}}, nil
+	}
+	return q.fakeQuerier.Query(ctx, query, at)
+}
+
+func TestControllerHoldsOnStaleData(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openStore(t, filepath.Join(t.TempDir(), "vane.db"))
+		defer db.Close()
+		act := &fakeActuator{scale: Scale{Desired: 6, Ready: 6}}
+		q := &ageQuerier{fakeQuerier: fakeQuerier{value: 100}, age: 600}
+		spec := qpsSpec()
+		spec.FreshnessQuery = "time() - max(timestamp(requests_total))"
+		c, err := New(Options{Spec: spec, Actuator: act, Querier: q, Store: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		s := c.Status()
+		cancel()
+		<-done
+		if act.current() != 6 || s.Last.Action != ActionHold || !strings.Contains(s.Last.Reason, "stale data: read 10m ago") {
+			t.Fatalf("%d %+v", act.current(), s.Last)
+		}
+		if len(s.Decisions) != 20 {
+			t.Fatalf("%d decisions kept", len(s.Decisions))
+		}
+	})
+}
+
+// multiQuerier answers with one sample per value.
+type multiQuerier []float64
+
+func (q multiQuerier) Query(context.Context, string, time.Time) (analysis.Vector, error) {
+	var v analysis.Vector
+	for i, x := range q {
+		v.Samples = append(v.Samples, analysis.Sample{Labels: map[string]string{"pod": fmt.Sprint("p", i)}, Value: x})
+	}
+	return v, nil
+}
+
+func (q multiQuerier) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) (analysis.Matrix, error) {
+	return analysis.Matrix{}, nil
+}
+
+// How query results become the hpa recommender's inputs.
+func TestControllerReadsMetricsAsTheHPADoes(t *testing.T) {
+	tests := map[string]struct {
+		q      multiQuerier
+		target MetricTarget
+		scale  Scale
+		want   int32
+	}{
+		"one Value series counts ready replicas":          {multiQuerier{300}, MetricTarget{Value, 100}, Scale{4, 2}, 6},
+		"one AverageValue series is a total":              {multiQuerier{300}, MetricTarget{AverageValue, 100}, Scale{4, 4}, 3},
+		"one Utilization series is the ready average":     {multiQuerier{140}, MetricTarget{Utilization, 70}, Scale{4, 4}, 8},
+		"per-pod series with a missing pod on a scale-up": {multiQuerier{300, 300, 300}, MetricTarget{AverageValue, 100}, Scale{4, 4}, 9},
+		"per-pod series with pending pods on a scale-up":  {multiQuerier{300, 300}, MetricTarget{AverageValue, 100}, Scale{4, 2}, 6},
+		"per-pod series with a missing pod on scale-down": {multiQuerier{20, 20, 20}, MetricTarget{AverageValue, 100}, Scale{4, 4}, 2},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			db := openStore(t, filepath.Join(t.TempDir(), "vane.db"))
+			defer db.Close()
+			spec := Spec{Name: "x", Min: 1, Max: 100, Metrics: []MetricSpec{{Name: "m", Query: "q", Target: tc.target}}}
+			c, err := New(Options{Spec: spec, Actuator: &fakeActuator{}, Querier: tc.q, Store: db})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mi := c.metric(t.Context(), c.spec.Metrics[0], tc.scale, time.Now())
+			rec, per := RecommendHPA(HPAInput{Current: tc.scale.Desired, Ready: tc.scale.Ready, Metrics: []MetricInput{mi}})
+			if rec.Replicas != tc.want {
+				t.Fatalf("got %d (%s; %+v), want %d", rec.Replicas, rec.Reason, per, tc.want)
+			}
+		})
+	}
 }

@@ -14,7 +14,8 @@
 //   - slo (RecommendSLO): a page-tier burn of a watched SLO scales up at
 //     once, past the up-stabilization window, unless the burn is the
 //     canary's; spare budget lets the metrics' targets rise slowly; a
-//     nearly spent budget holds scale-down.
+//     nearly spent budget holds scale-down. Without metrics it abstains
+//     from counting and only scales up on a burn or holds scale-down.
 //   - queue (RecommendQueue): estimates the service time online from
 //     throughput and latency by inverting the M/M/c mean response time, and
 //     picks the fewest replicas that keep the SLO's latency percentile under
@@ -37,8 +38,8 @@
 // windows and rate-limit events survive a restart) and emits events and
 // metrics. Step does no I/O, no logging and never reads the clock.
 //
-// autoscale imports analysis, store (its not-found error) and the
-// standard library; it must not import api, cmd, xds or the actuators'
+// autoscale imports analysis, slo (the page tiers), store (its not-found
+// error) and the standard library; it must not import api, cmd, xds or the actuators'
 // SDKs (those live in autoscale/actuator).
 //
 // Usage:

@@ -52,6 +52,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if len(m.names) == 0 {
+		<-ctx.Done() // nothing to run: a component that ends early is a failure
+	}
 	return errors.Join(errs...)
 }
 

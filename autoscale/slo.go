@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/vaneproj/vane/slo"
 )
 
 // SLOSpec configures the slo recommender. Zero fields take the defaults
@@ -12,9 +14,11 @@ import (
 type SLOSpec struct {
 	// SLOs are the names (or ids) of the SLOs the recommender watches.
 	SLOs []string `json:"slos"`
-	// PageBurnRate is the page tier's burn-rate threshold (default 14.4,
-	// the SRE Workbook's 2% of a 30-day budget in 1 h): when both the long
-	// and the short window burn faster, the service scales up at once.
+	// PageBurnRate is the page tier's burn-rate threshold for signals that
+	// do not carry their SLO's own (default: the first page tier of
+	// slo.DefaultTiers, 14.4× on 30 days, 2% of the budget in 1 h): when
+	// both the long and the short window burn faster, the service scales
+	// up at once.
 	PageBurnRate float64 `json:"page_burn_rate"`
 	// UpFactor multiplies the current count on a page-tier burn (default
 	// 1.5; at least one more replica).
@@ -39,7 +43,7 @@ func (s SLOSpec) WithDefaults() SLOSpec {
 			*x = d
 		}
 	}
-	def(&s.PageBurnRate, 14.4)
+	def(&s.PageBurnRate, slo.DefaultTiers(slo.DefaultWindow)[0].BurnRate)
 	def(&s.UpFactor, 1.5)
 	def(&s.SpareBudget, 0.5)
 	def(&s.MaxTargetFactor, 1.25)
@@ -81,6 +85,8 @@ type SLOSignal struct {
 	// Budget is the error budget remaining, as a ratio (≤ 1; negative
 	// when overspent).
 	Budget float64 `json:"budget"`
+	// PageBurnRate is the SLO's own page-tier threshold (0: the spec's).
+	PageBurnRate float64 `json:"page_burn_rate,omitempty"`
 	// FromCanary says the burn is the canary's (its error ratio is above
 	// the stable version's during a rollout): it is the rollout's to judge,
 	// and scaling must not hide it.
@@ -126,8 +132,12 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 		if s.Budget < spec.HoldBelow {
 			hold = append(hold, fmt.Sprintf("%s has %.1f%% of its budget left", s.SLO, 100*s.Budget))
 		}
-		if s.BurnLong >= spec.PageBurnRate && s.BurnShort >= spec.PageBurnRate {
-			b := fmt.Sprintf("%s burns at %.1f×/%.1f× (page tier %.1f×)", s.SLO, s.BurnLong, s.BurnShort, spec.PageBurnRate)
+		page := spec.PageBurnRate
+		if s.PageBurnRate > 0 {
+			page = s.PageBurnRate
+		}
+		if s.BurnLong >= page && s.BurnShort >= page {
+			b := fmt.Sprintf("%s burns at %.1f×/%.1f× (page tier %.1f×)", s.SLO, s.BurnLong, s.BurnShort, page)
 			if s.FromCanary {
 				canaryBurn = append(canaryBurn, b)
 			} else {
@@ -155,13 +165,19 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 	out.Valid = base.Valid
 	out.Replicas = base.Replicas
 	out.Reason = fmt.Sprintf("targets ×%.2f: %s", factor, base.Reason)
+	if len(hpa.Metrics) == 0 {
+		// Without metrics there is no count of its own: it only scales up
+		// on a burn and holds scale-down on a spent budget.
+		out.Valid, out.Replicas, out.Abstain = false, 0, true
+		out.Reason = "no page-tier burn"
+	}
 	if len(burning) > 0 {
 		cur := max(hpa.Current, 1)
 		up := max(cur+1, ceil32(float64(cur)*spec.UpFactor))
 		if !out.Valid || up > out.Replicas {
 			out.Replicas = up
 		}
-		out.Valid = true
+		out.Valid, out.Abstain = true, false
 		out.Urgent = true
 		out.Reason = fmt.Sprintf("%s: scale up at once to %d", strings.Join(burning, "; "), out.Replicas)
 	}

@@ -32,6 +32,10 @@ type Recommendation struct {
 	// which is the hpa's calculation on its adjusted targets, has a valid
 	// proposal: it is shown but not combined.
 	Superseded bool `json:"superseded,omitempty"`
+	// Abstain marks a recommender that has no count to offer on this look
+	// but sees its inputs (the slo recommender without metrics, when
+	// nothing burns): it is not counted as blind; its HoldDown still holds.
+	Abstain bool `json:"abstain,omitempty"`
 }
 
 // MetricSpec is one configured metric: a PromQL query and its target.
@@ -77,6 +81,13 @@ type Spec struct {
 	QueueQueries *QueueQueries `json:"queue_queries,omitempty"`
 	// StaleAfter: samples older than this are no data (default 2m).
 	StaleAfter time.Duration `json:"stale_after,omitempty"`
+	// FreshnessQuery, when set, is a PromQL query giving the age in
+	// seconds of the newest sample behind the metrics, for example
+	// time() - max(timestamp(http_requests_total{service="checkout"})):
+	// an age over StaleAfter makes the look's data stale. Without it, a
+	// series that stops being scraped reads as no data once Prometheus's
+	// lookback (5m by default) has passed.
+	FreshnessQuery string `json:"freshness_query,omitempty"`
 }
 
 // WithDefaults returns the spec with its defaults filled.
@@ -121,9 +132,6 @@ func (s Spec) Validate() error {
 	}
 	if len(s.Metrics) == 0 && s.SLO == nil && s.Queue == nil {
 		add("no metrics, slo or queue recommender configured")
-	}
-	if s.SLO != nil && len(s.Metrics) == 0 {
-		add("slo: the slo recommender raises the metrics' targets: it needs metrics")
 	}
 	names := map[string]bool{}
 	for i, m := range s.Metrics {
@@ -170,6 +178,11 @@ type RolloutInput struct {
 	NextStepAt time.Time `json:"next_step_at,omitempty"`
 	// Analyzing is true while the judges compare canary and stable.
 	Analyzing bool `json:"analyzing"`
+	// CanaryCleared is true when the rollout's judges found the canary no
+	// worse than stable. Until then, a burn during a canary is taken as the
+	// canary's: the rollout judges it, and the slo recommender does not
+	// scale up to hide it.
+	CanaryCleared bool `json:"canary_cleared,omitempty"`
 }
 
 // Inputs is everything one look observed.
@@ -290,6 +303,14 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		}
 		in.SLO = sigs
 	}
+	if ro := in.Rollout; ro != nil && ro.CanaryWeight > 0 && !ro.CanaryCleared {
+		sigs := make([]SLOSignal, len(in.SLO))
+		for i, s := range in.SLO {
+			s.FromCanary = true
+			sigs[i] = s
+		}
+		in.SLO = sigs
+	}
 	// Recommendations are computed even when holding, for status.
 	var recs []Recommendation
 	hpaIn := HPAInput{Current: cur, Ready: in.Scale.Ready, Tolerance: spec.Tolerance, Metrics: in.Metrics}
@@ -340,6 +361,13 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	var invalid, downHolds []string
 	for i, r := range recs {
 		if r.Superseded {
+			continue
+		}
+		if r.Abstain {
+			if r.HoldDown {
+				holdDown = true
+				downHolds = append(downHolds, r.Recommender)
+			}
 			continue
 		}
 		if !r.Valid {

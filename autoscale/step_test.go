@@ -217,3 +217,34 @@ func TestStepRolloutAware(t *testing.T) {
 		t.Fatalf("analysis: %+v", d)
 	}
 }
+
+// The slo recommender without metrics abstains: the queue recommender
+// sizes; a page burn still scales up at once; a spent budget holds down.
+func TestStepSLOWithQueueOnly(t *testing.T) {
+	spec := Spec{Name: "checkout", Min: 1, Max: 50, Behavior: &Behavior{ScaleDown: &Rules{StabilizationWindowSeconds: ptr(int32(0))}},
+		SLO:   &SLOSpec{SLOs: []string{"lat"}},
+		Queue: &QueueSpec{Percentile: 0.99, Threshold: 300 * time.Millisecond}}.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	q := QueueInput{Throughput: 100, Latency: meanSojourn(20, 100, 0.05), Budget: math.NaN()}
+	calm := []SLOSignal{{SLO: "lat", BurnLong: 0.5, BurnShort: 0.5, Budget: 0.8}}
+	st := Adopt(NewState("checkout"), 20, t0)
+	st, d := look(spec, st, 20, Inputs{Queue: q, SLO: calm}, t0)
+	if d.Action != ActionScaleDown || !d.Recommendations[0].Abstain || !strings.HasPrefix(d.Reason, "queue:") {
+		t.Fatalf("calm: %+v", d)
+	}
+	cur := d.Desired
+	burn := []SLOSignal{{SLO: "lat", BurnLong: 20, BurnShort: 20, Budget: 0.5}}
+	q.Latency = meanSojourn(int(cur), 100, 0.05)
+	_, d = look(spec, st, cur, Inputs{Queue: q, SLO: burn}, t0.Add(15*time.Second))
+	if d.Desired <= cur || !strings.Contains(d.Reason, "urgent") {
+		t.Fatalf("burn: %+v", d)
+	}
+	spent := []SLOSignal{{SLO: "lat", BurnLong: 1, BurnShort: 1, Budget: 0.02}}
+	q.Throughput = 10
+	_, d = look(spec, st, cur, Inputs{Queue: q, SLO: spent}, t0.Add(15*time.Second))
+	if d.Desired != cur || !strings.Contains(d.Reason, "scale-down held (slo)") {
+		t.Fatalf("spent: %+v", d)
+	}
+}

@@ -34,8 +34,12 @@ type Autoscale struct {
 	SLO *AutoscaleSLO `yaml:"slo"`
 	// Queue enables the queue recommender.
 	Queue *AutoscaleQueue `yaml:"queue"`
-	// StaleAfter: data read longer ago than this is no data (default 2m).
+	// StaleAfter: data older than this is no data (default 2m).
 	StaleAfter Duration `yaml:"stale_after"`
+	// FreshnessQuery (optional) gives the age in seconds of the newest
+	// sample behind the metrics, e.g.
+	// time() - max(timestamp(http_requests_total{service="checkout"})).
+	FreshnessQuery string `yaml:"freshness_query"`
 }
 
 // AutoscaleMetric is one hpa metric.
@@ -188,7 +192,7 @@ func findSLO(loaded []*slo.SLO, name string) *slo.SLO {
 }
 
 func (a *Autoscale) spec(name string, loaded []*slo.SLO) autoscale.Spec {
-	s := autoscale.Spec{Name: name, Min: 1, Max: a.Max, Tolerance: a.Tolerance, StaleAfter: a.StaleAfter.D()}
+	s := autoscale.Spec{Name: name, Min: 1, Max: a.Max, Tolerance: a.Tolerance, StaleAfter: a.StaleAfter.D(), FreshnessQuery: a.FreshnessQuery}
 	if a.Min != nil {
 		s.Min = *a.Min
 	}

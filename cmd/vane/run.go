@@ -17,6 +17,7 @@ import (
 
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/api"
+	"github.com/vaneproj/vane/autoscale/actuator"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
@@ -248,8 +249,18 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	}
 	g.start(ctx, "rollout controller", mgr.Run)
 
+	// 4b. Autoscalers: their actuators stop after them.
+	actx, stopActuators := context.WithCancel(context.WithoutCancel(ctx))
+	g.start(ctx, "autoscale actuators", func(c context.Context) error { <-c.Done(); stopActuators(); return nil })
+	autoscalers, err := newAutoscalers(actx, autoscaleDeps{cfg: cfg, querier: querier, slos: slos, rollouts: mgr, db: db,
+		reg: reg, log: log, actuators: actuator.New})
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	g.start(ctx, "autoscalers", autoscalers.Run)
+
 	// 5. HTTP API, UI and metrics.
-	srv, err := api.New(api.Options{Rollouts: mgr, SLOs: slos, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	srv, err := api.New(api.Options{Rollouts: mgr, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
 		Logger: log.With("component", "api")})
 	if err != nil {

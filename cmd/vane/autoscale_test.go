@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/internal/promtest"
+)
+
+// TestRunAutoscales runs the controller with the embedded Prometheus
+// scraping a real exporter and an exec actuator running a real script:
+// the autoscaler scales up within the behavior's rate limits, reads the
+// count back, and the API, the CLI and /metrics show it; pause freezes it.
+func TestRunAutoscales(t *testing.T) {
+	dir := t.TempDir()
+	exp := promtest.NewExporter(t, "checkout")
+	state := filepath.Join(dir, "replicas")
+	if err := os.WriteFile(state, []byte("2 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "scale.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nset -e\ncase \"$1\" in\n  get) cat "+state+" ;;\n  set) echo \"$2 $2\" > "+state+" ;;\nesac\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("t0k3n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := freeAddr(t)
+	cfg, err := config.Parse(filepath.Join(dir, "vane.yaml"), []byte(fmt.Sprintf(`xds: {listen: %s}
+http: {listen: %s, token_file: token}
+store: {path: vane.db}
+scrape:
+  interval: 1s
+  jobs: [{name: checkout, targets: [%s]}]
+services:
+  - name: checkout
+    stable: {version: v1, endpoints: ["127.0.0.1:9001"]}
+    rollout: {analysis: {requests_metric: http_requests_total}}
+    autoscale:
+      min: 1
+      max: 10
+      interval: 1s
+      actuator:
+        kind: exec
+        exec: {set: [%q, set], get: [%q, get]}
+      metrics:
+        - name: requests
+          query: sum(http_requests_total{service="checkout"})
+          target: {type: AverageValue, averageValue: 100}
+`, freeAddr(t), httpAddr, exp.Addr(), script, script)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp.Record("v1", 1000, 0) // 1000 against 100 per replica: 10
+	var logs promtest.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runController(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runController: %v", err)
+		}
+	}()
+	replicas := func() string {
+		b, _ := os.ReadFile(state)
+		return strings.TrimSpace(string(b))
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for replicas() != "10 10" {
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas %q\nvane log:\n%s", replicas(), logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		root := newRootCmd(&out, &errOut)
+		root.SetArgs(append(args, "--server", "http://"+httpAddr, "--token-file", token))
+		err := root.ExecuteContext(context.Background())
+		return out.String(), err
+	}
+	out, err := run("autoscale", "list")
+	if err != nil || !strings.Contains(out, "checkout") || !strings.Contains(out, "10") {
+		t.Fatalf("list: %q %v", out, err)
+	}
+	out, err = run("autoscale", "status", "checkout")
+	t.Logf("vane autoscale status checkout:\n%s", out)
+	if err != nil || !strings.Contains(out, "hpa") || !strings.Contains(out, "requests: total 1000 against 100 per replica: 10") ||
+		!strings.Contains(out, "scaled") {
+		t.Fatalf("status: %q %v", out, err)
+	}
+	// Scale-ups went 2 → 6 → 10: at most 4 pods or 100% per 15 s.
+	if !strings.Contains(out, "2→6") || !strings.Contains(out, "6→10") {
+		t.Fatalf("steps: %q", out)
+	}
+	if out, err = run("autoscale", "pause", "checkout", "--reason", "incident 12"); err != nil || !strings.Contains(out, "checkout paused at 10 replicas: incident 12") {
+		t.Fatalf("pause: %q %v", out, err)
+	}
+	if _, err = run("autoscale", "pause", "nope"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Fatalf("pause unknown: %v", err)
+	}
+	if err := os.WriteFile(state, []byte("3 3\n"), 0o644); err != nil { // someone else scales meanwhile
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if replicas() != "3 3" {
+		t.Fatalf("acted while paused: %q", replicas())
+	}
+	if out, err = run("autoscale", "resume", "checkout"); err != nil || out != "checkout resumed\n" {
+		t.Fatalf("resume: %q %v", out, err)
+	}
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`vane_autoscale_desired_replicas{autoscaler="checkout"}`, `vane_autoscale_actions_total{autoscaler="checkout",direction="up"} 2`,
+		`vane_autoscale_recommendation{autoscaler="checkout",recommender="hpa"} 10`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
