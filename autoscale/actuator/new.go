@@ -27,6 +27,11 @@ type Factory struct {
 	// Service returns the routed service an autoscaler is named after;
 	// required for kind local.
 	Service func(name string) (traffic.Service, bool)
+	// BeforeLocal, when set, is called before a local actuator publishes
+	// its first replicas (e.g. to wait until the rollout manager has
+	// published the configured services, so that it does not overwrite
+	// the replicas' endpoints).
+	BeforeLocal func(ctx context.Context) error
 	// OnLocalChange, when set, is called with a local actuator's published
 	// replicas after every change.
 	OnLocalChange func(name string, published []Replica)
@@ -70,6 +75,11 @@ func (f Factory) build(ctx context.Context, name string, spec autoscale.Actuator
 		}
 		if f.Router == nil || f.Service == nil {
 			return nil, fmt.Errorf("%w: local replicas need Vane's xDS server (not available here)", ErrInvalid)
+		}
+		if f.BeforeLocal != nil {
+			if err := f.BeforeLocal(ctx); err != nil {
+				return nil, err
+			}
 		}
 		svc, ok := f.Service(name)
 		if !ok {
