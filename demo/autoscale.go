@@ -26,9 +26,12 @@ const (
 	// targetPerReplica is the autoscaler's target: calls per second per
 	// replica (70% of what one serves).
 	targetPerReplica = 70.0
-	// inFlightPerReplica is its second target: calls in flight per replica
-	// (Little's law: 70 calls/s × 20 ms, plus a little queueing).
-	inFlightPerReplica = 1.5
+	// inFlightPerReplica is its second target: calls in flight per
+	// replica. At the first target a replica holds about 1.7 (Little's
+	// law: 70 calls/s × 20 ms, plus the queueing of two slots at 70%
+	// load); above 2 calls queue: this one catches overload, which the
+	// calls served (capped at what the replicas serve) understate.
+	inFlightPerReplica = 2.0
 	maxReplicas        = 8
 )
 
