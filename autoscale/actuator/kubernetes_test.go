@@ -193,6 +193,62 @@ func TestKubernetesAgainstARealAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("a custom resource with a scale subresource is scaled", func(t *testing.T) {
+		crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+		crd := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": "workers.example.vane.dev"},
+			"spec": map[string]any{
+				"group": "example.vane.dev", "scope": "Namespaced",
+				"names": map[string]any{"plural": "workers", "singular": "worker", "kind": "Worker"},
+				"versions": []any{map[string]any{
+					"name": "v1", "served": true, "storage": true,
+					"schema": map[string]any{"openAPIV3Schema": map[string]any{
+						"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+					}},
+					"subresources": map[string]any{"scale": map[string]any{
+						"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+					}},
+				}},
+			},
+		}}
+		if _, err := dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		workers := schema.GroupVersionResource{Group: "example.vane.dev", Version: "v1", Resource: "workers"}
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "example.vane.dev/v1", "kind": "Worker",
+			"metadata": map[string]any{"name": "queue", "namespace": "default"},
+			"spec":     map[string]any{"replicas": int64(2)},
+		}}
+		// The CRD is served once it is established.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := dyn.Resource(workers).Namespace("default").Create(ctx, obj, metav1.CreateOptions{})
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("create the custom resource: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		k, err := actuator.NewKubernetes(actuator.KubernetesConfig{REST: c.REST(), APIVersion: "example.vane.dev/v1", Kind: "Worker", Name: "queue"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := actuator.Retrying(k, actuator.RetryOptions{Name: "queue"})
+		if got, err := a.GetScale(ctx); err != nil || got.Desired != 2 {
+			t.Fatalf("GetScale = %+v, %v; want 2 desired", got, err)
+		}
+		if err := a.SetScale(ctx, 6); err != nil {
+			t.Fatal(err)
+		}
+		if n := specReplicas(workers, "queue"); n != 6 {
+			t.Fatalf("spec.replicas = %d after SetScale(6)", n)
+		}
+	})
+
 	t.Run("a missing object is a clear, permanent error", func(t *testing.T) {
 		a := actuator.Retrying(newKube("Deployment", "nope"), actuator.RetryOptions{Initial: time.Second})
 		start := time.Now()
