@@ -25,9 +25,10 @@ if [ -x "$apiserver" ]; then
 else
   echo "test-tools: building kube-apiserver $KUBE_VERSION from k8s.io/kubernetes (7-20 minutes the first time)..."
   start=$SECONDS
-  scratch="$cache/kube-apiserver-build-$KUBE_VERSION"
-  rm -rf "$scratch"
-  mkdir -p "$scratch"
+  # A scratch directory of its own, so that two clones building at once
+  # do not share one; the binary is moved into place atomically.
+  scratch="$(mktemp -d "$cache/kube-apiserver-build-$KUBE_VERSION.XXXXXX")"
+  trap 'rm -rf "$scratch"' EXIT
   (
     cd "$scratch"
     export GOFLAGS="-mod=mod"
@@ -50,10 +51,11 @@ else
     go mod edit -require="k8s.io/kubernetes@$KUBE_VERSION"
     printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
     go mod tidy
-    go build -o kube-apiserver.tmp k8s.io/kubernetes/cmd/kube-apiserver
-    mv kube-apiserver.tmp "$apiserver"
+    go build -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+    mv kube-apiserver "$apiserver"
   )
   rm -rf "$scratch"
+  trap - EXIT
   echo "test-tools: kube-apiserver ready in $((SECONDS - start))s"
 fi
 ln -sf "$apiserver" "$bin/kube-apiserver"
