@@ -85,8 +85,8 @@ type AutoscaleResult struct {
 // runAutoscalePart ramps the users' load against replicas of stable that
 // a local actuator runs and publishes over xDS, while the real autoscale
 // controller scales them.
-func runAutoscalePart(ctx context.Context, w *World, db *store.DB, reg prometheus.Registerer, n *narrator, fast bool,
-	stable string, logger *slog.Logger) (Part, error) {
+func runAutoscalePart(ctx context.Context, w *World, db *store.DB, reg prometheus.Registerer, n *narrator, api *laterAutoscalers,
+	fast bool, stable string, logger *slog.Logger) (Part, error) {
 	at := autoscaleTimingsFor(fast)
 	part := Part{Title: "the autoscaler follows a load ramp", Stable: stable, Expected: ScaledUpAndDown, Outcome: Unfinished}
 	// The users go back to the base rate first.
@@ -171,6 +171,11 @@ func runAutoscalePart(ctx context.Context, w *World, db *store.DB, reg prometheu
 	if err != nil {
 		return part, fmt.Errorf("demo: autoscale: %w", err)
 	}
+	am, err := autoscale.NewManager(ctrl)
+	if err != nil {
+		return part, fmt.Errorf("demo: autoscale: %w", err)
+	}
+	api.set(am) // GET /api/v1/autoscalers shows it from now on
 	n.line(fmt.Sprintf("%s %d replica of %s serves xds:///%s now (each serves at most %.0f calls/s: %d slots of %v); the autoscaler",
 		n.stamp(time.Now()), 1, stable, Service, ratePerReplica, int(ratePerReplica*serviceTime.Seconds()), serviceTime))
 	n.line(fmt.Sprintf("           looks every %v: HPA algorithm on %.0f calls/s and %.1f calls in flight per replica, min 1, max %d,",
@@ -292,3 +297,54 @@ func runAutoscalePart(ctx context.Context, w *World, db *store.DB, reg prometheu
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// laterAutoscalers serves the API's autoscalers before the third part
+// starts its autoscaler (none yet) and after (that one).
+type laterAutoscalers struct {
+	mu sync.Mutex
+	m  *autoscale.Manager
+}
+
+func (l *laterAutoscalers) set(m *autoscale.Manager) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m = m
+}
+
+func (l *laterAutoscalers) get() *autoscale.Manager {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m
+}
+
+// List implements api.Autoscalers.
+func (l *laterAutoscalers) List() []autoscale.Status {
+	if m := l.get(); m != nil {
+		return m.List()
+	}
+	return []autoscale.Status{}
+}
+
+// Get implements api.Autoscalers.
+func (l *laterAutoscalers) Get(name string) (autoscale.Status, error) {
+	if m := l.get(); m != nil {
+		return m.Get(name)
+	}
+	return autoscale.Status{}, fmt.Errorf("autoscaler %q: %w (the demo starts it in its third part)", name, autoscale.ErrNotFound)
+}
+
+// Pause implements api.Autoscalers.
+func (l *laterAutoscalers) Pause(name, reason string) error {
+	if m := l.get(); m != nil {
+		return m.Pause(name, reason)
+	}
+	return fmt.Errorf("autoscaler %q: %w", name, autoscale.ErrNotFound)
+}
+
+// Resume implements api.Autoscalers.
+func (l *laterAutoscalers) Resume(name string) error {
+	if m := l.get(); m != nil {
+		return m.Resume(name)
+	}
+	return fmt.Errorf("autoscaler %q: %w", name, autoscale.ErrNotFound)
+}

@@ -250,7 +250,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}()
 	defer func() { mcancel(); <-mdone }()
 
-	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, sloStatus, logger)
+	autoscalers := &laterAutoscalers{}
+	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, sloStatus, autoscalers, logger)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -292,7 +293,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		stable = st.Service.Stable.Version
 	}
 	n.part(3, fmt.Sprintf("a load ramp (%.0f → %.0f → %.0f calls/s) that the autoscaler follows with replicas of %s", rampLow, rampHigh, rampLow, stable))
-	part, err := runAutoscalePart(ctx, w, db, reg, n, o.Fast, stable, logger)
+	part, err := runAutoscalePart(ctx, w, db, reg, n, autoscalers, o.Fast, stable, logger)
 	sum.Parts = append(sum.Parts, part)
 	if err != nil {
 		return sum, err
@@ -418,14 +419,16 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 // serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
 // health, /metrics) and, under /prometheus/, the embedded Prometheus's
 // query API; it returns the base URL and a stop func.
-func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, logger *slog.Logger) (string, func(), error) {
+func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, as api.Autoscalers,
+	logger *slog.Logger) (string, func(), error) {
 	apiSrv, err := api.New(api.Options{
-		Rollouts:   mgr,
-		SLOs:       slos,
-		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Ready:      mgr.Ready,
-		Registerer: reg,
-		Logger:     logger.With("component", "api"),
+		Rollouts:    mgr,
+		SLOs:        slos,
+		Autoscalers: as,
+		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready:       mgr.Ready,
+		Registerer:  reg,
+		Logger:      logger.With("component", "api"),
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("demo: %w", err)

@@ -175,6 +175,20 @@ func checkEndpoints(t *testing.T, base string) {
 	if len(slos.SLOs) != 2 || slos.SLOs[0].ID != "demo-availability" || slos.SLOs[1].ID != "demo-latency" || len(slos.SLOs[0].BurnRates) == 0 {
 		t.Errorf("API: SLOs %+v, want demo-availability and demo-latency with burn rates", slos.SLOs)
 	}
+	var as struct {
+		Autoscalers []struct {
+			Name   string `json:"name"`
+			Recent []struct {
+				Type string `json:"type"`
+			} `json:"recent"`
+		} `json:"autoscalers"`
+	}
+	if err := json.Unmarshal([]byte(get("/api/v1/autoscalers")), &as); err != nil {
+		t.Fatal(err)
+	}
+	if len(as.Autoscalers) != 1 || as.Autoscalers[0].Name != "demo" || len(as.Autoscalers[0].Recent) == 0 {
+		t.Errorf("API: autoscalers %+v, want demo's with its recent events", as.Autoscalers)
+	}
 	get("/healthz")
 	get("/")
 	// The web UI, rendered by a real browser: its script fills the tables
