@@ -264,6 +264,11 @@ func (c *Controller) Resume() error {
 	}
 	c.st.Paused, c.st.PauseReason, c.st.Fight, c.st.LastSet = false, "", "", 0
 	c.gen++
+	// An actuator that remembers its own writes to refuse a fight
+	// (actuator.Kubernetes) adopts the target as it is, too.
+	if r, ok := c.o.Actuator.(interface{ Reset() }); ok {
+		r.Reset()
+	}
 	return c.persistLocked(Event{At: time.Now(), Autoscaler: c.spec.Name, Type: "resumed", Reason: why})
 }
 

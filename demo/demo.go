@@ -136,6 +136,8 @@ type Part struct {
 	CanaryServedAfterZero time.Duration `json:"canary_served_after_zero,omitempty"`
 	// Judges holds the last verdict of each judge.
 	Judges []analysis.Result `json:"judges,omitempty"`
+	// Autoscale is what the autoscaling part measured.
+	Autoscale *AutoscaleResult `json:"autoscale,omitempty"`
 }
 
 // Summary is the whole demo's outcome.
@@ -148,7 +150,8 @@ type Summary struct {
 }
 
 // ErrUnexpected is returned (wrapped) by Run when a part did not end as
-// the demo expects (v2 rolled back, v3 promoted).
+// the demo expects (v2 rolled back, v3 promoted, the replicas scaled up
+// and back down).
 var ErrUnexpected = errors.New("demo: unexpected outcome")
 
 // Run runs the demo: it starts the world, rolls out v2 (bad) and v3
@@ -248,7 +251,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}()
 	defer func() { mcancel(); <-mdone }()
 
-	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, sloStatus, logger)
+	autoscalers := &laterAutoscalers{}
+	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, sloStatus, autoscalers, logger)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -285,11 +289,20 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		}
 	}
 
-	n.part(3, "a load ramp that the autoscaler follows")
-	sum.Parts = append(sum.Parts, Part{Title: "the autoscaler follows a load ramp", Expected: NotAvailable, Outcome: NotAvailable,
-		Reason: "Vane's autoscaler is not there yet: this part will ramp the load and show it scaling once it lands"})
-	n.line("  The autoscaler is not there yet: Vane has no autoscale package in this build, so this part")
-	n.line("  (a load ramp the autoscaler follows) is skipped. Nothing is simulated in its place.")
+	stable := "v1"
+	if st, err := mgr.Get(Service); err == nil && st.Phase == rollout.Succeeded {
+		stable = st.Service.Stable.Version
+	}
+	n.part(3, fmt.Sprintf("a load ramp (%.0f → %.0f → %.0f calls/s) that the autoscaler follows with replicas of %s", rampLow, rampHigh, rampLow, stable))
+	part, err := runAutoscalePart(ctx, w, db, reg, n, autoscalers, o.Fast, stable, logger)
+	sum.Parts = append(sum.Parts, part)
+	if err != nil {
+		return sum, err
+	}
+	n.autoscaleResult(part)
+	if part.Outcome != part.Expected {
+		unexpected = append(unexpected, fmt.Errorf("%w: the autoscaler did not scale up and back down: %s", ErrUnexpected, part.Reason))
+	}
 
 	sum.Wall = time.Since(start)
 	n.summary(sum)
@@ -411,14 +424,16 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 // serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
 // health, /metrics) and, under /prometheus/, the embedded Prometheus's
 // query API; it returns the base URL and a stop func.
-func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, logger *slog.Logger) (string, func(), error) {
+func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, as api.Autoscalers,
+	logger *slog.Logger) (string, func(), error) {
 	apiSrv, err := api.New(api.Options{
-		Rollouts:   mgr,
-		SLOs:       slos,
-		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Ready:      mgr.Ready,
-		Registerer: reg,
-		Logger:     logger.With("component", "api"),
+		Rollouts:    mgr,
+		SLOs:        slos,
+		Autoscalers: as,
+		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready:       mgr.Ready,
+		Registerer:  reg,
+		Logger:      logger.With("component", "api"),
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("demo: %w", err)

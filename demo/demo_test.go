@@ -95,13 +95,20 @@ func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 	if good.MaxWeight != 60 || good.CanaryCalls == 0 || good.TimeToRollback != 0 {
 		t.Errorf("part 2: max weight %d%%, v3 answered %d calls, time to rollback %v", good.MaxWeight, good.CanaryCalls, good.TimeToRollback)
 	}
-	if scale.Outcome != NotAvailable {
-		t.Errorf("part 3: %s, want %s", scale.Outcome, NotAvailable)
+	if scale.Outcome != ScaledUpAndDown || scale.Autoscale == nil {
+		t.Fatalf("part 3: %s (%s), want %s", scale.Outcome, scale.Reason, ScaledUpAndDown)
+	}
+	if a := scale.Autoscale; a.Peak < 3 || a.Final >= a.Peak || a.ScaleUps == 0 || a.ScaleDowns == 0 || a.PeakRate < rampHigh-1 {
+		t.Errorf("part 3: replicas %d → %d → %d (%d up, %d down) for a peak of %.0f calls/s; want at least 3 at the peak of %.0f and fewer after",
+			a.Initial, a.Peak, a.Final, a.ScaleUps, a.ScaleDowns, a.PeakRate, rampHigh)
+	}
+	if a := scale.Autoscale; !(a.ReplicaMinutes > 0 && a.ReplicaMinutes < a.StaticReplicaMinutes) || a.ViolationMinutes < 0 {
+		t.Errorf("part 3: replica-minutes %.3f (static %.3f), violation minutes %.3f", a.ReplicaMinutes, a.StaticReplicaMinutes, a.ViolationMinutes)
 	}
 	if sum.Wall <= 0 {
 		t.Errorf("wall %v", sum.Wall)
 	}
-	for _, want := range []string{"ROLLBACK", "ROLLED BACK", "time from the first bad call", "SLO burn availability", "PROMOTED", "autoscaler is not there yet", "Summary", "Wall time"} {
+	for _, want := range []string{"ROLLBACK", "ROLLED BACK", "time from the first bad call", "SLO burn availability", "PROMOTED", "SCALE UP 1 → ", "SCALE DOWN", "SCALED UP AND BACK DOWN", "replica-minutes", "Summary", "Wall time"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("narration lacks %q", want)
 		}
@@ -167,6 +174,20 @@ func checkEndpoints(t *testing.T, base string) {
 	}
 	if len(slos.SLOs) != 2 || slos.SLOs[0].ID != "demo-availability" || slos.SLOs[1].ID != "demo-latency" || len(slos.SLOs[0].BurnRates) == 0 {
 		t.Errorf("API: SLOs %+v, want demo-availability and demo-latency with burn rates", slos.SLOs)
+	}
+	var as struct {
+		Autoscalers []struct {
+			Name   string `json:"name"`
+			Recent []struct {
+				Type string `json:"type"`
+			} `json:"recent"`
+		} `json:"autoscalers"`
+	}
+	if err := json.Unmarshal([]byte(get("/api/v1/autoscalers")), &as); err != nil {
+		t.Fatal(err)
+	}
+	if len(as.Autoscalers) != 1 || as.Autoscalers[0].Name != "demo" || len(as.Autoscalers[0].Recent) == 0 {
+		t.Errorf("API: autoscalers %+v, want demo's with its recent events", as.Autoscalers)
 	}
 	get("/healthz")
 	get("/")

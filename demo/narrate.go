@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
@@ -156,6 +157,45 @@ func (n *narrator) event(e rollout.Event) {
 	for _, r := range e.Evidence {
 		n.writeLocked("           " + describeResult(r))
 	}
+}
+
+// autoscaleEvent narrates one autoscaler event with the users' rate at
+// that moment.
+func (n *narrator) autoscaleEvent(e autoscale.Event, rate float64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch e.Type {
+	case "scaled":
+		dir := "UP"
+		if e.To < e.From {
+			dir = "DOWN"
+		}
+		n.writeLocked(fmt.Sprintf("%s SCALE %s %d → %d (users at %.0f calls/s): %s", n.stamp(e.At), dir, e.From, e.To, rate, e.Reason))
+	case "hold":
+		n.writeLocked(fmt.Sprintf("%s HOLD at %d (users at %.0f calls/s): %s", n.stamp(e.At), e.From, rate, e.Reason))
+	case "started":
+		return
+	default:
+		n.writeLocked(fmt.Sprintf("%s %s %d → %d: %s", n.stamp(e.At), strings.ToUpper(e.Type), e.From, e.To, e.Reason))
+	}
+}
+
+// autoscaleResult narrates the third part's outcome.
+func (n *narrator) autoscaleResult(p Part) {
+	a := p.Autoscale
+	if a == nil {
+		return
+	}
+	verdict := "SCALED UP AND BACK DOWN"
+	if p.Outcome != ScaledUpAndDown {
+		verdict = "DID NOT SCALE UP AND BACK DOWN"
+	}
+	n.line(fmt.Sprintf("  → %s in %v: %d → %d → %d replicas (%d scale-ups, %d scale-downs) for a peak of %.0f calls/s",
+		verdict, p.Duration.Round(10*time.Millisecond), a.Initial, a.Peak, a.Final, a.ScaleUps, a.ScaleDowns, a.PeakRate))
+	n.line(fmt.Sprintf("    SLO violation minutes: %.2f (one-second windows with more than %.0f%% bad calls); bad calls users got: %d of %d (%d failed, %d slower than %v)",
+		a.ViolationMinutes, 100*(1-Objective), p.Bad, p.Calls, a.Failed, a.Slow, LatencyThreshold))
+	n.line(fmt.Sprintf("    replica-minutes: %.2f (static provisioning for the peak, %d replicas throughout: %.2f)",
+		a.ReplicaMinutes, a.Peak, a.StaticReplicaMinutes))
 }
 
 // rollbackAt returns the first rollback decision at or after t.
@@ -350,11 +390,21 @@ func (n *narrator) summary(s Summary) {
 		if p.TimeToRollback > 0 {
 			ttr = p.TimeToRollback.Round(time.Millisecond).String()
 		}
+		if p.Autoscale != nil {
+			took = p.Duration.Round(10 * time.Millisecond).String()
+			calls, bad = fmt.Sprint(p.Calls), fmt.Sprint(p.Bad)
+		}
 		fmt.Fprintf(tw, "  %d %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, p.Title, canary, p.Expected, p.Outcome, took, maxW, ttr, calls, bad, cbad)
 	}
 	tw.Flush()
 	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
 		n.writeLocked(l)
+	}
+	for i, p := range s.Parts {
+		if a := p.Autoscale; a != nil {
+			n.writeLocked(fmt.Sprintf("  part %d: replicas %d → %d → %d, SLO violation minutes %.2f, replica-minutes %.2f (static for the peak: %.2f)",
+				i+1, a.Initial, a.Peak, a.Final, a.ViolationMinutes, a.ReplicaMinutes, a.StaticReplicaMinutes))
+		}
 	}
 	n.writeLocked(fmt.Sprintf("Wall time %v.", s.Wall.Round(10*time.Millisecond)))
 }

@@ -64,9 +64,11 @@ type World struct {
 	// Apps holds the sample app instances by version.
 	Apps map[string]*sampleapp.Instance
 
-	cfg    WorldConfig
-	logger *slog.Logger
-	cancel context.CancelFunc
+	cfg WorldConfig
+	// targets are the versions' scrape targets.
+	targets []string
+	logger  *slog.Logger
+	cancel  context.CancelFunc
 	// stops are called in reverse start order by Close.
 	stops     []func() error
 	closeOnce sync.Once
@@ -132,6 +134,8 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	if w.Apps[cfg.Stable] == nil {
 		return nil, fmt.Errorf("demo: world: stable version %q is not among the versions", cfg.Stable)
 	}
+
+	w.targets = targets
 
 	// The embedded Prometheus, scraping every version.
 	w.Prom, err = prom.NewEmbedded(prom.EmbeddedConfig{
@@ -259,6 +263,17 @@ func (w *World) backend(version string) traffic.Backend {
 		b.Endpoints = []string{app.Addr()}
 	}
 	return b
+}
+
+// ScrapeAlso makes the embedded Prometheus scrape extra targets (such as
+// replicas an autoscaler started) beside the versions, under the same job
+// and service label.
+func (w *World) ScrapeAlso(extra []string) error {
+	return w.Prom.SetScrapeJobs([]prom.ScrapeJob{{
+		Name:    w.cfg.Service,
+		Targets: append(slices.Clone(w.targets), extra...),
+		Labels:  map[string]string{"service": w.cfg.Service},
+	}})
 }
 
 // Versions lists the versions, sorted.

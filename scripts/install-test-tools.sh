@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools that Vane's tests run for real:
 # promtool and the Prometheus server, built from their Go modules, Sloth's
-# CLI, and Alertmanager from Debian's prometheus-alertmanager package (its
-# Go module does not build without the web UI's assets).
+# CLI, Alertmanager from Debian's prometheus-alertmanager package (its
+# Go module does not build without the web UI's assets), and kube-apiserver
+# with etcd (scripts/install-kube-apiserver.sh).
 # Binaries are cached in .tools/bin (git-ignored); a second run is a no-op.
 set -euo pipefail
 
@@ -126,6 +127,12 @@ else
 fi
 ln -sf "$CHROMIUM_BIN" "$bin/chromium"
 
+# kube-apiserver and etcd, for the Kubernetes actuator's tests (the
+# binary is cached outside the clone; see the script).
+bash "$root/scripts/install-kube-apiserver.sh"
+
 "$bin/promtool" --version | head -1
 "$bin/alertmanager" --version 2>&1 | head -1
 "$bin/chromium" --version 2>/dev/null | head -1
+"$bin/kube-apiserver" --version 2>/dev/null | head -1
+"$bin/etcd" --version 2>/dev/null | head -1

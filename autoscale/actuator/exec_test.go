@@ -41,7 +41,7 @@ func TestExecActuator(t *testing.T) {
 	if sc, err := a.GetScale(t.Context()); err != nil || sc.Desired != 7 {
 		t.Fatalf("%+v %v", sc, err)
 	}
-	bad, _ := NewExec(autoscale.ExecSpec{Set: []string{script, "fail"}, Get: []string{script, "fail"}, Timeout: time.Second})
+	bad, _ := NewExec(ExecConfig{Set: []string{script, "fail"}, Get: []string{script, "fail"}, Timeout: time.Second})
 	if err := bad.SetScale(context.Background(), 1); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("got %v", err)
 	}

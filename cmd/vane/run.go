@@ -20,7 +20,6 @@ import (
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/autoscale"
-	"github.com/vaneproj/vane/autoscale/actuator"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
@@ -283,7 +282,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	actx, stopActuators := context.WithCancel(context.WithoutCancel(ctx))
 	g.start(ctx, "autoscale actuators", func(c context.Context) error { <-c.Done(); stopActuators(); return nil })
 	autoscalers, err := newAutoscalers(actx, autoscaleDeps{cfg: cfg, querier: querier, slos: autoscale.EvaluatorSLO{Evaluator: slos}, rollouts: mgr, db: db,
-		reg: reg, log: log, actuators: actuator.New})
+		reg: reg, log: log, actuators: actuatorFactory(cfg, xs, mgr, reg, log)})
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}

@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/autoscale"
+	"github.com/vaneproj/vane/autoscale/actuator"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/store"
+	"github.com/vaneproj/vane/traffic"
 )
 
 // autoscaleDeps are what the autoscalers are wired to.
@@ -64,4 +67,36 @@ func rolloutInput(m *rollout.Manager) autoscale.RolloutFunc {
 		return &autoscale.RolloutInput{CanaryWeight: c.Weight, NextWeight: c.NextWeight, NextStepAt: c.NextStepAt,
 			Analyzing: c.Analyzing, CanaryCleared: c.Cleared}
 	}
+}
+
+// actuatorFactory builds the autoscalers' actuators; a local one publishes
+// its replicas as the service's stable endpoints through the xDS server,
+// once the rollout manager has published the configured services.
+func actuatorFactory(cfg *config.Config, router traffic.Router, mgr *rollout.Manager, reg prometheus.Registerer, log *slog.Logger) autoscale.ActuatorFactory {
+	f := actuator.Factory{
+		Metrics: actuator.NewMetrics(reg),
+		Logger:  log.With("component", "actuator"),
+		Router:  router,
+		Service: func(name string) (traffic.Service, bool) {
+			for _, sc := range cfg.ServiceConfigs() {
+				if sc.Service.Name == name {
+					return sc.Service, true
+				}
+			}
+			return traffic.Service{}, false
+		},
+		BeforeLocal: func(ctx context.Context) error {
+			t := time.NewTicker(20 * time.Millisecond)
+			defer t.Stop()
+			for !mgr.Ready() {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
+			return nil
+		},
+	}
+	return f.New
 }

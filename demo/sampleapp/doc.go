@@ -6,8 +6,12 @@
 //
 //	demo_requests_total{version,code}            counter
 //	demo_request_duration_seconds{version}       histogram
+//	demo_requests_in_flight{version}             gauge
 //
 // so that a canary-vs-stable judge can compare versions from real scrapes.
+// With Config.Concurrency an instance serves a bounded rate
+// (Concurrency/Latency calls per second): beyond it calls queue, and the
+// latency users see grows with the load, as a real replica's would.
 // Every answer carries the version in the response's server_id and in the
 // "x-demo-version" trailer, so clients can tell which version served them,
 // failed calls included.

@@ -37,6 +37,11 @@ type Config struct {
 	ErrorCode codes.Code
 	// Latency is added to every call.
 	Latency time.Duration
+	// Concurrency, when positive, bounds the calls served at once: a call
+	// that finds every slot taken waits its turn (the wait counts in its
+	// duration), so one instance serves at most Concurrency/Latency calls
+	// per second and load shows in latency. 0 means unbounded.
+	Concurrency int
 	// Seed seeds the choice of failing calls; 0 picks a seed from the version.
 	Seed uint64
 	// GRPCAddr and HTTPAddr are the listen addresses; empty means 127.0.0.1:0.
@@ -58,6 +63,11 @@ type Instance struct {
 	mu  sync.Mutex
 	rng *rand.Rand
 
+	// free holds, per slot, when it finishes the work booked on it;
+	// nil when unbounded.
+	free     []time.Time
+	inflight prometheus.Gauge
+
 	reqs *prometheus.CounterVec
 	dur  prometheus.Observer
 
@@ -77,6 +87,9 @@ func Start(cfg Config) (*Instance, error) {
 	}
 	if err := validRatio(cfg.ErrorRatio); err != nil {
 		return nil, fmt.Errorf("sampleapp %s: config.error_ratio: %w", cfg.Version, err)
+	}
+	if cfg.Concurrency < 0 {
+		return nil, fmt.Errorf("sampleapp %s: config.concurrency: %d is negative", cfg.Version, cfg.Concurrency)
 	}
 	if cfg.Latency < 0 {
 		return nil, fmt.Errorf("sampleapp %s: config.latency: %v is negative", cfg.Version, cfg.Latency)
@@ -106,6 +119,9 @@ func Start(cfg Config) (*Instance, error) {
 		logger:  logger.With("version", cfg.Version),
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
+	if cfg.Concurrency > 0 {
+		in.free = make([]time.Time, cfg.Concurrency)
+	}
 	in.errRatio.Store(float64bits(cfg.ErrorRatio))
 	in.latency.Store(int64(cfg.Latency))
 
@@ -119,7 +135,12 @@ func Start(cfg Config) (*Instance, error) {
 		Help:    "Time the sample service took to answer a call, by version.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"version"})
-	reg.MustRegister(in.reqs, durVec)
+	inflight := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "demo_requests_in_flight",
+		Help: "Calls the sample service is serving or holding in its queue, by version.",
+	}, []string{"version"})
+	reg.MustRegister(in.reqs, durVec, inflight)
+	in.inflight = inflight.WithLabelValues(cfg.Version)
 	in.dur = durVec.WithLabelValues(cfg.Version)
 	// Create the series up front so that rates start at zero, not absent.
 	in.reqs.WithLabelValues(cfg.Version, codes.OK.String())
@@ -252,8 +273,31 @@ func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*
 	in := s.in
 	start := time.Now()
 	_ = grpc.SetTrailer(ctx, metadata.Pairs(VersionTrailer, in.version))
+	in.inflight.Inc()
+	defer in.inflight.Dec()
 	var err error
-	if d := in.Latency(); d > 0 {
+	// The call is served Latency after it gets a slot. With bounded
+	// concurrency it books the slot that frees first, in virtual time:
+	// late timers on a busy machine then delay calls but do not shrink
+	// the instance's capacity (Concurrency/Latency calls per second).
+	finish := start.Add(in.Latency())
+	if in.free != nil {
+		in.mu.Lock()
+		i := 0
+		for j, f := range in.free {
+			if f.Before(in.free[i]) {
+				i = j
+			}
+		}
+		begin := start
+		if in.free[i].After(begin) {
+			begin = in.free[i]
+		}
+		finish = begin.Add(in.Latency())
+		in.free[i] = finish
+		in.mu.Unlock()
+	}
+	if d := time.Until(finish); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,6 +166,7 @@ func TestBadSettingsAreRejected(t *testing.T) {
 		"an error ratio above one": {Config{Version: "v1", ErrorRatio: 1.5}, "config.error_ratio"},
 		"a NaN error ratio":        {Config{Version: "v1", ErrorRatio: math.NaN()}, "config.error_ratio"},
 		"a negative latency":       {Config{Version: "v1", Latency: -time.Second}, "config.latency"},
+		"a negative concurrency":   {Config{Version: "v1", Concurrency: -1}, "config.concurrency"},
 		"a bad listen address":     {Config{Version: "v1", GRPCAddr: "nope:x"}, "listen grpc"},
 	}
 	for name, tc := range tests {
@@ -195,5 +197,35 @@ func TestBadSettingsAreRejected(t *testing.T) {
 	}
 	if err := in.Close(); err != nil {
 		t.Errorf("second close: %v", err)
+	}
+}
+
+// With Concurrency 1 and 20ms per call, 10 calls sent at once are served
+// one after the other: the last waits for the nine before it.
+func TestConcurrencyBoundsTheRate(t *testing.T) {
+	in, err := Start(Config{Version: "v1", Latency: 20 * time.Millisecond, Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	c := dial(t, in.Addr())
+	if _, err := c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{}); err != nil { // connect
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if took := time.Since(start); took < 190*time.Millisecond {
+		t.Fatalf("10 calls of 20ms with one slot took %v, want at least 200ms", took)
+	}
+	if _, n := scrape(t, in); n != 11 {
+		t.Fatalf("histogram counted %d calls, want 11", n)
 	}
 }
