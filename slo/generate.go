@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Names of the recorded series. Every series carries the labels slo and
-// service plus the spec's labels; window series also carry slo_window.
+// Names of the recorded series. Every series carries the labels vane_slo
+// and vane_service plus the spec's labels; window series also carry
+// slo_window.
 const (
 	// RecordErrorRate5m and RecordTotalRate5m are the per-second error and
 	// total rates over 5m: the request-weighted base that long windows sum.
@@ -62,8 +63,10 @@ type RuleFile struct {
 
 // RuleGroup is one Prometheus rule group.
 type RuleGroup struct {
-	Name  string `yaml:"name"`
-	Rules []Rule `yaml:"rules"`
+	Name string `yaml:"name"`
+	// Interval is the group's evaluation interval; "" uses the global one.
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []Rule `yaml:"rules"`
 }
 
 // Rule is a Prometheus recording or alerting rule.
@@ -88,7 +91,11 @@ func Rules(slos []*SLO, opts GenerateOptions) RuleFile {
 	}
 	f := RuleFile{Groups: make([]RuleGroup, 0, len(slos))}
 	for _, s := range slos {
-		f.Groups = append(f.Groups, RuleGroup{Name: GroupName(s), Rules: sloRules(s, opts)})
+		g := RuleGroup{Name: GroupName(s), Rules: sloRules(s, opts)}
+		if s.RuleInterval > 0 {
+			g.Interval = FormatDuration(s.RuleInterval)
+		}
+		f.Groups = append(f.Groups, g)
 	}
 	return f
 }
@@ -327,6 +334,10 @@ func writeRuleFile(b *bytes.Buffer, f RuleFile) {
 	for _, g := range f.Groups {
 		b.WriteString("  - name: ")
 		writeScalar(b, g.Name)
+		if g.Interval != "" {
+			b.WriteString("\n    interval: ")
+			writeScalar(b, g.Interval)
+		}
 		b.WriteString("\n    rules:\n")
 		for _, r := range g.Rules {
 			if r.Record != "" {

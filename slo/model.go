@@ -13,6 +13,11 @@ const (
 	FormatOpenSLO = "openslo/v1"    // OpenSLO v1 SLO and SLI documents
 )
 
+// Formats lists every spec format Load recognises, for messages and docs.
+func Formats() []string {
+	return []string{FormatSloth, FormatSlothCRD, FormatNative, FormatOpenSLO, FormatOpenSLOAlpha}
+}
+
 // SLO is one loaded and validated service-level objective. Other packages
 // read it (analysis, rollout, autoscale, dashboards); the loader fills it.
 type SLO struct {
@@ -37,6 +42,9 @@ type SLO struct {
 	Format string `json:"format"`
 	// Source is where the SLO is defined, "file:line".
 	Source string `json:"source"`
+	// RuleInterval is the evaluation interval of the SLO's rule group (Sloth's
+	// rule_intervals plugin); 0 leaves Prometheus's global interval.
+	RuleInterval time.Duration `json:"rule_interval,omitempty"`
 }
 
 // ID is "service-name", unique across a set of loaded SLOs.
