@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vaneproj/vane/slo"
 )
+
+const lenientHelp = "ignore unknown fields (another tool's extra keys) with a warning instead of failing"
 
 // newSLOCmd groups the SLO spec commands.
 func newSLOCmd(g *globals) *cobra.Command {
@@ -39,21 +43,47 @@ func readSpecs(paths []string) ([]slo.File, error) {
 }
 
 func loadSpecs(paths []string) ([]*slo.SLO, error) {
+	return loadSpecsWith(io.Discard, paths, slo.LoadOptions{})
+}
+
+// loadSpecsWith loads the specs with opts, writes each warning to warnOut
+// and returns every error on its own line, each prefixed like the first.
+func loadSpecsWith(warnOut io.Writer, paths []string, opts slo.LoadOptions) ([]*slo.SLO, error) {
 	files, err := readSpecs(paths)
 	if err != nil {
 		return nil, err
 	}
-	return slo.Load(files...)
+	slos, warns, err := opts.Load(files...)
+	for _, w := range warns {
+		fmt.Fprintln(warnOut, "vane: warning:", w)
+	}
+	if err != nil {
+		return nil, prefixedError{err}
+	}
+	return slos, nil
 }
 
+// prefixedError prints a joined error with "vane: " before every line but
+// the first (main prints the first line's).
+type prefixedError struct{ err error }
+
+func (e prefixedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), "\n", "\nvane: ")
+}
+
+func (e prefixedError) Unwrap() error { return e.err }
+
 func newSLOValidateCmd(g *globals) *cobra.Command {
-	var files []string
+	var (
+		files   []string
+		lenient bool
+	)
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE...",
 		Short: "Check SLO specs; every error names file, line and field",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			slos, err := loadSpecs(files)
+			slos, err := loadSpecsWith(g.errOut, files, slo.LoadOptions{Lenient: lenient})
 			if err != nil {
 				return err
 			}
@@ -73,6 +103,7 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1, vane/v1, OpenSLO v1); repeatable")
+	cmd.Flags().BoolVar(&lenient, "lenient", false, lenientHelp)
 	return cmd
 }
 
@@ -82,6 +113,7 @@ func newSLOGenerateCmd(g *globals) *cobra.Command {
 		output   string
 		testsDir string
 		maxRaw   string
+		lenient  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "generate -f FILE... [-o rules.yaml] [--tests DIR]",
@@ -92,7 +124,7 @@ alert per SLO. With --tests DIR, also write promtool rule unit tests that
 prove each tier's detection and reset times (run: promtool test rules DIR/*.test.yaml).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			slos, err := loadSpecs(files)
+			slos, err := loadSpecsWith(g.errOut, files, slo.LoadOptions{Lenient: lenient})
 			if err != nil {
 				return err
 			}
@@ -128,6 +160,7 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 	f.StringVarP(&output, "output", "o", "", "rule file to write (default: standard output)")
 	f.StringVar(&testsDir, "tests", "", "also write promtool rule unit tests for every SLO into this directory")
 	f.StringVar(&maxRaw, "max-raw-window", "", "longest window computed from raw series (default 6h); longer ones sum recorded 5m rates")
+	f.BoolVar(&lenient, "lenient", false, lenientHelp)
 	return cmd
 }
 
