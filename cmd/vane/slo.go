@@ -102,7 +102,7 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1, vane/v1, OpenSLO v1); repeatable")
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1 or sloth.slok.dev/v1, vane/v1, OpenSLO v1 or v1alpha); repeatable")
 	cmd.Flags().BoolVar(&lenient, "lenient", false, lenientHelp)
 	return cmd
 }
