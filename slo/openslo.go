@@ -313,7 +313,12 @@ func openQuery(w *walker, r *object, key string, counter, events bool) string {
 	if sn := ms.get("spec"); sn.Kind == yaml.ScalarNode && sn.Tag != "!!null" {
 		q = windowVar(strings.TrimSpace(sn.Value))
 	} else {
+		// metricSource.spec is data-source specific in OpenSLO: keys other
+		// than the query (dimensions, …) are warnings, not errors.
+		lenient := w.lenient
+		w.lenient = true
 		qs = w.object(sn, join(ms.path, "spec"), "query", "promql")
+		w.lenient = lenient
 		qkey = "query"
 		if qs != nil && !qs.has("query") && qs.has("promql") {
 			qkey = "promql"
