@@ -87,6 +87,26 @@ spec:
 				t.Errorf("no group interval:\n%s", b.String()[:300])
 			}
 		}},
+		"Sloth error_budget_exhausted_alert plugin": {`
+version: "prometheus/v1"
+service: svc
+slo_plugins:
+  chain:
+    - id: sloth.dev/contrib/error_budget_exhausted_alert/v1
+      config: {threshold: 0.05, alert_name: ErrorBudgetLow, alert_labels: {severity: info}}
+slos:
+  - name: a
+    objective: 99.9
+    sli: {raw: {error_ratio_query: "x{{.window}}"}}
+    alerting: {name: A}
+`, func(t *testing.T, slos []*SLO, _ []error) {
+			var b strings.Builder
+			_ = GenerateRules(&b, slos, GenerateOptions{})
+			want := "      - alert: ErrorBudgetLow\n        expr: \"slo:period_error_budget_remaining:ratio{vane_slo=\\\"a\\\",vane_service=\\\"svc\\\"} <= 0.05\"\n        for: \"5m\"\n        labels:\n          severity: info\n"
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("no exhausted alert:\n%s", b.String())
+			}
+		}},
 		"common SLI plugin": {`
 version: "prometheus/v1"
 service: k8s

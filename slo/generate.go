@@ -74,6 +74,7 @@ type Rule struct {
 	Record      string            `yaml:"record,omitempty"`
 	Alert       string            `yaml:"alert,omitempty"`
 	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
@@ -248,7 +249,33 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 		}
 		rules = append(rules, alertRule(s, sev, cfg, mine, opts))
 	}
+	if x := s.Alerting.Exhausted; x != nil {
+		rules = append(rules, exhaustedRule(s, x))
+	}
 	return rules
+}
+
+// exhaustedRule is the alert on an exhausted (or nearly exhausted) budget.
+func exhaustedRule(s *SLO, x *ExhaustedAlert) Rule {
+	m := []string{fmt.Sprintf("%s=%q", LabelSLO, s.Name), fmt.Sprintf("%s=%q", LabelService, s.Service)}
+	keys := make([]string, 0, len(x.SelectorLabels))
+	for k := range x.SelectorLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m = append(m, fmt.Sprintf("%s=%q", k, x.SelectorLabels[k]))
+	}
+	r := Rule{
+		Alert:       x.Name,
+		Expr:        fmt.Sprintf("%s{%s} <= %s", RecordBudgetRemaining, strings.Join(m, ","), num(x.Threshold)),
+		Labels:      x.Labels,
+		Annotations: x.Annotations,
+	}
+	if x.For > 0 {
+		r.For = FormatDuration(x.For)
+	}
+	return r
 }
 
 // orZero makes an error query that returns nothing (no error series exist
@@ -357,6 +384,11 @@ func writeRuleFile(b *bytes.Buffer, f RuleFile) {
 				}
 			} else {
 				writeScalar(b, r.Expr)
+				b.WriteByte('\n')
+			}
+			if r.For != "" {
+				b.WriteString("        for: ")
+				writeScalar(b, r.For)
 				b.WriteByte('\n')
 			}
 			writeMap(b, "labels", r.Labels)

@@ -158,6 +158,22 @@ type Alerting struct {
 	MinEvents float64 `json:"min_events,omitempty"`
 	// RunbookURL becomes the runbook_url annotation.
 	RunbookURL string `json:"runbook_url,omitempty"`
+	// Exhausted is an extra alert on the budget remaining (Sloth's
+	// error_budget_exhausted_alert plugin); nil for none.
+	Exhausted *ExhaustedAlert `json:"exhausted,omitempty"`
+}
+
+// ExhaustedAlert fires while the SLO's error budget remaining is at or
+// below Threshold (a ratio: 0 is an exhausted budget) for For.
+type ExhaustedAlert struct {
+	Name      string        `json:"name"`
+	Threshold float64       `json:"threshold"`
+	For       time.Duration `json:"for"`
+	// Labels and Annotations go on the alert; SelectorLabels narrow the
+	// budget series it reads.
+	Labels         map[string]string `json:"labels,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
+	SelectorLabels map[string]string `json:"selector_labels,omitempty"`
 }
 
 // AlertConfig is the per-severity part of Alerting.

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Sloth plugins. Sloth v0.16 runs every SLO through a chain of SLO plugins
@@ -27,6 +29,8 @@ var slothSLOPluginEffect = map[string]string{
 	"sloth.dev/contrib/rule_intervals/v1": "interval",
 	// Adds labels to Sloth's sloth_slo_info metric, which Vane does not write.
 	"sloth.dev/contrib/info_labels/v1": "warn",
+	// An extra alert when the budget remaining falls to a threshold.
+	"sloth.dev/contrib/error_budget_exhausted_alert/v1": "exhausted",
 }
 
 func supportedSLOPlugins() string {
@@ -42,13 +46,18 @@ func supportedSLOPlugins() string {
 type slothPlugins struct {
 	// interval is the rule group interval set by rule_intervals.
 	interval time.Duration
+	// exhausted is the alert of error_budget_exhausted_alert.
+	exhausted *ExhaustedAlert
 }
 
 // then is the chain of an SLO whose own chain is child, under a group
-// chain p. Only the interval carries a value; the SLO's wins.
+// chain p: the SLO's settings win.
 func (p slothPlugins) then(child slothPlugins) slothPlugins {
 	if child.interval > 0 {
-		return child
+		p.interval = child.interval
+	}
+	if child.exhausted != nil {
+		p.exhausted = child.exhausted
 	}
 	return p
 }
@@ -57,6 +66,10 @@ func (p slothPlugins) then(child slothPlugins) slothPlugins {
 func (p slothPlugins) apply(_ *walker, s *SLO) {
 	if p.interval > 0 {
 		s.RuleInterval = p.interval
+	}
+	if p.exhausted != nil {
+		x := *p.exhausted
+		s.Alerting.Exhausted = &x
 	}
 }
 
@@ -92,6 +105,8 @@ func readSlothPlugins(w *walker, o *object, key string) slothPlugins {
 			w.warnf(io.get("id"), join(path, "id"), "Sloth SLO plugin %q has no effect: it labels Sloth's sloth_slo_info metric, which Vane does not write", id)
 		case "interval":
 			out.interval = ruleIntervals(w, io, path)
+		case "exhausted":
+			out.exhausted = exhaustedAlert(w, io, path)
 		}
 	}
 	return out
@@ -126,6 +141,39 @@ func ruleIntervals(w *walker, io *object, path string) time.Duration {
 		}
 	}
 	return d
+}
+
+// exhaustedAlert reads error_budget_exhausted_alert's config, with its
+// documented defaults: threshold 0, for 5m, alert name ErrorBudgetExhausted.
+func exhaustedAlert(w *walker, io *object, path string) *ExhaustedAlert {
+	x := &ExhaustedAlert{Name: "ErrorBudgetExhausted", For: 5 * time.Minute}
+	cfg := w.object(io.get("config"), join(path, "config"), "threshold", "for", "annotations", "alert_name", "alert_labels", "selector_labels")
+	if cfg == nil {
+		return x
+	}
+	if th, ok := cfg.number("threshold", false); ok {
+		x.Threshold = th
+	}
+	if f := cfg.str("for", false); f != "" {
+		d, err := ParseDuration(f)
+		if err != nil || d < 0 {
+			w.errorf(cfg.get("for"), join(cfg.path, "for"), "must be a duration like 5m, got %q", f)
+		} else {
+			x.For = d
+		}
+	}
+	if n := cfg.str("alert_name", false); n != "" {
+		if !model.LegacyValidation.IsValidMetricName(n) {
+			w.errorf(cfg.get("alert_name"), join(cfg.path, "alert_name"), "%q is not a valid alert name", n)
+		}
+		x.Name = n
+	}
+	x.Labels = cfg.strMap("alert_labels")
+	checkLabels(w, cfg, "alert_labels", x.Labels)
+	x.Annotations = cfg.strMap("annotations")
+	x.SelectorLabels = cfg.strMap("selector_labels")
+	checkLabels(w, cfg, "selector_labels", x.SelectorLabels)
+	return x
 }
 
 // slothSLIPlugin builds the SLI of one of the common Sloth SLI plugins
