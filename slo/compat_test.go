@@ -107,6 +107,21 @@ slos:
 				t.Errorf("no exhausted alert:\n%s", b.String())
 			}
 		}},
+		"Sloth remove_labels plugin": {`
+version: "prometheus/v1"
+service: svc
+labels: {team: a, namespace: b}
+slos:
+  - name: a
+    objective: 99.9
+    plugins: {chain: [{id: sloth.dev/contrib/remove_labels/v1, config: {preserveLabels: [namespace]}}]}
+    sli: {raw: {error_ratio_query: "x{{.window}}"}}
+    alerting: {name: A}
+`, func(t *testing.T, slos []*SLO, _ []error) {
+			if l := slos[0].Labels; len(l) != 1 || l["namespace"] != "b" {
+				t.Errorf("labels %v", l)
+			}
+		}},
 		"common SLI plugin": {`
 version: "prometheus/v1"
 service: k8s

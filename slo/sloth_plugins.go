@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 )
 
 // Sloth plugins. Sloth v0.16 runs every SLO through a chain of SLO plugins
@@ -31,6 +32,8 @@ var slothSLOPluginEffect = map[string]string{
 	"sloth.dev/contrib/info_labels/v1": "warn",
 	// An extra alert when the budget remaining falls to a threshold.
 	"sloth.dev/contrib/error_budget_exhausted_alert/v1": "exhausted",
+	// Keeps the spec's labels off the recorded series (but preserveLabels).
+	"sloth.dev/contrib/remove_labels/v1": "remove_labels",
 }
 
 func supportedSLOPlugins() string {
@@ -48,6 +51,9 @@ type slothPlugins struct {
 	interval time.Duration
 	// exhausted is the alert of error_budget_exhausted_alert.
 	exhausted *ExhaustedAlert
+	// removeLabels is set by remove_labels; preserve lists the labels it keeps.
+	removeLabels bool
+	preserve     map[string]bool
 }
 
 // then is the chain of an SLO whose own chain is child, under a group
@@ -58,6 +64,9 @@ func (p slothPlugins) then(child slothPlugins) slothPlugins {
 	}
 	if child.exhausted != nil {
 		p.exhausted = child.exhausted
+	}
+	if child.removeLabels {
+		p.removeLabels, p.preserve = true, child.preserve
 	}
 	return p
 }
@@ -70,6 +79,20 @@ func (p slothPlugins) apply(_ *walker, s *SLO) {
 	if p.exhausted != nil {
 		x := *p.exhausted
 		s.Alerting.Exhausted = &x
+	}
+	if p.removeLabels {
+		// Sloth keeps the removed labels on its sloth_slo_info metric
+		// only; Vane writes no info metric, so they are dropped.
+		kept := map[string]string{}
+		for k, v := range s.Labels {
+			if p.preserve[k] {
+				kept[k] = v
+			}
+		}
+		s.Labels = kept
+		if len(kept) == 0 {
+			s.Labels = nil
+		}
 	}
 }
 
@@ -107,6 +130,17 @@ func readSlothPlugins(w *walker, o *object, key string) slothPlugins {
 			out.interval = ruleIntervals(w, io, path)
 		case "exhausted":
 			out.exhausted = exhaustedAlert(w, io, path)
+		case "remove_labels":
+			out.removeLabels, out.preserve = true, map[string]bool{}
+			cfg := w.object(io.get("config"), join(path, "config"), "preserveLabels", "skipMetrics")
+			for _, n := range cfg.list("preserveLabels", false) {
+				if n.Kind == yaml.ScalarNode {
+					out.preserve[n.Value] = true
+				}
+			}
+			if len(cfg.list("skipMetrics", false)) > 0 {
+				w.warnf(cfg.get("skipMetrics"), join(cfg.path, "skipMetrics"), "not applied: Vane removes the labels from every recorded series of the SLO")
+			}
 		}
 	}
 	return out
