@@ -42,13 +42,9 @@ func readSpecs(paths []string) ([]slo.File, error) {
 	return files, nil
 }
 
-func loadSpecs(paths []string) ([]*slo.SLO, error) {
-	return loadSpecsWith(io.Discard, paths, slo.LoadOptions{})
-}
-
-// loadSpecsWith loads the specs with opts, writes each warning to warnOut
-// and returns every error on its own line, each prefixed like the first.
-func loadSpecsWith(warnOut io.Writer, paths []string, opts slo.LoadOptions) ([]*slo.SLO, error) {
+// loadSpecs loads the specs with opts, writes each warning to warnOut and
+// returns every error on its own line, each prefixed like the first.
+func loadSpecs(warnOut io.Writer, paths []string, opts slo.LoadOptions) ([]*slo.SLO, error) {
 	files, err := readSpecs(paths)
 	if err != nil {
 		return nil, err
@@ -83,7 +79,7 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 		Short: "Check SLO specs; every error names file, line and field",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			slos, err := loadSpecsWith(g.errOut, files, slo.LoadOptions{Lenient: lenient})
+			slos, err := loadSpecs(g.errOut, files, slo.LoadOptions{Lenient: lenient})
 			if err != nil {
 				return err
 			}
@@ -124,7 +120,7 @@ alert per SLO. With --tests DIR, also write promtool rule unit tests that
 prove each tier's detection and reset times (run: promtool test rules DIR/*.test.yaml).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			slos, err := loadSpecsWith(g.errOut, files, slo.LoadOptions{Lenient: lenient})
+			slos, err := loadSpecs(g.errOut, files, slo.LoadOptions{Lenient: lenient})
 			if err != nil {
 				return err
 			}
