@@ -140,6 +140,23 @@ slos:
 				t.Errorf("got %s / %s", e, tot)
 			}
 		}},
+		"CoreDNS SLI plugin": {`
+version: "prometheus/v1"
+service: dns
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      plugin:
+        id: sloth-common/coredns/availability
+        options: {filter: 'job="kube-dns", zone="."', custom_rcode_regex: (SERVFAIL|FORMERR)}
+    alerting: {name: DNS}
+`, func(t *testing.T, slos []*SLO, _ []error) {
+			e, _ := slos[0].SLI.Queries(time.Hour)
+			if e != `sum(rate(coredns_dns_responses_total{job="kube-dns", zone=".",rcode=~"(SERVFAIL|FORMERR)"}[1h]))` {
+				t.Errorf("got %s", e)
+			}
+		}},
 		"OpenSLO v1alpha as Sloth reads it": {`
 apiVersion: openslo/v1alpha
 kind: SLO

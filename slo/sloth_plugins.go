@@ -2,6 +2,7 @@ package slo
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -265,6 +266,21 @@ var slothSLIPlugins = map[string]func(filter string, opts map[string]string) (SL
 		return SLI{Kind: SLIEvents,
 			ErrorQuery: fmt.Sprintf(`sum(rate(apiserver_request_total{%s}[%s]))`, matchers(filter, `code=~"(5..|429)"`), WindowVar),
 			TotalQuery: fmt.Sprintf(`sum(rate(apiserver_request_total{%s}[%s]))`, filter, WindowVar),
+		}, nil
+	},
+	// Errors are DNS responses with rcode SERVFAIL, or matching the regex in
+	// option custom_rcode_regex.
+	"sloth-common/coredns/availability": func(filter string, opts map[string]string) (SLI, error) {
+		re := strings.TrimSpace(opts["custom_rcode_regex"])
+		if re == "" {
+			re = "SERVFAIL"
+		}
+		if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
+			return SLI{}, fmt.Errorf("option custom_rcode_regex: %v", err)
+		}
+		return SLI{Kind: SLIEvents,
+			ErrorQuery: fmt.Sprintf(`sum(rate(coredns_dns_responses_total{%s}[%s]))`, matchers(filter, fmt.Sprintf("rcode=~%q", re)), WindowVar),
+			TotalQuery: fmt.Sprintf(`sum(rate(coredns_dns_responses_total{%s}[%s]))`, filter, WindowVar),
 		}, nil
 	},
 	// Errors are requests slower than the histogram bucket in option bucket.
