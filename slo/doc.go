@@ -1,7 +1,10 @@
 // Package slo is Vane's SLO engine: the SLO model, loading of specs (Sloth
-// "prometheus/v1", native "vane/v1", OpenSLO v1), validation with file:line
-// errors, error-budget and burn-rate math, multi-window multi-burn-rate alert
-// tiers, and Prometheus rule generation.
+// "prometheus/v1" files and "sloth.slok.dev/v1" Kubernetes resources with
+// Sloth's embedded SLO plugins and common SLI plugins, native "vane/v1",
+// OpenSLO v1 and v1alpha), validation with file:line errors (strict by
+// default; LoadOptions.Lenient makes unknown fields warnings), error-budget
+// and burn-rate math, multi-window multi-burn-rate alert tiers, Prometheus
+// rule generation and promtool rule tests of the alerts.
 //
 // The package is a pure core: it does no network I/O, no logging, no metrics
 // and never reads the wall clock (functions that need a time take now). It

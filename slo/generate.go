@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Names of the recorded series. Every series carries the labels slo and
-// service plus the spec's labels; window series also carry slo_window.
+// Names of the recorded series. Every series carries the labels vane_slo
+// and vane_service plus the spec's labels; window series also carry
+// slo_window.
 const (
 	// RecordErrorRate5m and RecordTotalRate5m are the per-second error and
 	// total rates over 5m: the request-weighted base that long windows sum.
@@ -62,8 +63,10 @@ type RuleFile struct {
 
 // RuleGroup is one Prometheus rule group.
 type RuleGroup struct {
-	Name  string `yaml:"name"`
-	Rules []Rule `yaml:"rules"`
+	Name string `yaml:"name"`
+	// Interval is the group's evaluation interval; "" uses the global one.
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []Rule `yaml:"rules"`
 }
 
 // Rule is a Prometheus recording or alerting rule.
@@ -71,6 +74,7 @@ type Rule struct {
 	Record      string            `yaml:"record,omitempty"`
 	Alert       string            `yaml:"alert,omitempty"`
 	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
@@ -88,7 +92,11 @@ func Rules(slos []*SLO, opts GenerateOptions) RuleFile {
 	}
 	f := RuleFile{Groups: make([]RuleGroup, 0, len(slos))}
 	for _, s := range slos {
-		f.Groups = append(f.Groups, RuleGroup{Name: GroupName(s), Rules: sloRules(s, opts)})
+		g := RuleGroup{Name: GroupName(s), Rules: sloRules(s, opts)}
+		if s.RuleInterval > 0 {
+			g.Interval = FormatDuration(s.RuleInterval)
+		}
+		f.Groups = append(f.Groups, g)
 	}
 	return f
 }
@@ -241,7 +249,33 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 		}
 		rules = append(rules, alertRule(s, sev, cfg, mine, opts))
 	}
+	if x := s.Alerting.Exhausted; x != nil {
+		rules = append(rules, exhaustedRule(s, x))
+	}
 	return rules
+}
+
+// exhaustedRule is the alert on an exhausted (or nearly exhausted) budget.
+func exhaustedRule(s *SLO, x *ExhaustedAlert) Rule {
+	m := []string{fmt.Sprintf("%s=%q", LabelSLO, s.Name), fmt.Sprintf("%s=%q", LabelService, s.Service)}
+	keys := make([]string, 0, len(x.SelectorLabels))
+	for k := range x.SelectorLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m = append(m, fmt.Sprintf("%s=%q", k, x.SelectorLabels[k]))
+	}
+	r := Rule{
+		Alert:       x.Name,
+		Expr:        fmt.Sprintf("%s{%s} <= %s", RecordBudgetRemaining, strings.Join(m, ","), num(x.Threshold)),
+		Labels:      x.Labels,
+		Annotations: x.Annotations,
+	}
+	if x.For > 0 {
+		r.For = FormatDuration(x.For)
+	}
+	return r
 }
 
 // orZero makes an error query that returns nothing (no error series exist
@@ -327,6 +361,10 @@ func writeRuleFile(b *bytes.Buffer, f RuleFile) {
 	for _, g := range f.Groups {
 		b.WriteString("  - name: ")
 		writeScalar(b, g.Name)
+		if g.Interval != "" {
+			b.WriteString("\n    interval: ")
+			writeScalar(b, g.Interval)
+		}
 		b.WriteString("\n    rules:\n")
 		for _, r := range g.Rules {
 			if r.Record != "" {
@@ -346,6 +384,11 @@ func writeRuleFile(b *bytes.Buffer, f RuleFile) {
 				}
 			} else {
 				writeScalar(b, r.Expr)
+				b.WriteByte('\n')
+			}
+			if r.For != "" {
+				b.WriteString("        for: ")
+				writeScalar(b, r.For)
 				b.WriteByte('\n')
 			}
 			writeMap(b, "labels", r.Labels)

@@ -42,14 +42,14 @@ slos:
 				{Series: `rpc_duration_seconds{job="rpc"}`, Values: "{{schema:0 count:0 sum:0 buckets:[0 0 0] offset:-2}}+{{schema:0 count:100 sum:30 buckets:[90 0 10] offset:-2}}x120"},
 			},
 			PromQLTest: []PromQLExprTest{
-				{Expr: `abs(slo:sli_error:ratio_rate1h{slo="classic"} - 0.01) < bool 1e-9`, EvalTime: "2h",
-					ExpSamples: []ExpSample{{Labels: `{service="api",slo="classic",slo_window="1h"}`, Value: 1}}},
-				{Expr: `abs(slo:sli_error:ratio_rate1h{slo="native"} - 0.1) < bool 1e-9`, EvalTime: "2h",
-					ExpSamples: []ExpSample{{Labels: `{service="api",slo="native",slo_window="1h"}`, Value: 1}}},
+				{Expr: `abs(slo:sli_error:ratio_rate1h{vane_slo="classic"} - 0.01) < bool 1e-9`, EvalTime: "2h",
+					ExpSamples: []ExpSample{{Labels: `{vane_service="api",vane_slo="classic",slo_window="1h"}`, Value: 1}}},
+				{Expr: `abs(slo:sli_error:ratio_rate1h{vane_slo="native"} - 0.1) < bool 1e-9`, EvalTime: "2h",
+					ExpSamples: []ExpSample{{Labels: `{vane_service="api",vane_slo="native",slo_window="1h"}`, Value: 1}}},
 				// 1% slow is 1x a 99% budget; 10% is 10x.
 				{Expr: `round(slo:current_burn_rate:ratio, 0.001)`, EvalTime: "2h", ExpSamples: []ExpSample{
-					{Labels: `{service="api",slo="classic",slo_window="5m"}`, Value: 1},
-					{Labels: `{service="api",slo="native",slo_window="5m"}`, Value: 10},
+					{Labels: `{vane_service="api",vane_slo="classic",slo_window="5m"}`, Value: 1},
+					{Labels: `{vane_service="api",vane_slo="native",slo_window="5m"}`, Value: 10},
 				}},
 			},
 		}},

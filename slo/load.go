@@ -29,10 +29,12 @@ const (
 	MaxWindow = 90 * 24 * time.Hour
 )
 
-// Labels that Vane sets on generated rules; specs may not set them.
+// Labels that Vane sets on generated rules; specs may not set them. The
+// identity labels are in Vane's own namespace, so that labels users route
+// alerts on (service, slo, team, …) stay theirs.
 const (
-	LabelSLO      = "slo"
-	LabelService  = "service"
+	LabelSLO      = "vane_slo"
+	LabelService  = "vane_service"
 	LabelWindow   = "slo_window"
 	LabelSeverity = "severity"
 	// LabelVaneSeverity carries page/ticket when the spec sets its own
@@ -50,35 +52,64 @@ var promqlParser = parser.NewParser(parser.Options{})
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
-// Load parses, checks and returns the SLOs of every file, in file order.
-// Each problem is an *Error naming file, line and field; all problems of all
-// files are returned together (errors.Join), and then no SLO is returned.
+// Load parses, checks and returns the SLOs of every file, in file order,
+// strictly: unknown fields are errors. Each problem is an *Error naming
+// file, line and field; all problems of all files are returned together
+// (errors.Join), and then no SLO is returned. Warnings are dropped; use
+// LoadOptions.Load to read them.
 func Load(files ...File) ([]*SLO, error) {
-	l := &loader{slis: map[string]openSLI{}}
+	slos, _, err := LoadOptions{}.Load(files...)
+	return slos, err
+}
+
+// LoadOptions tunes loading. The zero value is strict loading.
+type LoadOptions struct {
+	// Lenient turns unknown fields (another tool's extra keys) into
+	// warnings instead of errors.
+	Lenient bool
+}
+
+// Load is like the package's Load and also returns warnings (each an
+// *Error): unknown fields in lenient mode, and parts of a spec that Vane
+// reads but cannot reproduce (OpenSLO alert policies it cannot map, Sloth
+// plugins without an equivalent). Warnings are returned with the errors too.
+func (o LoadOptions) Load(files ...File) (slos []*SLO, warnings []error, err error) {
+	l := &loader{slis: map[string]openSLI{}, lenient: o.Lenient}
 	for _, f := range files {
 		l.file(f)
 	}
 	l.resolveOpenSLO()
 	l.checkDuplicates()
 	if len(l.errs) > 0 {
-		return nil, errors.Join(l.errs...)
+		return nil, l.warns, errors.Join(l.errs...)
 	}
-	return l.slos, nil
+	return l.slos, l.warns, nil
 }
 
 type loader struct {
 	slos    []*SLO
 	errs    []error
+	warns   []error
+	lenient bool
 	slis    map[string]openSLI // OpenSLO SLI documents by name
 	pending []pendingRef       // OpenSLO SLOs waiting for a referenced SLI
-	nodes   map[*SLO]*yaml.Node
+	names   map[*SLO]namePos   // where each SLO's name is written
+}
+
+// namePos is where an SLO's name is, for duplicate errors.
+type namePos struct {
+	node  *yaml.Node
+	field string
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
 func (l *loader) file(f File) {
-	w := &walker{file: f.Name}
-	defer func() { l.errs = append(l.errs, w.errs...) }()
+	w := &walker{file: f.Name, lenient: l.lenient}
+	defer func() {
+		l.errs = append(l.errs, w.errs...)
+		l.warns = append(l.warns, w.warns...)
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(f.Data))
 	docs := 0
 	for {
@@ -101,13 +132,40 @@ func (l *loader) file(f File) {
 		if len(doc.Content) == 0 {
 			continue
 		}
+		root := resolve(doc.Content[0])
+		// A YAML list of documents (as OpenSLO tools write them).
+		if root.Kind == yaml.SequenceNode && len(root.Content) > 0 && allMappings(root.Content) {
+			for _, item := range root.Content {
+				docs++
+				l.document(w, item)
+			}
+			continue
+		}
 		docs++
-		l.document(w, doc.Content[0])
+		l.document(w, root)
 	}
 	if docs == 0 {
 		w.errs = append(w.errs, &Error{File: f.Name, Line: 1, Msg: "no SLO spec in file (it is empty)"})
 	}
 }
+
+func allMappings(ns []*yaml.Node) bool {
+	for _, n := range ns {
+		if resolve(n).Kind != yaml.MappingNode {
+			return false
+		}
+	}
+	return true
+}
+
+// Spec formats beyond the three primary ones.
+const (
+	// FormatSlothCRD is Sloth's Kubernetes resource
+	// (apiVersion sloth.slok.dev/v1, kind PrometheusServiceLevel).
+	FormatSlothCRD = "sloth.slok.dev/v1"
+	// FormatOpenSLOAlpha is OpenSLO v1alpha, as Sloth loads it.
+	FormatOpenSLOAlpha = "openslo/v1alpha"
+)
 
 func (l *loader) document(w *walker, root *yaml.Node) {
 	root = resolve(root)
@@ -126,48 +184,96 @@ func (l *loader) document(w *walker, root *yaml.Node) {
 	}
 	switch {
 	case version != nil && version.Value == FormatSloth:
-		l.sloth(w, root, false)
+		l.sloth(w, root, dialectSloth)
 	case version != nil && version.Value == FormatNative:
-		l.sloth(w, root, true)
+		l.sloth(w, root, dialectNative)
 	case version != nil:
-		w.errorf(version, "version", "unknown spec version %q (want %q, %q, or apiVersion %q)", version.Value, FormatSloth, FormatNative, FormatOpenSLO)
-	case apiVersion != nil && apiVersion.Value == FormatOpenSLO:
+		w.errorf(version, "version", "unknown spec version %q (want %q, %q, or apiVersion %q, %q, %q)", version.Value, FormatSloth, FormatNative, FormatOpenSLO, FormatOpenSLOAlpha, FormatSlothCRD)
+	case apiVersion != nil && (apiVersion.Value == FormatOpenSLO || apiVersion.Value == "openslo.com/v1"):
 		l.openSLO(w, root)
+	case apiVersion != nil && apiVersion.Value == FormatOpenSLOAlpha:
+		l.openSLOAlpha(w, root)
+	case apiVersion != nil && apiVersion.Value == FormatSlothCRD:
+		l.slothCRD(w, root)
 	case apiVersion != nil:
-		w.errorf(apiVersion, "apiVersion", "unknown apiVersion %q (want %q)", apiVersion.Value, FormatOpenSLO)
+		w.errorf(apiVersion, "apiVersion", "unknown apiVersion %q (want %q, %q or %q)", apiVersion.Value, FormatOpenSLO, FormatOpenSLOAlpha, FormatSlothCRD)
 	default:
-		w.errorf(root, "version", "required field is missing (%q or %q; OpenSLO documents set apiVersion: %s)", FormatSloth, FormatNative, FormatOpenSLO)
+		w.errorf(root, "version", "required field is missing (%q or %q; OpenSLO documents set apiVersion: %s, Sloth's Kubernetes resources apiVersion: %s)", FormatSloth, FormatNative, FormatOpenSLO, FormatSlothCRD)
 	}
 }
 
-// sloth reads a Sloth prometheus/v1 spec, or Vane's vane/v1 superset.
-func (l *loader) sloth(w *walker, root *yaml.Node, native bool) {
-	format := FormatSloth
-	top := []string{"version", "service", "labels", "slos", "slo_plugins"}
-	if native {
-		format = FormatNative
-		top = top[:4]
-	}
-	o := w.object(root, "", top...)
+// slothDialect names the keys of one flavour of Sloth's spec: the
+// prometheus/v1 file (snake_case), Sloth's Kubernetes resource (camelCase)
+// and Vane's vane/v1 superset.
+type slothDialect struct {
+	format                                       string
+	native                                       bool
+	errorQuery, totalQuery, errorRatioQuery      string
+	pageAlert, ticketAlert, sloPlugins, children string
+}
+
+var (
+	dialectSloth  = slothDialect{FormatSloth, false, "error_query", "total_query", "error_ratio_query", "page_alert", "ticket_alert", "slo_plugins", "plugins"}
+	dialectNative = slothDialect{FormatNative, true, "error_query", "total_query", "error_ratio_query", "page_alert", "ticket_alert", "", ""}
+	dialectCRD    = slothDialect{FormatSlothCRD, false, "errorQuery", "totalQuery", "errorRatioQuery", "pageAlert", "ticketAlert", "sloPlugins", "plugins"}
+)
+
+// slothCRD reads Sloth's PrometheusServiceLevel resource: its spec is a
+// Sloth spec with camelCase keys.
+func (l *loader) slothCRD(w *walker, root *yaml.Node) {
+	o := w.object(root, "", "apiVersion", "kind", "metadata", "spec", "status")
 	if o == nil {
 		return
 	}
-	if o.has("slo_plugins") {
-		w.errorf(o.keys["slo_plugins"], "slo_plugins", "Sloth SLO plugins are not supported; write the SLO's rules as events or raw SLIs")
+	if k := o.str("kind", true); k != "" && k != "PrometheusServiceLevel" {
+		w.errorf(o.get("kind"), "kind", "unknown %s kind %q (want PrometheusServiceLevel)", FormatSlothCRD, k)
+		return
+	}
+	if !o.has("spec") {
+		w.errorf(root, "spec", "required field is missing")
+		return
+	}
+	l.slothSpec(w, o.get("spec"), "spec", dialectCRD)
+}
+
+// sloth reads a Sloth prometheus/v1 spec, or Vane's vane/v1 superset.
+func (l *loader) sloth(w *walker, root *yaml.Node, d slothDialect) {
+	l.slothSpec(w, root, "", d)
+}
+
+func (l *loader) slothSpec(w *walker, root *yaml.Node, base string, d slothDialect) {
+	native := d.native
+	format := d.format
+	top := []string{"service", "labels", "slos"}
+	if base == "" {
+		top = append(top, "version")
+	}
+	if d.sloPlugins != "" {
+		top = append(top, d.sloPlugins)
+	}
+	o := w.object(root, base, top...)
+	if o == nil {
+		return
+	}
+	var groupPlugins slothPlugins
+	if d.sloPlugins != "" && o.has(d.sloPlugins) {
+		groupPlugins = readSlothPlugins(w, o, d.sloPlugins)
 	}
 	service := o.str("service", true)
-	checkName(w, o.get("service"), "service", service)
+	checkName(w, o.get("service"), join(base, "service"), service)
 	svcLabels := o.strMap("labels")
 	checkLabels(w, o, "labels", svcLabels)
 	items := o.list("slos", true)
 	if o.has("slos") && len(items) == 0 && o.get("slos").Kind == yaml.SequenceNode {
-		w.errorf(o.get("slos"), "slos", "must list at least one SLO")
+		w.errorf(o.get("slos"), join(base, "slos"), "must list at least one SLO")
 	}
 	for i, item := range items {
-		path := fmt.Sprintf("slos[%d]", i)
-		fields := []string{"name", "description", "objective", "labels", "sli", "alerting", "plugins"}
+		path := fmt.Sprintf("%s[%d]", join(base, "slos"), i)
+		fields := []string{"name", "description", "objective", "labels", "sli", "alerting"}
 		if native {
-			fields = append(fields[:6], "window")
+			fields = append(fields, "window")
+		} else {
+			fields = append(fields, d.children)
 		}
 		so := w.object(item, path, fields...)
 		if so == nil {
@@ -177,8 +283,9 @@ func (l *loader) sloth(w *walker, root *yaml.Node, native bool) {
 		s.Name = so.str("name", true)
 		checkName(w, so.get("name"), join(path, "name"), s.Name)
 		s.Description = so.str("description", false)
-		if so.has("plugins") {
-			w.errorf(so.keys["plugins"], join(path, "plugins"), "Sloth SLO plugins are not supported")
+		plugins := groupPlugins
+		if !native && so.has(d.children) {
+			plugins = plugins.then(readSlothPlugins(w, so, d.children))
 		}
 		s.Labels = mergeLabels(svcLabels, so.strMap("labels"))
 		checkLabels(w, so, "labels", so.strMap("labels"))
@@ -196,20 +303,22 @@ func (l *loader) sloth(w *walker, root *yaml.Node, native bool) {
 			objOK = false
 		}
 		s.Objective = obj
-		s.SLI = slothSLI(w, so.get("sli"), join(path, "sli"), native, so.node)
-		s.Alerting = slothAlerting(w, so.get("alerting"), join(path, "alerting"), native, so.node, s)
+		s.SLI = slothSLI(w, so.get("sli"), join(path, "sli"), d, so.node)
+		s.Alerting = slothAlerting(w, so.get("alerting"), join(path, "alerting"), d, so.node, s)
+		plugins.apply(w, s)
 		if objOK {
 			checkTiersCanFire(w, so.get("objective"), join(path, "objective"), s)
 		}
-		l.add(s, item)
+		l.add(s, so.get("name"), join(path, "name"))
 	}
 }
 
-func (l *loader) add(s *SLO, n *yaml.Node) {
-	if l.nodes == nil {
-		l.nodes = map[*SLO]*yaml.Node{}
+// add records s, whose name is written at n (field names it in errors).
+func (l *loader) add(s *SLO, n *yaml.Node, field string) {
+	if l.names == nil {
+		l.names = map[*SLO]namePos{}
 	}
-	l.nodes[s] = n
+	l.names[s] = namePos{node: n, field: field}
 	l.slos = append(l.slos, s)
 }
 
@@ -221,8 +330,12 @@ func (l *loader) checkDuplicates() {
 		}
 		if prev, ok := seen[s.ID()]; ok {
 			file, line := splitSource(s.Source)
-			l.errs = append(l.errs, &Error{File: file, Line: line, Field: "name",
-				Msg: fmt.Sprintf("duplicate SLO %q of service %q (first defined at %s)", s.Name, s.Service, prev.Source)})
+			e := &Error{File: file, Line: line, Field: "name",
+				Msg: fmt.Sprintf("duplicate SLO %q of service %q (first defined at %s)", s.Name, s.Service, prev.Source)}
+			if p, ok := l.names[s]; ok && p.node != nil {
+				e.Line, e.Column, e.Field = p.node.Line, p.node.Column, p.field
+			}
+			l.errs = append(l.errs, e)
 			continue
 		}
 		seen[s.ID()] = s
@@ -313,13 +426,13 @@ func parseWindow(w *walker, n *yaml.Node, field string) Window {
 	return Window{Duration: d}
 }
 
-func slothSLI(w *walker, n *yaml.Node, path string, native bool, parent *yaml.Node) SLI {
+func slothSLI(w *walker, n *yaml.Node, path string, d slothDialect, parent *yaml.Node) SLI {
 	if n == nil {
 		w.errorf(parent, path, "required field is missing")
 		return SLI{}
 	}
 	kinds := []string{"events", "raw", "plugin"}
-	if native {
+	if d.native {
 		kinds = []string{"events", "raw", "latency"}
 	}
 	o := w.object(n, path, kinds...)
@@ -338,18 +451,20 @@ func slothSLI(w *walker, n *yaml.Node, path string, native bool, parent *yaml.No
 	}
 	switch {
 	case o.has("plugin"):
-		w.errorf(o.keys["plugin"], join(path, "plugin"), "Sloth SLI plugins are not supported; use events or raw")
-		return SLI{}
+		return slothSLIPlugin(w, o, join(path, "plugin"))
 	case o.has("events"):
-		eo := w.object(o.get("events"), join(path, "events"), "error_query", "total_query")
-		s := SLI{Kind: SLIEvents, ErrorQuery: eo.str("error_query", true), TotalQuery: eo.str("total_query", true)}
-		checkQuery(w, eo, "error_query", s.ErrorQuery, true)
-		checkQuery(w, eo, "total_query", s.TotalQuery, true)
+		eo := w.object(o.get("events"), join(path, "events"), d.errorQuery, d.totalQuery)
+		s := SLI{Kind: SLIEvents, ErrorQuery: windowVar(eo.str(d.errorQuery, true)), TotalQuery: windowVar(eo.str(d.totalQuery, true))}
+		checkQuery(w, eo, d.errorQuery, s.ErrorQuery, true)
+		checkQuery(w, eo, d.totalQuery, s.TotalQuery, true)
+		if s.ErrorQuery != "" && strings.TrimSpace(s.ErrorQuery) == strings.TrimSpace(s.TotalQuery) {
+			w.errorf(eo.get(d.errorQuery), join(eo.path, d.errorQuery), "the error and total queries are the same")
+		}
 		return s
 	case o.has("raw"):
-		ro := w.object(o.get("raw"), join(path, "raw"), "error_ratio_query")
-		s := SLI{Kind: SLIRaw, ErrorRatioQuery: ro.str("error_ratio_query", true)}
-		checkQuery(w, ro, "error_ratio_query", s.ErrorRatioQuery, true)
+		ro := w.object(o.get("raw"), join(path, "raw"), d.errorRatioQuery)
+		s := SLI{Kind: SLIRaw, ErrorRatioQuery: windowVar(ro.str(d.errorRatioQuery, true))}
+		checkQuery(w, ro, d.errorRatioQuery, s.ErrorRatioQuery, true)
 		return s
 	default:
 		lo := w.object(o.get("latency"), join(path, "latency"), "metric", "selector", "threshold", "native")
@@ -374,6 +489,18 @@ func slothSLI(w *walker, n *yaml.Node, path string, native bool, parent *yaml.No
 		s.ErrorQuery, s.TotalQuery = lat.queries()
 		return s
 	}
+}
+
+// windowVarRE matches the window placeholder as Sloth accepts it, with
+// optional spaces: {{.window}}, {{ .window }}.
+var windowVarRE = regexp.MustCompile(`{{ *\.window *}}`)
+
+// windowVar writes every form of the window placeholder as WindowVar.
+func windowVar(q string) string {
+	if !strings.Contains(q, "{{") {
+		return q
+	}
+	return windowVarRE.ReplaceAllLiteralString(q, WindowVar)
 }
 
 // checkQuery parses q with Prometheus's own PromQL parser, after putting a
@@ -418,12 +545,13 @@ func parseQuery(q string) error {
 	return nil
 }
 
-func slothAlerting(w *walker, n *yaml.Node, path string, native bool, parent *yaml.Node, s *SLO) Alerting {
+func slothAlerting(w *walker, n *yaml.Node, path string, d slothDialect, parent *yaml.Node, s *SLO) Alerting {
 	if n == nil {
 		w.errorf(parent, path, "required field is missing")
 		return Alerting{}
 	}
-	fields := []string{"name", "labels", "annotations", "page_alert", "ticket_alert"}
+	native := d.native
+	fields := []string{"name", "labels", "annotations", d.pageAlert, d.ticketAlert}
 	if native {
 		fields = append(fields, "tiers", "min_events", "runbook_url")
 	}
@@ -431,13 +559,23 @@ func slothAlerting(w *walker, n *yaml.Node, path string, native bool, parent *ya
 	if o == nil {
 		return Alerting{}
 	}
-	a := Alerting{Name: o.str("name", true), Labels: o.strMap("labels"), Annotations: o.strMap("annotations")}
+	a := Alerting{Name: o.str("name", false), Labels: o.strMap("labels"), Annotations: o.strMap("annotations")}
 	if a.Name != "" && !model.LegacyValidation.IsValidMetricName(a.Name) {
 		w.errorf(o.get("name"), join(path, "name"), "%q is not a valid alert name ([a-zA-Z_:][a-zA-Z0-9_:]*)", a.Name)
 	}
 	checkLabels(w, o, "labels", a.Labels)
-	a.PageAlert = alertConfig(w, o, "page_alert")
-	a.TicketAlert = alertConfig(w, o, "ticket_alert")
+	a.PageAlert = alertConfig(w, o, d.pageAlert)
+	a.TicketAlert = alertConfig(w, o, d.ticketAlert)
+	// As in Sloth, the name is needed only when an alert is generated.
+	if a.Name == "" && (!a.PageAlert.Disable || !a.TicketAlert.Disable) {
+		if nn := o.get("name"); nn != nil && nn.Tag != "!!null" {
+			if strings.TrimSpace(nn.Value) == "" {
+				w.errorf(nn, join(path, "name"), "must not be empty")
+			}
+		} else {
+			w.errorf(o.node, join(path, "name"), "required field is missing (it names the page and ticket alerts; it may be left out only when both are disabled)")
+		}
+	}
 	if native {
 		a.RunbookURL = o.str("runbook_url", false)
 		if x, ok := o.number("min_events", false); ok {

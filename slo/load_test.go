@@ -208,14 +208,21 @@ func golden(t *testing.T, path string, got []byte) {
 func FuzzLoad(f *testing.F) {
 	paths, _ := filepath.Glob("testdata/bad/*.yaml")
 	ex, _ := filepath.Glob("../examples/slos/*.yaml")
-	for _, p := range append(paths, ex...) {
+	corpus, _ := filepath.Glob("testdata/corpus/*/*.y*ml")
+	for _, p := range append(append(paths, ex...), corpus...) {
 		b, err := os.ReadFile(p)
 		if err == nil {
 			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Lenient loading must not panic either, and accepts at least
+		// what strict loading accepts.
+		lslos, _, lerr := LoadOptions{Lenient: true}.Load(File{Name: "fuzz.yaml", Data: data})
 		slos, err := Load(File{Name: "fuzz.yaml", Data: data})
+		if err == nil && (lerr != nil || len(lslos) != len(slos)) {
+			t.Fatalf("strict loads %d SLOs, lenient %d: %v", len(slos), len(lslos), lerr)
+		}
 		if err != nil {
 			if slos != nil {
 				t.Fatal("SLOs returned with an error")
@@ -226,6 +233,10 @@ func FuzzLoad(f *testing.F) {
 		var sb strings.Builder
 		if err := GenerateRules(&sb, slos, GenerateOptions{}); err != nil {
 			t.Fatal(err)
+		}
+		for _, s := range slos {
+			TierTests(TestTwin(s), "rules.yaml")
+			OutageTests(OutageTwin(s), "rules.yaml")
 		}
 	})
 }

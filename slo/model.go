@@ -13,6 +13,11 @@ const (
 	FormatOpenSLO = "openslo/v1"    // OpenSLO v1 SLO and SLI documents
 )
 
+// Formats lists every spec format Load recognises, for messages and docs.
+func Formats() []string {
+	return []string{FormatSloth, FormatSlothCRD, FormatNative, FormatOpenSLO, FormatOpenSLOAlpha}
+}
+
 // SLO is one loaded and validated service-level objective. Other packages
 // read it (analysis, rollout, autoscale, dashboards); the loader fills it.
 type SLO struct {
@@ -37,6 +42,9 @@ type SLO struct {
 	Format string `json:"format"`
 	// Source is where the SLO is defined, "file:line".
 	Source string `json:"source"`
+	// RuleInterval is the evaluation interval of the SLO's rule group (Sloth's
+	// rule_intervals plugin); 0 leaves Prometheus's global interval.
+	RuleInterval time.Duration `json:"rule_interval,omitempty"`
 }
 
 // ID is "service-name", unique across a set of loaded SLOs.
@@ -150,6 +158,22 @@ type Alerting struct {
 	MinEvents float64 `json:"min_events,omitempty"`
 	// RunbookURL becomes the runbook_url annotation.
 	RunbookURL string `json:"runbook_url,omitempty"`
+	// Exhausted is an extra alert on the budget remaining (Sloth's
+	// error_budget_exhausted_alert plugin); nil for none.
+	Exhausted *ExhaustedAlert `json:"exhausted,omitempty"`
+}
+
+// ExhaustedAlert fires while the SLO's error budget remaining is at or
+// below Threshold (a ratio: 0 is an exhausted budget) for For.
+type ExhaustedAlert struct {
+	Name      string        `json:"name"`
+	Threshold float64       `json:"threshold"`
+	For       time.Duration `json:"for"`
+	// Labels and Annotations go on the alert; SelectorLabels narrow the
+	// budget series it reads.
+	Labels         map[string]string `json:"labels,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
+	SelectorLabels map[string]string `json:"selector_labels,omitempty"`
 }
 
 // AlertConfig is the per-severity part of Alerting.

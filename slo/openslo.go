@@ -2,10 +2,13 @@ package slo
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,7 +38,7 @@ func (l *loader) openSLO(w *walker, root *yaml.Node) {
 		return
 	}
 	kind := o.str("kind", true)
-	md := w.object(o.get("metadata"), "metadata", "name", "displayName", "labels", "annotations")
+	md := w.object(o.get("metadata"), "metadata", "name", "displayName", "labels", "annotations", "namespace")
 	if !o.has("metadata") {
 		w.errorf(root, "metadata", "required field is missing")
 		return
@@ -81,13 +84,11 @@ func (l *loader) openSLOSpec(w *walker, root *yaml.Node, o, md *object, name str
 	s.Description = sp.str("description", false)
 	s.Service = sp.str("service", true)
 	checkName(w, sp.get("service"), "spec.service", s.Service)
-	s.Labels = md.strMap("labels")
-	checkLabels(w, md, "labels", s.Labels)
+	s.Labels = openLabels(w, md)
+	timeslices := false
 	if bm := sp.str("budgetingMethod", true); bm != "" && bm != "Occurrences" {
-		w.errorf(sp.get("budgetingMethod"), "spec.budgetingMethod", "only Occurrences is supported, got %q", bm)
-	}
-	if sp.has("alertPolicies") {
-		w.errorf(sp.keys["alertPolicies"], "spec.alertPolicies", "OpenSLO alert policies are not supported; Vane generates multi-window multi-burn-rate alerts")
+		w.errorf(sp.get("budgetingMethod"), "spec.budgetingMethod", "only Occurrences is supported, got %q (Vane counts events; time-slice budgets are not supported)", bm)
+		timeslices = true
 	}
 	// Time window: exactly one.
 	if tws := sp.list("timeWindow", false); len(tws) > 1 {
@@ -102,13 +103,18 @@ func (l *loader) openSLOSpec(w *walker, root *yaml.Node, o, md *object, name str
 	}
 	var objNode *yaml.Node
 	if len(objs) == 1 {
-		oo := w.object(objs[0], "spec.objectives[0]", "displayName", "target", "targetPercent")
+		oo := w.object(objs[0], "spec.objectives[0]", "displayName", "target", "targetPercent", "op", "value", "timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight")
+		for _, k := range []string{"op", "value", "timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight"} {
+			if oo.has(k) && !timeslices {
+				w.errorf(oo.keys[k], join("spec.objectives[0]", k), "not supported: Vane reads ratio (Occurrences) objectives with target or targetPercent")
+			}
+		}
 		if oo != nil {
 			switch {
 			case oo.has("target") && oo.has("targetPercent"), !oo.has("target") && !oo.has("targetPercent"):
 				w.errorf(oo.node, "spec.objectives[0]", "must set exactly one of target, targetPercent")
 			case oo.has("target"):
-				if x, ok := oo.number("target", false); ok {
+				if x, ok := quotedNumber(oo, "target"); ok {
 					objNode = oo.get("target")
 					if !(x > 0 && x < 1) {
 						w.errorf(objNode, "spec.objectives[0].target", "must be a ratio strictly between 0 and 1, got %s", formatFloat(x))
@@ -117,7 +123,7 @@ func (l *loader) openSLOSpec(w *walker, root *yaml.Node, o, md *object, name str
 					s.Objective = roundFloat(x * 100)
 				}
 			default:
-				if x, ok := oo.number("targetPercent", false); ok {
+				if x, ok := quotedNumber(oo, "targetPercent"); ok {
 					objNode = oo.get("targetPercent")
 					if !(x > 0 && x < 100) {
 						w.errorf(objNode, "spec.objectives[0].targetPercent", "must be a percentage strictly between 0 and 100, got %s", formatFloat(x))
@@ -129,6 +135,9 @@ func (l *loader) openSLOSpec(w *walker, root *yaml.Node, o, md *object, name str
 		}
 	}
 	s.Alerting = Alerting{Name: alertNameFor(name)}
+	if sp.has("alertPolicies") {
+		s.Alerting.Tiers = openAlertPolicies(w, sp, s.Window.Duration)
+	}
 	switch {
 	case sp.has("indicator") == sp.has("indicatorRef"):
 		w.errorf(sp.node, "spec", "must set exactly one of indicator, indicatorRef")
@@ -153,7 +162,7 @@ func (l *loader) openSLOSpec(w *walker, root *yaml.Node, o, md *object, name str
 	if objNode != nil {
 		checkTiersCanFire(w, objNode, "spec.objectives[0]", s)
 	}
-	l.add(s, root)
+	l.add(s, md.get("name"), "metadata.name")
 }
 
 // resolveOpenSLO fills the SLIs of SLOs that reference SLI documents, which
@@ -195,10 +204,23 @@ func openWindow(w *walker, n *yaml.Node) Window {
 	if d == "" {
 		return Window{Duration: DefaultWindow}
 	}
+	// OpenSLO durations also count weeks (w) and months (M, taken as 30d,
+	// as Sloth and Pyrra do); Prometheus's parser reads w but not M.
+	if n, ok := strings.CutSuffix(d, "M"); ok {
+		if k, err := strconv.Atoi(n); err == nil && k > 0 {
+			c := *dn
+			c.Value = strconv.Itoa(30*k) + "d"
+			return parseWindow(w, &c, field)
+		}
+	}
 	return parseWindow(w, dn, field)
 }
 
-// openRatio reads an OpenSLO SLI spec's ratioMetric.
+// openRatio reads an OpenSLO SLI spec's ratioMetric: good or bad over
+// total, or a raw ratio. Queries hold {{.window}} where the range goes
+// (returning per-second rates over it), or, without it, are the SLI's raw
+// counters (a metric selector, or a sum of one), over which Vane builds its
+// own windows as rates.
 func openRatio(w *walker, o *object) (SLI, bool) {
 	if o == nil {
 		return SLI{}, false
@@ -216,30 +238,50 @@ func openRatio(w *walker, o *object) (SLI, bool) {
 	if r == nil {
 		return SLI{}, false
 	}
+	counter := r.boolean("counter")
 	if r.has("raw") {
-		w.errorf(r.keys["raw"], join(path, "raw"), "raw ratio metrics are not supported; use good or bad with total")
-		return SLI{}, false
+		for _, k := range []string{"good", "bad", "total"} {
+			if r.has(k) {
+				w.errorf(r.keys[k], join(path, k), "must not be set with raw")
+				return SLI{}, false
+			}
+		}
+		rt := r.str("rawType", true)
+		if rt != "" && rt != "success" && rt != "failure" {
+			w.errorf(r.get("rawType"), join(path, "rawType"), "must be success or failure, got %q", rt)
+			return SLI{}, false
+		}
+		q := openQuery(w, r, "raw", false, false)
+		if q == "" || rt == "" {
+			return SLI{}, false
+		}
+		if rt == "success" {
+			q = "1 - (" + q + ")"
+		}
+		return SLI{Kind: SLIRaw, ErrorRatioQuery: q}, true
 	}
 	if r.has("good") == r.has("bad") {
-		w.errorf(r.node, path, "must set exactly one of good, bad")
+		w.errorf(r.node, path, "must set exactly one of good, bad (or raw)")
 		return SLI{}, false
 	}
-	total := openQuery(w, r, "total")
+	total := openQuery(w, r, "total", counter, true)
 	if r.has("good") {
-		good := openQuery(w, r, "good")
+		good := openQuery(w, r, "good", counter, true)
 		if good == "" || total == "" {
 			return SLI{}, false
 		}
 		return SLI{Kind: SLIEvents, ErrorQuery: "(" + total + ") - (" + good + ")", TotalQuery: total}, true
 	}
-	bad := openQuery(w, r, "bad")
+	bad := openQuery(w, r, "bad", counter, true)
 	if bad == "" || total == "" {
 		return SLI{}, false
 	}
 	return SLI{Kind: SLIEvents, ErrorQuery: bad, TotalQuery: total}, true
 }
 
-func openQuery(w *walker, r *object, key string) string {
+// openQuery reads the Prometheus query of r.key. A query without
+// {{.window}} is taken as raw counters (events) or an instant ratio (raw).
+func openQuery(w *walker, r *object, key string, counter, events bool) string {
 	path := join(r.path, key)
 	if !r.has(key) {
 		w.errorf(r.node, path, "required field is missing")
@@ -257,22 +299,232 @@ func openQuery(w *walker, r *object, key string) string {
 	if ms == nil {
 		return ""
 	}
-	if t := ms.str("type", false); t != "" && !strings.EqualFold(t, "prometheus") {
-		w.errorf(ms.get("type"), join(ms.path, "type"), "only Prometheus metric sources are supported, got %q", t)
+	if t := ms.str("type", false); t != "" && !promQLSources[strings.ToLower(t)] {
+		w.errorf(ms.get("type"), join(ms.path, "type"), "only PromQL metric sources (Prometheus, Mimir, Thanos, Cortex) are supported, got %q", t)
 		return ""
 	}
-	qs := w.object(ms.get("spec"), join(ms.path, "spec"), "query")
 	if !ms.has("spec") {
 		w.errorf(ms.node, join(ms.path, "spec"), "required field is missing")
 		return ""
 	}
-	q := qs.str("query", true)
+	// The query is spec.query (or spec.promql), or spec itself as a string.
+	var q string
+	qs, qkey := ms, "spec"
+	if sn := ms.get("spec"); sn.Kind == yaml.ScalarNode && sn.Tag != "!!null" {
+		q = windowVar(strings.TrimSpace(sn.Value))
+	} else {
+		// metricSource.spec is data-source specific in OpenSLO: keys other
+		// than the query (dimensions, …) are warnings, not errors.
+		lenient := w.lenient
+		w.lenient = true
+		qs = w.object(sn, join(ms.path, "spec"), "query", "promql")
+		w.lenient = lenient
+		qkey = "query"
+		if qs != nil && !qs.has("query") && qs.has("promql") {
+			qkey = "promql"
+		}
+		q = windowVar(strings.TrimSpace(qs.str(qkey, true)))
+	}
+	if q == "" {
+		return ""
+	}
 	before := len(w.errs)
-	checkQuery(w, qs, "query", q, true)
+	if !strings.Contains(q, WindowVar) {
+		if err := parseQuery(q); err != nil {
+			w.errorf(qs.get(qkey), join(qs.path, qkey), "invalid PromQL: %v", err)
+			return ""
+		}
+		if !events {
+			// An instant ratio: Vane averages it over each window.
+			return fmt.Sprintf("avg_over_time((%s)[%s:])", q, WindowVar)
+		}
+		rq, err := counterRate(q)
+		if err != nil {
+			w.errorf(qs.get(qkey), join(qs.path, qkey), "a query without %s must read counters (a metric selector or a sum of one), from which Vane builds its windows: %v", WindowVar, err)
+			return ""
+		}
+		_ = counter
+		return rq
+	}
+	checkQuery(w, qs, qkey, q, true)
 	if len(w.errs) > before {
 		return ""
 	}
 	return q
+}
+
+// quotedNumber reads a number that may be written as a string ('0.99'), as
+// Kubernetes-flavoured OpenSLO files do.
+func quotedNumber(o *object, key string) (float64, bool) {
+	if n := o.get(key); n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		if x, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64); err == nil {
+			return x, true
+		}
+	}
+	return o.number(key, false)
+}
+
+// promQLSources are the OpenSLO metric source types whose queries are PromQL.
+var promQLSources = map[string]bool{"prometheus": true, "mimir": true, "thanos": true, "cortex": true}
+
+// counterRate turns a counter query (sel, sum(sel), sum by (l) (sel)) into
+// its per-second rate over {{.window}}: sum(rate(sel[{{.window}}])).
+func counterRate(q string) (string, error) {
+	expr, err := promqlParser.ParseExpr(q)
+	if err != nil {
+		return "", err
+	}
+	expr = unparen(expr)
+	switch e := expr.(type) {
+	case *parser.VectorSelector:
+		return fmt.Sprintf("sum(rate(%s[%s]))", e.String(), WindowVar), nil
+	case *parser.AggregateExpr:
+		vs, ok := unparen(e.Expr).(*parser.VectorSelector)
+		if e.Op != parser.SUM || !ok {
+			break
+		}
+		grouping := ""
+		if len(e.Grouping) > 0 {
+			kw := "by"
+			if e.Without {
+				kw = "without"
+			}
+			grouping = fmt.Sprintf(" %s (%s)", kw, strings.Join(e.Grouping, ", "))
+		}
+		return fmt.Sprintf("sum%s (rate(%s[%s]))", grouping, vs.String(), WindowVar), nil
+	}
+	return "", fmt.Errorf("got %q", q)
+}
+
+func unparen(e parser.Expr) parser.Expr {
+	for {
+		p, ok := e.(*parser.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.Expr
+	}
+}
+
+// openLabels reads OpenSLO metadata labels, whose values may be a string
+// or a list of strings (joined with ",").
+func openLabels(w *walker, md *object) map[string]string {
+	n := md.get("labels")
+	if n == nil || n.Kind != yaml.MappingNode {
+		m := md.strMap("labels")
+		checkLabels(w, md, "labels", m)
+		return m
+	}
+	m := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if !model.LegacyValidation.IsValidLabelName(k.Value) {
+			// Kubernetes-style object labels (team.example.com/x) cannot
+			// be Prometheus labels.
+			w.warnf(k, join(join(md.path, "labels"), k.Value), "not a valid Prometheus label name; the label is not added to the rules")
+			continue
+		}
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag != "!!null":
+			m[k.Value] = v.Value
+		case v.Kind == yaml.SequenceNode:
+			var vals []string
+			for _, c := range v.Content {
+				if c = resolve(c); c.Kind == yaml.ScalarNode {
+					vals = append(vals, c.Value)
+				}
+			}
+			m[k.Value] = strings.Join(vals, ",")
+		default:
+			w.errorf(v, join(join(md.path, "labels"), k.Value), "must be a string or a list of strings, got %s", kindName(v))
+		}
+	}
+	checkLabels(w, md, "labels", m)
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// openAlertPolicies maps OpenSLO alert policies to Vane's tiers: each
+// inline burn-rate condition (op gt/gte, threshold = burn rate,
+// lookbackWindow = long window) becomes a tier whose short window is a
+// twelfth of the long one, as in the SRE Workbook; severity page when the
+// condition's severity reads critical/page/high, else ticket. What cannot
+// be mapped (references to other documents, other kinds, alertAfter,
+// notification targets) is a warning, and without any mapped condition
+// the default tiers stay.
+func openAlertPolicies(w *walker, sp *object, window time.Duration) []Tier {
+	var tiers []Tier
+	for i, pn := range sp.list("alertPolicies", false) {
+		path := fmt.Sprintf("spec.alertPolicies[%d]", i)
+		po := w.object(pn, path, "kind", "metadata", "spec", "alertPolicyRef", "apiVersion")
+		if po == nil {
+			continue
+		}
+		if po.has("alertPolicyRef") {
+			w.warnf(po.get("alertPolicyRef"), join(path, "alertPolicyRef"), "alert policy references are not mapped; Vane's default tiers apply")
+			continue
+		}
+		ps := w.object(po.get("spec"), join(path, "spec"), "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching", "conditions", "notificationTargets")
+		if ps == nil {
+			continue
+		}
+		if ps.has("notificationTargets") {
+			w.warnf(ps.keys["notificationTargets"], join(ps.path, "notificationTargets"), "notification targets are not mapped: route Vane's alerts in Alertmanager")
+		}
+		for j, cn := range ps.list("conditions", false) {
+			cpath := fmt.Sprintf("%s.conditions[%d]", ps.path, j)
+			co := w.object(cn, cpath, "kind", "metadata", "spec", "conditionRef", "apiVersion")
+			if co == nil {
+				continue
+			}
+			if co.has("conditionRef") {
+				w.warnf(co.get("conditionRef"), join(cpath, "conditionRef"), "alert condition references are not mapped")
+				continue
+			}
+			cs := w.object(co.get("spec"), join(cpath, "spec"), "description", "severity", "condition")
+			cc := w.object(cs.get("condition"), join(cpath, "spec.condition"), "kind", "op", "threshold", "lookbackWindow", "alertAfter")
+			if cc == nil {
+				continue
+			}
+			if k := cc.str("kind", false); !strings.EqualFold(k, "burnrate") {
+				w.warnf(cc.node, cc.path, "only burnrate conditions are mapped to tiers, got kind %q", k)
+				continue
+			}
+			if op := cc.str("op", false); op != "" && op != "gt" && op != "gte" {
+				w.warnf(cc.get("op"), join(cc.path, "op"), "only op gt or gte is mapped to a tier, got %q", op)
+				continue
+			}
+			br, ok := cc.number("threshold", true)
+			if !ok || !(br > 0) {
+				w.warnf(cc.at("threshold"), join(cc.path, "threshold"), "a burn rate above 0 is needed to map this condition")
+				continue
+			}
+			lb := cc.str("lookbackWindow", true)
+			long, err := ParseDuration(lb)
+			if err != nil || long < 12*time.Minute || long > window {
+				w.warnf(cc.at("lookbackWindow"), join(cc.path, "lookbackWindow"), "lookback window %q is not between 12m and the SLO window %s; condition not mapped", lb, FormatDuration(window))
+				continue
+			}
+			long = long.Truncate(time.Minute)
+			if cc.has("alertAfter") {
+				w.warnf(cc.keys["alertAfter"], join(cc.path, "alertAfter"), "alertAfter is not mapped: Vane's tiers need their short window to agree instead")
+			}
+			sev := SeverityTicket
+			switch strings.ToLower(cs.str("severity", false)) {
+			case "critical", "page", "high", "error":
+				sev = SeverityPage
+			}
+			short := max((long / 12).Truncate(time.Minute), time.Minute)
+			tiers = append(tiers, Tier{Severity: sev, Long: long, Short: short, BurnRate: br,
+				BudgetFraction: FractionForBurnRate(br, window, long)})
+		}
+	}
+	if len(tiers) == 0 {
+		w.warnf(sp.keys["alertPolicies"], "spec.alertPolicies", "no burn-rate condition could be mapped to a tier; Vane's default tiers apply")
+	}
+	return tiers
 }
 
 // alertNameFor turns an OpenSLO name into an alert name:
@@ -293,4 +545,109 @@ func alertNameFor(name string) string {
 		}
 	}
 	return "SLO" + b.String() + "BudgetBurn"
+}
+
+// openSLOAlpha reads an OpenSLO v1alpha SLO as Sloth v0.16 does: one SLO
+// per objective, named "<metadata.name>-<index>", each with a
+// ratioMetrics SLI (good over total, Prometheus PromQL queries), a window
+// of whole days (timeWindows count × Day, default 30d) and, as in Sloth,
+// no alerts (v1alpha has no alert name).
+func (l *loader) openSLOAlpha(w *walker, root *yaml.Node) {
+	o := w.object(root, "", "apiVersion", "kind", "metadata", "spec")
+	if o == nil {
+		return
+	}
+	switch kind := o.str("kind", true); kind {
+	case "SLO", "":
+	case "Service":
+		return // carries nothing Vane needs
+	default:
+		w.errorf(o.get("kind"), "kind", "only kinds SLO and Service of %s are supported, got %q", FormatOpenSLOAlpha, kind)
+		return
+	}
+	md := w.object(o.get("metadata"), "metadata", "name", "displayName", "labels", "annotations", "namespace")
+	name := md.str("name", true)
+	sp := w.object(o.get("spec"), "spec", "description", "service", "budgetingMethod", "objectives", "timeWindows", "indicator")
+	if sp == nil {
+		w.errorf(root, "spec", "required field is missing")
+		return
+	}
+	service := sp.str("service", true)
+	checkName(w, sp.get("service"), "spec.service", service)
+	if bm := sp.str("budgetingMethod", false); bm != "" && bm != "Occurrences" {
+		w.errorf(sp.get("budgetingMethod"), "spec.budgetingMethod", "only Occurrences is supported, got %q", bm)
+	}
+	window := Window{Duration: DefaultWindow}
+	if tws := sp.list("timeWindows", false); len(tws) > 1 {
+		w.errorf(sp.get("timeWindows"), "spec.timeWindows", "only one time window is supported, got %d", len(tws))
+	} else if len(tws) == 1 {
+		tw := w.object(tws[0], "spec.timeWindows[0]", "count", "unit", "isRolling", "calendar")
+		if u := tw.str("unit", true); u != "" && !strings.EqualFold(u, "day") {
+			w.errorf(tw.get("unit"), "spec.timeWindows[0].unit", "only Day windows are supported (as in Sloth), got %q", u)
+		} else if c, ok := tw.number("count", true); ok {
+			n := *tw.get("count")
+			n.Value = formatFloat(c) + "d"
+			window = parseWindow(w, &n, "spec.timeWindows[0].count")
+		}
+	}
+	objs := sp.list("objectives", true)
+	if sp.has("objectives") && len(objs) == 0 {
+		w.errorf(sp.at("objectives"), "spec.objectives", "must list at least one objective")
+	}
+	for i, on := range objs {
+		path := fmt.Sprintf("spec.objectives[%d]", i)
+		oo := w.object(on, path, "displayName", "op", "value", "target", "timeSliceTarget", "ratioMetrics")
+		if oo == nil {
+			continue
+		}
+		s := &SLO{Name: fmt.Sprintf("%s-%d", name, i), Service: service, Format: FormatOpenSLOAlpha, Source: w.source(on), Window: window,
+			Description: sp.str("description", false),
+			Alerting:    Alerting{PageAlert: AlertConfig{Disable: true}, TicketAlert: AlertConfig{Disable: true}}}
+		if x, ok := oo.number("target", true); ok {
+			if !(x > 0 && x < 1) {
+				w.errorf(oo.get("target"), join(path, "target"), "must be a ratio strictly between 0 and 1, got %s", formatFloat(x))
+			}
+			s.Objective = roundFloat(x * 100)
+		}
+		if !oo.has("ratioMetrics") {
+			w.errorf(oo.node, join(path, "ratioMetrics"), "required field is missing (Vane, like Sloth, reads ratio SLIs)")
+		} else {
+			s.SLI = alphaRatio(w, oo, join(path, "ratioMetrics"))
+		}
+		l.add(s, oo.node, path)
+	}
+}
+
+func alphaRatio(w *walker, oo *object, path string) SLI {
+	r := w.object(oo.get("ratioMetrics"), path, "good", "total", "counter")
+	if r == nil {
+		return SLI{}
+	}
+	q := func(key string) string {
+		qo := w.object(r.get(key), join(path, key), "source", "queryType", "query", "metadata")
+		if qo == nil {
+			w.errorf(r.node, join(path, key), "required field is missing")
+			return ""
+		}
+		if src := qo.str("source", true); src != "" && src != "prometheus" && src != "sloth" {
+			w.errorf(qo.get("source"), join(qo.path, "source"), "only prometheus sources are supported, got %q", src)
+			return ""
+		}
+		if qt := qo.str("queryType", true); qt != "" && qt != "promql" {
+			w.errorf(qo.get("queryType"), join(qo.path, "queryType"), "only promql queries are supported, got %q", qt)
+			return ""
+		}
+		s := windowVar(qo.str("query", true))
+		before := len(w.errs)
+		checkQuery(w, qo, "query", s, true)
+		if len(w.errs) > before {
+			return ""
+		}
+		return s
+	}
+	good, total := q("good"), q("total")
+	if good == "" || total == "" {
+		return SLI{}
+	}
+	return SLI{Kind: SLIEvents, ErrorQuery: "(" + total + ") - (" + good + ")", TotalQuery: total}
 }

@@ -135,3 +135,38 @@ func TestAlertAnnotationsExpand(t *testing.T) {
 	writeTests(t, filepath.Join(dir, "ann.test.yaml"), pt)
 	run(t, dir, promtool, "test", "rules", "ann.test.yaml")
 }
+
+// TestOutageTestsRenderTemplates runs the generated outage test of an SLO
+// whose annotations are templates: promtool renders them, and the test
+// expects the rendered text (an annotation on the alert's value is left
+// out of the test twin).
+func TestOutageTestsRenderTemplates(t *testing.T) {
+	promtool := tool(t, "promtool")
+	slos, err := Load(File{Name: "tmpl.yaml", Data: []byte(`
+version: "prometheus/v1"
+service: checkout
+labels: {team: payments}
+slos:
+  - name: availability
+    objective: 95
+    sli: {events: {error_query: "sum(rate(e[{{.window}}]))", total_query: "sum(rate(t[{{.window}}]))"}}
+    alerting:
+      name: CheckoutBurn
+      labels: {service: checkout-routing}
+      annotations:
+        summary: "{{ $labels.vane_service }} of {{ $labels.team | toUpper }} burns its budget"
+        value: "{{ $value | humanize }}"
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	outage := OutageTwin(slos[0])
+	writeRules(t, filepath.Join(dir, "rules.yaml"), []*SLO{outage}, GenerateOptions{PlainAnnotations: true})
+	pt := OutageTests(outage, "rules.yaml")
+	if got := pt.Tests[0].AlertRuleTest[1].ExpAlerts[0].ExpAnnotations["summary"]; got != "checkout of PAYMENTS burns its budget" {
+		t.Fatalf("expected summary %q", got)
+	}
+	writeTests(t, filepath.Join(dir, "outage.test.yaml"), pt)
+	run(t, dir, promtool, "test", "rules", "outage.test.yaml")
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strings"
+	"text/template"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -33,12 +35,76 @@ const testPerMinute = 1_000_000
 // TestRequestsMetric.
 func TestTwin(s *SLO) *SLO {
 	t := *s
+	t.RuleInterval = 0 // promtool evaluates at the test file's interval
 	t.SLI = SLI{
 		Kind:       SLIEvents,
 		ErrorQuery: fmt.Sprintf("sum(rate(%s[%s]))", TestErrorsMetric, WindowVar),
 		TotalQuery: fmt.Sprintf("sum(rate(%s[%s]))", TestRequestsMetric, WindowVar),
 	}
+	// Templated annotations that depend on the alert's value or on queries
+	// cannot be predicted; the twin leaves them out (the others are
+	// expected as Prometheus renders them).
+	a := &t.Alerting
+	a.Annotations = predictableAnnotations(a.Annotations)
+	a.PageAlert.Annotations = predictableAnnotations(a.PageAlert.Annotations)
+	a.TicketAlert.Annotations = predictableAnnotations(a.TicketAlert.Annotations)
 	return &t
+}
+
+// templateDefs are the variables Prometheus defines for alert templates.
+const templateDefs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+
+// templateFuncs are the pure functions of Prometheus's template language
+// that annotation texts commonly apply to labels.
+var templateFuncs = template.FuncMap{
+	"toUpper": strings.ToUpper,
+	"toLower": strings.ToLower,
+	"match":   regexp.MatchString,
+	"reReplaceAll": func(pattern, repl, text string) string {
+		return regexp.MustCompile(pattern).ReplaceAllString(text, repl)
+	},
+}
+
+// renderAnnotation expands an annotation as Prometheus does for an alert
+// with the given labels and value.
+func renderAnnotation(text string, labels map[string]string, value float64) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	tmpl, err := template.New("annotation").Option("missingkey=zero").Funcs(templateFuncs).Parse(templateDefs + text)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	data := struct {
+		Labels         map[string]string
+		ExternalLabels map[string]string
+		ExternalURL    string
+		Value          float64
+	}{labels, map[string]string{}, "", value}
+	if err := tmpl.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// predictableAnnotations keeps the annotations whose rendering depends on
+// labels only.
+func predictableAnnotations(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	probe := map[string]string{"vane_probe": "x"}
+	for k, v := range m {
+		a, errA := renderAnnotation(v, probe, 1)
+		b, errB := renderAnnotation(v, probe, 2)
+		if errA != nil || errB != nil || a != b {
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // PromtoolTests is a promtool rule test file.
@@ -170,7 +236,18 @@ func alertConfigFor(s *SLO, sev Severity) AlertConfig {
 
 func expAlert(s *SLO, sev Severity, tiers []Tier) ExpAlert {
 	r := alertRule(s, sev, alertConfigFor(s, sev), tiers, GenerateOptions{PlainAnnotations: true})
-	return ExpAlert{ExpLabels: alertLabels(s, sev), ExpAnnotations: r.Annotations}
+	// Prometheus renders annotations with the labels of the alert's
+	// expression result: the SLO's labels and vane_severity.
+	exprLabels := sloLabels(s)
+	exprLabels[LabelVaneSeverity] = string(sev)
+	ann := make(map[string]string, len(r.Annotations))
+	for k, v := range r.Annotations {
+		if out, err := renderAnnotation(v, exprLabels, 0); err == nil {
+			v = out
+		}
+		ann[k] = v
+	}
+	return ExpAlert{ExpLabels: alertLabels(s, sev), ExpAnnotations: ann}
 }
 
 func tiersOf(s *SLO, sev Severity) []Tier {
@@ -227,7 +304,8 @@ func TierTests(twin *SLO, rulesFile string) ([]PromtoolTests, []TestCaseTimes) {
 			files[interval] = pt
 			order = append(order, interval)
 		}
-		e := 1.05 * t.Threshold(target)
+		// 1.05× the threshold; a full outage where that exceeds 100% errors.
+		e := min(1.05*t.Threshold(target), 1)
 		det, _ := DetectionTime(t, target, e)
 		reset := ResetTime(t, target, e)
 		times = append(times, TestCaseTimes{Tier: t, Detection: det, Reset: reset, Interval: interval})
@@ -312,13 +390,23 @@ func OutageTests(twin *SLO, rulesFile string) PromtoolTests {
 		}
 	}
 	det, _ := DetectionTime(fastest, twin.Target(), 1)
+	// Every page tier holds once the slowest has detected the outage: each
+	// tier's own detection time (after a full healthy long window; the
+	// shorter history here only makes it sooner) plus one interval.
+	slowest := det
+	for _, t := range page {
+		if d, ok := DetectionTime(t, twin.Target(), 1); ok {
+			slowest = max(slowest, d)
+		}
+	}
 	healthy := 60
 	start := time.Duration(healthy) * time.Minute
 	fireAt := start + ceilTo(det, time.Minute)
-	later := start + 30*time.Minute
+	later := start + ceilTo(slowest, time.Minute) + time.Minute
+	outage := max(60, minutes(later-start)+10)
 	pt.Tests = append(pt.Tests, PromtoolTest{
 		Name: "100% outage pages within the fastest tier's detection time", Interval: "1m",
-		InputSeries: counterSeries([]segment{{healthy, 0}, {60, 1}}),
+		InputSeries: counterSeries([]segment{{healthy, 0}, {outage, 1}}),
 		AlertRuleTest: []AlertRuleTest{
 			{EvalTime: dur(start), Alertname: twin.Alerting.Name},
 			{EvalTime: dur(fireAt), Alertname: twin.Alerting.Name, ExpAlerts: []ExpAlert{expAlert(twin, SeverityPage, page)}},

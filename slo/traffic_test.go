@@ -56,15 +56,15 @@ func TestLongWindowIsRequestWeighted(t *testing.T) {
 		}
 	}
 	const trueRatio = 1800.0 / 909000 // (60+60)/(600+60000) errors per request
-	sel := `{slo="requests-availability",service="checkout"}`
+	sel := `{vane_slo="requests-availability",vane_service="checkout"}`
 	pt := PromtoolTests{RuleFiles: []string{"rules.yaml"}, EvaluationInterval: "1h", GroupEvalOrder: []string{GroupName(twin)},
 		Tests: []PromtoolTest{{
 			Name: "30d ratio under uneven traffic", Interval: "1m", InputSeries: blockSeries(blocks),
 			PromQLTest: []PromQLExprTest{
 				{Expr: fmt.Sprintf("abs(slo:sli_error:ratio_rate30d%s - %v) < bool 1e-12", sel, trueRatio), EvalTime: "30d",
-					ExpSamples: []ExpSample{{Labels: `{owner="payments-team",service="checkout",slo="requests-availability",slo_window="30d",tier="1"}`, Value: 1}}},
+					ExpSamples: []ExpSample{{Labels: `{owner="payments-team",vane_service="checkout",vane_slo="requests-availability",slo_window="30d",tier="1"}`, Value: 1}}},
 				{Expr: fmt.Sprintf("avg_over_time(slo:sli_error:ratio_rate5m%s[30d]) > bool 0.05", sel), EvalTime: "30d",
-					ExpSamples: []ExpSample{{Labels: `{owner="payments-team",service="checkout",slo="requests-availability",slo_window="5m",tier="1"}`, Value: 1}}},
+					ExpSamples: []ExpSample{{Labels: `{owner="payments-team",vane_service="checkout",vane_slo="requests-availability",slo_window="5m",tier="1"}`, Value: 1}}},
 			},
 		}},
 	}
@@ -83,7 +83,7 @@ func TestLowAndNoTraffic(t *testing.T) {
 	bare.Name = "requests-availability-bare"
 	writeRules(t, filepath.Join(dir, "rules.yaml"), []*SLO{guarded, bare}, GenerateOptions{PlainAnnotations: true})
 	alerts := func(s *SLO) string {
-		return fmt.Sprintf(`count_over_time(ALERTS{alertname=%q,slo=%q,alertstate="firing"}[8h])`, s.Alerting.Name, s.Name)
+		return fmt.Sprintf(`count_over_time(ALERTS{alertname=%q,vane_slo=%q,alertstate="firing"}[8h])`, s.Alerting.Name, s.Name)
 	}
 	burst := blockSeries([]block{{240, 0, 0}, {1, 5, 3}, {240, 0, 0}})
 	none := blockSeries([]block{{480, 0, 0}})
@@ -99,10 +99,10 @@ func TestLowAndNoTraffic(t *testing.T) {
 			// zero errors, a full budget, no alert.
 			Name: "no error series", Interval: "1m", InputSeries: blockSeries([]block{{480, 1000, 0}})[:1],
 			PromQLTest: []PromQLExprTest{
-				{Expr: `slo:sli_error:ratio_rate1h{slo="requests-availability"}`, EvalTime: "8h", ExpSamples: []ExpSample{
-					{Labels: `slo:sli_error:ratio_rate1h{owner="payments-team",service="checkout",slo="requests-availability",slo_window="1h",tier="1"}`, Value: 0}}},
-				{Expr: `slo:period_error_budget_remaining:ratio{slo="requests-availability"}`, EvalTime: "8h", ExpSamples: []ExpSample{
-					{Labels: `slo:period_error_budget_remaining:ratio{owner="payments-team",service="checkout",slo="requests-availability",slo_window="30d",tier="1"}`, Value: 1}}},
+				{Expr: `slo:sli_error:ratio_rate1h{vane_slo="requests-availability"}`, EvalTime: "8h", ExpSamples: []ExpSample{
+					{Labels: `slo:sli_error:ratio_rate1h{owner="payments-team",vane_service="checkout",vane_slo="requests-availability",slo_window="1h",tier="1"}`, Value: 0}}},
+				{Expr: `slo:period_error_budget_remaining:ratio{vane_slo="requests-availability"}`, EvalTime: "8h", ExpSamples: []ExpSample{
+					{Labels: `slo:period_error_budget_remaining:ratio{owner="payments-team",vane_service="checkout",vane_slo="requests-availability",slo_window="30d",tier="1"}`, Value: 1}}},
 				{Expr: alerts(guarded), EvalTime: "8h"},
 			},
 		}, {

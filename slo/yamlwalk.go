@@ -42,6 +42,20 @@ func (e *Error) Error() string {
 type walker struct {
 	file string
 	errs []error
+	// warns are problems that do not stop loading (unknown keys in
+	// lenient mode, OpenSLO alert policies Vane cannot map).
+	warns []error
+	// lenient makes unknown keys warnings instead of errors.
+	lenient bool
+}
+
+// warnf records a warning at n.
+func (w *walker) warnf(n *yaml.Node, field, format string, args ...any) {
+	e := &Error{File: w.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	w.warns = append(w.warns, e)
 }
 
 func (w *walker) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -135,7 +149,11 @@ func (w *walker) object(n *yaml.Node, path string, allowed ...string) *object {
 			continue
 		}
 		if !ok[k.Value] {
-			w.errorf(k, join(path, k.Value), "%s", UnknownFieldMsg(k.Value, allowed))
+			if w.lenient {
+				w.warnf(k, join(path, k.Value), "unknown field ignored (allowed: %s)", strings.Join(sortedCopy(allowed), ", "))
+			} else {
+				w.errorf(k, join(path, k.Value), "%s", UnknownFieldMsg(k.Value, allowed))
+			}
 			continue
 		}
 		o.fields[k.Value] = resolve(v)

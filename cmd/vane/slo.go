@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vaneproj/vane/slo"
 )
+
+const lenientHelp = "ignore unknown fields (another tool's extra keys) with a warning instead of failing"
 
 // newSLOCmd groups the SLO spec commands.
 func newSLOCmd(g *globals) *cobra.Command {
@@ -22,8 +26,9 @@ func newSLOCmd(g *globals) *cobra.Command {
 }
 
 // loadSpecs loads the SLO specs named by -f and the arguments (see
-// specPaths), and returns them with the paths read.
-func loadSpecs(cmd *cobra.Command, flagged, args []string) ([]*slo.SLO, []string, error) {
+// specPaths) with opts, writes each warning to warnOut, and returns them
+// with the paths read; every line of an error is prefixed like the first.
+func loadSpecs(cmd *cobra.Command, warnOut io.Writer, flagged, args []string, opts slo.LoadOptions) ([]*slo.SLO, []string, error) {
 	paths, err := specPaths(flagged, args)
 	if err != nil {
 		return nil, nil, err
@@ -32,9 +37,12 @@ func loadSpecs(cmd *cobra.Command, flagged, args []string) ([]*slo.SLO, []string
 	if err != nil {
 		return nil, nil, err
 	}
-	slos, err := slo.Load(files...)
+	slos, warns, err := opts.Load(files...)
+	for _, w := range warns {
+		fmt.Fprintln(warnOut, "vane: warning:", w)
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, prefixedError{err}
 	}
 	names := make([]string, len(files))
 	for i, f := range files {
@@ -43,14 +51,27 @@ func loadSpecs(cmd *cobra.Command, flagged, args []string) ([]*slo.SLO, []string
 	return slos, names, nil
 }
 
+// prefixedError prints a joined error with "vane: " before every line but
+// the first (main prints the first line's).
+type prefixedError struct{ err error }
+
+func (e prefixedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), "\n", "\nvane: ")
+}
+
+func (e prefixedError) Unwrap() error { return e.err }
+
 func newSLOValidateCmd(g *globals) *cobra.Command {
-	var files []string
+	var (
+		files   []string
+		lenient bool
+	)
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE|DIR|- [FILE…]",
 		Short: "Check SLO specs; every error names file, line and field",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			slos, paths, err := loadSpecs(cmd, files, args)
+			slos, paths, err := loadSpecs(cmd, g.errOut, files, args, slo.LoadOptions{Lenient: lenient})
 			if err != nil {
 				return err
 			}
@@ -72,8 +93,9 @@ func newSLOValidateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1, vane/v1, OpenSLO v1), directory of them, or - (stdin); repeatable, and more files may follow as arguments")
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "SLO spec file (Sloth prometheus/v1 or sloth.slok.dev/v1, vane/v1, OpenSLO v1 or v1alpha), directory of them, or - (stdin); repeatable, and more files may follow as arguments")
 	addJSONFlag(cmd, "the valid SLOs and their alert tiers (errors still go to stderr with exit status 1)")
+	cmd.Flags().BoolVar(&lenient, "lenient", false, lenientHelp)
 	return cmd
 }
 
@@ -83,6 +105,7 @@ func newSLOGenerateCmd(g *globals) *cobra.Command {
 		output   string
 		testsDir string
 		maxRaw   string
+		lenient  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "generate -f FILE|DIR|- [FILE…] [-o rules.yaml] [--tests DIR]",
@@ -93,7 +116,7 @@ alert per SLO. With --tests DIR, also write promtool rule unit tests that
 prove each tier's detection and reset times (run: promtool test rules DIR/*.test.yaml).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			slos, paths, err := loadSpecs(cmd, files, args)
+			slos, paths, err := loadSpecs(cmd, g.errOut, files, args, slo.LoadOptions{Lenient: lenient})
 			if err != nil {
 				return err
 			}
@@ -125,10 +148,11 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&files, "file", "f", nil, "SLO spec file, directory of them, or - (stdin); repeatable, and more files may follow as arguments")
+	f.StringArrayVarP(&files, "file", "f", nil, "SLO spec file (any format validate takes), directory of them, or - (stdin); repeatable, and more files may follow as arguments")
 	f.StringVarP(&output, "output", "o", "", "rule file to write (default: standard output)")
 	f.StringVar(&testsDir, "tests", "", "also write promtool rule unit tests for every SLO into this directory")
 	f.StringVar(&maxRaw, "max-raw-window", "", "longest window computed from raw series (default 6h); longer ones sum recorded 5m rates")
+	f.BoolVar(&lenient, "lenient", false, lenientHelp)
 	return cmd
 }
 

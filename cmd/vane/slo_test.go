@@ -77,3 +77,22 @@ func TestBenchSLOJSON(t *testing.T) {
 		t.Errorf("bench result %+v", res)
 	}
 }
+
+// TestSLOLenient: unknown fields fail by default and are warnings with
+// --lenient; every error line carries the same prefix.
+func TestSLOLenient(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "sloth.yaml")
+	data := "version: prometheus/v1\nservice: a\nowner: team\nslos:\n  - name: x\n    objective: 99.9\n    sli: {raw: {error_ratio_query: \"e{{ .window }}\"}}\n    alerting: {name: A, pageAlert: {}}\n"
+	if err := os.WriteFile(spec, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runVane(t, "slo", "validate", "-f", spec)
+	if err == nil || !strings.Contains(err.Error(), spec+":3:1: owner: unknown field") ||
+		!strings.Contains(err.Error(), "\nvane: "+spec+":8:25: slos[0].alerting.pageAlert: unknown field") {
+		t.Fatalf("strict: %v", err)
+	}
+	out, errOut, err := runVane(t, "slo", "validate", "--lenient", "-f", spec)
+	if err != nil || !strings.Contains(out, "1 SLOs valid") || strings.Count(errOut, "vane: warning: ") != 2 {
+		t.Fatalf("lenient: %v\n%s\n%s", err, out, errOut)
+	}
+}
