@@ -237,6 +237,11 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		Metrics: rollout.NewMetrics(reg),
 		Logger:  logger.With("component", "rollout"),
 		OnEvent: n.event,
+		// As in vane run: the judges are checked on v1's live series before
+		// a rollout starts, and a change counts once the users' xDS client
+		// ACKed it.
+		Preflight:  true,
+		MinProxies: 1,
 	}, []rollout.ServiceConfig{{Service: w.Service("v1", ""), Plan: plan}})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
