@@ -41,6 +41,12 @@ type QueueSpec struct {
 	MaxUtilization float64 `json:"max_utilization"`
 	// Smoothing is the weight of a new service-time estimate (default 0.3).
 	Smoothing float64 `json:"smoothing"`
+	// PanicThreshold: when the count the short window's arrival rate
+	// (QueueInput.ArrivalsNow) needs is at least this many times the ready
+	// replicas, the recommendation is a panic (default 2, Knative's 200%):
+	// sized from that rate at once, urgent, and past the behavior's
+	// scale-up rate limits, as Knative's panic mode is.
+	PanicThreshold float64 `json:"panic_threshold"`
 }
 
 // WithDefaults fills the zero fields.
@@ -56,6 +62,9 @@ func (s QueueSpec) WithDefaults() QueueSpec {
 	}
 	if s.Smoothing == 0 {
 		s.Smoothing = 0.3
+	}
+	if s.PanicThreshold == 0 {
+		s.PanicThreshold = 2
 	}
 	return s
 }
@@ -75,6 +84,8 @@ func (s QueueSpec) Validate() error {
 		return fmt.Errorf("max_utilization: %v is not within (0, 1]", s.MaxUtilization)
 	case !(s.Smoothing > 0 && s.Smoothing <= 1):
 		return fmt.Errorf("smoothing: %v is not within (0, 1]", s.Smoothing)
+	case !(s.PanicThreshold > 1 && s.PanicThreshold <= 1000):
+		return fmt.Errorf("panic_threshold: %v is not within (1, 1000]", s.PanicThreshold)
 	}
 	return nil
 }
@@ -85,6 +96,12 @@ type QueueInput struct {
 	Throughput float64 `json:"throughput"`
 	// Arrivals is the offered requests per second; 0 means Throughput.
 	Arrivals float64 `json:"arrivals,omitempty"`
+	// ArrivalsNow is the offered requests per second over a short window
+	// (for example rate(…[30s]) at a 15 s scrape); 0: not read. It sees a
+	// sudden jump one look after it happens, where the smoothed rate takes
+	// a minute: the count it needs is a floor, and a panic when far above
+	// the ready replicas.
+	ArrivalsNow float64 `json:"arrivals_now,omitempty"`
 	// Latency is the mean latency in seconds; 0 with Concurrency set means
 	// Concurrency/Throughput (Little's law).
 	Latency float64 `json:"latency"`
@@ -163,6 +180,18 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	rec.Replicas = max(1, int32((c+int(spec.Slots)-1)/int(spec.Slots)))
 	rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s expected in %s (now %.1f): %d replicas keep %s (p%s ≤ %s)",
 		1000*st.ServiceTime, ahead, fmtDur(spec.StartupDelay), lam, rec.Replicas, why, fmtNum(100*spec.Percentile), spec.Threshold)
+	if now := in.ArrivalsNow; now > ahead && !math.IsNaN(now) && !math.IsInf(now, 0) {
+		cn, whyNow := serversFor(now, mu, t, alpha, spec.MaxUtilization)
+		// Only a jump far above the ready replicas counts: the short
+		// window is noisy, and the smoothed rate sizes ordinary changes.
+		if r := max(1, int32((cn+int(spec.Slots)-1)/int(spec.Slots))); r > rec.Replicas && float64(r) >= spec.PanicThreshold*float64(max(in.Ready, 1)) {
+			rec.Replicas = r
+			rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s over the short window (%.1f smoothed): %d replicas keep %s (p%s ≤ %s)",
+				1000*st.ServiceTime, now, lam, r, whyNow, fmtNum(100*spec.Percentile), spec.Threshold)
+			rec.Urgent, rec.Panic = true, true
+			rec.Reason += fmt.Sprintf("; panic: %d is at least %s× the %d ready", r, fmtNum(spec.PanicThreshold), in.Ready)
+		}
+	}
 	return rec, st
 }
 
