@@ -59,6 +59,10 @@ type QueueQueries struct {
 	Concurrency string `json:"concurrency,omitempty"`
 	// Arrivals (optional): offered requests per second.
 	Arrivals string `json:"arrivals,omitempty"`
+	// ArrivalsNow (optional): offered requests per second over a short
+	// window (for example rate(…[30s])), the queue recommender's panic
+	// signal.
+	ArrivalsNow string `json:"arrivals_now,omitempty"`
 	// BudgetSLO (optional): the SLO whose remaining budget sets the headroom.
 	BudgetSLO string `json:"budget_slo,omitempty"`
 }
