@@ -37,7 +37,9 @@ type QueueSpec struct {
 	// StartupDelay is how long a new replica takes to serve (default 30s):
 	// the load is forecast that far ahead.
 	StartupDelay time.Duration `json:"startup_delay"`
-	// MaxUtilization caps the servers' utilization (default 0.9).
+	// MaxUtilization caps the servers' utilization (default 0.85: M/M/c
+	// underestimates the tail of heavy-tailed service times near
+	// saturation, and the smoothed rate lags a rising load).
 	MaxUtilization float64 `json:"max_utilization"`
 	// Smoothing is the weight of a new service-time estimate (default 0.3).
 	Smoothing float64 `json:"smoothing"`
@@ -58,7 +60,7 @@ func (s QueueSpec) WithDefaults() QueueSpec {
 		s.StartupDelay = 30 * time.Second
 	}
 	if s.MaxUtilization == 0 {
-		s.MaxUtilization = 0.9
+		s.MaxUtilization = 0.85
 	}
 	if s.Smoothing == 0 {
 		s.Smoothing = 0.3
@@ -126,6 +128,11 @@ type QueueState struct {
 	Slope float64 `json:"slope"`
 }
 
+// JumpRatio is how far the short window's arrival rate must be above the
+// smoothed one for the queue recommender to size from it: a jump, not the
+// short window's noise.
+const JumpRatio = 1.25
+
 // RecommendQueue is the queue recommender.
 func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time) (Recommendation, QueueState) {
 	rec := Recommendation{Recommender: RecommenderQueue}
@@ -180,16 +187,20 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	rec.Replicas = max(1, int32((c+int(spec.Slots)-1)/int(spec.Slots)))
 	rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s expected in %s (now %.1f): %d replicas keep %s (p%s ≤ %s)",
 		1000*st.ServiceTime, ahead, fmtDur(spec.StartupDelay), lam, rec.Replicas, why, fmtNum(100*spec.Percentile), spec.Threshold)
-	if now := in.ArrivalsNow; now > ahead && !math.IsNaN(now) && !math.IsInf(now, 0) {
+	if now := in.ArrivalsNow; now > ahead && now >= JumpRatio*lam && !math.IsNaN(now) && !math.IsInf(now, 0) {
+		// A jump: the short window is well above the smoothed rate (its
+		// noise stays far below JumpRatio), so it sizes the count now
+		// instead of a minute later.
 		cn, whyNow := serversFor(now, mu, t, alpha, spec.MaxUtilization)
-		// Only a jump far above the ready replicas counts: the short
-		// window is noisy, and the smoothed rate sizes ordinary changes.
-		if r := max(1, int32((cn+int(spec.Slots)-1)/int(spec.Slots))); r > rec.Replicas && float64(r) >= spec.PanicThreshold*float64(max(in.Ready, 1)) {
+		if r := max(1, int32((cn+int(spec.Slots)-1)/int(spec.Slots))); r > rec.Replicas {
 			rec.Replicas = r
-			rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s over the short window (%.1f smoothed): %d replicas keep %s (p%s ≤ %s)",
+			rec.Reason = fmt.Sprintf("service time %.1fms, a jump to %.1f req/s over the short window (%.1f smoothed): %d replicas keep %s (p%s ≤ %s)",
 				1000*st.ServiceTime, now, lam, r, whyNow, fmtNum(100*spec.Percentile), spec.Threshold)
-			rec.Urgent, rec.Panic = true, true
-			rec.Reason += fmt.Sprintf("; panic: %d is at least %s× the %d ready", r, fmtNum(spec.PanicThreshold), in.Ready)
+			// Far above the ready replicas: a panic.
+			if float64(r) >= spec.PanicThreshold*float64(max(in.Ready, 1)) {
+				rec.Urgent, rec.Panic = true, true
+				rec.Reason += fmt.Sprintf("; panic: %d is at least %s× the %d ready", r, fmtNum(spec.PanicThreshold), in.Ready)
+			}
 		}
 	}
 	return rec, st

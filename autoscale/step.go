@@ -466,10 +466,11 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	downWin := time.Duration(-1)
 	if spare && len(invalid) == 0 && spec.SLO != nil && spec.Behavior != nil {
 		full := time.Duration(*spec.Behavior.ScaleDown.StabilizationWindowSeconds) * time.Second
-		// Only a large drop (the recommendation a fifth or more under the
-		// current count) is released early: small moves are noise.
+		// Only a large drop (the recommendation a fifth or more and at
+		// least two replicas under the current count) is released early:
+		// small moves are noise.
 		if spec.SLO.SpareDownWindow < full && !now.Before(st.SpareDownOffUntil) &&
-			now.Sub(st.Since) >= full && float64(desired) <= 0.8*float64(cur) {
+			now.Sub(st.Since) >= full && float64(desired) <= 0.8*float64(cur) && cur-desired >= 2 {
 			downWin = spec.SLO.SpareDownWindow
 		}
 	}

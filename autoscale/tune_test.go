@@ -61,20 +61,26 @@ func TestStepUrgentScaleUpSizedByTheQueueModel(t *testing.T) {
 	}
 }
 
-// A jump in the short window's arrival rate far above what the ready
-// replicas serve is a panic: sized from that rate, urgent, past the
-// behavior's rate limits; a small excursion of the short window changes
-// nothing.
+// A jump in the short window's arrival rate (JumpRatio over the smoothed
+// one) sizes the count from that rate; far above what the ready replicas
+// serve it is a panic: urgent, past the behavior's rate limits. A small
+// excursion of the short window changes nothing.
 func TestQueuePanicOnASuddenJump(t *testing.T) {
 	spec := QueueSpec{Percentile: 0.99, Threshold: time.Second}.WithDefaults()
 	st := QueueState{}
 	in := QueueInput{Throughput: 100, Arrivals: 100, Latency: meanSojourn(8, 100, 0.05), Ready: 8, Budget: math.NaN()}
 	base, st := RecommendQueue(spec, in, st, t0)
 	noisy := in
-	noisy.ArrivalsNow = 130
+	noisy.ArrivalsNow = 120 // under JumpRatio × 100
 	r, _ := RecommendQueue(spec, noisy, st, t0.Add(15*time.Second))
 	if r.Panic || r.Urgent || r.Replicas != base.Replicas {
 		t.Fatalf("noise: %+v (base %d)", r, base.Replicas)
+	}
+	mid := in
+	mid.ArrivalsNow = 140
+	r, _ = RecommendQueue(spec, mid, st, t0.Add(15*time.Second))
+	if r.Panic || r.Replicas <= base.Replicas || !strings.Contains(r.Reason, "a jump to 140.0 req/s") {
+		t.Fatalf("jump without panic: %+v (base %d)", r, base.Replicas)
 	}
 	jump := in
 	jump.ArrivalsNow = 1000
