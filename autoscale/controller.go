@@ -593,6 +593,11 @@ func (c *Controller) queueInput(ctx context.Context, q QueueQueries, sc Scale, n
 			errs = append(errs, err.Error())
 		}
 	}
+	if q.ArrivalsNow != "" {
+		if in.ArrivalsNow, err = sum(q.ArrivalsNow); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
 	if q.BudgetSLO != "" && c.o.SLO != nil {
 		if sig, err := c.readSLO(ctx, q.BudgetSLO, now); err == nil && sig.Err == "" {
 			in.Budget = sig.Budget

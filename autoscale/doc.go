@@ -13,14 +13,20 @@
 //     and the highest proposal over several metrics.
 //   - slo (RecommendSLO): a page-tier burn of a watched SLO scales up at
 //     once, past the up-stabilization window, unless the burn is the
-//     canary's; spare budget lets the metrics' targets rise slowly; a
+//     canary's and, when the signal carries a shortest window (BurnNow),
+//     only while the service burns now; spare budget lets the metrics'
+//     targets rise slowly and, with nothing burning now, lets Step release
+//     a large drop after a shorter scale-down window (SpareDownWindow); a
 //     nearly spent budget holds scale-down. Without metrics it abstains
 //     from counting and only scales up on a burn or holds scale-down.
 //   - queue (RecommendQueue): estimates the service time online from
 //     throughput and latency by inverting the M/M/c mean response time, and
 //     picks the fewest replicas that keep the SLO's latency percentile under
 //     its threshold (Erlang C) for the load expected one start-up delay
-//     ahead, with headroom set by the budget left.
+//     ahead, with headroom set by the budget left. A jump of the short
+//     window's arrival rate (ArrivalsNow) is sized at once; far above the
+//     ready replicas it is a panic, past the behavior's scale-up limits.
+//     Its count also sizes the slo recommender's urgent scale-up.
 //
 // Step(spec, state, inputs, now) takes the highest valid recommendation,
 // sizes stable and canary to their weights during a rollout, applies the

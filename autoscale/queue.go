@@ -37,10 +37,18 @@ type QueueSpec struct {
 	// StartupDelay is how long a new replica takes to serve (default 30s):
 	// the load is forecast that far ahead.
 	StartupDelay time.Duration `json:"startup_delay"`
-	// MaxUtilization caps the servers' utilization (default 0.9).
+	// MaxUtilization caps the servers' utilization (default 0.85: M/M/c
+	// underestimates the tail of heavy-tailed service times near
+	// saturation, and the smoothed rate lags a rising load).
 	MaxUtilization float64 `json:"max_utilization"`
 	// Smoothing is the weight of a new service-time estimate (default 0.3).
 	Smoothing float64 `json:"smoothing"`
+	// PanicThreshold: when the count the short window's arrival rate
+	// (QueueInput.ArrivalsNow) needs is at least this many times the ready
+	// replicas, the recommendation is a panic (default 2, Knative's 200%):
+	// sized from that rate at once, urgent, and past the behavior's
+	// scale-up rate limits, as Knative's panic mode is.
+	PanicThreshold float64 `json:"panic_threshold"`
 }
 
 // WithDefaults fills the zero fields.
@@ -52,10 +60,13 @@ func (s QueueSpec) WithDefaults() QueueSpec {
 		s.StartupDelay = 30 * time.Second
 	}
 	if s.MaxUtilization == 0 {
-		s.MaxUtilization = 0.9
+		s.MaxUtilization = 0.85
 	}
 	if s.Smoothing == 0 {
 		s.Smoothing = 0.3
+	}
+	if s.PanicThreshold == 0 {
+		s.PanicThreshold = 2
 	}
 	return s
 }
@@ -75,6 +86,8 @@ func (s QueueSpec) Validate() error {
 		return fmt.Errorf("max_utilization: %v is not within (0, 1]", s.MaxUtilization)
 	case !(s.Smoothing > 0 && s.Smoothing <= 1):
 		return fmt.Errorf("smoothing: %v is not within (0, 1]", s.Smoothing)
+	case !(s.PanicThreshold > 1 && s.PanicThreshold <= 1000):
+		return fmt.Errorf("panic_threshold: %v is not within (1, 1000]", s.PanicThreshold)
 	}
 	return nil
 }
@@ -85,6 +98,12 @@ type QueueInput struct {
 	Throughput float64 `json:"throughput"`
 	// Arrivals is the offered requests per second; 0 means Throughput.
 	Arrivals float64 `json:"arrivals,omitempty"`
+	// ArrivalsNow is the offered requests per second over a short window
+	// (for example rate(…[30s]) at a 15 s scrape); 0: not read. It sees a
+	// sudden jump one look after it happens, where the smoothed rate takes
+	// a minute: the count it needs is a floor, and a panic when far above
+	// the ready replicas.
+	ArrivalsNow float64 `json:"arrivals_now,omitempty"`
 	// Latency is the mean latency in seconds; 0 with Concurrency set means
 	// Concurrency/Throughput (Little's law).
 	Latency float64 `json:"latency"`
@@ -108,6 +127,11 @@ type QueueState struct {
 	// Slope is the smoothed trend of the arrival rate, per second.
 	Slope float64 `json:"slope"`
 }
+
+// JumpRatio is how far the short window's arrival rate must be above the
+// smoothed one for the queue recommender to size from it: a jump, not the
+// short window's noise.
+const JumpRatio = 1.25
 
 // RecommendQueue is the queue recommender.
 func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time) (Recommendation, QueueState) {
@@ -163,6 +187,22 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	rec.Replicas = max(1, int32((c+int(spec.Slots)-1)/int(spec.Slots)))
 	rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s expected in %s (now %.1f): %d replicas keep %s (p%s ≤ %s)",
 		1000*st.ServiceTime, ahead, fmtDur(spec.StartupDelay), lam, rec.Replicas, why, fmtNum(100*spec.Percentile), spec.Threshold)
+	if now := in.ArrivalsNow; now > ahead && now >= JumpRatio*lam && !math.IsNaN(now) && !math.IsInf(now, 0) {
+		// A jump: the short window is well above the smoothed rate (its
+		// noise stays far below JumpRatio), so it sizes the count now
+		// instead of a minute later.
+		cn, whyNow := serversFor(now, mu, t, alpha, spec.MaxUtilization)
+		if r := max(1, int32((cn+int(spec.Slots)-1)/int(spec.Slots))); r > rec.Replicas {
+			rec.Replicas = r
+			rec.Reason = fmt.Sprintf("service time %.1fms, a jump to %.1f req/s over the short window (%.1f smoothed): %d replicas keep %s (p%s ≤ %s)",
+				1000*st.ServiceTime, now, lam, r, whyNow, fmtNum(100*spec.Percentile), spec.Threshold)
+			// Far above the ready replicas: a panic.
+			if float64(r) >= spec.PanicThreshold*float64(max(in.Ready, 1)) {
+				rec.Urgent, rec.Panic = true, true
+				rec.Reason += fmt.Sprintf("; panic: %d is at least %s× the %d ready", r, fmtNum(spec.PanicThreshold), in.Ready)
+			}
+		}
+	}
 	return rec, st
 }
 

@@ -53,7 +53,7 @@ func TestQueueRecommendation(t *testing.T) {
 	if p := tailSojourn(c, ahead, 1/st2.ServiceTime, 0.3); p > 0.01 {
 		t.Fatalf("P(T>0.3s) with %d = %v", c, p)
 	}
-	if p := tailSojourn(c-1, ahead, 1/st2.ServiceTime, 0.3); p <= 0.01 && float64(c-1)*0.9 >= ahead*st2.ServiceTime {
+	if p := tailSojourn(c-1, ahead, 1/st2.ServiceTime, 0.3); p <= 0.01 && float64(c-1)*spec.MaxUtilization >= ahead*st2.ServiceTime {
 		t.Fatalf("%d replicas were enough (%v)", c-1, p)
 	}
 	// Less budget: more headroom.

@@ -35,6 +35,11 @@ type SLOSpec struct {
 	// HoldBelow is the budget remaining under which scale-down is held
 	// (default 0.1).
 	HoldBelow float64 `json:"hold_below"`
+	// SpareDownWindow is the scale-down stabilization window used instead
+	// of the behavior's while every watched SLO has more than SpareBudget
+	// left and none burns now (default 2m; it never lengthens the
+	// behavior's): unused budget becomes replicas released sooner.
+	SpareDownWindow time.Duration `json:"spare_down_window"`
 }
 
 // WithDefaults fills the zero fields.
@@ -50,6 +55,9 @@ func (s SLOSpec) WithDefaults() SLOSpec {
 	def(&s.MaxTargetFactor, 1.25)
 	def(&s.TargetRisePerHour, 0.05)
 	def(&s.HoldBelow, 0.1)
+	if s.SpareDownWindow == 0 {
+		s.SpareDownWindow = 120 * time.Second
+	}
 	return s
 }
 
@@ -67,6 +75,9 @@ func (s SLOSpec) Validate() error {
 	chk("max_target_factor", s.MaxTargetFactor, 1, 10)
 	chk("target_rise_per_hour", s.TargetRisePerHour, 0, 10)
 	chk("hold_below", s.HoldBelow, 0, 1)
+	if s.SpareDownWindow < 0 {
+		bad = append(bad, fmt.Sprintf("spare_down_window: %s is negative", s.SpareDownWindow))
+	}
 	if len(s.SLOs) == 0 {
 		bad = append(bad, "slos: at least one SLO is needed")
 	}
@@ -83,6 +94,13 @@ type SLOSignal struct {
 	// and short windows.
 	BurnLong  float64 `json:"burn_long"`
 	BurnShort float64 `json:"burn_short"`
+	// BurnNow is the burn rate over the shortest window read (for example
+	// 1m): what the service does now, when HasNow is set. The urgent
+	// scale-up then needs it past the page tier too, so that it stops once
+	// the service is healthy again while the page tier's windows still
+	// remember the burn.
+	BurnNow float64 `json:"burn_now,omitempty"`
+	HasNow  bool    `json:"has_now,omitempty"`
 	// Budget is the error budget remaining, as a ratio (≤ 1; negative
 	// when overspent).
 	Budget float64 `json:"budget"`
@@ -101,6 +119,11 @@ type SLOResult struct {
 	Recommendation
 	// TargetFactor is the new target factor to keep in the state.
 	TargetFactor float64 `json:"target_factor"`
+	// Spare is true when every watched SLO is read, has more than
+	// SpareBudget left and does not burn now (BurnNow under 1, or, when
+	// BurnNow is not read, both page windows under 1): the step may then
+	// use SpareDownWindow.
+	Spare bool `json:"spare,omitempty"`
 }
 
 // RecommendSLO is the slo recommender. It proposes the hpa recommender's
@@ -121,6 +144,7 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 	}
 	var reasons []string
 	spare, known, burning, canaryBurn, hold := true, true, []string(nil), []string(nil), []string(nil)
+	calm := true
 	for _, s := range sigs {
 		if s.Err != "" || math.IsNaN(s.Budget) || math.IsNaN(s.BurnLong) || math.IsNaN(s.BurnShort) {
 			known = false
@@ -137,7 +161,11 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 		if s.PageBurnRate > 0 {
 			page = s.PageBurnRate
 		}
-		if s.BurnLong >= page && s.BurnShort >= page {
+		hasNow := s.HasNow && !math.IsNaN(s.BurnNow)
+		if hasNow && s.BurnNow >= 1 || !hasNow && (s.BurnShort >= 1 || s.BurnLong >= 1) {
+			calm = false
+		}
+		if s.BurnLong >= page && s.BurnShort >= page && (!hasNow || s.BurnNow >= page) {
 			b := fmt.Sprintf("%s burns at %.1f×/%.1f× (page tier %.1f×)", s.SLO, s.BurnLong, s.BurnShort, page)
 			if s.FromCanary {
 				canaryBurn = append(canaryBurn, b)
@@ -157,6 +185,7 @@ func RecommendSLO(spec SLOSpec, sigs []SLOSignal, hpa HPAInput, factor float64, 
 		factor = math.Max(1, factor-10*spec.TargetRisePerHour*dt)
 	}
 	out.TargetFactor = factor
+	out.Spare = known && spare && calm && len(sigs) > 0
 	hpa.TargetFactor = factor
 	base, _ := RecommendHPA(hpa)
 	if !known && len(burning) == 0 {

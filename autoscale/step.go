@@ -26,6 +26,9 @@ type Recommendation struct {
 	// Urgent asks for a scale-up past the up-stabilization window (the
 	// rate limits still apply).
 	Urgent bool `json:"urgent,omitempty"`
+	// Panic asks for the count at once, past the behavior's scale-up rate
+	// limits too (the queue recommender on a sudden load jump).
+	Panic bool `json:"panic,omitempty"`
 	// HoldDown forbids scaling down on this look.
 	HoldDown bool `json:"hold_down,omitempty"`
 	// Superseded marks the hpa recommendation when the slo recommender,
@@ -56,6 +59,10 @@ type QueueQueries struct {
 	Concurrency string `json:"concurrency,omitempty"`
 	// Arrivals (optional): offered requests per second.
 	Arrivals string `json:"arrivals,omitempty"`
+	// ArrivalsNow (optional): offered requests per second over a short
+	// window (for example rate(…[30s])), the queue recommender's panic
+	// signal.
+	ArrivalsNow string `json:"arrivals_now,omitempty"`
 	// BudgetSLO (optional): the SLO whose remaining budget sets the headroom.
 	BudgetSLO string `json:"budget_slo,omitempty"`
 }
@@ -222,6 +229,17 @@ type State struct {
 	// a different count read later means someone else scales the target.
 	LastSet   int32     `json:"last_set,omitempty"`
 	LastSetAt time.Time `json:"last_set_at,omitempty"`
+	// SpareDownAt is when the last scale-down through the slo
+	// recommender's shorter window was decided. A scale-up within the
+	// behavior's scale-down window after it is a reversal: the shorter
+	// window is then off until SpareDownOffUntil (six behavior windows
+	// later), since the load comes back too soon to release replicas
+	// early.
+	SpareDownAt       time.Time `json:"spare_down_at,omitempty"`
+	SpareDownOffUntil time.Time `json:"spare_down_off_until,omitempty"`
+	// Since is the autoscaler's first look: the shorter scale-down window
+	// waits until it has seen a full behavior window of its own.
+	Since time.Time `json:"since,omitempty"`
 	// Paused freezes scaling; Fight is set when someone else changed the
 	// count: both hold until Resume.
 	Paused      bool      `json:"paused,omitempty"`
@@ -280,6 +298,9 @@ func NewState(name string) State { return State{Name: name} }
 // applied change.
 func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	st.Updated = now
+	if st.Since.IsZero() {
+		st.Since = now
+	}
 	d := Decision{At: now, Current: in.Scale.Desired, Ready: in.Scale.Ready}
 	hold := func(reason string) (State, Decision) {
 		d.Desired, d.Action, d.Reason = d.Current, ActionHold, reason
@@ -313,6 +334,7 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	}
 	// Recommendations are computed even when holding, for status.
 	var recs []Recommendation
+	spare := false
 	hpaIn := HPAInput{Current: cur, Ready: in.Scale.Ready, Tolerance: spec.Tolerance, Metrics: in.Metrics}
 	if len(spec.Metrics) > 0 {
 		r, _ := RecommendHPA(hpaIn)
@@ -321,6 +343,7 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	if spec.SLO != nil {
 		r := RecommendSLO(*spec.SLO, in.SLO, hpaIn, st.TargetFactor, st.FactorAt, now)
 		st.TargetFactor, st.FactorAt = r.TargetFactor, now
+		spare = r.Spare
 		recs = append(recs, r.Recommendation)
 	}
 	if spec.SLO != nil && len(recs) == 2 && recs[1].Valid {
@@ -334,6 +357,18 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		var r Recommendation
 		r, st.Queue = RecommendQueue(*spec.Queue, qi, st.Queue, now)
 		recs = append(recs, r)
+		// The slo recommender's urgent scale-up is sized by the queue
+		// model when it has a count: what the load needs, at least one
+		// more than the ready replicas (the ones starting are counted on),
+		// never more than the slo's own factor asks.
+		for i := range recs {
+			if q := r; recs[i].Recommender == RecommenderSLO && recs[i].Urgent && q.Valid {
+				if n := max(cur, in.Scale.Ready+1, q.Replicas); n < recs[i].Replicas {
+					recs[i].Replicas = n
+					recs[i].Reason += fmt.Sprintf(" (sized by the queue model: %d)", n)
+				}
+			}
+		}
 	}
 	d.Recommendations = recs
 
@@ -357,7 +392,7 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	}
 
 	desired, best := int32(-1), -1
-	urgent, holdDown := false, false
+	urgent, panicUp, holdDown := false, false, false
 	var invalid, downHolds []string
 	for i, r := range recs {
 		if r.Superseded {
@@ -388,6 +423,7 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	for _, r := range recs {
 		if r.Valid && r.Urgent && r.Replicas == desired && desired > cur {
 			urgent = true
+			panicUp = panicUp || r.Panic
 		}
 	}
 	reason := recs[best].Recommender + ": " + recs[best].Reason
@@ -424,31 +460,63 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 			downHolds = append(downHolds, "canary analysis in progress")
 		}
 	}
-	st, d = stabilizeAndLimit(spec, st, d, desired, urgent, reason, now)
+	// Spare budget, no burn now, every recommender seeing, a large drop,
+	// a full window seen and no recent reversal: the slo recommender's
+	// shorter scale-down window applies.
+	downWin := time.Duration(-1)
+	if spare && len(invalid) == 0 && spec.SLO != nil && spec.Behavior != nil {
+		full := time.Duration(*spec.Behavior.ScaleDown.StabilizationWindowSeconds) * time.Second
+		// Only a large drop (the recommendation a fifth or more and at
+		// least two replicas under the current count) is released early:
+		// small moves are noise.
+		if spec.SLO.SpareDownWindow < full && !now.Before(st.SpareDownOffUntil) &&
+			now.Sub(st.Since) >= full && float64(desired) <= 0.8*float64(cur) && cur-desired >= 2 {
+			downWin = spec.SLO.SpareDownWindow
+		}
+	}
+	st, d = stabilizeAndLimit(spec, st, d, desired, urgent, panicUp, downWin, reason, now)
 	if holdDown && d.Desired < cur {
 		d.Desired = cur
 		d.Reason += "; scale-down held (" + strings.Join(downHolds, "; ") + ")"
+	}
+	if downWin >= 0 && d.Desired < cur {
+		st.SpareDownAt = now
 	}
 	d.Action = actionOf(cur, d.Desired)
 	st.Last = &d
 	return st, d
 }
 
-func stabilizeAndLimit(spec Spec, st State, d Decision, desired int32, urgent bool, reason string, now time.Time) (State, Decision) {
+// stabilizeAndLimit applies the behavior. urgent skips the scale-up
+// stabilization; panicUp also lets the count past the scale-up rate limits
+// (min and max still apply); downWin, when not negative, replaces the
+// scale-down stabilization window.
+func stabilizeAndLimit(spec Spec, st State, d Decision, desired int32, urgent, panicUp bool, downWin time.Duration, reason string, now time.Time) (State, Decision) {
 	cur := d.Current
 	var why string
 	final := desired
 	if spec.Behavior != nil {
 		b := *spec.Behavior
+		keep := time.Duration(max(*b.ScaleUp.StabilizationWindowSeconds, *b.ScaleDown.StabilizationWindowSeconds)) * time.Second
+		if downWin >= 0 {
+			sd := *b.ScaleDown // a copy: the spec's rules stay as they are
+			sd.StabilizationWindowSeconds = ptr(int32(downWin / time.Second))
+			b.ScaleDown = &sd
+			if desired < cur {
+				reason += fmt.Sprintf(" (spare budget: scale-down window %s)", fmtDur(downWin))
+			}
+		}
 		stab, w := stabilize(b, st.Recommendations, cur, desired, now, urgent)
 		if w != "" {
 			why = w
 		}
-		st.Recommendations = keepRecommendations(st.Recommendations, TimedRecommendation{At: now, Replicas: desired}, now,
-			time.Duration(max(*b.ScaleUp.StabilizationWindowSeconds, *b.ScaleDown.StabilizationWindowSeconds))*time.Second)
+		st.Recommendations = keepRecommendations(st.Recommendations, TimedRecommendation{At: now, Replicas: desired}, now, keep)
 		lim, l := limitRate(b, st.UpEvents, st.DownEvents, cur, stab, spec.Min, spec.Max, now)
+		if panicUp && stab > lim {
+			lim, l = min(stab, spec.Max), "panic: past the scale-up rate limits"
+		}
 		final = lim
-		if lim != stab {
+		if lim != stab || panicUp {
 			why = joinNonEmpty(why, l)
 		}
 	} else {
@@ -510,6 +578,12 @@ func keepRecommendations(recs []TimedRecommendation, r TimedRecommendation, now 
 func Confirm(spec Spec, st State, from, confirmed int32, now time.Time) State {
 	if confirmed > from {
 		st.UpEvents = append(st.UpEvents, ScaleEvent{At: now, Change: confirmed - from})
+		if spec.Behavior != nil && !st.SpareDownAt.IsZero() {
+			full := time.Duration(*spec.Behavior.ScaleDown.StabilizationWindowSeconds) * time.Second
+			if now.Sub(st.SpareDownAt) < full {
+				st.SpareDownOffUntil = now.Add(6 * full)
+			}
+		}
 	} else if confirmed < from {
 		st.DownEvents = append(st.DownEvents, ScaleEvent{At: now, Change: from - confirmed})
 	}

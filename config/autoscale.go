@@ -67,6 +67,7 @@ type AutoscaleSLO struct {
 	MaxTargetFactor   float64  `yaml:"max_target_factor"`
 	TargetRisePerHour float64  `yaml:"target_rise_per_hour"`
 	HoldBelow         float64  `yaml:"hold_below"`
+	SpareDownWindow   Duration `yaml:"spare_down_window"`
 }
 
 // AutoscaleQueue configures the queue recommender (see autoscale.QueueSpec).
@@ -81,12 +82,16 @@ type AutoscaleQueue struct {
 	StartupDelay     Duration `yaml:"startup_delay"`
 	MaxUtilization   float64  `yaml:"max_utilization"`
 	Smoothing        float64  `yaml:"smoothing"`
+	PanicThreshold   float64  `yaml:"panic_threshold"`
 	// Queries: throughput (requests/s completed), latency (mean seconds),
 	// optional concurrency (in flight) and arrivals (offered requests/s).
 	Throughput  string `yaml:"throughput"`
 	Latency     string `yaml:"latency"`
 	Concurrency string `yaml:"concurrency"`
 	Arrivals    string `yaml:"arrivals"`
+	// ArrivalsNow (optional): offered requests/s over a short window, for
+	// example rate(…[30s]) at a 15 s scrape: the panic path's signal.
+	ArrivalsNow string `yaml:"arrivals_now"`
 }
 
 // AutoscaleActuator is the actuator: its kind and that kind's settings.
@@ -209,11 +214,13 @@ func (a *Autoscale) spec(name string, loaded []*slo.SLO) autoscale.Spec {
 	}
 	if x := a.SLO; x != nil {
 		s.SLO = &autoscale.SLOSpec{SLOs: x.SLOs, PageBurnRate: x.PageBurnRate, UpFactor: x.UpFactor, SpareBudget: x.SpareBudget,
-			MaxTargetFactor: x.MaxTargetFactor, TargetRisePerHour: x.TargetRisePerHour, HoldBelow: x.HoldBelow}
+			MaxTargetFactor: x.MaxTargetFactor, TargetRisePerHour: x.TargetRisePerHour, HoldBelow: x.HoldBelow,
+			SpareDownWindow: x.SpareDownWindow.D()}
 	}
 	if q := a.Queue; q != nil {
 		s.Queue = &autoscale.QueueSpec{Percentile: q.Percentile, Threshold: q.LatencyThreshold.D(), Slots: q.Slots,
-			StartupDelay: q.StartupDelay.D(), MaxUtilization: q.MaxUtilization, Smoothing: q.Smoothing}
+			StartupDelay: q.StartupDelay.D(), MaxUtilization: q.MaxUtilization, Smoothing: q.Smoothing,
+			PanicThreshold: q.PanicThreshold}
 		if l := findSLO(loaded, q.SLO); l != nil {
 			if s.Queue.Percentile == 0 {
 				s.Queue.Percentile = l.Target()
@@ -223,7 +230,7 @@ func (a *Autoscale) spec(name string, loaded []*slo.SLO) autoscale.Spec {
 			}
 		}
 		s.QueueQueries = &autoscale.QueueQueries{Throughput: q.Throughput, Latency: q.Latency, Concurrency: q.Concurrency,
-			Arrivals: q.Arrivals, BudgetSLO: q.SLO}
+			Arrivals: q.Arrivals, ArrivalsNow: q.ArrivalsNow, BudgetSLO: q.SLO}
 	}
 	return s
 }

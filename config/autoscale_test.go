@@ -57,6 +57,16 @@ func TestAutoscaleConfig(t *testing.T) {
 	if s.Queue.Threshold != 250*time.Millisecond || s.Queue.StartupDelay != 20*time.Second || s.QueueQueries.Throughput == "" {
 		t.Fatalf("queue %+v %+v", s.Queue, s.QueueQueries)
 	}
+	// The panic path's options.
+	panicSrc := strings.Replace(goodAutoscale, "        startup_delay: 20s\n",
+		"        startup_delay: 20s\n        panic_threshold: 3\n        arrivals_now: sum(rate(demo_requests_total[30s]))\n", 1)
+	pc, err := Parse("vane.yaml", []byte(panicSrc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := pc.Autoscalers()[0].Spec; ps.Queue.PanicThreshold != 3 || ps.QueueQueries.ArrivalsNow != "sum(rate(demo_requests_total[30s]))" {
+		t.Fatalf("panic options: %+v %+v", ps.Queue, ps.QueueQueries)
+	}
 	if a.Actuator.Kind != "exec" || a.Actuator.Exec.Timeout != 5*time.Second || a.Actuator.Exec.Set[0] != "./scale.sh" {
 		t.Fatalf("actuator %+v", a.Actuator)
 	}
@@ -80,6 +90,7 @@ func TestAutoscaleConfigErrorsNameTheLine(t *testing.T) {
 		"unknown field":      {"interval: 10s", "intervall: 10s", `vane.yaml:8:7: services[0].autoscale.intervall: unknown field (allowed: actuator, behavior, freshness_query, interval, legacy_behavior, max, metrics, min, queue, slo, stale_after, tolerance); did you mean "interval"?`},
 		"no queue query":     {"throughput: sum", "arrivals: sum", "services[0].autoscale.queue.throughput: required"},
 		"missing max":        {"max: 12", "", "services[0].autoscale.max: required"},
+		"panic threshold 1":  {"startup_delay: 20s", "startup_delay: 20s\n        panic_threshold: 1", "vane.yaml:24: services[0].autoscale.queue.panic_threshold: 1 is not within (1, 1000]"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

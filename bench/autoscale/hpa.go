@@ -231,12 +231,16 @@ func vaneWith(name string, tune func(*as.Spec)) Peer {
 				sig.Err = "no data"
 			}
 			sig.BurnLong, sig.BurnShort = long/budget, short/budget
+			if now, ok := q.BadRatio(s.Threshold, time.Minute); ok {
+				sig.BurnNow, sig.HasNow = now/budget, true
+			}
 			in.SLO = []as.SLOSignal{sig}
 			thr, ok1 := q.RequestRate(time.Minute)
 			arr, ok2 := q.ArrivalRate(time.Minute)
 			lat, ok3 := q.MeanLatency(time.Minute)
 			conc, _ := q.Concurrency(time.Minute)
-			in.Queue = as.QueueInput{Throughput: thr, Arrivals: arr, Latency: lat, Concurrency: conc,
+			arrNow, _ := q.ArrivalRate(30 * time.Second)
+			in.Queue = as.QueueInput{Throughput: thr, Arrivals: arr, ArrivalsNow: arrNow, Latency: lat, Concurrency: conc,
 				Ready: int32(obs.Ready), Budget: remaining}
 			if !ok1 || !ok2 || !ok3 {
 				in.Queue.Err = "no data"
