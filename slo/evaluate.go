@@ -54,6 +54,9 @@ type Evaluator struct {
 	Querier Querier
 	// Timeout bounds each query (default 10s).
 	Timeout time.Duration
+	// NowWindow is the short window PageSignal reads as "burning now"
+	// (default 1m; a few scrape intervals at least).
+	NowWindow time.Duration
 }
 
 var errNoTraffic = errors.New("no traffic")
@@ -173,6 +176,11 @@ type PageSignal struct {
 	Budget float64
 	// Threshold is the page tier's burn-rate threshold.
 	Threshold float64
+	// BurnNow is the burn rate over Evaluator.NowWindow, when HasNow: what
+	// the service does now, while the page windows still remember a burn
+	// that has ended.
+	BurnNow float64
+	HasNow  bool
 }
 
 // PageSignal reads the named SLO's page-tier burn rates and its remaining
@@ -212,6 +220,16 @@ func (e *Evaluator) PageSignal(ctx context.Context, name string, now time.Time) 
 			return sig, fmt.Errorf("burn rate over %s: %w", FormatDuration(w.d), err)
 		}
 		*w.to = r / s.ErrorBudget()
+	}
+	// The short window is best effort: without it the page windows decide.
+	nw := e.NowWindow
+	if nw <= 0 {
+		nw = time.Minute
+	}
+	if r, err := e.ratio(ctx, s, nw, now); errors.Is(err, errNoTraffic) {
+		sig.BurnNow, sig.HasNow = 0, true
+	} else if err == nil {
+		sig.BurnNow, sig.HasNow = r/s.ErrorBudget(), true
 	}
 	return sig, nil
 }

@@ -138,7 +138,8 @@ func TestPageSignal(t *testing.T) {
 	// 2% errors on a 0.1% budget: burn 20× over both page windows.
 	e := &Evaluator{SLOs: slos, Querier: fakeQuerier{bad: f(20), total: f(1000)}}
 	sig, err := e.PageSignal(ctx, "checkout-availability", now)
-	if err != nil || math.Abs(sig.BurnLong-20) > 1e-9 || math.Abs(sig.BurnShort-20) > 1e-9 || math.Abs(sig.Threshold-14.4) > 1e-9 || sig.Budget > -18 {
+	if err != nil || math.Abs(sig.BurnLong-20) > 1e-9 || math.Abs(sig.BurnShort-20) > 1e-9 || math.Abs(sig.Threshold-14.4) > 1e-9 || sig.Budget > -18 ||
+		!sig.HasNow || math.Abs(sig.BurnNow-20) > 1e-9 {
 		t.Fatalf("%+v %v", sig, err)
 	}
 	// No traffic: no burn, the whole budget.
