@@ -160,7 +160,7 @@ func selectorString(ms []*labels.Matcher) string {
 	name := ""
 	parts := make([]string, 0, len(ms))
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual && name == "" && model.LegacyValidation.IsValidMetricName(m.Value) {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual && name == "" && model.LegacyValidation.IsValidMetricName(m.Value) {
 			name = m.Value
 			continue
 		}
@@ -200,7 +200,7 @@ func (p *preflight) selector(ctx context.Context, ms []*labels.Matcher, bad bool
 	ordered := slices.Clone(ms)
 	rank := func(m *labels.Matcher) int {
 		switch {
-		case m.Name == labels.MetricName:
+		case m.Name == model.MetricNameLabel:
 			return 0
 		case m.Type == labels.MatchEqual:
 			return 1
@@ -211,7 +211,7 @@ func (p *preflight) selector(ctx context.Context, ms []*labels.Matcher, bad bool
 	var acc []*labels.Matcher
 	full := selectorString(ms)
 	for _, m := range ordered {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			acc = append(acc, m)
 			n, err := p.values(ctx, acc, "")
 			if err != nil {

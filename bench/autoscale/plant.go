@@ -306,7 +306,6 @@ type plant struct {
 	existing float64 // replica-seconds of pods that exist (starting, ready or draining)
 	// concurrency per second over ready replicas (Knative's 1 s buckets)
 	concBuckets []float64
-	lastConc    float64
 }
 
 func newPlant(svc Service, tr Trace, seed uint64, start time.Time) *plant {
