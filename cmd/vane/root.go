@@ -67,6 +67,7 @@ rolls back canaries, pages on fast burns, and scales services.`,
 		newSLOCmd(g),
 		newDemoCmd(g),
 		newRunCmd(g), newRolloutCmd(g),
+		newBacktestCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,21 @@
+// Package backtest replays the history of an SLO's SLI through alert
+// policies and reports how they would have paged: pages and tickets per
+// week, each alert's start, end, detection time, budget spent before it
+// fired and reset time, flapping, the time spent burning faster than the
+// budget allows with no alert, and, against labelled incidents, precision
+// and recall. Tune searches tiers, burn factors and min_events for the
+// policies that meet stated constraints.
+//
+// The replay uses the slo package's budget math (thresholds, burn rates,
+// min_events, tier scaling) so that the rules Prometheus evaluates, the live
+// status and the replay agree; a differential test runs the generated rules
+// in a real promtool over a synthetic month and checks every alert's start
+// and end against Replay.
+//
+// Replay, Report, Tune and Synth are a pure core: no I/O, no clock, no
+// logging. Fetch reads the SLI through a Querier the caller supplies, and
+// the cache (cache.go) reads and writes files; the cmd/vane backtest
+// command wires them. The package may import the standard library, the slo
+// package and the YAML library; it must not import the servers' packages
+// (prom, api, rollout) or client_golang.
+package backtest
