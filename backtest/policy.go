@@ -112,12 +112,12 @@ type policyFile struct {
 		MinEvents   float64 `yaml:"min_events"`
 		MinCoverage float64 `yaml:"min_coverage"`
 		Tiers       []struct {
-			Severity       string  `yaml:"severity"`
-			Long           string  `yaml:"long"`
-			Short          string  `yaml:"short"`
-			BurnRate       float64 `yaml:"burn_rate"`
-			BudgetFraction float64 `yaml:"budget_fraction"`
-			For            string  `yaml:"for"`
+			Severity      string  `yaml:"severity"`
+			Long          string  `yaml:"long"`
+			Short         string  `yaml:"short"`
+			BurnRate      float64 `yaml:"burn_rate"`
+			BudgetPercent float64 `yaml:"budget_percent"`
+			For           string  `yaml:"for"`
 		} `yaml:"tiers"`
 	} `yaml:"policies"`
 }
@@ -129,10 +129,11 @@ type policyFile struct {
 //	    min_events: 100
 //	    tiers:
 //	      - {severity: page, long: 1h, short: 5m, burn_rate: 14.4, for: 2m}
-//	      - {severity: ticket, long: 3d, short: 6h, budget_fraction: 0.1}
+//	      - {severity: ticket, long: 3d, short: 6h, budget_percent: 10}
 //
-// Each tier sets burn_rate or budget_fraction (of window); errors name
-// file:line.
+// Tiers are written as in a vane/v1 spec's alerting.tiers (burn_rate or
+// budget_percent of the window's budget), plus an optional for; errors
+// name file:line.
 func ParsePolicies(name string, data []byte, window time.Duration) ([]Policy, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -195,16 +196,16 @@ func ParsePolicies(name string, data []byte, window time.Duration) ([]Policy, er
 				}
 			}
 			switch {
-			case ft.BurnRate > 0 && ft.BudgetFraction > 0:
-				bad("set burn_rate or budget_fraction, not both")
+			case ft.BurnRate > 0 && ft.BudgetPercent > 0:
+				bad("set burn_rate or budget_percent, not both")
 			case ft.BurnRate > 0:
 				t.BurnRate = ft.BurnRate
 				t.BudgetFraction = slo.FractionForBurnRate(ft.BurnRate, window, t.Long)
-			case ft.BudgetFraction > 0 && ft.BudgetFraction <= 1:
-				t.BudgetFraction = ft.BudgetFraction
-				t.BurnRate = slo.BurnRateForFraction(ft.BudgetFraction, window, t.Long)
+			case ft.BudgetPercent > 0 && ft.BudgetPercent <= 100:
+				t.BudgetFraction = ft.BudgetPercent / 100
+				t.BurnRate = slo.BurnRateForFraction(t.BudgetFraction, window, t.Long)
 			default:
-				bad("burn_rate must be > 0 or budget_fraction in (0, 1]")
+				bad("burn_rate must be > 0 or budget_percent in (0, 100]")
 			}
 			p.Tiers = append(p.Tiers, t)
 		}
