@@ -143,6 +143,11 @@ func Tune(s *slo.SLO, series *Series, current Policy, candidates []Policy, c Con
 	res := &TuneResult{SLO: s.ID(), Searched: len(candidates)}
 	res.Current = score(s, current, series, w, c, incidents)
 	var feasible []Candidate
+	if len(res.Current.Violations) == 0 {
+		// The current policy competes: a tune never proposes a policy
+		// worse than a current one that meets the constraints.
+		feasible = append(feasible, res.Current)
+	}
 	for _, p := range candidates {
 		cand := score(s, p, series, w, c, incidents)
 		if len(cand.Violations) == 0 {
@@ -159,7 +164,7 @@ func Tune(s *slo.SLO, series *Series, current Policy, candidates []Policy, c Con
 				break
 			}
 		}
-		if !dominated {
+		if !dominated && !sameScore(res.Pareto, a) {
 			res.Pareto = append(res.Pareto, a)
 		}
 	}
@@ -188,6 +193,17 @@ func better(a, b Candidate) bool {
 		return a.UnalertedBurn < b.UnalertedBurn
 	}
 	return a.Policy.MinEvents < b.Policy.MinEvents
+}
+
+// sameScore: a scores exactly as a policy already on the front (which,
+// sorted first, is the simpler one: fewer min_events).
+func sameScore(front []Candidate, a Candidate) bool {
+	for _, b := range front {
+		if b.PagesPerWeek == a.PagesPerWeek && b.Detect == a.Detect && b.UnalertedBurn == a.UnalertedBurn {
+			return true
+		}
+	}
+	return false
 }
 
 // dominates: a is no worse than b on every objective and better on one.

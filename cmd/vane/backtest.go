@@ -26,7 +26,9 @@ func newBacktestCmd(g *globals) *cobra.Command {
 		promURL, cfgFile, from, to, outDir string
 		incidents, cacheDir                string
 		step                               time.Duration
-		noCache, asJSON                    bool
+		noCache, asJSON, tune              bool
+		detect                             string
+		maxPages, maxBudget                float64
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest -f slos.yaml --prometheus URL --from T --to T",
@@ -112,6 +114,9 @@ Times are RFC 3339, "now", or "now-30d".`,
 			if err != nil {
 				return err
 			}
+			if tune {
+				return runTune(g, slos, rep, incs, outDir, asJSON, detect, maxPages, maxBudget)
+			}
 			if outDir != "" {
 				if err := rep.WriteDir(outDir); err != nil {
 					return err
@@ -137,7 +142,61 @@ Times are RFC 3339, "now", or "now-30d".`,
 	fl.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	fl.BoolVar(&noCache, "no-cache", false, "query Prometheus even when the range is cached")
 	fl.StringVar(&cacheDir, "cache-dir", "", "cache directory (default the user cache dir's vane/backtest)")
+	fl.BoolVar(&tune, "tune", false, "search tiers, burn factors and min_events for policies meeting the constraints")
+	fl.Float64Var(&maxPages, "max-pages-per-week", 0, "tune: most pages per week on the replayed history")
+	fl.StringVar(&detect, "detect", "", `tune: a burn that must page within a time, e.g. "10x-within 1h"`)
+	fl.Float64Var(&maxBudget, "max-budget-at-page", 0, "tune: most budget (percent) any replayed page may let burn before firing")
 	return cmd
+}
+
+// runTune searches policies for each SLO, prints the Pareto table and
+// writes the chosen policy as a diff of the spec's alerting block.
+func runTune(g *globals, slos []*slo.SLO, rep *backtest.Report, incs []backtest.Incident, outDir string, asJSON bool,
+	detect string, maxPages, maxBudget float64) error {
+	c := backtest.Constraints{MaxPagesPerWeek: maxPages, MaxBudgetAtPage: maxBudget / 100}
+	if detect != "" {
+		var err error
+		if c.DetectBurn, c.DetectWithin, err = backtest.ParseDetect(detect); err != nil {
+			return err
+		}
+	}
+	if maxPages < 0 || maxBudget < 0 || maxBudget > 100 {
+		return errors.New("--max-pages-per-week must be ≥ 0 and --max-budget-at-page in [0, 100]")
+	}
+	var results []*backtest.TuneResult
+	var b strings.Builder
+	for _, s := range slos {
+		cur := backtest.SpecPolicy(s)
+		t0 := time.Now()
+		res, err := backtest.Tune(s, rep.Series[s.ID()], cur, backtest.Candidates(s, cur), c, incs)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.errOut, "%s: tuned %d policies in %s\n", s.ID(), res.Searched, time.Since(t0).Round(time.Millisecond))
+		results = append(results, res)
+		backtest.WriteTuneTable(&b, res, 8)
+		if res.Chosen != nil && res.Chosen.Policy.Name != cur.Name {
+			d := backtest.Diff(s.Source, cur, res.Chosen.Policy)
+			if outDir != "" {
+				if err := os.MkdirAll(outDir, 0o755); err != nil {
+					return err
+				}
+				p := filepath.Join(outDir, s.ID()+"-tuned.diff")
+				if err := os.WriteFile(p, []byte(d), 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(&b, "  wrote %s\n", p)
+			} else {
+				b.WriteString(d)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if asJSON {
+		return backtest.WriteJSON(g.out, results)
+	}
+	_, err := fmt.Fprint(g.out, b.String())
+	return err
 }
 
 // parseWhen reads an RFC 3339 time, "now" or "now-DURATION".

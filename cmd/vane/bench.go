@@ -14,6 +14,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		newBenchXDSCmd(g),
 		newBenchCanaryCmd(g),
 		newBenchSLOCmd(g),
+		newBenchBacktestCmd(g),
 	)
 	return cmd
 }
