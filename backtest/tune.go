@@ -319,12 +319,12 @@ func Diff(source string, from, to Policy) string {
 			out.WriteString(" " + a[i] + "\n")
 			i++
 			j++
-		case j < m && (i == n || l[i][j+1] >= l[i+1][j]):
-			out.WriteString("+" + b[j] + "\n")
-			j++
-		default:
+		case i < n && (j == m || l[i+1][j] >= l[i][j+1]):
 			out.WriteString("-" + a[i] + "\n")
 			i++
+		default:
+			out.WriteString("+" + b[j] + "\n")
+			j++
 		}
 	}
 	return out.String()
