@@ -26,8 +26,8 @@ func (q coverageQuerier) Scalar(_ context.Context, query string, _ time.Time) (f
 
 // TestStatusCoverage: fifteen seconds into a fresh Prometheus during an
 // outage, the status marks every window partial with its coverage and
-// counts only the errors present against the month's budget, instead of
-// a budget of −99,900%.
+// counts only the errors present against the month's budget next to the
+// −99,900% the present ratio extrapolates to.
 func TestStatusCoverage(t *testing.T) {
 	slos, err := Load(File{Name: "slo.yaml", Data: []byte(evalSpec)})
 	if err != nil {
@@ -46,8 +46,11 @@ func TestStatusCoverage(t *testing.T) {
 	}
 	// 15 s of 100% errors spend 15 s / 30 d / 0.1% = 0.58% of the budget.
 	want := 1 - 15.0/month.Seconds()/0.001
-	if math.Abs(*s.BudgetRemaining-want) > 1e-9 {
-		t.Errorf("budget remaining %g, want %g", *s.BudgetRemaining, want)
+	if s.BudgetRemainingObserved == nil || math.Abs(*s.BudgetRemainingObserved-want) > 1e-9 {
+		t.Errorf("observed budget remaining %v, want %g", s.BudgetRemainingObserved, want)
+	}
+	if *s.BudgetRemaining != 1-1/0.001 {
+		t.Errorf("budget remaining at the present ratio %g, want %g", *s.BudgetRemaining, 1-1/0.001)
 	}
 	for _, b := range s.BurnRates {
 		c, known := cov[b.Window]

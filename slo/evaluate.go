@@ -31,15 +31,19 @@ type Status struct {
 	Objective float64 `json:"objective_percent"`
 	Window    string  `json:"window"`
 	// BudgetRemaining is the share of the window's error budget left (1 =
-	// untouched, ≤ 0 = spent); null when it could not be read. When the
-	// window holds data over only part of its length (BudgetCoverage < 1),
-	// it counts the errors actually present against the budget of the
-	// whole window at the traffic seen: 1 − ratio × coverage / budget.
+	// untouched, ≤ 0 = spent); null when it could not be read. It is the
+	// error ratio over the data present, as if the whole window ran at it
+	// (what the rollout gate reads).
 	BudgetRemaining *float64 `json:"budget_remaining"`
 	// BudgetCoverage is the share of the SLO window that holds data;
-	// BudgetPartial marks a budget read from a partly covered window.
-	BudgetCoverage *float64 `json:"budget_coverage,omitempty"`
-	BudgetPartial  bool     `json:"budget_partial,omitempty"`
+	// BudgetPartial marks a budget read from a window covered less than
+	// PartialCoverage, and BudgetRemainingObserved then counts only the
+	// errors present against the whole window's budget at the traffic
+	// seen: 1 − ratio × coverage / budget (15 s of a full outage spend
+	// 0.58% of a 99.9%/30d budget, where BudgetRemaining reads −99,900%).
+	BudgetCoverage          *float64 `json:"budget_coverage,omitempty"`
+	BudgetPartial           bool     `json:"budget_partial,omitempty"`
+	BudgetRemainingObserved *float64 `json:"budget_remaining_observed,omitempty"`
 	// BurnRates holds the burn rate over each alert window.
 	BurnRates []WindowBurnRate `json:"burn_rates"`
 	// Error explains a value that could not be read.
@@ -188,8 +192,8 @@ func (e *Evaluator) Status(ctx context.Context, now time.Time) ([]Status, error)
 				st.BudgetCoverage = &c
 				if c < PartialCoverage {
 					st.BudgetPartial = true
-					adj := 1 - (1-b)*c
-					st.BudgetRemaining = &adj
+					obs := 1 - (1-b)*c
+					st.BudgetRemainingObserved = &obs
 				}
 			}
 		}
