@@ -24,6 +24,7 @@ func newBacktestCmd(g *globals) *cobra.Command {
 	var (
 		files, policies                    []string
 		promURL, cfgFile, from, to, outDir string
+		dataDir                            string
 		incidents, cacheDir                string
 		step                               time.Duration
 		noCache, asJSON, tune              bool
@@ -56,27 +57,42 @@ Times are RFC 3339, "now", or "now-30d".`,
 			if err != nil {
 				return err
 			}
-			hc := prom.HTTPConfig{URL: promURL}
-			if cfgFile != "" {
-				cfg, err := config.Load(cfgFile, g.v)
+			var q backtest.Querier
+			source := ""
+			if dataDir != "" {
+				if promURL != "" || cfgFile != "" {
+					return errors.New("--data-dir reads a TSDB directory; leave out --prometheus and --config")
+				}
+				dq, err := openDataDir(dataDir, 5*time.Minute)
 				if err != nil {
 					return err
 				}
-				hc.Client = promHTTPClientConfig(cfg)
-				hc.Timeout = cfg.Prometheus.Timeout.D()
-				if hc.URL == "" {
-					hc.URL = cfg.Prometheus.URL
+				defer dq.Close()
+				q, source = dq, "file://"+dataDir
+			} else {
+				hc := prom.HTTPConfig{URL: promURL}
+				if cfgFile != "" {
+					cfg, err := config.Load(cfgFile, g.v)
+					if err != nil {
+						return err
+					}
+					hc.Client = promHTTPClientConfig(cfg)
+					hc.Timeout = cfg.Prometheus.Timeout.D()
+					if hc.URL == "" {
+						hc.URL = cfg.Prometheus.URL
+					}
 				}
-			}
-			if hc.URL == "" {
-				return errors.New("--prometheus: no URL (or a --config whose prometheus.url is set)")
-			}
-			if hc.Timeout < time.Minute {
-				hc.Timeout = time.Minute // a day of 1m points per chunk
-			}
-			q, err := prom.NewHTTPQuerier(hc)
-			if err != nil {
-				return fmt.Errorf("--prometheus: %w", err)
+				if hc.URL == "" {
+					return errors.New("--prometheus: no URL (or a --config whose prometheus.url is set, or --data-dir)")
+				}
+				if hc.Timeout < time.Minute {
+					hc.Timeout = time.Minute // a week of 1m points per chunk
+				}
+				hq, err := prom.NewHTTPQuerier(hc)
+				if err != nil {
+					return fmt.Errorf("--prometheus: %w", err)
+				}
+				q, source = hq, hc.URL
 			}
 			var extra []backtest.PolicySource
 			for _, p := range policies {
@@ -104,7 +120,7 @@ Times are RFC 3339, "now", or "now-30d".`,
 				}
 			}
 			run := backtest.Run{
-				SLOs: slos, Querier: q, URL: hc.URL, Policies: extra, Incidents: incs,
+				SLOs: slos, Querier: q, URL: source, Policies: extra, Incidents: incs,
 				Fetch:   backtest.FetchOptions{From: f, To: t, Step: step, Transient: func(err error) bool { return prom.KindOf(err).Retryable() }},
 				NoCache: noCache, Cache: backtest.Cache{Dir: cacheDir}, Progress: g.errOut,
 			}
@@ -132,6 +148,7 @@ Times are RFC 3339, "now", or "now-30d".`,
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&files, "file", "f", nil, "SLO spec file (repeatable)")
 	fl.StringVar(&promURL, "prometheus", "", "Prometheus, Thanos or Mimir base URL")
+	fl.StringVar(&dataDir, "data-dir", "", "read a TSDB directory instead (the embedded Prometheus's data directory of vane run)")
 	fl.StringVar(&cfgFile, "config", "", "vane config whose prometheus section gives the URL and auth (TLS, bearer token, basic auth, OAuth2)")
 	fl.StringVar(&from, "from", "now-30d", "start of the range")
 	fl.StringVar(&to, "to", "now", "end of the range")
