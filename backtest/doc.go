@@ -12,10 +12,17 @@
 // in a real promtool over a synthetic month and checks every alert's start
 // and end against Replay.
 //
-// Replay, Report, Tune and Synth are a pure core: no I/O, no clock, no
-// logging. Fetch reads the SLI through a Querier the caller supplies, and
-// the cache (cache.go) reads and writes files; the cmd/vane backtest
-// command wires them. The package may import the standard library, the slo
-// package and the YAML library; it must not import the servers' packages
-// (prom, api, rollout) or client_golang.
+// Replay, Evaluate, Tune, Synth and the report writers (output.go,
+// plot.go, writing to an io.Writer) are a pure core: no I/O of their own,
+// no clock, no logging. Fetch reads the SLI through a Querier the caller
+// supplies (prom.HTTPQuerier, or cmd/vane's read-only TSDB directory), the
+// cache (cache.go) and Report.WriteDir read and write files, and Run
+// prints progress; the cmd/vane backtest command wires them. The package
+// may import the standard library, the slo and analysis packages, the
+// YAML library and gonum/plot; it must not import the servers' packages
+// (prom, api, rollout), prometheus/prometheus or client_golang.
+//
+//	ser := backtest.SeriesFromCounters(counters) // or backtest.Fetch(ctx, q, s, opts)
+//	res, err := backtest.Evaluate(s, backtest.SpecPolicy(s), ser, incidents)
+//	tuned, err := backtest.Tune(s, ser, backtest.SpecPolicy(s), backtest.Candidates(s, backtest.SpecPolicy(s)), constraints, nil)
 package backtest
