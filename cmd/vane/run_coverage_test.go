@@ -18,9 +18,10 @@ import (
 // TestRunRestartShortOutageDoesNotPage restarts `vane run` with the
 // embedded Prometheus (a fresh TSDB on every start), serves healthy
 // traffic, then fails every request for 5 s: with the coverage guard in
-// the generated rules nothing pages (without it, the 1h window holding a
-// few seconds of data paged within 4 s; TestCoverageGuardRules in slo
-// shows both rule sets in promtool).
+// the generated rules nothing reaches Alertmanager (with the guard at 0,
+// the same run sends a ticket within seconds: windows holding a few
+// seconds of data read as full; TestCoverageGuardRules in slo shows both
+// rule sets in promtool).
 func TestRunRestartShortOutageDoesNotPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test of vane run; run without -short")
