@@ -31,8 +31,19 @@ type Status struct {
 	Objective float64 `json:"objective_percent"`
 	Window    string  `json:"window"`
 	// BudgetRemaining is the share of the window's error budget left (1 =
-	// untouched, ≤ 0 = spent); null when it could not be read.
+	// untouched, ≤ 0 = spent); null when it could not be read. It is the
+	// error ratio over the data present, as if the whole window ran at it
+	// (what the rollout gate reads).
 	BudgetRemaining *float64 `json:"budget_remaining"`
+	// BudgetCoverage is the share of the SLO window that holds data;
+	// BudgetPartial marks a budget read from a window covered less than
+	// PartialCoverage, and BudgetRemainingObserved then counts only the
+	// errors present against the whole window's budget at the traffic
+	// seen: 1 − ratio × coverage / budget (15 s of a full outage spend
+	// 0.58% of a 99.9%/30d budget, where BudgetRemaining reads −99,900%).
+	BudgetCoverage          *float64 `json:"budget_coverage,omitempty"`
+	BudgetPartial           bool     `json:"budget_partial,omitempty"`
+	BudgetRemainingObserved *float64 `json:"budget_remaining_observed,omitempty"`
 	// BurnRates holds the burn rate over each alert window.
 	BurnRates []WindowBurnRate `json:"burn_rates"`
 	// Error explains a value that could not be read.
@@ -44,6 +55,44 @@ type Status struct {
 type WindowBurnRate struct {
 	Window   string   `json:"window"`
 	BurnRate *float64 `json:"burn_rate"`
+	// Coverage is the share of the window that holds data (null when
+	// unknown); Partial marks a burn rate read from a window covered less
+	// than PartialCoverage.
+	Coverage *float64 `json:"coverage,omitempty"`
+	Partial  bool     `json:"partial,omitempty"`
+}
+
+// PartialCoverage is the coverage below which a window's burn rate and
+// budget are marked partial.
+const PartialCoverage = 0.95
+
+// coverageSteps is how many points CoverageQuery samples per window.
+const coverageSteps = 60
+
+// CoverageQuery is a query for the share of window that holds data for s:
+// the share of coverageSteps points over the window at which the SLI's 5m
+// total (a raw SLI's ratio) exists.
+func CoverageQuery(s *SLO, window time.Duration) string {
+	errQ, totQ := s.SLI.Queries(baseWindow)
+	q := totQ
+	if q == "" {
+		q = errQ
+	}
+	res := max(window/coverageSteps, time.Second)
+	n := int(window / res)
+	return fmt.Sprintf("count_over_time((%s)[%s:%s]) / %d", q, FormatDuration(window), FormatDuration(res), n)
+}
+
+// coverage reads CoverageQuery; no series means no data: 0.
+func (e *Evaluator) coverage(ctx context.Context, s *SLO, window time.Duration, now time.Time) (float64, error) {
+	c, err := e.scalar(ctx, CoverageQuery(s, window), now)
+	if errors.Is(err, ErrNoData) {
+		return 0, nil
+	}
+	if err != nil {
+		return math.NaN(), err
+	}
+	return math.Max(0, math.Min(1, c)), nil
 }
 
 // Evaluator computes SLOs' budget remaining and burn rates from their own
@@ -142,6 +191,14 @@ func (e *Evaluator) Status(ctx context.Context, now time.Time) ([]Status, error)
 			st.Error = fmt.Sprintf("budget: %v", err)
 		} else {
 			st.BudgetRemaining = &b
+			if c, err := e.coverage(ctx, s, s.Window.Range(now), now); err == nil {
+				st.BudgetCoverage = &c
+				if c < PartialCoverage {
+					st.BudgetPartial = true
+					obs := 1 - (1-b)*c
+					st.BudgetRemainingObserved = &obs
+				}
+			}
 		}
 		windows := map[time.Duration]bool{}
 		for _, t := range s.Tiers() {
@@ -157,6 +214,10 @@ func (e *Evaluator) Status(ctx context.Context, now time.Time) ([]Status, error)
 			if r, err := e.ratio(ctx, s, w, now); err == nil {
 				x := r / s.ErrorBudget()
 				br.BurnRate = &x
+			}
+			if c, err := e.coverage(ctx, s, w, now); err == nil {
+				br.Coverage = &c
+				br.Partial = c < PartialCoverage
 			}
 			st.BurnRates = append(st.BurnRates, br)
 		}

@@ -32,6 +32,10 @@ const (
 	RecordWindowSeconds   = "slo:window:seconds"
 	RecordBudgetRemaining = "slo:period_error_budget_remaining:ratio"
 	RecordCurrentBurnRate = "slo:current_burn_rate:ratio"
+	// RecordDataSince is the time since which the SLI's 5m base has had
+	// data without a gap longer than the lookback (5m): the coverage guard
+	// of GenerateOptions.MinCoverage reads it.
+	RecordDataSince = "slo:sli_data_since:timestamp"
 )
 
 // baseWindow is the range of the recorded request-weighted base rates.
@@ -54,6 +58,12 @@ type GenerateOptions struct {
 	// alert time (tiers and budget remaining). Rule unit tests use it to
 	// compare alerts without those moving numbers.
 	PlainAnnotations bool
+	// MinCoverage keeps a tier quiet until the SLI has had data for that
+	// share of its long window (0.5: half of it), as min_events keeps it
+	// quiet at low traffic: a Prometheus that starts with an empty TSDB
+	// holds a minute of data in its 1h and 6h windows, and a 5 s outage
+	// there reads as a full window burning. 0 (default) adds no guard.
+	MinCoverage float64
 }
 
 // RuleFile is a Prometheus rule file.
@@ -200,6 +210,16 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 		}
 		rules = append(rules, Rule{Record: ratioName(w), Expr: expr, Labels: withLabels(lbl, LabelWindow, ws)})
 	}
+	// Since when the SLI has had data, for the coverage guard: the series
+	// carries its own value forward (a gap longer than the lookback, or
+	// an empty TSDB, starts it anew).
+	if opts.MinCoverage > 0 {
+		base := RecordTotalRate5m + sel
+		if s.SLI.Kind == SLIRaw {
+			base = ratioName(baseWindow) + sel
+		}
+		rules = append(rules, Rule{Record: RecordDataSince, Expr: fmt.Sprintf("%s%s\nor\ntimestamp(%s)", RecordDataSince, sel, base), Labels: lbl})
+	}
 	// Event counts of the long windows, for min_events.
 	if s.Alerting.MinEvents > 0 {
 		done := map[time.Duration]bool{}
@@ -229,7 +249,7 @@ func sloRules(s *SLO, opts GenerateOptions) []Rule {
 	)
 	// One series per tier while its condition holds.
 	for _, t := range tiers {
-		rules = append(rules, Rule{Record: RecordTierBurnRate, Expr: TierExpr(s, t), Labels: withLabels(lbl,
+		rules = append(rules, Rule{Record: RecordTierBurnRate, Expr: tierExpr(s, t, opts), Labels: withLabels(lbl,
 			LabelTier, TierName(t), LabelVaneSeverity, string(t.Severity))})
 	}
 	// One page and one ticket alert: the OR of their tiers.
@@ -289,12 +309,18 @@ func orZero(errQ, totQ string) string {
 // TierExpr is the PromQL condition of one tier of s; it returns the long
 // window's burn rate while both windows burn faster than the tier allows
 // (and, with min_events, the long window holds enough events).
-func TierExpr(s *SLO, t Tier) string {
+func TierExpr(s *SLO, t Tier) string { return tierExpr(s, t, GenerateOptions{}) }
+
+// tierExpr is TierExpr with the options' coverage guard.
+func tierExpr(s *SLO, t Tier, opts GenerateOptions) string {
 	sel := selector(s)
 	th := num(t.Threshold(s.Target()))
 	expr := fmt.Sprintf("(\n  %s%s > %s\nand ignoring (%s)\n  %s%s > %s\n)", ratioName(t.Long), sel, th, LabelWindow, ratioName(t.Short), sel, th)
 	if s.Alerting.MinEvents > 0 {
 		expr += fmt.Sprintf("\nand ignoring (%s)\n  %s%s >= %s", LabelWindow, eventsName(t.Long), sel, num(s.Alerting.MinEvents))
+	}
+	if opts.MinCoverage > 0 {
+		expr += fmt.Sprintf("\nand ignoring (%s)\n  (time() - %s%s) >= %s", LabelWindow, RecordDataSince, sel, num(opts.MinCoverage*t.Long.Seconds()))
 	}
 	return fmt.Sprintf("(\n%s\n) / %s", expr, num(s.ErrorBudget()))
 }

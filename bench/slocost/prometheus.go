@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vaneproj/vane/internal/tools"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb"
@@ -39,28 +40,6 @@ type EvalResult struct {
 	CPUPerRound    float64 `json:"cpu_seconds_per_round"`
 	MaxGroupSecond float64 `json:"slowest_group_seconds"`
 	Missed         float64 `json:"missed_iterations"`
-}
-
-// findTool looks for a test tool as the tests do: VANE_TOOLS_DIR, PATH,
-// then .tools/bin under the working directory.
-func findTool(name string) (string, error) {
-	if dir := os.Getenv("VANE_TOOLS_DIR"); dir != "" {
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	if p, err := filepath.Abs(filepath.Join(".tools", "bin", name)); err == nil && isExecutable(p) {
-		return p, nil
-	}
-	return "", fmt.Errorf("%s not found in VANE_TOOLS_DIR, PATH or .tools/bin: run `make test-tools`", name)
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
 // SlothSpec is a Sloth prometheus/v1 spec of n availability SLOs over
@@ -171,15 +150,6 @@ func writeHistory(ctx context.Context, dir string, services int, rec []labels.La
 	return nil
 }
 
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // scrapeRuleMetrics reads per-group iterations, missed iterations and last
 // durations, and the process's CPU seconds.
 func scrapeRuleMetrics(ctx context.Context, addr string) (iters, last map[string]float64, missed, cpu float64, err error) {
@@ -234,7 +204,7 @@ func evalRules(ctx context.Context, progress io.Writer, prometheus, work, name s
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		return res, err
 	}
-	addr, err := freePort()
+	addr, err := tools.FreeAddr()
 	if err != nil {
 		return res, err
 	}
@@ -301,11 +271,11 @@ func evalRules(ctx context.Context, progress io.Writer, prometheus, work, name s
 // Prometheus compares the per-round rule evaluation cost of Vane's and
 // Sloth's rules for n SLOs on a real Prometheus.
 func Prometheus(ctx context.Context, progress io.Writer, n int, history time.Duration) (map[string]EvalResult, error) {
-	prometheus, err := findTool("prometheus")
+	prometheus, err := tools.Find("prometheus")
 	if err != nil {
 		return nil, err
 	}
-	sloth, err := findTool("sloth")
+	sloth, err := tools.Find("sloth")
 	if err != nil {
 		return nil, err
 	}

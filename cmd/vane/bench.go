@@ -15,6 +15,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		newBenchCanaryCmd(g),
 		newBenchSLOCmd(g),
 		newBenchAutoscaleCmd(g),
+		newBenchBacktestCmd(g),
 	)
 	return cmd
 }

@@ -68,6 +68,7 @@ rolls back canaries, pages on fast burns, and scales services.`,
 		newRunCmd(g), newRolloutCmd(g),
 		newAutoscaleCmd(g),
 		newSampleAppCmd(g), newLoadCmd(g),
+		newBacktestCmd(g),
 	)
 	rejectUnknownSubcommands(root)
 	return root

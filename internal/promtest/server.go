@@ -3,19 +3,18 @@ package promtest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vaneproj/vane/internal/tools"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,53 +32,13 @@ func Tool(t testing.TB, name string) string {
 	return p
 }
 
-// FindTool is Tool without a testing.TB, for commands and benchmarks.
+// FindTool is Tool without a testing.TB (tools.Find).
 func FindTool(name string) (string, error) {
-	var tried []string
-	if dir := os.Getenv("VANE_TOOLS_DIR"); dir != "" {
-		p := filepath.Join(dir, name)
-		if isExec(p) {
-			return p, nil
-		}
-		tried = append(tried, p)
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	tried = append(tried, "$PATH")
-	if root, err := repoRoot(); err == nil {
-		p := filepath.Join(root, ".tools", "bin", name)
-		if isExec(p) {
-			return p, nil
-		}
-		tried = append(tried, p)
-	}
-	return "", fmt.Errorf("promtest: %s not found (looked in %s): run `make test-tools` "+
-		"(scripts/install-test-tools.sh) to install the pinned test tools", name, strings.Join(tried, ", "))
-}
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
-
-// repoRoot walks up from the working directory to the directory holding
-// go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
+	p, err := tools.Find(name)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("promtest: %w", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("promtest: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return p, nil
 }
 
 // Job is one scrape job of the server's generated configuration.
@@ -300,17 +259,7 @@ func (s *Server) Reload(ctx context.Context) error {
 }
 
 // FreeAddr returns a loopback host:port that was free a moment ago.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("promtest: free port: %w", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		return "", err
-	}
-	return addr, nil
-}
+func FreeAddr() (string, error) { return tools.FreeAddr() }
 
 // GenerateConfig renders the prometheus.yml for cfg.
 func GenerateConfig(cfg ServerConfig) ([]byte, error) {
