@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -29,7 +30,7 @@ func loadSLOs(dir string) ([]*slo.SLO, string, error) {
 		return nil, "", fmt.Errorf("demo: %w", err)
 	}
 	var b bytes.Buffer
-	if err := slo.GenerateRules(&b, slos, slo.GenerateOptions{Sources: []string{SLOSpecName}}); err != nil {
+	if err := slo.GenerateRules(&b, slos, slo.GenerateOptions{Sources: []string{SLOSpecName}, MinCoverage: prom.EmbeddedMinCoverage}); err != nil {
 		return nil, "", fmt.Errorf("demo: generate rules: %w", err)
 	}
 	path := filepath.Join(dir, "demo-rules.yaml")

@@ -33,6 +33,13 @@ import (
 	"github.com/vaneproj/vane/analysis"
 )
 
+// EmbeddedMinCoverage is the coverage guard (slo.GenerateOptions.MinCoverage)
+// of the SLO rules the embedded Prometheus evaluates: it may start on an
+// empty TSDB, and a tier waits until the SLI has had data over half its long
+// window, so that a short outage soon after a start does not page as if the
+// windows were full.
+const EmbeddedMinCoverage = 0.5
+
 // Defaults of EmbeddedConfig.
 const (
 	DefaultScrapeInterval     = 5 * time.Second

@@ -4,13 +4,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/slo"
 )
-
-// embeddedMinCoverage is the coverage guard of the embedded Prometheus's
-// SLO rules: it may start on an empty TSDB, and a tier waits until the SLI
-// has had data over half its long window (see slo.GenerateOptions).
-const embeddedMinCoverage = 0.5
 
 // sloRuleFile writes the recording and alerting rules of slos to a
 // temporary file for the embedded Prometheus; remove deletes it.
@@ -20,7 +16,7 @@ func sloRuleFile(slos []*slo.SLO, sources []string) (path string, remove func(),
 		return "", nil, fmt.Errorf("slo rules: %w", err)
 	}
 	remove = func() { _ = os.Remove(f.Name()) }
-	if err := slo.GenerateRules(f, slos, slo.GenerateOptions{Sources: sources, MinCoverage: embeddedMinCoverage}); err != nil {
+	if err := slo.GenerateRules(f, slos, slo.GenerateOptions{Sources: sources, MinCoverage: prom.EmbeddedMinCoverage}); err != nil {
 		f.Close()
 		remove()
 		return "", nil, fmt.Errorf("slo rules: %w", err)
