@@ -240,3 +240,85 @@ func TestDecideFinalFalseRollbacks(t *testing.T) {
 		t.Fatalf("false-rollback rate %.4f above α = 0.01 (plus sampling error)", rate)
 	}
 }
+
+// A burst on one canary pod (the canary's errors 2.5× for four looks)
+// early in an otherwise healthy analysis with many events is not a
+// regression: the binomial test alone fails it, the dispersion estimate and
+// the burst-free evidence keep it running. The burst's counts in
+// every look fail.
+func TestRatioTestBurstIsNotARegression(t *testing.T) {
+	healthy := Counts{CanaryRequests: 375, CanaryBad: 4, StableRequests: 7125, StableBad: 71}
+	burst := healthy
+	burst.CanaryBad = 10
+	plain := func(c Counts) float64 {
+		// The binomial model's log e-value of the same counts.
+		rt := newTest(t)
+		rt.Observe(c)
+		return rt.logFail
+	}
+	rt := newTest(t)
+	var cum Counts
+	for i := range 40 {
+		c := healthy
+		if i >= 4 && i < 8 {
+			c = burst
+		}
+		rt.Observe(c)
+		cum.CanaryRequests += c.CanaryRequests
+		cum.CanaryBad += c.CanaryBad
+		cum.StableRequests += c.StableRequests
+		cum.StableBad += c.StableBad
+		if d := rt.Decide(); d.Verdict == Fail {
+			t.Fatalf("look %d: failed on a burst: %s", i+1, d.Reason)
+		}
+		if i == 7 && plain(cum) < math.Log(100) {
+			t.Fatalf("the burst is not significant under the binomial model (log e %v): the test shows nothing", plain(cum))
+		}
+	}
+	reg := newTest(t)
+	for i := range 40 {
+		reg.Observe(burst)
+		if d := reg.Decide(); d.Verdict == Fail {
+			if i > 8 {
+				t.Errorf("a persistent 2.5× regression failed only at look %d", i+1)
+			}
+			return
+		}
+	}
+	t.Fatalf("a persistent 2.5× regression never failed: %s", reg.Decide().Reason)
+}
+
+// Under the binomial model the dispersion estimate stays near 1, and
+// beta-binomial counts (interval error ratios drawn around the mean)
+// raise it; and whatever it is, the test fails no canary the binomial
+// model's mixture would not (Jensen's inequality, see sequential.go).
+func TestRatioTestDispersion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := rand.New(rand.NewPCG(7, 8))
+	run := func(kappa float64) (phi float64) {
+		rt := newTest(t)
+		for range 100 {
+			p, q := 0.02, 0.02
+			if kappa > 0 {
+				p = distuv.Beta{Alpha: 0.02 * kappa, Beta: 0.98 * kappa, Src: src}.Rand()
+				q = distuv.Beta{Alpha: 0.02 * kappa, Beta: 0.98 * kappa, Src: src}.Rand()
+			}
+			c := Counts{CanaryRequests: 2000, StableRequests: 6000}
+			c.CanaryBad = distuv.Binomial{N: 2000, P: p, Src: rng}.Rand()
+			c.StableBad = distuv.Binomial{N: 6000, P: q, Src: rng}.Rand()
+			rt.Observe(c)
+			if d := rt.Decide(); d.Verdict == Fail && rt.logFail > rt.logMixAtPhi1() {
+				t.Fatalf("dispersed e-value %v above the binomial one %v", rt.logFail, rt.logMixAtPhi1())
+			}
+		}
+		return rt.phi
+	}
+	if phi := run(0); phi > 1.6 {
+		t.Errorf("binomial counts: dispersion %v, want near 1", phi)
+	}
+	if phi := run(200); phi < 2 {
+		t.Errorf("beta-binomial counts (κ 200, 2000 canary requests a look): dispersion %v, want well above 1", phi)
+	}
+}
+
+func (t *RatioTest) logMixAtPhi1() float64 { return logMixOf(t.ll, t.i1, t.failW, 1, 1) }
