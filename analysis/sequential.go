@@ -150,7 +150,7 @@ const (
 	seqDispPrior = 4
 	// seqBurstZ is the z above which the worst window counts as out of
 	// line with the other looks, a burst to leave out.
-	seqBurstZ = 2
+	seqBurstZ = 3
 )
 
 // look is one informative look's counts, kept for the dispersion estimate.
