@@ -173,6 +173,7 @@ type RatioTest struct {
 	looks      int
 	hist       []look // informative looks, for the dispersion estimate
 	scratch    []float64
+	finalSpent bool    // DecideLast ran the final test
 	phi        float64 // dispersion estimate φ̂ ≥ 1 after the last look
 	maxLogFail float64
 	logFail    float64 // Λ_fail and Λ_pass after the last informative look
@@ -263,6 +264,7 @@ func (t *RatioTest) Reset() {
 	t.total = Counts{}
 	t.looks = 0
 	t.hist = t.hist[:0]
+	t.finalSpent = false
 	t.phi = 1
 	t.maxLogFail, t.logFail, t.logPass = 0, 0, 0
 	t.decided = nil
@@ -572,6 +574,29 @@ func (t *RatioTest) DecideFinal() Decision {
 	d.Reason = fmt.Sprintf("the step ended without evidence that the canary is worse than stable (%.0f/%.0f vs %.0f/%.0f bad events)",
 		t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests)
 	t.decided = &d
+	return d
+}
+
+// DecideLast is the decision at a look that completes a window of known
+// length, for a judge whose window may still be extended (a rollout's
+// window counts only conclusive looking, so a look expected to be the
+// last may not be): the final fixed-sample test of DecideFinal runs once,
+// the first time DecideLast is called, and only its failure is acted on
+// (sticky, as every failure); otherwise the decision is Decide's, and the
+// caller ends the window without a failure. Later calls are Decide. The
+// reserved Alpha × FinalShare is thus spent at most once, and the union
+// bound of FinalShare holds.
+func (t *RatioTest) DecideLast() Decision {
+	d := t.Decide()
+	if d.Verdict != Continue || t.finalSpent || t.cfg.FinalShare == 0 || t.total.CanaryRequests < t.cfg.MinRequests {
+		return d
+	}
+	t.finalSpent = true
+	f := t.DecideFinal()
+	if f.Verdict == Fail {
+		return f
+	}
+	t.decided = nil // a pass of the final test is not acted on
 	return d
 }
 

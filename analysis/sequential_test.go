@@ -322,3 +322,54 @@ func TestRatioTestDispersion(t *testing.T) {
 }
 
 func (t *RatioTest) logMixAtPhi1() float64 { return logMixOf(t.ll, t.i1, t.failW, 1, 1) }
+
+// DecideLast runs the final test once: a failure sticks, a pass is not
+// acted on (the caller ends the window), and a second last look (the
+// window went on after an inconclusive look) does not test again.
+func TestDecideLastSpendsOnce(t *testing.T) {
+	cfg := SequentialConfig{Alpha: 0.01, Tolerance: 1.2, MinRequests: 20, MinBad: 3, FinalShare: 0.5}
+	// 10 looks of a canary at about 1.8× stable: not enough for the anytime
+	// test, enough for the fixed-sample test at the end.
+	c := Counts{CanaryRequests: 250, CanaryBad: 4.6, StableRequests: 750, StableBad: 7.5}
+	rt, _ := NewRatioTest(cfg)
+	for range 10 {
+		rt.Observe(c)
+		if d := rt.Decide(); d.Verdict != Continue {
+			t.Fatalf("anytime test decided %s: %s", d.Verdict, d.Reason)
+		}
+	}
+	if d := rt.DecideLast(); d.Verdict != Fail {
+		t.Fatalf("last look: %s (%s), want the final test's fail", d.Verdict, d.Reason)
+	}
+	if d := rt.Decide(); d.Verdict != Fail {
+		t.Fatal("the final test's failure did not stick")
+	}
+	// A healthy canary: the final pass is not acted on, and the test is
+	// spent.
+	rt, _ = NewRatioTest(cfg)
+	h := Counts{CanaryRequests: 250, CanaryBad: 2.5, StableRequests: 750, StableBad: 7.5}
+	for range 10 {
+		rt.Observe(h)
+	}
+	if d := rt.DecideLast(); d.Verdict != Continue {
+		t.Fatalf("healthy last look: %s, want continue", d.Verdict)
+	}
+	if !rt.finalSpent {
+		t.Fatal("the final test was not marked spent")
+	}
+	// Then looks the final test alone would fail on: a second last look is
+	// only Decide.
+	for range 15 {
+		rt.Observe(c)
+	}
+	want := rt.Decide()
+	if want.Verdict != Continue {
+		t.Fatalf("the anytime test decided %s: the check below shows nothing", want.Verdict)
+	}
+	if d := rt.DecideLast(); d.Verdict != want.Verdict || d.Reason != want.Reason {
+		t.Fatalf("a second last look: %s (%s), want Decide's %s", d.Verdict, d.Reason, want.Verdict)
+	}
+	if rt.DecideFinal().Verdict != Fail {
+		t.Fatal("the counts do not make the final test fail: the check above shows nothing")
+	}
+}
