@@ -284,7 +284,23 @@ func (c *sequentialCheck) readCounts(ctx context.Context, q Querier, now time.Ti
 	return out, nil
 }
 
+// DefaultFinalShare is the share of a sequential judge's alpha kept for
+// the look that completes an analysis step's window (SequentialConfig.
+// FinalShare): the anytime test runs at alpha/2, and the fixed-sample test
+// at the window's end at alpha/2; the total stays alpha.
+const DefaultFinalShare = 0.5
+
 func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time) Result {
+	return c.evaluate(ctx, q, now, false)
+}
+
+// EvaluateLast is Evaluate at the look that would complete the analysis
+// window: each test also runs its final fixed-sample test, once.
+func (c *sequentialCheck) EvaluateLast(ctx context.Context, q Querier, now time.Time) Result {
+	return c.evaluate(ctx, q, now, true)
+}
+
+func (c *sequentialCheck) evaluate(ctx context.Context, q Querier, now time.Time, last bool) Result {
 	if r, ok := c.cached(now); ok {
 		return r
 	}
@@ -312,7 +328,7 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 		k := len(cur) / 4
 		alpha := c.spec.Alpha / float64(k) // Bonferroni across bucket boundaries
 		for range k {
-			rt, err := NewRatioTest(SequentialConfig{Alpha: alpha, Tolerance: c.spec.Tolerance, MinRequests: c.spec.MinRequests, MinBad: c.spec.MinBad})
+			rt, err := NewRatioTest(SequentialConfig{Alpha: alpha, Tolerance: c.spec.Tolerance, MinRequests: c.spec.MinRequests, MinBad: c.spec.MinBad, FinalShare: DefaultFinalShare})
 			if err != nil {
 				return c.inconclusive(now, err)
 			}
@@ -347,7 +363,11 @@ func (c *sequentialCheck) Evaluate(ctx context.Context, q Querier, now time.Time
 			// counters were read at different instants. Skip it.
 			c.skipped++
 		}
-		decisions[i] = rt.Decide()
+		if last {
+			decisions[i] = rt.DecideLast()
+		} else {
+			decisions[i] = rt.Decide()
+		}
 		switch decisions[i].Verdict {
 		case Fail:
 			nFail++

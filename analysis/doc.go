@@ -14,7 +14,10 @@
 //     (errors, requests slower than a latency threshold, or every latency
 //     bucket), which fails early on clear regressions and passes early when
 //     the canary is no worse than a tolerance, with its false-rollback
-//     probability below alpha however often it looks;
+//     probability below alpha however often it looks; it estimates the
+//     errors' overdispersion and asks a failure to hold without the
+//     window most like a burst, and in a step of known length keeps part
+//     of alpha for the look that completes it (LastLooker);
 //   - Threshold, Flagger/Argo Rollouts-compatible value checks with a failure
 //     limit;
 //   - BurnRateGate, the canary's own SLO burn rate over a short and a long

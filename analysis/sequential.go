@@ -43,6 +43,58 @@ import (
 // The grid's mixing weights follow a half-Cauchy on log ρ with scale ln 2,
 // which puts about 38% of the mass on regressions up to 1.5× while still
 // covering 64×; it only affects power, never validity.
+//
+// Overdispersion. Production errors are not independent: pods differ,
+// errors come in bursts that span several looks, a beta-binomial spread
+// widens each interval's count. The canary's share of bad events then
+// varies more than binomially, Var(x | E) = φ E θ(1 − θ) with φ > 1, and a
+// test that trusts the binomial model treats a one-minute burst on one
+// canary pod as proof of a regression. The quasi-likelihood answer
+// (Wedderburn 1974; McCullagh & Nelder, Generalized Linear Models, §9) is to
+// keep the model's mean and divide its log-likelihood by φ, that is, to
+// treat the counts as φ times fewer independent events: ℓ_φ = ℓ/φ. The test
+// estimates φ from the data by batch means: the looks so far are cut into
+// B consecutive batches of b = ⌊√K⌋ informative looks each (so that a burst
+// spanning several looks lands inside a batch and its effect on the
+// cumulative count is seen), and
+//
+//	φ̂ = max(1, (ν₀ + X²) / (ν₀ + B − 1)),   X² = Σ_b (x_b − E_b θ_b)² / (E_b θ_b (1 − θ_b)),
+//
+// Pearson's statistic of the batches' canary shares around the fitted ratio
+// ρ̂ (θ_b = a_b ρ̂ / (1 + a_b ρ̂)), shrunk towards 1 by ν₀ prior degrees
+// of freedom so that a few early batches do not swing it. It reads the
+// canary's share, not each version's own counts, so a failure that hits
+// both versions alike (a shared dependency) does not dilute the test.
+//
+// The stable version's batches, with many more events, add a second
+// estimate early: the relative variance c of its rate beyond Poisson, which
+// if the canary's pods vary alike gives φ ≈ 1 + 2c μ_c μ_s / (μ_c + μ_s)
+// per batch; φ̂ is the larger of the two.
+//
+// Bursts. A dispersion estimated from half an hour of data cannot foresee
+// a burst that comes once an hour: the first burst on a canary pod is the
+// evidence. So the test also asks that the evidence survive without the
+// window of ⌊√K⌋ consecutive looks (after K informative looks) where the
+// canary's bad events most exceed its share of traffic: it fails only when
+// both Λ_φ of all looks and Λ_φ of all looks but that window reach 1/α. A
+// regression shows in every window; a burst in one. (The first informative
+// look has no such window and stands on its own.) The final test at a
+// known horizon (DecideFinal) asks the same.
+//
+// What remains guaranteed. For any φ ≥ 1, chosen however from the data,
+//
+//	Σ_j π_j exp(Z_j/φ) ≤ (Σ_j π_j exp(Z_j))^{1/φ}
+//
+// (Jensen: t ↦ t^{1/φ} is concave), so Λ_φ ≥ 1/α > 1 implies Λ ≥ 1/α: the
+// dispersed test never fails (or passes) a canary the binomial test would
+// not; asking the burst-free evidence as well only removes failures. Its
+// false-rollback probability therefore stays below α exactly under the
+// Poisson/binomial model, at every look. Under overdispersion the guarantee
+// is the quasi-likelihood's: approximate, holding as φ̂ tracks the
+// dispersion of the cumulative counts (errors whose correlation spans
+// more than about √K looks are underestimated). What it costs under the
+// binomial model is the spread of φ̂ above 1 (measured in `vane bench
+// canary`).
 
 // Counts are the requests and bad events of both versions in one interval
 // (or, for the cumulative views in Evidence, since the analysis started).
@@ -93,7 +145,16 @@ const (
 	seqMaxLogRatio = 4.1588830833596715 // ln 64: the grid covers 1/64…64
 	seqTargetStep  = 0.05               // about 5% between grid points
 	seqMixScale    = math.Ln2           // half-Cauchy scale on log ρ
+	// seqDispPrior is ν₀, the prior degrees of freedom at φ = 1 of the
+	// dispersion estimate.
+	seqDispPrior = 4
+	// seqBurstZ is the z above which the worst window counts as out of
+	// line with the other looks, a burst to leave out.
+	seqBurstZ = 3
 )
+
+// look is one informative look's counts, kept for the dispersion estimate.
+type look struct{ x, e, nc, ns float64 }
 
 // RatioTest is the anytime-valid sequential test of a canary's bad-event
 // rate against the stable version's. Feed it each interval's increments with
@@ -110,6 +171,10 @@ type RatioTest struct {
 	passW      []float64 // mixture weights of indices iTol−1, iTol−2, …
 	total      Counts
 	looks      int
+	hist       []look // informative looks, for the dispersion estimate
+	scratch    []float64
+	finalSpent bool    // DecideLast ran the final test
+	phi        float64 // dispersion estimate φ̂ ≥ 1 after the last look
 	maxLogFail float64
 	logFail    float64 // Λ_fail and Λ_pass after the last informative look
 	logPass    float64
@@ -133,6 +198,10 @@ type Decision struct {
 	// estimate, not capped by the grid): +Inf when only the canary had bad
 	// events, NaN without any. Interval gives its confidence bounds.
 	Estimate float64
+	// Dispersion is the estimated overdispersion φ ≥ 1 of the canary's
+	// share of bad events (1 is the binomial model); the log-likelihoods
+	// behind the e-values are divided by it.
+	Dispersion float64
 	// Total holds the counts since the test started.
 	Total Counts
 	Looks int
@@ -160,7 +229,7 @@ func NewRatioTest(cfg SequentialConfig) (*RatioTest, error) {
 	k := int(math.Ceil(lt / seqTargetStep))
 	h := lt / float64(k) // τ falls exactly on the grid
 	n := int(math.Ceil(seqMaxLogRatio / h))
-	t := &RatioTest{cfg: cfg, i1: n, iTol: n + k}
+	t := &RatioTest{cfg: cfg, i1: n, iTol: n + k, phi: 1}
 	for i := -n; i <= n; i++ {
 		lr := float64(i) * h
 		t.logRho = append(t.logRho, lr)
@@ -196,6 +265,9 @@ func (t *RatioTest) Reset() {
 	clear(t.ll)
 	t.total = Counts{}
 	t.looks = 0
+	t.hist = t.hist[:0]
+	t.finalSpent = false
+	t.phi = 1
 	t.maxLogFail, t.logFail, t.logPass = 0, 0, 0
 	t.decided = nil
 }
@@ -222,23 +294,171 @@ func (t *RatioTest) Observe(c Counts) bool {
 	for i, lr := range t.logRho {
 		t.ll[i] += x*lr - e*math.Log1p(a*t.rho[i])
 	}
+	t.hist = append(t.hist, look{x: x, e: e, nc: c.CanaryRequests, ns: c.StableRequests})
+	t.phi = t.dispersion()
 	t.logFail, t.logPass = t.logEFail(), t.logEPass()
+	if t.logFail > 0 {
+		t.logFail = math.Min(t.logFail, t.logEFailWithoutBurst())
+	}
 	if t.logFail > t.maxLogFail {
 		t.maxLogFail = t.logFail
 	}
 	return true
 }
 
-// logMix returns log Σ_j w_j exp(ll[idx(j)] − ll[base]).
+// dispersion returns φ̂, the batch-means estimate of the overdispersion
+// of the canary's share of bad events (see the file comment).
+func (t *RatioTest) dispersion() float64 {
+	k := len(t.hist)
+	b := int(math.Sqrt(float64(k)))
+	nb := k / b
+	if nb < 2 {
+		return 1
+	}
+	rho := t.Estimate()
+	if math.IsNaN(rho) {
+		return 1
+	}
+	var x2 float64
+	df := 0
+	// The batches end at the latest look; the oldest k mod b looks are
+	// left out.
+	batches := make([]look, 0, nb)
+	var stable look
+	for j := k - nb*b; j < k; j += b {
+		var bt look
+		for _, l := range t.hist[j : j+b] {
+			bt.x += l.x
+			bt.e += l.e
+			bt.nc += l.nc
+			bt.ns += l.ns
+		}
+		batches = append(batches, bt)
+		stable.x += bt.e - bt.x
+		stable.ns += bt.ns
+		ar := bt.nc / bt.ns * rho
+		th := ar / (1 + ar)
+		if v := bt.e * th * (1 - th); v > 0 {
+			d := bt.x - bt.e*th
+			x2 += d * d / v
+			df++
+		}
+	}
+	phi := 1.0
+	if df >= 2 {
+		phi = math.Max(1, (seqDispPrior+x2)/(seqDispPrior+float64(df-1)))
+	}
+	// The stable version's batches, with many more events, show early how
+	// much the error rate itself varies between batches: c, the relative
+	// variance of the rate beyond Poisson (Var y = μ + c μ², the negative
+	// binomial's), by the method of moments. If the canary's rate varies
+	// as much, the canary's share has Var(x | E) ≈ Eθ(1−θ)(1 + 2c μ_c μ_s
+	// / (μ_c + μ_s)) (delta method): the second estimate of φ.
+	p := stable.x / stable.ns
+	if p <= 0 || rho <= 0 {
+		return phi
+	}
+	var num, den, mix float64
+	for _, bt := range batches {
+		mu := p * bt.ns
+		d := (bt.e - bt.x) - mu
+		num += d*d - mu
+		den += mu * mu
+		muc := p * rho * bt.nc
+		mix += muc * mu / (muc + mu)
+	}
+	if c := num / den; c > 0 && den > 0 {
+		phi = math.Max(phi, 1+2*c*mix/float64(len(batches)))
+	}
+	return phi
+}
+
+// logEFailWithoutBurst is log Λ_fail over all looks but the window of
+// ⌊√K⌋ consecutive informative looks where the canary's bad events most
+// exceed its share of traffic: the evidence that remains if that window
+// was a burst rather than a regression. The test fails only when this too
+// crosses 1/α (see the file comment).
+func (t *RatioTest) logEFailWithoutBurst() float64 {
+	best, ok := t.worstWindow()
+	if !ok || best.e <= 0 || best.ns <= 0 {
+		return t.logFail
+	}
+	ll := t.scratch[:0]
+	a := best.nc / best.ns
+	for i, lr := range t.logRho {
+		ll = append(ll, t.ll[i]-(best.x*lr-best.e*math.Log1p(a*t.rho[i])))
+	}
+	t.scratch = ll
+	return logMixOf(ll, t.i1, t.failW, 1, t.phi)
+}
+
+// worstWindow returns the totals of the window of ⌊√K⌋ consecutive
+// informative looks where the canary's bad events most exceed its share of
+// traffic, when it is out of line with the other looks; ok is false when
+// it is not, or when that window would hold every look (at the first
+// informative look, whose evidence then stands on its own).
+func (t *RatioTest) worstWindow() (best look, ok bool) {
+	k := len(t.hist)
+	w := int(math.Sqrt(float64(k)))
+	if w >= k {
+		return look{}, false
+	}
+	bestEx := math.Inf(-1)
+	var cur look
+	for i, l := range t.hist {
+		cur.x += l.x
+		cur.e += l.e
+		cur.nc += l.nc
+		cur.ns += l.ns
+		if i >= w {
+			o := t.hist[i-w]
+			cur.x -= o.x
+			cur.e -= o.e
+			cur.nc -= o.nc
+			cur.ns -= o.ns
+		}
+		if i < w-1 {
+			continue
+		}
+		if ex := cur.x - cur.e*cur.nc/(cur.nc+cur.ns); ex > bestEx {
+			best, bestEx = cur, ex
+		}
+	}
+	// Only a window out of line with the rest is a burst: its canary share
+	// against the one the other looks' ratio ρ_r predicts, binomial z above
+	// seqBurstZ (a regression raises every window alike, and then nothing
+	// is left out).
+	rest := look{x: t.total.CanaryBad - best.x, e: t.total.CanaryBad + t.total.StableBad - best.e,
+		nc: t.total.CanaryRequests - best.nc, ns: t.total.StableRequests - best.ns}
+	if rest.e <= 0 || best.e <= 0 || rest.nc <= 0 || rest.ns <= 0 || best.ns <= 0 || rest.x >= rest.e {
+		return best, true
+	}
+	// ρ_r with half an event added to each side, so that a rest without
+	// canary (or stable) events still predicts a share.
+	rhoR := ((rest.x + 0.5) / (rest.e - rest.x + 0.5)) / (rest.nc / rest.ns)
+	ar := best.nc / best.ns * rhoR
+	th := ar / (1 + ar)
+	sd := math.Sqrt(best.e * th * (1 - th) * (1 + best.e/rest.e))
+	if sd > 0 && (best.x-best.e*th)/sd < seqBurstZ {
+		return look{}, false
+	}
+	return best, true
+}
+
+// logMix returns log Σ_j w_j exp((ll[idx(j)] − ll[base]) / φ̂).
 func (t *RatioTest) logMix(base int, w []float64, step int) float64 {
+	return logMixOf(t.ll, base, w, step, t.phi)
+}
+
+func logMixOf(ll []float64, base int, w []float64, step int, phi float64) float64 {
 	// log-sum-exp for stability.
 	m := math.Inf(-1)
 	for j := range w {
 		i := base + step*(j+1)
-		if i < 0 || i >= len(t.ll) {
+		if i < 0 || i >= len(ll) {
 			break
 		}
-		if d := t.ll[i] - t.ll[base]; d > m {
+		if d := (ll[i] - ll[base]) / phi; d > m {
 			m = d
 		}
 	}
@@ -248,10 +468,10 @@ func (t *RatioTest) logMix(base int, w []float64, step int) float64 {
 	var s float64
 	for j, wj := range w {
 		i := base + step*(j+1)
-		if i < 0 || i >= len(t.ll) {
+		if i < 0 || i >= len(ll) {
 			break
 		}
-		s += wj * math.Exp(t.ll[i]-t.ll[base]-m)
+		s += wj * math.Exp((ll[i]-ll[base])/phi-m)
 	}
 	return m + math.Log(s)
 }
@@ -267,12 +487,13 @@ func (t *RatioTest) Decide() Decision {
 		return d
 	}
 	d := Decision{
-		LogEFail: t.logFail,
-		LogEPass: t.logPass,
-		PValue:   math.Min(1, math.Exp(-t.maxLogFail)),
-		Estimate: observedRatio(t.total),
-		Total:    t.total,
-		Looks:    t.looks,
+		LogEFail:   t.logFail,
+		LogEPass:   t.logPass,
+		PValue:     math.Min(1, math.Exp(-t.maxLogFail)),
+		Estimate:   observedRatio(t.total),
+		Dispersion: t.phi,
+		Total:      t.total,
+		Looks:      t.looks,
 	}
 	bad := t.total.CanaryBad + t.total.StableBad
 	failAt, passAt := math.Log(1/t.seqAlpha()), math.Log(1/t.cfg.PassAlpha)
@@ -311,7 +532,8 @@ func (t *RatioTest) seqAlpha() float64 { return t.cfg.Alpha * (1 - t.cfg.FinalSh
 // set, the fixed-sample test of "canary no worse than stable" at level
 // Alpha × FinalShare: conditional on all bad events E, the canary's count X
 // is binomial with its share of traffic θ when ρ = 1, and the test fails
-// when P(Bin(E, θ) ≥ X) ≤ Alpha × FinalShare (and E ≥ MinBad). Otherwise
+// when P(Bin(E, θ) ≥ X) ≤ Alpha × FinalShare (and E ≥ MinBad), with E and X
+// divided by the dispersion estimate φ̂ when it exceeds 1. Otherwise
 // the step ends in a pass: no evidence of a regression within it. Without
 // FinalShare it passes whatever Decide continues. The decision sticks.
 func (t *RatioTest) DecideFinal() Decision {
@@ -323,7 +545,24 @@ func (t *RatioTest) DecideFinal() Decision {
 	level := t.cfg.Alpha * t.cfg.FinalShare
 	theta := t.total.CanaryRequests / (t.total.CanaryRequests + t.total.StableRequests)
 	if level > 0 && e >= t.cfg.MinBad && e > 0 && theta > 0 && theta < 1 {
+		// Under overdispersion the counts are worth E/φ̂ independent events
+		// (quasi-likelihood); the larger of the two p-values keeps the
+		// binomial model's level exact whatever φ̂.
 		p := binomialUpperTail(e, theta, t.total.CanaryBad)
+		if t.phi > 1 {
+			p = math.Max(p, binomialUpperTail(e/t.phi, theta, t.total.CanaryBad/t.phi))
+		}
+		// As the sequential test, the final one must also hold without the
+		// window most like a burst.
+		if w, ok := t.worstWindow(); ok {
+			e2, x2 := e-w.e, t.total.CanaryBad-w.x
+			nc, ns := t.total.CanaryRequests-w.nc, t.total.StableRequests-w.ns
+			if th2 := nc / (nc + ns); e2 > 0 && th2 > 0 && th2 < 1 {
+				p = math.Max(p, binomialUpperTail(e2/t.phi, th2, x2/t.phi))
+			} else {
+				p = 1
+			}
+		}
 		if p <= level {
 			d.Verdict = Fail
 			d.PValue = math.Min(d.PValue, p)
@@ -337,6 +576,29 @@ func (t *RatioTest) DecideFinal() Decision {
 	d.Reason = fmt.Sprintf("the step ended without evidence that the canary is worse than stable (%.0f/%.0f vs %.0f/%.0f bad events)",
 		t.total.CanaryBad, t.total.CanaryRequests, t.total.StableBad, t.total.StableRequests)
 	t.decided = &d
+	return d
+}
+
+// DecideLast is the decision at a look that completes a window of known
+// length, for a judge whose window may still be extended (a rollout's
+// window counts only conclusive looking, so a look expected to be the
+// last may not be): the final fixed-sample test of DecideFinal runs once,
+// the first time DecideLast is called, and only its failure is acted on
+// (sticky, as every failure); otherwise the decision is Decide's, and the
+// caller ends the window without a failure. Later calls are Decide. The
+// reserved Alpha × FinalShare is thus spent at most once, and the union
+// bound of FinalShare holds.
+func (t *RatioTest) DecideLast() Decision {
+	d := t.Decide()
+	if d.Verdict != Continue || t.finalSpent || t.cfg.FinalShare == 0 || t.total.CanaryRequests < t.cfg.MinRequests {
+		return d
+	}
+	t.finalSpent = true
+	f := t.DecideFinal()
+	if f.Verdict == Fail {
+		return f
+	}
+	t.decided = nil // a pass of the final test is not acted on
 	return d
 }
 
@@ -401,6 +663,7 @@ func (d Decision) Evidence(cfg SequentialConfig) map[string]float64 {
 		"stable_requests": d.Total.StableRequests,
 		"stable_bad":      d.Total.StableBad,
 		"ratio_estimate":  d.Estimate,
+		"dispersion":      d.Dispersion,
 		"log_e_fail":      d.LogEFail,
 		"log_e_pass":      d.LogEPass,
 		"p_value":         d.PValue,

@@ -240,3 +240,136 @@ func TestDecideFinalFalseRollbacks(t *testing.T) {
 		t.Fatalf("false-rollback rate %.4f above α = 0.01 (plus sampling error)", rate)
 	}
 }
+
+// A burst on one canary pod (the canary's errors 2.5× for four looks)
+// early in an otherwise healthy analysis with many events is not a
+// regression: the binomial test alone fails it, the dispersion estimate and
+// the burst-free evidence keep it running. The burst's counts in
+// every look fail.
+func TestRatioTestBurstIsNotARegression(t *testing.T) {
+	healthy := Counts{CanaryRequests: 375, CanaryBad: 4, StableRequests: 7125, StableBad: 71}
+	burst := healthy
+	burst.CanaryBad = 10
+	plain := func(c Counts) float64 {
+		// The binomial model's log e-value of the same counts.
+		rt := newTest(t)
+		rt.Observe(c)
+		return rt.logFail
+	}
+	rt := newTest(t)
+	var cum Counts
+	for i := range 40 {
+		c := healthy
+		if i >= 4 && i < 8 {
+			c = burst
+		}
+		rt.Observe(c)
+		cum.CanaryRequests += c.CanaryRequests
+		cum.CanaryBad += c.CanaryBad
+		cum.StableRequests += c.StableRequests
+		cum.StableBad += c.StableBad
+		if d := rt.Decide(); d.Verdict == Fail {
+			t.Fatalf("look %d: failed on a burst: %s", i+1, d.Reason)
+		}
+		if i == 7 && plain(cum) < math.Log(100) {
+			t.Fatalf("the burst is not significant under the binomial model (log e %v): the test shows nothing", plain(cum))
+		}
+	}
+	reg := newTest(t)
+	for i := range 40 {
+		reg.Observe(burst)
+		if d := reg.Decide(); d.Verdict == Fail {
+			if i > 8 {
+				t.Errorf("a persistent 2.5× regression failed only at look %d", i+1)
+			}
+			return
+		}
+	}
+	t.Fatalf("a persistent 2.5× regression never failed: %s", reg.Decide().Reason)
+}
+
+// Under the binomial model the dispersion estimate stays near 1, and
+// beta-binomial counts (interval error ratios drawn around the mean)
+// raise it; and whatever it is, the test fails no canary the binomial
+// model's mixture would not (Jensen's inequality, see sequential.go).
+func TestRatioTestDispersion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := rand.New(rand.NewPCG(7, 8))
+	run := func(kappa float64) (phi float64) {
+		rt := newTest(t)
+		for range 100 {
+			p, q := 0.02, 0.02
+			if kappa > 0 {
+				p = distuv.Beta{Alpha: 0.02 * kappa, Beta: 0.98 * kappa, Src: src}.Rand()
+				q = distuv.Beta{Alpha: 0.02 * kappa, Beta: 0.98 * kappa, Src: src}.Rand()
+			}
+			c := Counts{CanaryRequests: 2000, StableRequests: 6000}
+			c.CanaryBad = distuv.Binomial{N: 2000, P: p, Src: rng}.Rand()
+			c.StableBad = distuv.Binomial{N: 6000, P: q, Src: rng}.Rand()
+			rt.Observe(c)
+			if d := rt.Decide(); d.Verdict == Fail && rt.logFail > rt.logMixAtPhi1() {
+				t.Fatalf("dispersed e-value %v above the binomial one %v", rt.logFail, rt.logMixAtPhi1())
+			}
+		}
+		return rt.phi
+	}
+	if phi := run(0); phi > 1.6 {
+		t.Errorf("binomial counts: dispersion %v, want near 1", phi)
+	}
+	if phi := run(200); phi < 2 {
+		t.Errorf("beta-binomial counts (κ 200, 2000 canary requests a look): dispersion %v, want well above 1", phi)
+	}
+}
+
+func (t *RatioTest) logMixAtPhi1() float64 { return logMixOf(t.ll, t.i1, t.failW, 1, 1) }
+
+// DecideLast runs the final test once: a failure sticks, a pass is not
+// acted on (the caller ends the window), and a second last look (the
+// window went on after an inconclusive look) does not test again.
+func TestDecideLastSpendsOnce(t *testing.T) {
+	cfg := SequentialConfig{Alpha: 0.01, Tolerance: 1.2, MinRequests: 20, MinBad: 3, FinalShare: 0.5}
+	// 10 looks of a canary at about 1.8× stable: not enough for the anytime
+	// test, enough for the fixed-sample test at the end.
+	c := Counts{CanaryRequests: 250, CanaryBad: 4.6, StableRequests: 750, StableBad: 7.5}
+	rt, _ := NewRatioTest(cfg)
+	for range 10 {
+		rt.Observe(c)
+		if d := rt.Decide(); d.Verdict != Continue {
+			t.Fatalf("anytime test decided %s: %s", d.Verdict, d.Reason)
+		}
+	}
+	if d := rt.DecideLast(); d.Verdict != Fail {
+		t.Fatalf("last look: %s (%s), want the final test's fail", d.Verdict, d.Reason)
+	}
+	if d := rt.Decide(); d.Verdict != Fail {
+		t.Fatal("the final test's failure did not stick")
+	}
+	// A healthy canary: the final pass is not acted on, and the test is
+	// spent.
+	rt, _ = NewRatioTest(cfg)
+	h := Counts{CanaryRequests: 250, CanaryBad: 2.5, StableRequests: 750, StableBad: 7.5}
+	for range 10 {
+		rt.Observe(h)
+	}
+	if d := rt.DecideLast(); d.Verdict != Continue {
+		t.Fatalf("healthy last look: %s, want continue", d.Verdict)
+	}
+	if !rt.finalSpent {
+		t.Fatal("the final test was not marked spent")
+	}
+	// Then looks the final test alone would fail on: a second last look is
+	// only Decide.
+	for range 15 {
+		rt.Observe(c)
+	}
+	want := rt.Decide()
+	if want.Verdict != Continue {
+		t.Fatalf("the anytime test decided %s: the check below shows nothing", want.Verdict)
+	}
+	if d := rt.DecideLast(); d.Verdict != want.Verdict || d.Reason != want.Reason {
+		t.Fatalf("a second last look: %s (%s), want Decide's %s", d.Verdict, d.Reason, want.Verdict)
+	}
+	if rt.DecideFinal().Verdict != Fail {
+		t.Fatal("the counts do not make the final test fail: the check above shows nothing")
+	}
+}

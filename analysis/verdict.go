@@ -149,6 +149,18 @@ type Check interface {
 	Reset(start time.Time)
 }
 
+// LastLooker is a Check that can spend part of its error probability at
+// the look that completes an analysis window of known length
+// (SequentialConfig.FinalShare). The caller calls EvaluateLast instead of
+// Evaluate at the look that would complete the window if conclusive; the
+// check spends its reserved share there at most once per analysis, so a
+// window that goes on (an inconclusive look does not count) keeps the
+// check's total error probability.
+type LastLooker interface {
+	Check
+	EvaluateLast(ctx context.Context, q Querier, now time.Time) Result
+}
+
 // UnmarshalJSON reads what MarshalJSON writes (null evidence is NaN), and
 // the strings "NaN", "+Inf" and "-Inf" that earlier versions wrote.
 func (r *Result) UnmarshalJSON(b []byte) error {

@@ -672,8 +672,14 @@ func (c *controller) tick(parent context.Context, now time.Time) {
 	obs.Resumed, c.resumed = c.resumed, false
 	if c.st.Analyzing() {
 		obs.Results = make([]analysis.Result, 0, len(c.checks))
+		last := c.st.LastLook(now)
 		for _, chk := range c.checks {
-			r := chk.Evaluate(ctx, c.m.o.Querier, now)
+			var r analysis.Result
+			if ll, ok := chk.(analysis.LastLooker); ok && last {
+				r = ll.EvaluateLast(ctx, c.m.o.Querier, now)
+			} else {
+				r = chk.Evaluate(ctx, c.m.o.Querier, now)
+			}
 			if r.Judge == "" {
 				r.Judge = chk.Name()
 			}

@@ -146,6 +146,25 @@ func (s State) Analyzing() bool {
 		(s.Routing.Weights.Canary > 0 || len(s.Routing.CanaryHeaders) > 0)
 }
 
+// LastLook reports whether a conclusive look at now would complete the
+// current analysis step's window: the rollout is progressing in an
+// analysis step, the previous look was conclusive (so this one counts, as
+// Step counts it), and the conclusive looking so far plus the time since
+// that look reaches the step's duration. The judges may then spend the
+// share of their error probability they keep for the window's end
+// (analysis.LastLooker). If the look turns out inconclusive, the window
+// goes on and that share is not spent again.
+func (s State) LastLook(now time.Time) bool {
+	if s.Phase != Progressing || !s.Analyzing() || s.CountFrom.IsZero() || now.Before(s.CountFrom) {
+		return false
+	}
+	st := s.CurrentStep()
+	if st.Analysis == nil {
+		return false
+	}
+	return s.Conclusive.D()+now.Sub(s.CountFrom) >= st.Analysis.Duration.D()
+}
+
 // NeedsBudget reports whether the next Step needs the remaining error
 // budget in its Observation: whenever it may check the gate, that is
 // before the start, while progressing, and when a timed pause ends.

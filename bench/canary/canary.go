@@ -214,10 +214,10 @@ var (
 // Judges returns the judges in the order of the output.
 func Judges() []Judge {
 	js := []Judge{
-		{Name: "vane", Threshold: math.NaN(), CadenceS: 15, run: judgeVane(scrape, false)},
-		{Name: "vane", Threshold: math.NaN(), CadenceS: 60, run: judgeVane(time.Minute, false)},
-		{Name: "vane", Threshold: math.NaN(), CadenceS: 300, run: judgeVane(5*time.Minute, false)},
-		{Name: "vane-horizon", Threshold: math.NaN(), CadenceS: 15, run: judgeVane(scrape, true)},
+		{Name: "vane", Threshold: math.NaN(), CadenceS: 15, run: judgeVane(scrape, true)},
+		{Name: "vane", Threshold: math.NaN(), CadenceS: 60, run: judgeVane(time.Minute, true)},
+		{Name: "vane", Threshold: math.NaN(), CadenceS: 300, run: judgeVane(5*time.Minute, true)},
+		{Name: "vane-anytime", Threshold: math.NaN(), CadenceS: 15, run: judgeVane(scrape, false)},
 		{Name: "oracle-fixed", Threshold: math.NaN(), CadenceS: 15, run: judgeOracleFixed},
 		{Name: "oracle-sprt", Threshold: math.NaN(), CadenceS: 15, run: judgeOracleSPRT},
 	}
@@ -243,14 +243,16 @@ var docsThreshold = map[string]float64{"flagger": FlaggerDocs.MinSuccessRate, "a
 // judgeVane is Vane's sequential judge with its defaults (α 1%, tolerance
 // 1.2, at least 20 canary requests and 3 bad events), looking every
 // cadence. A pass ends the analysis (the canary is promoted). With
-// horizon, the judge knows the step's duration and reserves half of α for
-// a fixed-sample test at the last look (analysis.SequentialConfig.FinalShare).
+// horizon, as the product's analysis steps (analysis.DefaultFinalShare,
+// rollout's State.LastLook), the judge knows the step's duration and
+// reserves half of α for a fixed-sample test at the look that completes
+// it (RatioTest.DecideLast); without, it is purely anytime.
 func judgeVane(cadence time.Duration, horizon bool) func(Cell, *design, series) (time.Duration, bool) {
 	return func(c Cell, d *design, x series) (time.Duration, bool) {
 		cfg := analysis.SequentialConfig{Alpha: alpha, Tolerance: analysis.DefaultTolerance,
 			MinRequests: analysis.DefaultMinRequests, MinBad: analysis.DefaultMinBad}
 		if horizon {
-			cfg.FinalShare = 0.5
+			cfg.FinalShare = analysis.DefaultFinalShare
 		}
 		rt, _ := analysis.NewRatioTest(cfg)
 		var prev sim.Scrape
@@ -261,8 +263,8 @@ func judgeVane(cadence time.Duration, horizon bool) func(Cell, *design, series) 
 				StableRequests: s.Stable.Requests - prev.Stable.Requests, StableBad: s.Stable.Errors - prev.Stable.Errors})
 			prev = s
 			dec := rt.Decide()
-			if horizon && t+cadence > d.horizon && dec.Verdict == analysis.Continue {
-				dec = rt.DecideFinal()
+			if horizon && t+cadence > d.horizon {
+				dec = rt.DecideLast()
 			}
 			switch dec.Verdict {
 			case analysis.Fail:

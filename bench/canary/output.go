@@ -19,7 +19,7 @@ type column struct {
 }
 
 var columns = []column{
-	{"vane", 15, "vane"}, {"vane", 60, "vane@60s"}, {"vane", 300, "vane@300s"}, {"vane-horizon", 15, "vane-horizon"},
+	{"vane", 15, "vane"}, {"vane", 60, "vane@60s"}, {"vane", 300, "vane@300s"}, {"vane-anytime", 15, "vane-anytime"},
 	{"oracle-fixed", 0, "oracle-fixed"}, {"oracle-sprt", 0, "oracle-sprt"},
 	{"flagger-docs", 0, "flagger-docs"}, {"flagger-matched", 0, "flagger-matched"},
 	{"argo-docs", 0, "argo-docs"}, {"argo-matched", 0, "argo-matched"},
@@ -199,7 +199,7 @@ const samplingSlack = 0.02
 func Targets(rows []Row) []Target {
 	m, order := byCell(rows)
 	var out []Target
-	for _, judge := range []string{"vane", "vane-horizon"} {
+	for _, judge := range []string{"vane", "vane-anytime"} {
 		for _, nz := range gridNoise {
 			var worstFRR float64
 			var worstFRRCell, detMiss, timeMiss []string

@@ -110,7 +110,7 @@ func TestVaneJudgeMatchesCheckThroughPromQL(t *testing.T) {
 			}
 		}
 		_ = store.Close()
-		direct, ok := judgeVane(scrape, false)(c, &design{horizon: horizon}, x)
+		direct, ok := judgeVane(scrape, true)(c, &design{horizon: horizon}, x)
 		if !ok || viaCheck == 0 {
 			t.Fatalf("seed %d: benchmark judge detected %v at %s, Check at %s", seed, ok, direct, viaCheck)
 		}

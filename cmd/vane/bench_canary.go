@@ -29,8 +29,9 @@ func newBenchCanaryCmd(g *globals) *cobra.Command {
 regression factor 1 (healthy), 1.25, 1.5, 2, 5, 10; Poisson traffic with
 independent errors, and overdispersed traffic (pods, bursts, restarts,
 failed scrapes, jitter); counters scraped every 15 s on a virtual clock over
-a 30-minute horizon. Judges: Vane looking every 15 s, 60 s and 300 s, Vane
-knowing the step's horizon, oracle-fixed and oracle-sprt, and Flagger, Argo
+a 30-minute horizon. Judges: Vane as the product runs it (knowing the
+step's horizon) looking every 15 s, 60 s and 300 s, Vane purely anytime
+(vane-anytime), oracle-fixed and oracle-sprt, and Flagger, Argo
 Rollouts and Kayenta each over a sweep of its threshold, reported at its
 docs' threshold and at the threshold matched to at most 1% false rollbacks.
 Prints, per judge and cell, the false-rollback rate (healthy cells), the
