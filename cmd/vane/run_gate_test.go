@@ -48,7 +48,10 @@ func TestRunBudgetGateAndLookInterval(t *testing.T) {
 	}
 	promSrv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second,
 		Jobs: []promtest.Job{{Name: "checkout", Targets: []string{apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr()},
-			Labels: map[string]string{"service": "checkout"}}}})
+			Labels: map[string]string{"service": "checkout"}},
+			// cart runs v1 too: its judges are checked on its own live
+			// series before its budget gate is (see analysis.Preflight).
+			{Name: "cart", Targets: []string{apps["v1"].MetricsAddr()}, Labels: map[string]string{"service": "cart"}}}})
 	noVane := &vaneProc{out: &promtest.SyncBuffer{}}
 	waitUntil(t, "Prometheus scraped both versions", 30*time.Second, noVane, func() bool {
 		r, err := http.Get(promSrv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))
