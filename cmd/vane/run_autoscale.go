@@ -10,7 +10,6 @@ import (
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/rollout"
-	"github.com/vaneproj/vane/store"
 )
 
 // autoscaleDeps are what the autoscalers are wired to.
@@ -19,7 +18,7 @@ type autoscaleDeps struct {
 	querier  analysis.Querier
 	slos     autoscale.SLOReader
 	rollouts *rollout.Manager
-	db       *store.DB
+	db       autoscale.Store
 	reg      prometheus.Registerer
 	log      *slog.Logger
 	// actuators builds each autoscaler's actuator (actuator.New).

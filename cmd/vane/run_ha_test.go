@@ -1,0 +1,198 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaneproj/vane/internal/etcdtest"
+	"github.com/vaneproj/vane/rollout"
+)
+
+// haReplica is one `vane run` process of a replicated controller.
+type haReplica struct {
+	p   *vaneProc
+	api apiCaller
+	cfg string
+}
+
+// TestRunFailoverOnEtcd runs three `vane run` processes against one real
+// (embedded) etcd. Only the leader is ready and acts; a follower answers
+// reads from the store and refuses commands with 503 naming the leader.
+// The leader is SIGKILLed mid-rollout, repeatedly (VANE_HA_RUNS times, 3 by
+// default; the killed replica comes back as a follower): each time another
+// replica leads within the lease TTL plus a margin, at the same step and
+// weight, and the rollout then goes on under the new leader.
+func TestRunFailoverOnEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test of vane run on etcd; run without -short")
+	}
+	runs := 3
+	if v := os.Getenv("VANE_HA_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("VANE_HA_RUNS=%q: want a positive number", v)
+		}
+		runs = n
+	}
+	const ttl = 2 * time.Second
+	bin := buildVane(t)
+	srv := etcdtest.Start(t)
+	dir := t.TempDir()
+
+	newReplica := func(i int) *haReplica {
+		d := filepath.Join(dir, fmt.Sprintf("r%d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		httpAddr := freeAddr(t)
+		cfg := fmt.Sprintf(`xds:
+  listen: %s
+http:
+  listen: %s
+prometheus:
+  data_dir: prom
+store:
+  kind: etcd
+  endpoints: [%s]
+  prefix: /vane-test
+  lease_ttl: %s
+services:
+  - name: checkout
+    stable: {version: v1, endpoints: ["127.0.0.1:9"]}
+    rollout:
+      steps:
+        - weight: 20
+        - pause: {}
+        - weight: 50
+        - pause: {}
+`, freeAddr(t), httpAddr, srv.Endpoints()[0], ttl)
+		f := filepath.Join(d, "vane.yaml")
+		if err := os.WriteFile(f, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f}
+	}
+	ready := func(r *haReplica) bool { return r.api.call("GET", "/readyz", "", nil, nil) == 200 }
+	leaderOf := func(rs []*haReplica) *haReplica {
+		var l *haReplica
+		for _, r := range rs {
+			if ready(r) {
+				if l != nil {
+					t.Fatalf("two replicas are ready (lead) at once: %s and %s", l.api.base, r.api.base)
+				}
+				l = r
+			}
+		}
+		return l
+	}
+
+	reps := []*haReplica{newReplica(0)}
+	waitUntil(t, "the first replica leads", 30*time.Second, reps[0].p, func() bool { return ready(reps[0]) })
+	reps = append(reps, newReplica(1), newReplica(2))
+	// The followers serve the API (their /healthz) but are not ready.
+	for _, r := range reps[1:] {
+		waitUntil(t, "a follower's API answers", 30*time.Second, r.p, func() bool { return r.api.call("GET", "/healthz", "", nil, nil) == 200 })
+		if ready(r) {
+			t.Fatalf("follower %s is ready", r.api.base)
+		}
+	}
+	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"127.0.0.1:10"}}
+	if code, body := rawCall(t, reps[1].api.base, "POST", "/api/v1/rollouts", `{"service":"checkout","version":"v2","endpoints":["127.0.0.1:10"]}`); code != 503 ||
+		!strings.Contains(body, "not the leader; the leader is") || !strings.Contains(body, strings.TrimPrefix(reps[0].api.base, "http://")) {
+		t.Fatalf("start on a follower: HTTP %d %s; want 503 naming the leader", code, body)
+	}
+	if code := reps[0].api.call("POST", "/api/v1/rollouts", "", start, nil); code != 201 && code != 200 {
+		t.Fatalf("start on the leader: HTTP %d", code)
+	}
+	var before rollout.State
+	waitUntil(t, "the canary at 20% and paused", 30*time.Second, reps[0].p, func() bool {
+		st, _, ok := reps[0].api.state("checkout")
+		before = st
+		return ok && st.Routing.Weights.Canary == 20 && st.Step == 1 && st.Applied
+	})
+	// A follower reads the same state from the store.
+	if st, _, ok := reps[1].api.state("checkout"); !ok || st.Step != before.Step || st.Routing.String() != before.Routing.String() {
+		t.Fatalf("follower's view: %+v (ok %v), leader's: step %d %s", st.Routing, ok, before.Step, before.Routing)
+	}
+
+	var took []time.Duration
+	for run := range runs {
+		leader := leaderOf(reps)
+		if leader == nil {
+			t.Fatal("no replica leads")
+		}
+		killed := time.Now()
+		if err := leader.p.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = leader.p.cmd.Wait()
+		var rest []*haReplica
+		for _, r := range reps {
+			if r != leader {
+				rest = append(rest, r)
+			}
+		}
+		var next *haReplica
+		waitUntil(t, "a new leader", ttl+10*time.Second, rest[0].p, func() bool {
+			for _, r := range rest {
+				if ready(r) {
+					next = r
+					return true
+				}
+			}
+			return false
+		})
+		took = append(took, time.Since(killed))
+		st, _, ok := next.api.state("checkout")
+		if !ok || st.Step != before.Step || st.Routing.String() != before.Routing.String() || st.Phase != before.Phase {
+			t.Fatalf("run %d: the new leader has %s step %d %s; before the kill %s step %d %s", run, st.Phase, st.Step, st.Routing,
+				before.Phase, before.Step, before.Routing)
+		}
+		resumeLog := fmt.Sprintf(`msg="Resuming rollout" component=rollout rollout=checkout phase=%s step=%d routing="%s"`, before.Phase, before.Step, before.Routing)
+		waitUntil(t, "the new leader logs the resume", 5*time.Second, next.p, func() bool { return strings.Contains(next.p.out.String(), resumeLog) })
+		// The killed replica comes back, as a follower.
+		back := &haReplica{p: startVane(t, bin, leader.cfg), api: leader.api, cfg: leader.cfg}
+		reps = append(rest, back)
+		waitUntil(t, "the restarted replica's API answers", 30*time.Second, back.p, func() bool { return back.api.call("GET", "/healthz", "", nil, nil) == 200 })
+		if ready(back) {
+			t.Fatalf("run %d: the restarted replica leads while %s does", run, next.api.base)
+		}
+	}
+	sorted := append([]time.Duration(nil), took...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	t.Logf("failover (SIGKILL of the leader to a new leader ready at the same step) over %d runs, lease TTL %s: median %s, max %s, all %v",
+		runs, ttl, sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond), took)
+
+	// The rollout goes on under the last leader.
+	leader := leaderOf(reps)
+	if code := leader.api.call("POST", "/api/v1/rollouts/checkout/promote", "", nil, nil); code != 200 {
+		t.Fatalf("promote on the leader: HTTP %d", code)
+	}
+	waitUntil(t, "the canary at 50% under the new leader", 30*time.Second, leader.p, func() bool {
+		st, _, _ := leader.api.state("checkout")
+		return st.Routing.Weights.Canary == 50
+	})
+}
+
+func rawCall(t *testing.T, base, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
