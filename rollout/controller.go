@@ -738,10 +738,11 @@ func (c *controller) process(ctx context.Context, obs Observation, now time.Time
 		if err := c.m.o.Store.Save(StoreKind, next.Name, next, events...); err != nil {
 			c.m.o.Metrics.storeErrors.Inc()
 			c.log.Error("Could not persist the rollout state", "phase", next.Phase, "err", err)
-			if next.Phase != RollingBack {
+			if next.Phase != RollingBack || fenced(err) {
 				return // act only on persisted decisions; retried on the next tick
 			}
-			// A rollback still sets weight 0: safety first.
+			// A rollback still sets weight 0: safety first (unless another
+			// replica leads: then the decision is its to make).
 		}
 		c.st = next
 		c.m.mu.Lock()
@@ -832,4 +833,12 @@ func (c *controller) emit(e Event) {
 			c.log.Warn("Notification queue full; dropped", "type", e.Type)
 		}
 	}
+}
+
+// fenced reports whether err says that this replica no longer leads (the
+// etcd store's fenced write, store.ErrFenced): a deposed leader must not
+// move a weight, not even to roll back.
+func fenced(err error) bool {
+	var f interface{ Fenced() bool }
+	return errors.As(err, &f) && f.Fenced()
 }

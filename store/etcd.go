@@ -17,8 +17,17 @@ import (
 )
 
 // ErrFenced is returned (wrapped) by a fenced Etcd store's writes when the
-// writer is not, or no longer, the leader: nothing was written.
-var ErrFenced = errors.New("store: not the leader; write refused")
+// writer is not, or no longer, the leader: nothing was written. It has a
+// method Fenced() bool (true), so that packages that must not import store
+// can recognize it.
+var ErrFenced error = fencedError{}
+
+type fencedError struct{}
+
+func (fencedError) Error() string { return "store: not the leader; write refused" }
+
+// Fenced reports that the write was refused because the writer does not lead.
+func (fencedError) Fenced() bool { return true }
 
 // Fence makes writes conditional on the writer holding leadership. The
 // leader election (package ha) implements it.
