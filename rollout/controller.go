@@ -842,3 +842,63 @@ func fenced(err error) bool {
 	var f interface{ Fenced() bool }
 	return errors.As(err, &f) && f.Fenced()
 }
+
+// Follow is what a follower replica runs instead of Run: until ctx ends it
+// publishes what the leader's stored states say each configured service
+// serves (the same routing the leader publishes), so that proxies connected
+// to any replica see the same weights. It never steps a rollout and never
+// writes. Every signal on changed (a watch on the store) and every
+// retry interval reloads the stored states; a change is published once.
+func (m *Manager) Follow(ctx context.Context, changed <-chan struct{}, retry time.Duration) error {
+	published := map[string]string{}
+	t := time.NewTicker(retry)
+	defer t.Stop()
+	for {
+		m.follow(ctx, published)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Manager) follow(ctx context.Context, published map[string]string) {
+	raw, err := m.o.Store.Load(StoreKind)
+	if err != nil {
+		m.log.Warn("Could not read the stored rollouts; proxies keep the last routing", "err", err)
+		return
+	}
+	states := make(map[string]State, len(raw))
+	for name, b := range raw {
+		var st State
+		if err := json.Unmarshal(b, &st); err != nil {
+			m.log.Error("Stored rollout cannot be read", "rollout", name, "err", err)
+			continue
+		}
+		states[name] = st
+	}
+	m.mu.Lock()
+	m.states = states
+	m.mu.Unlock()
+	for _, name := range m.serviceNames() {
+		svc, r := m.served(name)
+		if st, ok := states[name]; ok && !st.Phase.Terminal() {
+			svc, r = st.Service, st.Routing
+		}
+		key := fmt.Sprintf("%+v %s", svc, r)
+		if published[name] == key {
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, m.o.ApplyTimeout)
+		_, err := m.o.Router.Apply(actx, svc, r)
+		cancel()
+		if err != nil {
+			m.log.Warn("Could not publish the leader's routing; retrying", "service", name, "routing", r.String(), "err", err)
+			continue
+		}
+		published[name] = key
+		m.log.Info("Published the leader's routing", "service", name, "routing", r.String())
+	}
+}

@@ -327,3 +327,34 @@ func (e *Etcd) History(kind, name string, limit int) ([]json.RawMessage, error) 
 	}
 	return out, nil
 }
+
+// Watch signals, until ctx ends, every change to the stored states of a
+// kind (once at the start too); signals that come while one is pending
+// are merged.
+func (e *Etcd) Watch(ctx context.Context, kind string) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	ch <- struct{}{}
+	p := e.key("state", kind) + "/"
+	go func() {
+		for ctx.Err() == nil {
+			for resp := range e.cli.Watch(clientv3.WithRequireLeader(ctx), p, clientv3.WithPrefix()) {
+				if resp.Err() != nil {
+					break
+				}
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+			select {
+			case ch <- struct{}{}: // something may have been missed
+			default:
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return ch
+}

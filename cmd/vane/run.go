@@ -278,7 +278,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 		has := &haAutoscalers{el: elector}
 		rollouts, autoscalers = haRollouts{mgr: mgr, el: elector, db: db}, has
 		g.start(ctx, "leader election", func(ctx context.Context) error {
-			return elector.Run(ctx, func(ctx context.Context) error {
+			return followThenLead(ctx, elector, mgr, db, func(ctx context.Context) error {
 				return lead(ctx, mgr, has, func(context.Context) (*autoscale.Manager, error) { return newAutoscalers(actx, deps) })
 			})
 		})

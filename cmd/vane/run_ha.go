@@ -269,3 +269,27 @@ func lead(ctx context.Context, mgr *rollout.Manager, as *haAutoscalers, build fu
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// followThenLead publishes the leader's stored routing on this replica's
+// xDS server while it follows (a watch on the store), and runs leadFn
+// once it leads.
+func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, db stateStore, leadFn func(context.Context) error) error {
+	fctx, stopFollowing := context.WithCancel(ctx)
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		var changed <-chan struct{}
+		if w, ok := db.(interface {
+			Watch(ctx context.Context, kind string) <-chan struct{}
+		}); ok {
+			changed = w.Watch(fctx, rollout.StoreKind)
+		}
+		_ = mgr.Follow(fctx, changed, 5*time.Second)
+	}()
+	defer func() { stopFollowing(); <-following }()
+	return el.Run(ctx, func(ctx context.Context) error {
+		stopFollowing()
+		<-following
+		return leadFn(ctx)
+	})
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaneproj/vane/demo/loadgen"
+	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/internal/etcdtest"
 	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/xds"
 )
 
 // haReplica is one `vane run` process of a replicated controller.
@@ -21,11 +25,13 @@ type haReplica struct {
 	p   *vaneProc
 	api apiCaller
 	cfg string
+	xds string
 }
 
 // TestRunFailoverOnEtcd runs three `vane run` processes against one real
 // (embedded) etcd. Only the leader is ready and acts; a follower answers
-// reads from the store and refuses commands with 503 naming the leader.
+// reads from the store, refuses commands with 503 naming the leader, and
+// publishes the leader's routing to a gRPC xDS client connected to it.
 // The leader is SIGKILLed mid-rollout, repeatedly (VANE_HA_RUNS times, 3 by
 // default; the killed replica comes back as a follower): each time another
 // replica leads within the lease TTL plus a margin, at the same step and
@@ -46,13 +52,22 @@ func TestRunFailoverOnEtcd(t *testing.T) {
 	bin := buildVane(t)
 	srv := etcdtest.Start(t)
 	dir := t.TempDir()
+	apps := map[string]*sampleapp.Instance{}
+	for _, v := range []string{"v1", "v2"} {
+		in, err := sampleapp.Start(sampleapp.Config{Version: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = in.Close() })
+		apps[v] = in
+	}
 
 	newReplica := func(i int) *haReplica {
 		d := filepath.Join(dir, fmt.Sprintf("r%d", i))
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		httpAddr := freeAddr(t)
+		httpAddr, xdsAddr := freeAddr(t), freeAddr(t)
 		cfg := fmt.Sprintf(`xds:
   listen: %s
 http:
@@ -66,19 +81,19 @@ store:
   lease_ttl: %s
 services:
   - name: checkout
-    stable: {version: v1, endpoints: ["127.0.0.1:9"]}
+    stable: {version: v1, endpoints: [%q]}
     rollout:
       steps:
         - weight: 20
         - pause: {}
         - weight: 50
         - pause: {}
-`, freeAddr(t), httpAddr, srv.Endpoints()[0], ttl)
+`, xdsAddr, httpAddr, srv.Endpoints()[0], ttl, apps["v1"].Addr())
 		f := filepath.Join(d, "vane.yaml")
 		if err := os.WriteFile(f, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f}
+		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f, xds: xdsAddr}
 	}
 	ready := func(r *haReplica) bool { return r.api.call("GET", "/readyz", "", nil, nil) == 200 }
 	leaderOf := func(rs []*haReplica) *haReplica {
@@ -104,7 +119,22 @@ services:
 			t.Fatalf("follower %s is ready", r.api.base)
 		}
 	}
-	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"127.0.0.1:10"}}
+	// A gRPC xDS client connected to a follower.
+	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: reps[1].xds, NodeID: "ha-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	genCtx, stopGen := context.WithCancel(context.Background())
+	genDone := make(chan struct{})
+	go func() { defer close(genDone); _ = gen.Run(genCtx) }()
+	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
+	waitUntil(t, "traffic to v1 through the follower's xDS", 30*time.Second, reps[1].p, func() bool { return gen.Stats().ByVersion["v1"].OK > 50 })
+
+	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{apps["v2"].Addr()}}
 	if code, body := rawCall(t, reps[1].api.base, "POST", "/api/v1/rollouts", `{"service":"checkout","version":"v2","endpoints":["127.0.0.1:10"]}`); code != 503 ||
 		!strings.Contains(body, "not the leader; the leader is") || !strings.Contains(body, strings.TrimPrefix(reps[0].api.base, "http://")) {
 		t.Fatalf("start on a follower: HTTP %d %s; want 503 naming the leader", code, body)
@@ -122,6 +152,11 @@ services:
 	if st, _, ok := reps[1].api.state("checkout"); !ok || st.Step != before.Step || st.Routing.String() != before.Routing.String() {
 		t.Fatalf("follower's view: %+v (ok %v), leader's: step %d %s", st.Routing, ok, before.Step, before.Routing)
 	}
+	// ... and publishes the leader's routing to its own proxies.
+	mark := gen.Stats()
+	waitUntil(t, "the follower's client sends to the canary", 20*time.Second, reps[1].p, func() bool {
+		return gen.Stats().Sub(mark).ByVersion["v2"].OK > 20
+	})
 
 	var took []time.Duration
 	for run := range runs {
