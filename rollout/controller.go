@@ -849,12 +849,16 @@ func fenced(err error) bool {
 // to any replica see the same weights. It never steps a rollout and never
 // writes. Every signal on changed (a watch on the store) and every
 // retry interval reloads the stored states; a change is published once.
+// Ready reports true once every service's routing is published.
 func (m *Manager) Follow(ctx context.Context, changed <-chan struct{}, retry time.Duration) error {
 	published := map[string]string{}
 	t := time.NewTicker(retry)
 	defer t.Stop()
+	defer m.ready.Store(false)
 	for {
-		m.follow(ctx, published)
+		if m.follow(ctx, published) {
+			m.ready.Store(true) // every service's routing is published
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -864,11 +868,13 @@ func (m *Manager) Follow(ctx context.Context, changed <-chan struct{}, retry tim
 	}
 }
 
-func (m *Manager) follow(ctx context.Context, published map[string]string) {
+// follow publishes the stored routing; it reports whether every service's
+// routing is published.
+func (m *Manager) follow(ctx context.Context, published map[string]string) bool {
 	raw, err := m.o.Store.Load(StoreKind)
 	if err != nil {
 		m.log.Warn("Could not read the stored rollouts; proxies keep the last routing", "err", err)
-		return
+		return false
 	}
 	states := make(map[string]State, len(raw))
 	for name, b := range raw {
@@ -882,6 +888,7 @@ func (m *Manager) follow(ctx context.Context, published map[string]string) {
 	m.mu.Lock()
 	m.states = states
 	m.mu.Unlock()
+	all := true
 	for _, name := range m.serviceNames() {
 		svc, r := m.served(name)
 		if st, ok := states[name]; ok && !st.Phase.Terminal() {
@@ -896,9 +903,11 @@ func (m *Manager) follow(ctx context.Context, published map[string]string) {
 		cancel()
 		if err != nil {
 			m.log.Warn("Could not publish the leader's routing; retrying", "service", name, "routing", r.String(), "err", err)
+			all = false
 			continue
 		}
 		published[name] = key
 		m.log.Info("Published the leader's routing", "service", name, "routing", r.String())
 	}
+	return all
 }

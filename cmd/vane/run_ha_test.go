@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/internal/etcdtest"
@@ -29,9 +32,10 @@ type haReplica struct {
 }
 
 // TestRunFailoverOnEtcd runs three `vane run` processes against one real
-// (embedded) etcd. Only the leader is ready and acts; a follower answers
-// reads from the store, refuses commands with 503 naming the leader, and
-// publishes the leader's routing to a gRPC xDS client connected to it.
+// (embedded) etcd. Only the leader acts; a follower answers reads from the
+// store, refuses commands with 503 naming the leader, publishes the
+// leader's routing to a gRPC xDS client connected to it, and is ready once
+// it has.
 // The leader is SIGKILLed mid-rollout, repeatedly (VANE_HA_RUNS times, 3 by
 // default; the killed replica comes back as a follower): each time another
 // replica leads within the lease TTL plus a margin, at the same step and
@@ -96,28 +100,36 @@ services:
 		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f, xds: xdsAddr}
 	}
 	ready := func(r *haReplica) bool { return r.api.call("GET", "/readyz", "", nil, nil) == 200 }
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	// leaderOf returns the replica the election key names, or nil.
 	leaderOf := func(rs []*haReplica) *haReplica {
-		var l *haReplica
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		resp, err := cli.Get(ctx, "/vane-test/leader/", clientv3.WithFirstCreate()...)
+		if err != nil || len(resp.Kvs) == 0 {
+			return nil
+		}
 		for _, r := range rs {
-			if ready(r) {
-				if l != nil {
-					t.Fatalf("two replicas are ready (lead) at once: %s and %s", l.api.base, r.api.base)
-				}
-				l = r
+			if strings.HasSuffix(string(resp.Kvs[0].Value), " api "+strings.TrimPrefix(r.api.base, "http://")) {
+				return r
 			}
 		}
-		return l
+		return nil
 	}
 
 	reps := []*haReplica{newReplica(0)}
-	waitUntil(t, "the first replica leads", 30*time.Second, reps[0].p, func() bool { return ready(reps[0]) })
+	waitUntil(t, "the first replica leads and is ready", 30*time.Second, reps[0].p, func() bool { return ready(reps[0]) })
+	if leaderOf(reps) != reps[0] {
+		t.Fatal("the election key does not name the first replica")
+	}
 	reps = append(reps, newReplica(1), newReplica(2))
-	// The followers serve the API (their /healthz) but are not ready.
+	// The followers are ready once they published the leader's routing.
 	for _, r := range reps[1:] {
-		waitUntil(t, "a follower's API answers", 30*time.Second, r.p, func() bool { return r.api.call("GET", "/healthz", "", nil, nil) == 200 })
-		if ready(r) {
-			t.Fatalf("follower %s is ready", r.api.base)
-		}
+		waitUntil(t, "a follower is ready", 30*time.Second, r.p, func() bool { return ready(r) })
 	}
 	// A gRPC xDS client connected to a follower.
 	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: reps[1].xds, NodeID: "ha-client"})
@@ -175,10 +187,12 @@ services:
 				rest = append(rest, r)
 			}
 		}
+		// The new leader is the one that resumes the rollout where it was.
+		resumeLog := fmt.Sprintf(`msg="Resuming rollout" component=rollout rollout=checkout phase=%s step=%d routing="%s"`, before.Phase, before.Step, before.Routing)
 		var next *haReplica
-		waitUntil(t, "a new leader", ttl+10*time.Second, rest[0].p, func() bool {
+		waitUntil(t, "a new leader resumes the rollout", ttl+10*time.Second, rest[0].p, func() bool {
 			for _, r := range rest {
-				if ready(r) {
+				if strings.Count(r.p.out.String(), resumeLog) > 0 && leaderOf(rest) == r {
 					next = r
 					return true
 				}
@@ -186,24 +200,28 @@ services:
 			return false
 		})
 		took = append(took, time.Since(killed))
+		for _, r := range rest {
+			if r != next && strings.Contains(r.p.out.String(), resumeLog) {
+				t.Fatalf("run %d: %s resumed the rollout while %s leads", run, r.api.base, next.api.base)
+			}
+		}
+		waitUntil(t, "the new leader is ready", 10*time.Second, next.p, func() bool { return ready(next) })
 		st, _, ok := next.api.state("checkout")
 		if !ok || st.Step != before.Step || st.Routing.String() != before.Routing.String() || st.Phase != before.Phase {
 			t.Fatalf("run %d: the new leader has %s step %d %s; before the kill %s step %d %s", run, st.Phase, st.Step, st.Routing,
 				before.Phase, before.Step, before.Routing)
 		}
-		resumeLog := fmt.Sprintf(`msg="Resuming rollout" component=rollout rollout=checkout phase=%s step=%d routing="%s"`, before.Phase, before.Step, before.Routing)
-		waitUntil(t, "the new leader logs the resume", 5*time.Second, next.p, func() bool { return strings.Contains(next.p.out.String(), resumeLog) })
 		// The killed replica comes back, as a follower.
 		back := &haReplica{p: startVane(t, bin, leader.cfg), api: leader.api, cfg: leader.cfg}
 		reps = append(rest, back)
-		waitUntil(t, "the restarted replica's API answers", 30*time.Second, back.p, func() bool { return back.api.call("GET", "/healthz", "", nil, nil) == 200 })
-		if ready(back) {
-			t.Fatalf("run %d: the restarted replica leads while %s does", run, next.api.base)
+		waitUntil(t, "the restarted replica is ready", 30*time.Second, back.p, func() bool { return ready(back) })
+		if l := leaderOf(reps); l != next {
+			t.Fatalf("run %d: the restarted replica took the lead from %s", run, next.api.base)
 		}
 	}
 	sorted := append([]time.Duration(nil), took...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	t.Logf("failover (SIGKILL of the leader to a new leader ready at the same step) over %d runs, lease TTL %s: median %s, max %s, all %v",
+	t.Logf("failover (SIGKILL of the leader to the new leader resuming at the same step) over %d runs, lease TTL %s: median %s, max %s, all %v",
 		runs, ttl, sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond), took)
 
 	// The rollout goes on under the last leader.
