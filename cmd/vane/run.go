@@ -68,7 +68,7 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 					return err
 				}
 				_, err := fmt.Fprintf(g.out, "%s: OK: %d services, %d SLOs, %s, xDS on %s, HTTP on %s, store %s\n",
-					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, cfg.Resolve(cfg.Store.Path))
+					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, storeDesc(cfg))
 				return err
 			}
 			log, err := g.logger()

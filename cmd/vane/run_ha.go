@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (state
 	db, err := store.OpenEtcd(ctx, store.EtcdOptions{Endpoints: s.Endpoints, Prefix: s.Prefix, TLS: tc,
 		DialTimeout: s.DialTimeout.D(), HistoryLimit: s.HistoryLimit})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: store: %w", cfg.File, err)
+		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
@@ -292,4 +293,12 @@ func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, d
 		<-following
 		return leadFn(ctx)
 	})
+}
+
+// storeDesc describes the configured store for --check.
+func storeDesc(cfg *config.Config) string {
+	if cfg.Store.Kind == config.StoreEtcd {
+		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL.D())
+	}
+	return cfg.Resolve(cfg.Store.Path)
 }
