@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,7 +40,9 @@ type haReplica struct {
 // The leader is SIGKILLed mid-rollout, repeatedly (VANE_HA_RUNS times, 3 by
 // default; the killed replica comes back as a follower): each time another
 // replica leads within the lease TTL plus a margin, at the same step and
-// weight, and the rollout then goes on under the new leader.
+// weight, and the rollout then goes on under the new leader. Last, the
+// leader is paused (SIGSTOP, a partition): another replica leads, and the
+// old one, resumed, exits on its lost session without applying anything.
 func TestRunFailoverOnEtcd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test of vane run on etcd; run without -short")
@@ -223,6 +226,39 @@ services:
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 	t.Logf("failover (SIGKILL of the leader to the new leader resuming at the same step) over %d runs, lease TTL %s: median %s, max %s, all %v",
 		runs, ttl, sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond), took)
+
+	// A partition of the leader, simulated by SIGSTOP: another replica
+	// leads after the TTL; resumed (SIGCONT), the old leader finds its
+	// session gone and exits without acting.
+	paused := leaderOf(reps)
+	appliedBefore := strings.Count(paused.p.out.String(), `msg="Routing applied"`)
+	if err := paused.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var others []*haReplica
+	for _, r := range reps {
+		if r != paused {
+			others = append(others, r)
+		}
+	}
+	waitUntil(t, "a new leader while the old one is paused", ttl+10*time.Second, others[0].p, func() bool { return leaderOf(others) != nil })
+	if err := paused.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- paused.p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(paused.p.out.String(), "leadership lost") {
+			t.Fatalf("the resumed old leader exited with %v:\n%s", err, tail(paused.p.out.String(), 20))
+		}
+	case <-time.After(2*ttl + 10*time.Second):
+		t.Fatalf("the resumed old leader still runs:\n%s", tail(paused.p.out.String(), 20))
+	}
+	if n := strings.Count(paused.p.out.String(), `msg="Routing applied"`); n != appliedBefore {
+		t.Fatalf("the old leader applied a routing after it was resumed (%d applies before the pause, %d after):\n%s", appliedBefore, n, tail(paused.p.out.String(), 20))
+	}
+	reps = others
 
 	// The rollout goes on under the last leader.
 	leader := leaderOf(reps)
