@@ -75,3 +75,60 @@ func TestDeposedLeaderDoesNotRollBack(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowPublishesTheLeadersRouting: a follower's Manager publishes
+// what the leader stored — each change once, on a signal — and is ready
+// once it has; it never steps the rollout.
+func TestFollowPublishesTheLeadersRouting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := store.Open(filepath.Join(t.TempDir(), "vane.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		svc := traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"10.0.0.1:80"}}}
+		cfg := []ServiceConfig{{Service: svc, Plan: testPlan()}}
+		leaderRouter, followerRouter := &fakeRouter{}, &fakeRouter{}
+		leader, err := NewManager(Options{Router: leaderRouter, Querier: &fakeQuerier{}, Store: db}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		follower, err := NewManager(Options{Router: followerRouter, Querier: &fakeQuerier{}, Store: db}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fctx, stopFollowing := context.WithCancel(context.Background())
+		changed := make(chan struct{}, 1)
+		followed := make(chan struct{})
+		go func() { defer close(followed); _ = follower.Follow(fctx, changed, time.Hour) }()
+		defer func() { stopFollowing(); <-followed }()
+		synctest.Wait()
+		if got := followerRouter.last(); got != "v1@ stable 100% / canary 0%" || !follower.Ready() {
+			t.Fatalf("before any rollout the follower published %q (ready %t)", got, follower.Ready())
+		}
+
+		lctx, stopLeading := context.WithCancel(context.Background())
+		led := make(chan struct{})
+		go func() { defer close(led); _ = leader.Run(lctx) }()
+		defer func() { stopLeading(); <-led }()
+		synctest.Wait()
+		if _, err := leader.Start(t.Context(), StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		changed <- struct{}{}
+		synctest.Wait()
+		if got := followerRouter.last(); got != "v1@v2 stable 90% / canary 10%" {
+			t.Fatalf("the follower published %q, the leader %q", got, leaderRouter.last())
+		}
+		n := len(followerRouter.applied)
+		changed <- struct{}{} // nothing changed: nothing published
+		synctest.Wait()
+		if len(followerRouter.applied) != n {
+			t.Fatalf("the follower published the same routing again: %v", followerRouter.applied)
+		}
+		if st, err := follower.Get("checkout"); err != nil || st.Routing.Weights.Canary != 10 {
+			t.Fatalf("the follower's view: %+v, %v", st.Routing, err)
+		}
+	})
+}
