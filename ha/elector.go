@@ -29,6 +29,8 @@ type Options struct {
 	TTL time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Metrics; nil means unregistered metrics.
+	Metrics *Metrics
 }
 
 // Elector campaigns for leadership and fences writes. It is safe for
@@ -55,6 +57,9 @@ func New(cli *clientv3.Client, o Options) (*Elector, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
 	}
 	return &Elector{cli: cli, o: o, log: o.Logger}, nil
 }
@@ -129,10 +134,13 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context) error)
 	e.mu.Lock()
 	e.session, e.elec, e.key, e.rev = s, el, el.Key(), el.Rev()
 	e.mu.Unlock()
+	e.o.Metrics.terms.Inc()
+	e.o.Metrics.leader.Set(1)
 	defer func() {
 		e.mu.Lock()
 		e.session, e.elec, e.key, e.rev = nil, nil, "", 0
 		e.mu.Unlock()
+		e.o.Metrics.leader.Set(0)
 	}()
 	e.log.Info("Leading", "id", e.o.ID, "key", el.Key(), "revision", el.Rev())
 
@@ -158,6 +166,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context) error)
 		e.mu.Unlock()
 		cancel()
 		<-done
+		e.o.Metrics.lost.Inc()
 		e.log.Error("Leadership lost; stopped acting", "id", e.o.ID)
 		return ErrLeadershipLost
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -23,6 +25,7 @@ type doc struct {
 // replica is one elector with its fenced store and a record of its term.
 type replica struct {
 	el      *Elector
+	m       *Metrics
 	db      *store.Etcd
 	leading chan struct{}
 	exited  chan struct{}
@@ -44,7 +47,8 @@ func newClient(t *testing.T, srv *etcdtest.Server) *clientv3.Client {
 func start(t *testing.T, srv *etcdtest.Server, id string, ttl time.Duration) *replica {
 	t.Helper()
 	cli := newClient(t, srv)
-	el, err := New(cli, Options{Prefix: "/vane", ID: id, TTL: ttl})
+	m := NewMetrics(prometheus.NewRegistry())
+	el, err := New(cli, Options{Prefix: "/vane", ID: id, TTL: ttl, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +57,7 @@ func start(t *testing.T, srv *etcdtest.Server, id string, ttl time.Duration) *re
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{el: el, db: db.Fenced(el), leading: make(chan struct{}), exited: make(chan struct{}), cancel: cancel}
+	r := &replica{el: el, m: m, db: db.Fenced(el), leading: make(chan struct{}), exited: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(r.exited)
 		r.err = el.Run(ctx, func(ctx context.Context) error {
@@ -115,6 +119,15 @@ func TestHandOverAfterCrash(t *testing.T) {
 		t.Fatalf("b led %s after the crash, before the lease's remaining TTL (at least %s) ran out", took, ttl*2/3)
 	}
 	t.Logf("hand-over %s after the crash (TTL %s)", took.Round(time.Millisecond), ttl)
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"a's vane_ha_leader", testutil.ToFloat64(a.m.leader), 0}, {"a's vane_ha_leadership_lost_total", testutil.ToFloat64(a.m.lost), 1},
+		{"b's vane_ha_leader", testutil.ToFloat64(b.m.leader), 1}, {"b's vane_ha_terms_total", testutil.ToFloat64(b.m.terms), 1}} {
+		if c.got != c.want {
+			t.Errorf("%s = %g, want %g", c.name, c.got, c.want)
+		}
+	}
 	// The deposed leader, acting on what it remembers, is refused.
 	deposed := a.db.Fenced(frozen{stale})
 	if err := deposed.Save("rollout", "checkout", doc{Weight: 50}); !errors.Is(err, store.ErrFenced) {

@@ -161,7 +161,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	// 1. Store.
-	db, elector, err := openStore(ctx, cfg, log)
+	db, elector, err := openStore(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}

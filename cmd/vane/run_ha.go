@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/ha"
@@ -36,7 +38,7 @@ type stateStore interface {
 // openStore opens the configured store. For etcd it also returns the
 // leader election, whose fence guards every write; an etcd that does not
 // answer is an error (no fallback to a file).
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stateStore, *ha.Elector, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (stateStore, *ha.Elector, error) {
 	s := cfg.Store
 	if s.Kind != config.StoreEtcd {
 		db, err := store.Open(cfg.Resolve(s.Path), store.Options{HistoryLimit: s.HistoryLimit})
@@ -53,7 +55,8 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (state
 	}
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
-	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: s.LeaseTTL.D(), Logger: log.With("component", "ha")})
+	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: s.LeaseTTL.D(), Logger: log.With("component", "ha"),
+		Metrics: ha.NewMetrics(reg)})
 	if err != nil {
 		return nil, nil, errors.Join(err, db.Close())
 	}
