@@ -262,6 +262,15 @@ services:
 
 	// The rollout goes on under the last leader.
 	leader := leaderOf(reps)
+	for _, r := range reps {
+		want := "vane_ha_leader 0"
+		if r == leader {
+			want = "vane_ha_leader 1"
+		}
+		if _, body := rawCall(t, r.api.base, "GET", "/metrics", ""); !strings.Contains(body, want) {
+			t.Fatalf("%s/metrics lacks %q", r.api.base, want)
+		}
+	}
 	if code := leader.api.call("POST", "/api/v1/rollouts/checkout/promote", "", nil, nil); code != 200 {
 		t.Fatalf("promote on the leader: HTTP %d", code)
 	}
