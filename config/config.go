@@ -183,7 +183,27 @@ type Store struct {
 	Path string `yaml:"path"`
 	// HistoryLimit is how many events are kept per rollout (default 1000).
 	HistoryLimit int `yaml:"history_limit"`
+	// Kind is "bbolt" (the default: one file, one replica) or "etcd"
+	// (several replicas with leader election).
+	Kind string `yaml:"kind"`
+	// Endpoints are the etcd client URLs (kind etcd; required there).
+	Endpoints []string `yaml:"endpoints"`
+	// Prefix is the key prefix of everything Vane keeps in etcd (default /vane).
+	Prefix string `yaml:"prefix"`
+	// TLS configures the etcd client's TLS (default: none, plain gRPC).
+	TLS TLS `yaml:"tls"`
+	// DialTimeout bounds connecting to etcd at start (default 5s).
+	DialTimeout Duration `yaml:"dial_timeout"`
+	// LeaseTTL is the leader's session TTL: a dead leader is replaced
+	// after at most this long (default 10s, at least 2s).
+	LeaseTTL Duration `yaml:"lease_ttl"`
 }
+
+// Store kinds.
+const (
+	StoreBbolt = "bbolt"
+	StoreEtcd  = "etcd"
+)
 
 // Alertmanager configures alert delivery.
 type Alertmanager struct {
@@ -329,6 +349,20 @@ func (c *Config) defaults() {
 	if c.Store.HistoryLimit == 0 {
 		c.Store.HistoryLimit = DefaultHistoryLimit
 	}
+	if c.Store.Kind == "" {
+		c.Store.Kind = StoreBbolt
+	}
+	if c.Store.Kind == StoreEtcd {
+		if c.Store.Prefix == "" {
+			c.Store.Prefix = "/vane"
+		}
+		if c.Store.DialTimeout == 0 {
+			c.Store.DialTimeout = Duration(5 * time.Second)
+		}
+		if c.Store.LeaseTTL == 0 {
+			c.Store.LeaseTTL = Duration(10 * time.Second)
+		}
+	}
 	if c.Scrape.Interval == 0 {
 		c.Scrape.Interval = Duration(DefaultScrapeInterval)
 	}
@@ -371,6 +405,7 @@ var durationKeys = map[string]bool{
 	"timeout": true, "retention": true, "interval": true, "duration": true, "progress_deadline": true,
 	"window": true, "short_window": true, "long_window": true, "lifetime": true,
 	"stale_after": true, "startup_delay": true, "latency_threshold": true,
+	"dial_timeout": true, "lease_ttl": true,
 }
 
 // checkDurations reports every bad duration with its file:line and path,
@@ -584,6 +619,7 @@ func (c *Config) validate(root *yaml.Node) error {
 	if c.Store.HistoryLimit < 0 {
 		v.at("store.history_limit", "%d is negative", c.Store.HistoryLimit)
 	}
+	c.validateStore(v)
 	if c.HTTP.TokenFile != "" {
 		if b, err := os.ReadFile(c.Resolve(c.HTTP.TokenFile)); err != nil {
 			v.at("http.token_file", "%v", err)

@@ -760,10 +760,11 @@ func (c *controller) process(ctx context.Context, obs Observation, now time.Time
 		if err := c.m.o.Store.Save(StoreKind, next.Name, next, events...); err != nil {
 			c.m.o.Metrics.storeErrors.Inc()
 			c.log.Error("Could not persist the rollout state", "phase", next.Phase, "err", err)
-			if next.Phase != RollingBack {
+			if next.Phase != RollingBack || fenced(err) {
 				return // act only on persisted decisions; retried on the next tick
 			}
-			// A rollback still sets weight 0: safety first.
+			// A rollback still sets weight 0: safety first (unless another
+			// replica leads: then the decision is its to make).
 		}
 		c.st = next
 		c.m.mu.Lock()
@@ -862,4 +863,81 @@ func (c *controller) emit(e Event) {
 			c.log.Warn("Notification queue full; dropped", "type", e.Type)
 		}
 	}
+}
+
+// fenced reports whether err says that this replica no longer leads (the
+// etcd store's fenced write, store.ErrFenced): a deposed leader must not
+// move a weight, not even to roll back.
+func fenced(err error) bool {
+	var f interface{ Fenced() bool }
+	return errors.As(err, &f) && f.Fenced()
+}
+
+// Follow is what a follower replica runs instead of Run: until ctx ends it
+// publishes what the leader's stored states say each configured service
+// serves (the same routing the leader publishes), so that proxies connected
+// to any replica see the same weights. It never steps a rollout and never
+// writes. Every signal on changed (a watch on the store) and every
+// retry interval reloads the stored states; a change is published once.
+// Ready reports true once every service's routing is published.
+func (m *Manager) Follow(ctx context.Context, changed <-chan struct{}, retry time.Duration) error {
+	published := map[string]string{}
+	t := time.NewTicker(retry)
+	defer t.Stop()
+	defer m.ready.Store(false)
+	for {
+		if m.follow(ctx, published) {
+			m.ready.Store(true) // every service's routing is published
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-t.C:
+		}
+	}
+}
+
+// follow publishes the stored routing; it reports whether every service's
+// routing is published.
+func (m *Manager) follow(ctx context.Context, published map[string]string) bool {
+	raw, err := m.o.Store.Load(StoreKind)
+	if err != nil {
+		m.log.Warn("Could not read the stored rollouts; proxies keep the last routing", "err", err)
+		return false
+	}
+	states := make(map[string]State, len(raw))
+	for name, b := range raw {
+		var st State
+		if err := json.Unmarshal(b, &st); err != nil {
+			m.log.Error("Stored rollout cannot be read", "rollout", name, "err", err)
+			continue
+		}
+		states[name] = st
+	}
+	m.mu.Lock()
+	m.states = states
+	m.mu.Unlock()
+	all := true
+	for _, name := range m.serviceNames() {
+		svc, r := m.served(name)
+		if st, ok := states[name]; ok && !st.Phase.Terminal() {
+			svc, r = st.Service, st.Routing
+		}
+		key := fmt.Sprintf("%+v %s", svc, r)
+		if published[name] == key {
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, m.o.ApplyTimeout)
+		_, err := m.o.Router.Apply(actx, svc, r)
+		cancel()
+		if err != nil {
+			m.log.Warn("Could not publish the leader's routing; retrying", "service", name, "routing", r.String(), "err", err)
+			all = false
+			continue
+		}
+		published[name] = key
+		m.log.Info("Published the leader's routing", "service", name, "routing", r.String())
+	}
+	return all
 }

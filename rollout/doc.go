@@ -28,6 +28,12 @@
 // and metrics. A restarted Controller resumes from the stored state: it
 // re-publishes the stored routing and never moves weight by itself.
 //
+// With several replicas (package ha), the leader's Manager runs Run; a
+// follower's runs Follow, which publishes the routing the leader stored and
+// never steps or writes. A write the store refuses because this replica no
+// longer leads (an error with a Fenced() method, store.ErrFenced) stops the
+// loop from acting, rollbacks included.
+//
 // rollout imports analysis, traffic and the standard library; Step and the
 // plan model do no I/O, no logging and never read the clock. It must not
 // import xds, prom, api or cmd.

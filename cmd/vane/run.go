@@ -24,7 +24,6 @@ import (
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/slo"
-	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/xds"
 )
 
@@ -71,7 +70,7 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 					return err
 				}
 				_, err := fmt.Fprintf(g.out, "%s: OK: %d services, %d SLOs, %s, xDS on %s, HTTP on %s, store %s\n",
-					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, cfg.Resolve(cfg.Store.Path))
+					file, len(cfg.Services), len(cfg.Loaded), promDesc, cfg.XDS.Listen, cfg.HTTP.Listen, storeDesc(cfg))
 				for _, w := range cfg.Warnings {
 					fmt.Fprintf(g.errOut, "warning: %s\n", w)
 				}
@@ -183,7 +182,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		newBuildInfo())
 
 	// 1. Store.
-	db, err := store.Open(cfg.Resolve(cfg.Store.Path), store.Options{HistoryLimit: cfg.Store.HistoryLimit})
+	db, elector, err := openStore(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
@@ -276,20 +275,39 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
-	g.start(ctx, "rollout controller", mgr.Run)
+	if elector == nil {
+		g.start(ctx, "rollout controller", mgr.Run)
+	}
 
 	// 4b. Autoscalers: their actuators stop after them.
 	actx, stopActuators := context.WithCancel(context.WithoutCancel(ctx))
 	g.start(ctx, "autoscale actuators", func(c context.Context) error { <-c.Done(); stopActuators(); return nil })
-	autoscalers, err := newAutoscalers(actx, autoscaleDeps{cfg: cfg, querier: querier, slos: autoscale.EvaluatorSLO{Evaluator: slos}, rollouts: mgr, db: db,
-		reg: reg, log: log, actuators: actuatorFactory(cfg, xs, mgr, reg, log)})
-	if err != nil {
-		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	deps := autoscaleDeps{cfg: cfg, querier: querier, slos: autoscale.EvaluatorSLO{Evaluator: slos}, rollouts: mgr, db: db,
+		reg: reg, log: log, actuators: actuatorFactory(cfg, xs, mgr, reg, log)}
+	var rollouts api.Rollouts = mgr
+	var autoscalers api.Autoscalers
+	if elector == nil {
+		am, err := newAutoscalers(actx, deps)
+		if err != nil {
+			return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+		}
+		autoscalers = am
+		g.start(ctx, "autoscalers", am.Run)
+	} else {
+		// Several replicas on etcd: only the leader runs the loops, and
+		// builds the autoscalers when its term starts; losing the lead ends
+		// the process (its supervisor starts it again as a follower).
+		has := &haAutoscalers{el: elector}
+		rollouts, autoscalers = haRollouts{mgr: mgr, el: elector, db: db}, has
+		g.start(ctx, "leader election", func(ctx context.Context) error {
+			return followThenLead(ctx, elector, mgr, db, func(ctx context.Context) error {
+				return lead(ctx, mgr, has, func(context.Context) (*autoscale.Manager, error) { return newAutoscalers(actx, deps) })
+			})
+		})
 	}
-	g.start(ctx, "autoscalers", autoscalers.Run)
 
 	// 5. HTTP API, UI and metrics.
-	srv, err := api.New(api.Options{Rollouts: mgr, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	srv, err := api.New(api.Options{Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
 		Logger: log.With("component", "api")})

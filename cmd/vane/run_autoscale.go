@@ -12,7 +12,6 @@ import (
 	"github.com/vaneproj/vane/autoscale/actuator"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/rollout"
-	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -22,7 +21,7 @@ type autoscaleDeps struct {
 	querier  analysis.Querier
 	slos     autoscale.SLOReader
 	rollouts *rollout.Manager
-	db       *store.DB
+	db       autoscale.Store
 	reg      prometheus.Registerer
 	log      *slog.Logger
 	// actuators builds each autoscaler's actuator (actuator.New).

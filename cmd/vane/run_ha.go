@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vaneproj/vane/autoscale"
+	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/ha"
+	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/store"
+)
+
+// stateStore is what vane run needs from a store: bbolt (store.DB) or etcd
+// (store.Etcd, fenced by the leader election).
+type stateStore interface {
+	Save(kind, name string, state any, events ...any) error
+	Get(kind, name string, into any) error
+	Load(kind string) (map[string]json.RawMessage, error)
+	History(kind, name string, limit int) ([]json.RawMessage, error)
+	Path() string
+	Close() error
+}
+
+// openStore opens the configured store. For etcd it also returns the
+// leader election, whose fence guards every write; an etcd that does not
+// answer is an error (no fallback to a file).
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (stateStore, *ha.Elector, error) {
+	s := cfg.Store
+	if s.Kind != config.StoreEtcd {
+		db, err := store.Open(cfg.Resolve(s.Path), store.Options{HistoryLimit: s.HistoryLimit})
+		return db, nil, err
+	}
+	tc, err := etcdTLS(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.OpenEtcd(ctx, store.EtcdOptions{Endpoints: s.Endpoints, Prefix: s.Prefix, TLS: tc,
+		DialTimeout: s.DialTimeout.D(), HistoryLimit: s.HistoryLimit})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
+	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: s.LeaseTTL.D(), Logger: log.With("component", "ha"),
+		Metrics: ha.NewMetrics(reg)})
+	if err != nil {
+		return nil, nil, errors.Join(err, db.Close())
+	}
+	return closer{db.Fenced(el), db}, el, nil
+}
+
+// closer is a fenced view whose Close closes the client it shares.
+type closer struct {
+	*store.Etcd
+	own *store.Etcd
+}
+
+func (c closer) Close() error { return c.own.Close() }
+
+// etcdTLS builds the etcd client's TLS configuration, or nil.
+func etcdTLS(cfg *config.Config) (*tls.Config, error) {
+	t := cfg.Store.TLS
+	if t == (config.TLS{}) {
+		return nil, nil
+	}
+	tc := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in, for tests
+	if t.CAFile != "" {
+		b, err := os.ReadFile(cfg.Resolve(t.CAFile))
+		if err != nil {
+			return nil, fmt.Errorf("store.tls.ca_file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("store.tls.ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+	}
+	if t.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(cfg.Resolve(t.CertFile), cfg.Resolve(t.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("store.tls: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return tc, nil
+}
+
+// notLeader is the error a follower answers mutating calls with (the API
+// maps rollout.ErrNotRunning to 503).
+func notLeader(el *ha.Elector) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id, err := el.Leader(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: this replica is not the leader, and the leader could not be read: %w", rollout.ErrNotRunning, err)
+	case id == "":
+		return fmt.Errorf("%w: this replica is not the leader; no replica leads right now", rollout.ErrNotRunning)
+	}
+	return fmt.Errorf("%w: this replica is not the leader; the leader is %s", rollout.ErrNotRunning, id)
+}
+
+// haRollouts serves the API on any replica: the leader's manager, or, on a
+// follower, the stored states read-only, refusing commands with 503.
+type haRollouts struct {
+	mgr *rollout.Manager
+	el  *ha.Elector
+	db  stateStore
+}
+
+func (h haRollouts) stored() ([]rollout.State, error) {
+	raw, err := h.db.Load(rollout.StoreKind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rollout.State, 0, len(raw))
+	for name, b := range raw {
+		var st rollout.State
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("stored rollout %q: %w", name, err)
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// List returns the rollouts.
+func (h haRollouts) List() []rollout.State {
+	if h.el.IsLeader() {
+		return h.mgr.List()
+	}
+	out, _ := h.stored()
+	return out
+}
+
+// Get returns one rollout.
+func (h haRollouts) Get(name string) (rollout.State, error) {
+	if h.el.IsLeader() {
+		return h.mgr.Get(name)
+	}
+	var st rollout.State
+	if err := h.db.Get(rollout.StoreKind, name, &st); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return st, fmt.Errorf("%w: %q", rollout.ErrNotFound, name)
+		}
+		return st, err
+	}
+	return st, nil
+}
+
+// History returns a rollout's events.
+func (h haRollouts) History(name string, limit int) ([]rollout.Event, error) {
+	if h.el.IsLeader() {
+		return h.mgr.History(name, limit)
+	}
+	raw, err := h.db.History(rollout.StoreKind, name, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rollout.Event, 0, len(raw))
+	for _, b := range raw {
+		var ev rollout.Event
+		if err := json.Unmarshal(b, &ev); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// Start starts a rollout on the leader.
+func (h haRollouts) Start(ctx context.Context, req rollout.StartRequest) (rollout.State, error) {
+	if !h.el.IsLeader() {
+		return rollout.State{}, notLeader(h.el)
+	}
+	return h.mgr.Start(ctx, req)
+}
+
+// Command runs an operator command on the leader.
+func (h haRollouts) Command(ctx context.Context, name string, c rollout.Command) (rollout.State, error) {
+	if !h.el.IsLeader() {
+		return rollout.State{}, notLeader(h.el)
+	}
+	return h.mgr.Command(ctx, name, c)
+}
+
+// haAutoscalers are the autoscalers of the current leadership term: built
+// when this replica starts leading (so they load the state the previous
+// leader stored), absent on a follower.
+type haAutoscalers struct {
+	el  *ha.Elector
+	cur atomic.Pointer[autoscale.Manager]
+}
+
+func (h *haAutoscalers) get() (*autoscale.Manager, error) {
+	if m := h.cur.Load(); m != nil && h.el.IsLeader() {
+		return m, nil
+	}
+	return nil, notLeader(h.el)
+}
+
+// List returns the autoscalers' status (none on a follower).
+func (h *haAutoscalers) List() []autoscale.Status {
+	m, err := h.get()
+	if err != nil {
+		return nil
+	}
+	return m.List()
+}
+
+// Get returns one autoscaler's status.
+func (h *haAutoscalers) Get(name string) (autoscale.Status, error) {
+	m, err := h.get()
+	if err != nil {
+		return autoscale.Status{}, err
+	}
+	return m.Get(name)
+}
+
+// Pause pauses an autoscaler on the leader.
+func (h *haAutoscalers) Pause(name, reason string) error {
+	m, err := h.get()
+	if err != nil {
+		return err
+	}
+	return m.Pause(name, reason)
+}
+
+// Resume resumes an autoscaler on the leader.
+func (h *haAutoscalers) Resume(name string) error {
+	m, err := h.get()
+	if err != nil {
+		return err
+	}
+	return m.Resume(name)
+}
+
+// lead is what the leader runs: the rollout loops and the autoscalers
+// (built now, from the stored state), until ctx ends or either stops.
+func lead(ctx context.Context, mgr *rollout.Manager, as *haAutoscalers, build func(ctx context.Context) (*autoscale.Manager, error)) error {
+	am, err := build(ctx)
+	if err != nil {
+		return err
+	}
+	as.cur.Store(am)
+	defer as.cur.Store(nil)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, run := range []func(context.Context) error{mgr.Run, am.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cancel()
+			errs[i] = run(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// followThenLead publishes the leader's stored routing on this replica's
+// xDS server while it follows (a watch on the store), and runs leadFn
+// once it leads.
+func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, db stateStore, leadFn func(context.Context) error) error {
+	fctx, stopFollowing := context.WithCancel(ctx)
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		var changed <-chan struct{}
+		if w, ok := db.(interface {
+			Watch(ctx context.Context, kind string) <-chan struct{}
+		}); ok {
+			changed = w.Watch(fctx, rollout.StoreKind)
+		}
+		_ = mgr.Follow(fctx, changed, 5*time.Second)
+	}()
+	defer func() { stopFollowing(); <-following }()
+	return el.Run(ctx, func(ctx context.Context) error {
+		stopFollowing()
+		<-following
+		return leadFn(ctx)
+	})
+}
+
+// storeDesc describes the configured store for --check.
+func storeDesc(cfg *config.Config) string {
+	if cfg.Store.Kind == config.StoreEtcd {
+		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL.D())
+	}
+	return cfg.Resolve(cfg.Store.Path)
+}

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// validateStore checks the store section: its kind, and for etcd the
+// endpoints, prefix, TLS files and timings.
+func (c *Config) validateStore(v *validator) {
+	s := c.Store
+	switch s.Kind {
+	case StoreBbolt:
+		if len(s.Endpoints) > 0 {
+			v.at("store.endpoints", "set, but store.kind is %s (endpoints need kind: etcd)", s.Kind)
+		}
+		return
+	case StoreEtcd:
+	default:
+		v.at("store.kind", "%q is not a store kind (want %s or %s)", s.Kind, StoreBbolt, StoreEtcd)
+		return
+	}
+	if len(s.Endpoints) == 0 {
+		v.at("store.endpoints", "kind etcd needs at least one endpoint (e.g. http://127.0.0.1:2379)")
+	}
+	for i, e := range s.Endpoints {
+		if err := checkEtcdEndpoint(e); err != "" {
+			v.at(fmt.Sprintf("store.endpoints[%d]", i), "%q: %s", e, err)
+		}
+	}
+	if !strings.HasPrefix(s.Prefix, "/") || strings.HasSuffix(s.Prefix, "/") {
+		v.at("store.prefix", "%q must start with / and not end with one (e.g. /vane)", s.Prefix)
+	}
+	if d := s.DialTimeout.D(); d <= 0 {
+		v.at("store.dial_timeout", "%s must be positive", d)
+	}
+	if d := s.LeaseTTL.D(); d < 2*time.Second || d%time.Second != 0 {
+		v.at("store.lease_ttl", "%s must be a whole number of seconds, at least 2s (etcd leases count in seconds)", d)
+	}
+	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+		v.at("store.tls", "cert_file and key_file go together")
+	}
+	for _, f := range []struct{ path, file string }{{"store.tls.ca_file", s.TLS.CAFile},
+		{"store.tls.cert_file", s.TLS.CertFile}, {"store.tls.key_file", s.TLS.KeyFile}} {
+		if f.file == "" {
+			continue
+		}
+		if _, err := os.Stat(c.Resolve(f.file)); err != nil {
+			v.at(f.path, "%v", err)
+		}
+	}
+}
+
+// checkEtcdEndpoint returns what is wrong with an etcd client URL, or "".
+func checkEtcdEndpoint(e string) string {
+	u, err := url.Parse(e)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" {
+		return "want an http:// or https:// URL with host and port"
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
+		return "want host:port after the scheme"
+	}
+	return ""
+}

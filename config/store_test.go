@@ -1,0 +1,47 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStoreSection(t *testing.T) {
+	dir := t.TempDir()
+	parse := func(store string) (*Config, error) {
+		f := filepath.Join(dir, "vane.yaml")
+		b := []byte("services: []\nstore:\n" + store)
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return Parse(f, b, nil)
+	}
+	c, err := parse("  path: x.db\n")
+	if err != nil || c.Store.Kind != StoreBbolt {
+		t.Fatalf("default kind = %q, %v; want bbolt", c.Store.Kind, err)
+	}
+	c, err = parse("  kind: etcd\n  endpoints: [http://127.0.0.1:2379]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Prefix != "/vane" || c.Store.DialTimeout.D() != 5*time.Second || c.Store.LeaseTTL.D() != 10*time.Second {
+		t.Fatalf("etcd defaults = %+v", c.Store)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"  kind: consul\n", `vane.yaml:3: store.kind: "consul" is not a store kind`},
+		{"  kind: etcd\n", "vane.yaml:2: store.endpoints: kind etcd needs at least one endpoint"},
+		{"  kind: etcd\n  endpoints:\n    - http://a:1\n    - 127.0.0.1:2379\n", `vane.yaml:6: store.endpoints[1]: "127.0.0.1:2379": want an http:// or https:// URL`},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  prefix: vane/\n", `vane.yaml:5: store.prefix: "vane/" must start with /`},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  lease_ttl: 1500ms\n", "vane.yaml:5: store.lease_ttl: 1.5s must be a whole number of seconds"},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  dial_timeout: soon\n", "vane.yaml:5: store.dial_timeout"},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  tls: {ca_file: nope.pem}\n", "vane.yaml:5: store.tls.ca_file"},
+		{"  endpoints: [http://a:1]\n", "vane.yaml:3: store.endpoints: set, but store.kind is bbolt"},
+	} {
+		_, err := parse(tc.yaml)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("store:\n%s\nerr = %v\nwant it to contain %q", tc.yaml, err, tc.want)
+		}
+	}
+}

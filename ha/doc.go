@@ -1,0 +1,17 @@
+// Package ha elects one leader among several Vane replicas that share an
+// etcd store, with etcd's concurrency package (a Session whose lease has a
+// TTL, and an Election under <prefix>/leader).
+//
+// The leader alone runs the rollout and autoscale loops. Every write that
+// acts on a decision is fenced: the Elector is a store.Fence, and the etcd
+// store applies a write only in a transaction that checks the election key
+// still has the create revision this replica won with. A deposed leader
+// (its lease expired, another replica elected) can therefore never move a
+// weight, even before it notices. When the session ends (lease lost, etcd
+// away for longer than the TTL), Run stops the leader's work and returns
+// ErrLeadershipLost: the process exits and its supervisor starts it again
+// as a follower, as kube-controller-manager does.
+//
+// It imports the etcd client and the store package; it must not import
+// the rollout, autoscale, xds or api packages.
+package ha

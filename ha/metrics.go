@@ -1,0 +1,27 @@
+package ha
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the election's metrics; they have no labels.
+type Metrics struct {
+	leader prometheus.Gauge
+	terms  prometheus.Counter
+	lost   prometheus.Counter
+}
+
+// NewMetrics creates the metrics and registers them with reg when it is
+// not nil.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "ha", Name: "leader",
+			Help: "1 while this replica leads (runs the rollout and autoscale loops), 0 while it follows."}),
+		terms: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "vane", Subsystem: "ha", Name: "terms_total",
+			Help: "Times this replica won the election."}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "vane", Subsystem: "ha", Name: "leadership_lost_total",
+			Help: "Times this replica's session ended while it led (lease expired, etcd away longer than the TTL)."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.leader, m.terms, m.lost)
+	}
+	return m
+}
