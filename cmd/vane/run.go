@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -186,7 +187,8 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 		querier = q
 	} else {
 		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: cfg.Prometheus.Retention.D(),
-			ScrapeInterval: cfg.Scrape.Interval.D(), Registerer: reg}
+			ScrapeInterval: cfg.Scrape.Interval.D(), Registerer: reg,
+			ExternalURL: externalURL(cfg), ExternalLabels: cfg.Prometheus.ExternalLabels}
 		for _, f := range cfg.Prometheus.RuleFiles {
 			ec.RuleFiles = append(ec.RuleFiles, cfg.Resolve(f))
 		}
@@ -267,7 +269,11 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	g.start(ctx, "autoscalers", autoscalers.Run)
 
 	// 5. HTTP API, UI and metrics.
-	srv, err := api.New(api.Options{Rollouts: mgr, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	var mounts map[string]http.Handler
+	if embedded != nil {
+		mounts = map[string]http.Handler{"/prometheus/": embedded.Handler()}
+	}
+	srv, err := api.New(api.Options{Mounts: mounts, Rollouts: mgr, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
 		Logger: log.With("component", "api")})
@@ -416,4 +422,24 @@ func promHTTPClientConfig(cfg *config.Config) promconfig.HTTPClientConfig {
 		hc.BasicAuth = &promconfig.BasicAuth{Username: ba.Username, PasswordFile: cfg.Resolve(ba.PasswordFile)}
 	}
 	return hc
+}
+
+// externalURL is where alerts' generatorURL points: prometheus.external_url,
+// or the embedded Prometheus's API on http.listen.
+func externalURL(cfg *config.Config) string {
+	if cfg.Prometheus.ExternalURL != "" {
+		return cfg.Prometheus.ExternalURL
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	scheme := "http"
+	if cfg.HTTP.CertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/prometheus"
 }
