@@ -53,6 +53,10 @@ type GenerateOptions struct {
 	// alert time (tiers and budget remaining). Rule unit tests use it to
 	// compare alerts without those moving numbers.
 	PlainAnnotations bool
+	// RunbookBaseURL, when set, gives every alert whose spec sets no
+	// runbook_url the annotation runbook_url=<RunbookBaseURL>/<service>-<slo>.md
+	// (the runbooks vane dashboards generate writes and vane run serves).
+	RunbookBaseURL string
 }
 
 // RuleFile is a Prometheus rule file.
@@ -302,6 +306,8 @@ func alertRule(s *SLO, sev Severity, cfg AlertConfig, tiers []Tier, opts Generat
 	}
 	if s.Alerting.RunbookURL != "" {
 		ann["runbook_url"] = s.Alerting.RunbookURL
+	} else if opts.RunbookBaseURL != "" {
+		ann["runbook_url"] = strings.TrimRight(opts.RunbookBaseURL, "/") + "/" + s.ID() + ".md"
 	}
 	for k, v := range s.Alerting.Annotations {
 		ann[k] = v

@@ -68,6 +68,7 @@ rolls back canaries, pages on fast burns, and scales services.`,
 		newDemoCmd(g),
 		newRunCmd(g), newRolloutCmd(g),
 		newAutoscaleCmd(g),
+		newDashboardsCmd(g),
 	)
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,7 @@ import (
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/autoscale/actuator"
 	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/dashboards"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/slo"
@@ -199,7 +201,7 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 			for _, f := range cfg.SLOs {
 				sources = append(sources, cfg.Resolve(f))
 			}
-			rules, remove, err := sloRuleFile(cfg.Loaded, sources)
+			rules, remove, err := sloRuleFile(cfg.Loaded, sources, runbookBaseURL(cfg))
 			if err != nil {
 				return err
 			}
@@ -269,9 +271,14 @@ func runController(ctx context.Context, cfg *config.Config, log *slog.Logger) (e
 	g.start(ctx, "autoscalers", autoscalers.Run)
 
 	// 5. HTTP API, UI and metrics.
-	var mounts map[string]http.Handler
+	mounts := map[string]http.Handler{}
 	if embedded != nil {
-		mounts = map[string]http.Handler{"/prometheus/": embedded.Handler()}
+		mounts["/prometheus/"] = embedded.Handler()
+	}
+	if len(cfg.Loaded) > 0 {
+		if mounts["/runbooks/"], err = runbooks(cfg.Loaded, runbookBaseURL(cfg)); err != nil {
+			return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+		}
 	}
 	srv, err := api.New(api.Options{Mounts: mounts, Rollouts: mgr, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
@@ -430,6 +437,12 @@ func externalURL(cfg *config.Config) string {
 	if cfg.Prometheus.ExternalURL != "" {
 		return cfg.Prometheus.ExternalURL
 	}
+	return listenURL(cfg) + "/prometheus"
+}
+
+// listenURL is vane run's HTTP base URL from http.listen, with localhost
+// for an unspecified host.
+func listenURL(cfg *config.Config) string {
 	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
 	if err != nil {
 		return ""
@@ -441,5 +454,45 @@ func externalURL(cfg *config.Config) string {
 	if cfg.HTTP.CertFile != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + net.JoinHostPort(host, port) + "/prometheus"
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// runbookBaseURL is where vane run serves the SLOs' runbooks: next to
+// prometheus.external_url when it ends in /prometheus (the same proxy
+// serves both), else on http.listen.
+func runbookBaseURL(cfg *config.Config) string {
+	if base, ok := strings.CutSuffix(strings.TrimRight(cfg.Prometheus.ExternalURL, "/"), "/prometheus"); ok {
+		return base + "/runbooks"
+	}
+	return listenURL(cfg) + "/runbooks"
+}
+
+// runbooks serves the runbook of every SLO as Markdown under
+// /<service>-<slo>.md, and their list at /.
+func runbooks(slos []*slo.SLO, base string) (http.Handler, error) {
+	files, err := dashboards.Generate(slos, dashboards.Options{RunbookBaseURL: base})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	var index strings.Builder
+	index.WriteString("# Runbooks\n\n")
+	for _, f := range files {
+		name, ok := strings.CutPrefix(f.Name, "runbooks/")
+		if !ok {
+			continue
+		}
+		data := f.Data
+		fmt.Fprintf(&index, "- [%s](%s)\n", strings.TrimSuffix(name, ".md"), name)
+		mux.HandleFunc("GET /"+name, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+			_, _ = w.Write(data)
+		})
+	}
+	idx := index.String()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		_, _ = w.Write([]byte(idx))
+	})
+	return mux, nil
 }

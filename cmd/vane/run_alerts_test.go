@@ -27,7 +27,7 @@ func TestSLORuleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, remove, err := sloRuleFile(slos, []string{"sloth-checkout.yaml"})
+	path, remove, err := sloRuleFile(slos, []string{"sloth-checkout.yaml"}, "http://127.0.0.1:8080/runbooks")
 	if err != nil {
 		t.Fatal(err)
 	}
