@@ -88,3 +88,15 @@ func TestRunbooksServedAndLinkedFromAlerts(t *testing.T) {
 		}
 	}
 }
+
+func TestSLOGenerateLinksRunbooks(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if _, _, err := runVane(t, "slo", "generate", "-f", filepath.Join("..", "..", "examples", "slos", "native-api.yaml"), "-o", rules,
+		"--runbook-url", "http://vane.example/runbooks/"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(rules)
+	if !strings.Contains(string(b), "runbook_url: http://vane.example/runbooks/api-latency.md") {
+		t.Fatalf("rules:\n%s", b)
+	}
+}

@@ -82,6 +82,7 @@ func newSLOGenerateCmd(g *globals) *cobra.Command {
 		output   string
 		testsDir string
 		maxRaw   string
+		runbooks string
 	)
 	cmd := &cobra.Command{
 		Use:   "generate -f FILE... [-o rules.yaml] [--tests DIR]",
@@ -96,7 +97,7 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 			if err != nil {
 				return err
 			}
-			opts := slo.GenerateOptions{Sources: files}
+			opts := slo.GenerateOptions{Sources: files, RunbookBaseURL: runbooks}
 			if maxRaw != "" {
 				d, err := slo.ParseDuration(maxRaw)
 				if err != nil {
@@ -128,6 +129,7 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 	f.StringVarP(&output, "output", "o", "", "rule file to write (default: standard output)")
 	f.StringVar(&testsDir, "tests", "", "also write promtool rule unit tests for every SLO into this directory")
 	f.StringVar(&maxRaw, "max-raw-window", "", "longest window computed from raw series (default 6h); longer ones sum recorded 5m rates")
+	f.StringVar(&runbooks, "runbook-url", "", "base URL of the runbooks of vane dashboards generate (e.g. http://vane:8080/runbooks): alerts without a runbook_url of their own link to <base>/<service>-<slo>.md")
 	return cmd
 }
 
