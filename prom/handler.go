@@ -2,7 +2,6 @@ package prom
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/route"
 	promcfg "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/features"
 	"github.com/prometheus/prometheus/util/notifications"
@@ -147,11 +145,3 @@ func (a adminStats) WALReplayStatus() (tsdb.WALReplayStatus, error) {
 }
 
 func (a adminStats) BlockMetas() ([]tsdb.BlockMeta, error) { return a.DB.BlockMetas(), nil }
-
-// isParseError reports whether err is a PromQL syntax error, which
-// Prometheus answers with bad_data rather than an execution error.
-func isParseError(err error) bool {
-	var errs parser.ParseErrors
-	var one *parser.ParseErr
-	return errors.As(err, &errs) || errors.As(err, &one)
-}
