@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,24 @@ func TestUIInABrowser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("ui-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "slos.yaml"), []byte(`version: "vane/v1"
+service: "checkout"
+slos:
+  - name: "availability"
+    objective: 99
+    window: 7d
+    sli:
+      events:
+        error_query: sum(rate(demo_requests_total{service="checkout",code=~"Unavailable|Internal|Unknown"}[{{.window}}]))
+        total_query: sum(rate(demo_requests_total{service="checkout"}[{{.window}}]))
+    alerting:
+      name: CheckoutBudgetBurn
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfgFile := filepath.Join(dir, "vane.yaml")
-	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(`scrape:
+	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(`slos: [slos.yaml]
+scrape:
   interval: 1s
   jobs:
     - name: checkout
@@ -191,6 +208,27 @@ services:
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", filepath.Join(out, "ui.png"))
+
+	// The overview draws the SLO's burn rate per window from the embedded
+	// Prometheus's recorded series, and links its runbook, which is served.
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+httpAddr+"/#/"),
+		chromedp.WaitVisible(css(`#burn-checkout-availability polyline.series`)),
+		chromedp.WaitVisible(css(`#services a[href="#/rollout/checkout"]`))); err != nil {
+		t.Fatalf("overview: %v", err)
+	}
+	windows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#burn-checkout-availability polyline.series")].map(p => p.dataset.name)`))
+	if err != nil || !slices.Contains(windows, "5m") {
+		t.Fatalf("burn-rate windows drawn: %q (%v)", windows, err)
+	}
+	if code := a.call("GET", "/runbooks/checkout-availability.md", "", nil, nil); code != 200 {
+		t.Fatalf("runbook: HTTP %d", code)
+	}
+	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "ui-overview.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// The API goes away: the page says so.
 	stopVane(t, p)
