@@ -197,14 +197,11 @@ func debug(slos []*slo.SLO) *dashboard.DashboardBuilder {
 		if s.SLI.Kind == slo.SLIRaw {
 			continue
 		}
-		e, t := s.SLI.Queries(5 * time.Minute)
-		be, err1 := byVersion(e)
-		bt, err2 := byVersion(t)
-		if err1 != nil || err2 != nil {
+		q, err := versionRatio(s)
+		if err != nil {
 			continue // the spec's queries were checked at load; keep the dashboard whole
 		}
-		d.WithPanel(series(s.Service+" / "+s.Name+": error ratio by version (5m)", "percentunit",
-			query(fmt.Sprintf("(%s)\n/\n(%s)", be, bt), "{{version}}")))
+		d.WithPanel(series(s.Service+" / "+s.Name+": error ratio by version (5m)", "percentunit", query(q, "{{version}}")))
 	}
 	d.WithRow(dashboard.NewRowBuilder("Judges and rollouts"))
 	d.WithPanel(series("Judge verdicts", "short", query("sum by (rollout, verdict) (increase(vane_analysis_verdicts_total[$__rate_interval]))", "{{rollout}} {{verdict}}")))
@@ -226,6 +223,21 @@ func debug(slos []*slo.SLO) *dashboard.DashboardBuilder {
 		query("increase(vane_rollout_store_errors_total[$__rate_interval])", "rollout"),
 		query("increase(vane_autoscale_store_errors_total[$__rate_interval])", "autoscale")))
 	return d
+}
+
+// versionRatio is s's SLI error ratio over 5m per version; no error series
+// (no error yet) counts as zero errors, as in the generated rules.
+func versionRatio(s *slo.SLO) (string, error) {
+	e, t := s.SLI.Queries(5 * time.Minute)
+	be, err := byVersion(e)
+	if err != nil {
+		return "", err
+	}
+	bt, err := byVersion(t)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("((%s) or (0 * (%s)))\n/\n(%s)", be, bt, bt), nil
 }
 
 // byVersion makes every aggregation of q keep the version label, so the

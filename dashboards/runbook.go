@@ -55,11 +55,8 @@ func Runbook(s *slo.SLO, o Options) string {
 	p("## Canary or platform?\n\n")
 	p("List the rollouts in flight and their last verdicts:\n\n```sh\nvane rollout list\nvane rollout status NAME\n```\n\n")
 	if s.SLI.Kind != slo.SLIRaw {
-		e, t := s.SLI.Queries(5 * time.Minute)
-		be, err1 := byVersion(e)
-		bt, err2 := byVersion(t)
-		if err1 == nil && err2 == nil {
-			p("Then split the SLI by version:\n\n```promql\n(%s)\n/\n(%s)\n```\n\n", be, bt)
+		if q, err := versionRatio(s); err == nil {
+			p("Then split the SLI by version:\n\n```promql\n%s\n```\n\n", q)
 		}
 	}
 	p("- Only the canary's version burns (stable's ratio is as before): the canary is at fault. Abort its rollout; the weight goes back to stable at once.\n")

@@ -1,16 +1,25 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/vaneproj/vane/dashboards"
 	"github.com/vaneproj/vane/internal/promtest"
+	"github.com/vaneproj/vane/slo"
 )
 
 func TestDashboardsGenerate(t *testing.T) {
@@ -99,4 +108,83 @@ func TestSLOGenerateLinksRunbooks(t *testing.T) {
 	if !strings.Contains(string(b), "runbook_url: http://vane.example/runbooks/api-latency.md") {
 		t.Fatalf("rules:\n%s", b)
 	}
+}
+
+// emptyWithoutIncident matches the dashboard and runbook queries that
+// rightly find nothing in a short healthy run: tiers holding and firing
+// alerts (nothing burns), autoscalers (none configured), NACKs and
+// Prometheus query errors (none happen).
+var emptyWithoutIncident = regexp.MustCompile(`slo:alert_tier:burn_rate|ALERTS\{alertstate="firing"\}|vane_autoscale_|vane_xds_nacks_total|vane_prom_query_errors_total`)
+
+// checkDashboardQueries runs every query of the dashboards and runbooks
+// generated for slos against vane run's embedded Prometheus (base is its
+// /prometheus URL) and fails for each one that finds no data, but for
+// emptyWithoutIncident; it waits up to 30 s for late series.
+func checkDashboardQueries(t *testing.T, base string, slos []*slo.SLO) {
+	t.Helper()
+	files, err := dashboards.Generate(slos, dashboards.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "1m", "$__interval", "15s", "$__range", "1h",
+		"$service", slos[0].Service, "$slo", slos[0].Name)
+	promqlBlock := regexp.MustCompile("(?s)```promql\n(.*?)\n```")
+	var queries []string
+	for _, f := range files {
+		if strings.HasSuffix(f.Name, ".md") {
+			for _, m := range promqlBlock.FindAllStringSubmatch(string(f.Data), -1) {
+				queries = append(queries, m[1])
+			}
+			continue
+		}
+		var d struct {
+			Panels []struct {
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(f.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range d.Panels {
+			for _, tg := range p.Targets {
+				queries = append(queries, vars.Replace(tg.Expr))
+			}
+		}
+	}
+	client, err := promapi.NewClient(promapi.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := promv1.NewAPI(client)
+	var empty []string
+	skipped := 0
+	for _, q := range queries {
+		if emptyWithoutIncident.MatchString(q) {
+			skipped++
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		empty = empty[:0]
+		for _, q := range queries {
+			if emptyWithoutIncident.MatchString(q) {
+				continue
+			}
+			v, _, _, err := api.Query(context.Background(), q, time.Now())
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if v.String() == "" {
+				empty = append(empty, q)
+			}
+		}
+		if len(empty) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(empty) > 0 {
+		t.Errorf("%d of %d dashboard and runbook queries find no data:\n%s", len(empty), len(queries), strings.Join(empty, "\n"))
+	}
+	t.Logf("%d dashboard and runbook queries: %d find data in the embedded Prometheus, %d need an incident, an autoscaler or a NACK", len(queries), len(queries)-skipped-len(empty), skipped)
 }

@@ -21,11 +21,12 @@ import (
 )
 
 // TestUIInABrowser drives vane run's web page in a real headless Chromium
-// during a real rollout (embedded Prometheus scraping sample apps, traffic
-// through gRPC's xDS client): the weight graph shows the canary's weight
-// change, the abort button is refused without the token and the page says
-// so, with the token it rolls the canary back, and the aborted rollout
-// stays in the history after the next one starts. The screenshot is saved
+// during a real rollout (embedded Prometheus scraping sample apps and vane
+// itself, traffic through gRPC's xDS client): the weight graph shows the
+// canary's weight change, the abort button is refused without the token
+// and the page says so, with the token it rolls the canary back, and the
+// aborted rollout stays in the history after the next one starts. Then
+// every query of the generated dashboards and runbooks finds data. The screenshot is saved
 // in $VANE_TEST_ARTIFACTS (default bin/test-artifacts/ui.png).
 func TestUIInABrowser(t *testing.T) {
 	chromium := promtest.Tool(t, "chromium")
@@ -67,6 +68,8 @@ scrape:
     - name: checkout
       targets: [%q, %q, %q]
       labels: {service: checkout}
+    - name: vane
+      targets: [%q]
 xds:
   listen: %s
 http:
@@ -90,7 +93,7 @@ services:
             interval: 1s
             requests_metric: demo_requests_total
             bad_codes: "Unavailable|Internal|Unknown"
-`, apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr(), apps["v3"].MetricsAddr(), xdsAddr, httpAddr, apps["v1"].Addr())), 0o644); err != nil {
+`, apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr(), apps["v3"].MetricsAddr(), httpAddr, xdsAddr, httpAddr, apps["v1"].Addr())), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := startVane(t, bin, cfgFile)
@@ -229,6 +232,14 @@ services:
 	if err := os.WriteFile(filepath.Join(out, "ui-overview.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+
+	// Every dashboard and runbook query finds data in the embedded
+	// Prometheus (scraping the apps and vane itself) after this run.
+	slos, err := loadSpecs([]string{filepath.Join(dir, "slos.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDashboardQueries(t, "http://"+httpAddr+"/prometheus", slos)
 
 	// The API goes away: the page says so.
 	stopVane(t, p)
