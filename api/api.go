@@ -67,6 +67,10 @@ type Options struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds the drain on shutdown (default 5s).
 	ShutdownTimeout time.Duration
+	// Mounts are handlers served under a path prefix ending in "/" (such as
+	// "/prometheus/" for the embedded Prometheus's API), with the prefix
+	// stripped. They are read-only: no token is asked.
+	Mounts map[string]http.Handler
 }
 
 // Server is the HTTP API.
@@ -186,6 +190,10 @@ func (s *Server) routes() {
 	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
 	h("GET /api/v1/slos", "slos", false, s.slos)
 	s.autoscaleRoutes(h)
+	for prefix, mh := range s.o.Mounts {
+		route := strings.Trim(prefix, "/")
+		s.mux.Handle(prefix, s.instrument(route, false, http.StripPrefix(strings.TrimSuffix(prefix, "/"), mh).ServeHTTP))
+	}
 	h("GET /{$}", "ui", false, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := ui.ReadFile("ui/index.html")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -109,7 +109,7 @@ func TestAutoscalerAPI(t *testing.T) {
 		return resp.StatusCode, b.String()
 	}
 	// The web page lists the autoscalers from this API.
-	if code, page := call("GET", "/", "", ""); code != 200 || !strings.Contains(page, `<table id="autoscalers">`) || !strings.Contains(page, `fetch("/api/v1/autoscalers")`) {
+	if code, page := call("GET", "/", "", ""); code != 200 || !strings.Contains(page, `<table id="autoscalers">`) || !strings.Contains(page, `getJSON("/api/v1/autoscalers")`) {
 		t.Fatalf("ui: %d", code)
 	}
 	code, body := call("GET", "/api/v1/autoscalers", "", "")

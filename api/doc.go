@@ -1,7 +1,9 @@
 // Package api serves Vane's HTTP API and web UI for `vane run`: health
 // (/healthz, /readyz), /metrics, the rollout endpoints under
-// /api/v1/rollouts, the SLO status under /api/v1/slos and a small web page
-// at /. Errors are JSON, {"error": "...", "code": "..."}, with a fitting
+// /api/v1/rollouts, the SLO status under /api/v1/slos, handlers mounted
+// under a prefix (Options.Mounts: vane run's /prometheus/ and /runbooks/)
+// and the web page at / (ui/index.html, embedded: graphs as inline SVG,
+// rollout history, action buttons that send the token). Errors are JSON, {"error": "...", "code": "..."}, with a fitting
 // status; mutating calls need `Authorization: Bearer <token>` when a token
 // file is configured (401 without a token, 403 with a wrong one).
 //

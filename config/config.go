@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
@@ -92,6 +95,14 @@ type Prometheus struct {
 	// RuleFiles are Prometheus rule files the embedded Prometheus evaluates
 	// (for example the output of `vane slo generate`). Default: none.
 	RuleFiles []string `yaml:"rule_files"`
+	// ExternalURL is the URL the embedded Prometheus is reached at from
+	// outside; alerts' generatorURL links under it to a graph of their
+	// expression (default: http://<http.listen>/prometheus, with localhost
+	// for an empty host).
+	ExternalURL string `yaml:"external_url"`
+	// ExternalLabels are added to the alerts the embedded Prometheus sends,
+	// as Prometheus's global.external_labels (default: none).
+	ExternalLabels map[string]string `yaml:"external_labels"`
 }
 
 // BasicAuth is HTTP basic authentication.
@@ -557,6 +568,17 @@ func checkURL(v *validator, path, s string) {
 func (c *Config) validate(root *yaml.Node) error {
 	v := &validator{file: c.File, root: root}
 	checkURL(v, "prometheus.url", c.Prometheus.URL)
+	checkURL(v, "prometheus.external_url", c.Prometheus.ExternalURL)
+	if c.Prometheus.URL != "" && (c.Prometheus.ExternalURL != "" || len(c.Prometheus.ExternalLabels) > 0) {
+		v.at("prometheus", "external_url and external_labels are settings of the embedded Prometheus; remove them or prometheus.url")
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Prometheus.ExternalLabels)) {
+		if !model.UTF8Validation.IsValidLabelName(k) || strings.HasPrefix(k, "__") {
+			v.at("prometheus.external_labels."+k, "%q is not a valid label name", k)
+		} else if c.Prometheus.ExternalLabels[k] == "" {
+			v.at("prometheus.external_labels."+k, "empty value")
+		}
+	}
 	checkURL(v, "alertmanager.url", c.Alertmanager.URL)
 	if ba := c.Prometheus.BasicAuth; ba != nil {
 		if ba.Username == "" {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-openapi/strfmt"
@@ -273,23 +274,34 @@ func PostableAlerts(alerts []Alert) models.PostableAlerts {
 	return out
 }
 
-// NotifyAlerts returns a function for EmbeddedConfig.Notify that logs every
-// alert it is given (firing at warn, resolved at info) and, when am is not
-// nil, sends them to Alertmanager, logging a failure (the client already
-// counts it). A nil log discards the logs.
+// NotifyAlerts returns a function for EmbeddedConfig.Notify that logs each
+// alert once when it starts firing (warn) and once when it resolves (info),
+// not on every resend, and, when am is not nil, sends every alert it is
+// given to Alertmanager (resends included, as Alertmanager expects),
+// logging a failure (the client already counts it). A nil log discards the
+// logs.
 func NotifyAlerts(am *AlertmanagerClient, log *slog.Logger) func(ctx context.Context, alerts []Alert) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var mu sync.Mutex
+	firing := map[string]bool{} // alerts logged as firing, by label set
 	return func(ctx context.Context, alerts []Alert) {
+		mu.Lock()
 		for _, a := range alerts {
+			key := sortedLabels(a.Labels)
 			switch {
 			case !a.ResolvedAt.IsZero():
-				log.Info("Alert resolved", "alert", a.Name, "labels", sortedLabels(a.Labels))
-			case a.State == "firing":
-				log.Warn("Alert firing", "alert", a.Name, "labels", sortedLabels(a.Labels), "value", a.Value)
+				if firing[key] {
+					delete(firing, key)
+					log.Info("Alert resolved", "alert", a.Name, "labels", key)
+				}
+			case a.State == "firing" && !firing[key]:
+				firing[key] = true
+				log.Warn("Alert firing", "alert", a.Name, "labels", key, "value", a.Value, "generator_url", a.GeneratorURL)
 			}
 		}
+		mu.Unlock()
 		if am == nil || len(alerts) == 0 {
 			return
 		}

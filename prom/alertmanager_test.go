@@ -374,3 +374,28 @@ func TestEmbeddedAlertsReachAlertmanager(t *testing.T) {
 		t.Errorf("alerts sent = %v, want the firing and the resolved one", n)
 	}
 }
+
+// An incident logs one firing and one resolved line, however often the
+// rule manager resends it.
+func TestNotifyAlertsLogsOncePerTransition(t *testing.T) {
+	var buf strings.Builder
+	notify := NotifyAlerts(nil, slog.New(slog.NewTextHandler(&buf, nil)))
+	firing := Alert{Name: "Burn", State: "firing", Labels: map[string]string{"alertname": "Burn", "slo": "a"}, Value: 20}
+	other := Alert{Name: "Burn", State: "firing", Labels: map[string]string{"alertname": "Burn", "slo": "b"}, Value: 20}
+	resolved := firing
+	resolved.State, resolved.ResolvedAt = "inactive", time.Now()
+	for range 5 {
+		notify(context.Background(), []Alert{firing, other})
+	}
+	for range 14 {
+		notify(context.Background(), []Alert{resolved})
+	}
+	notify(context.Background(), []Alert{firing}) // fires again: a new incident
+	out := buf.String()
+	if n := strings.Count(out, `msg="Alert firing"`); n != 3 {
+		t.Errorf("%d firing lines, want 3 (a, b, a again):\n%s", n, out)
+	}
+	if n := strings.Count(out, `msg="Alert resolved"`); n != 1 {
+		t.Errorf("%d resolved lines, want 1:\n%s", n, out)
+	}
+}

@@ -9,9 +9,9 @@
 //     from prometheus/common's HTTPClientConfig.
 //   - Embedded runs Prometheus as a library in the process: a TSDB, the
 //     scrape manager over static targets, the PromQL engine and the rule
-//     manager evaluating rule files (recording rules and alerts), plus a
-//     small Prometheus-compatible HTTP handler for /api/v1/query and
-//     /api/v1/query_range.
+//     manager evaluating rule files (recording rules and alerts), plus its
+//     HTTP API served by Prometheus's own web/api/v1 (Handler) and the
+//     /graph page alerts' generatorURL opens.
 //   - AlertmanagerClient posts the embedded rule manager's alerts to
 //     Alertmanager's v2 API (labels, annotations, startsAt/endsAt,
 //     generator URL), with retries on 5xx and network errors, a bound per

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -157,6 +158,10 @@ type Embedded struct {
 	stopRun   context.CancelFunc
 
 	tsetsMu sync.Mutex
+	started time.Time
+	dbStats *tsdb.DBStats
+	// promCfg is the configuration last applied, for /api/v1/status/config.
+	promCfg atomic.Pointer[promcfg.Config]
 
 	reg *trackingRegisterer
 	// queriesCtx is cancelled by Close so that running queries end at once.
@@ -262,6 +267,8 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 	e := &Embedded{cfg: cfg, o: buildOptions(opts), parser: parser.NewParser(parser.Options{}),
 		tsets: make(chan map[string][]*targetgroup.Group, 1), ruleFiles: slices.Clone(cfg.RuleFiles)}
 	e.queriesCtx, e.cancelQueries = context.WithCancel(context.Background())
+	e.started = time.Now().UTC()
+	e.dbStats = tsdb.NewDBStats()
 	// Prometheus's components log every start, stop and reload at info;
 	// Vane logs them at debug and keeps its own info lines.
 	e.plogger = slog.New(levelShift{e.o.logger.Handler()}).With("component", "embedded-prometheus")
@@ -330,7 +337,7 @@ func NewEmbedded(cfg EmbeddedConfig, opts ...Option) (_ *Embedded, err error) {
 	}()
 	topts := tsdb.DefaultOptions()
 	topts.RetentionDuration = cfg.Retention.Milliseconds()
-	if e.db, err = tsdb.Open(dir, e.plogger.With("component", "tsdb"), reg, topts, nil); err != nil {
+	if e.db, err = tsdb.Open(dir, e.plogger.With("component", "tsdb"), reg, topts, e.dbStats); err != nil {
 		return nil, fmt.Errorf("prom: embedded: open tsdb in %s: %w", dir, err)
 	}
 	defer func() {
@@ -504,6 +511,7 @@ func (e *Embedded) applyScrape(c *promcfg.Config) error {
 	if err := e.scrape.ApplyConfig(c); err != nil {
 		return fmt.Errorf("prom: embedded: apply scrape config: %w", err)
 	}
+	e.promCfg.Store(c)
 	sets := make(map[string][]*targetgroup.Group, len(c.ScrapeConfigs))
 	for _, sc := range c.ScrapeConfigs {
 		groups := []*targetgroup.Group{}

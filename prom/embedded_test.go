@@ -417,7 +417,7 @@ func TestEmbeddedHandlerServesPrometheusAPI(t *testing.T) {
 		"/api/v1/alerts":                `"alerts":[]`,
 		"/-/ready":                      "OK",
 		"/api/v1/query_range?query=1":   `"errorType":"bad_data"`,
-		"/api/v1/query?query=1&time=xx": `invalid parameter 'time'`,
+		"/api/v1/query?query=1&time=xx": `invalid parameter \"time\"`,
 	} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {

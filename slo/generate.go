@@ -64,6 +64,10 @@ type GenerateOptions struct {
 	// holds a minute of data in its 1h and 6h windows, and a 5 s outage
 	// there reads as a full window burning. 0 (default) adds no guard.
 	MinCoverage float64
+	// RunbookBaseURL, when set, gives every alert whose spec sets no
+	// runbook_url the annotation runbook_url=<RunbookBaseURL>/<service>-<slo>.md
+	// (the runbooks vane dashboards generate writes and vane run serves).
+	RunbookBaseURL string
 }
 
 // RuleFile is a Prometheus rule file.
@@ -362,6 +366,8 @@ func alertRule(s *SLO, sev Severity, cfg AlertConfig, tiers []Tier, opts Generat
 	}
 	if s.Alerting.RunbookURL != "" {
 		ann["runbook_url"] = s.Alerting.RunbookURL
+	} else if opts.RunbookBaseURL != "" {
+		ann["runbook_url"] = strings.TrimRight(opts.RunbookBaseURL, "/") + "/" + s.ID() + ".md"
 	}
 	for k, v := range s.Alerting.Annotations {
 		ann[k] = v

@@ -69,6 +69,7 @@ rolls back canaries, pages on fast burns, and scales services.`,
 		newAutoscaleCmd(g),
 		newSampleAppCmd(g), newLoadCmd(g),
 		newBacktestCmd(g),
+		newDashboardsCmd(g),
 	)
 	rejectUnknownSubcommands(root)
 	return root

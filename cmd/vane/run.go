@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,7 @@ import (
 	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/dashboards"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/slo"
@@ -206,7 +209,8 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		querier = q
 	} else {
 		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: cfg.Prometheus.Retention.D(),
-			ScrapeInterval: cfg.Scrape.Interval.D(), Registerer: reg}
+			ScrapeInterval: cfg.Scrape.Interval.D(), Registerer: reg,
+			ExternalURL: externalURL(cfg), ExternalLabels: cfg.Prometheus.ExternalLabels}
 		for _, f := range cfg.Prometheus.RuleFiles {
 			ec.RuleFiles = append(ec.RuleFiles, cfg.Resolve(f))
 		}
@@ -217,7 +221,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 			for _, f := range cfg.SLOs {
 				sources = append(sources, cfg.Resolve(f))
 			}
-			rules, remove, err := sloRuleFile(cfg.Loaded, sources)
+			rules, remove, err := sloRuleFile(cfg.Loaded, sources, runbookBaseURL(cfg))
 			if err != nil {
 				return err
 			}
@@ -307,7 +311,16 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	}
 
 	// 5. HTTP API, UI and metrics.
-	srv, err := api.New(api.Options{Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	mounts := map[string]http.Handler{}
+	if embedded != nil {
+		mounts["/prometheus/"] = embedded.Handler()
+	}
+	if len(cfg.Loaded) > 0 {
+		if mounts["/runbooks/"], err = runbooks(cfg.Loaded, runbookBaseURL(cfg)); err != nil {
+			return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+		}
+	}
+	srv, err := api.New(api.Options{Mounts: mounts, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
 		Logger: log.With("component", "api")})
@@ -456,4 +469,70 @@ func promHTTPClientConfig(cfg *config.Config) promconfig.HTTPClientConfig {
 		hc.BasicAuth = &promconfig.BasicAuth{Username: ba.Username, PasswordFile: cfg.Resolve(ba.PasswordFile)}
 	}
 	return hc
+}
+
+// externalURL is where alerts' generatorURL points: prometheus.external_url,
+// or the embedded Prometheus's API on http.listen.
+func externalURL(cfg *config.Config) string {
+	if cfg.Prometheus.ExternalURL != "" {
+		return cfg.Prometheus.ExternalURL
+	}
+	return listenURL(cfg) + "/prometheus"
+}
+
+// listenURL is vane run's HTTP base URL from http.listen, with localhost
+// for an unspecified host.
+func listenURL(cfg *config.Config) string {
+	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	scheme := "http"
+	if cfg.HTTP.CertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// runbookBaseURL is where vane run serves the SLOs' runbooks: next to
+// prometheus.external_url when it ends in /prometheus (the same proxy
+// serves both), else on http.listen.
+func runbookBaseURL(cfg *config.Config) string {
+	if base, ok := strings.CutSuffix(strings.TrimRight(cfg.Prometheus.ExternalURL, "/"), "/prometheus"); ok {
+		return base + "/runbooks"
+	}
+	return listenURL(cfg) + "/runbooks"
+}
+
+// runbooks serves the runbook of every SLO as Markdown under
+// /<service>-<slo>.md, and their list at /.
+func runbooks(slos []*slo.SLO, base string) (http.Handler, error) {
+	files, err := dashboards.Generate(slos, dashboards.Options{RunbookBaseURL: base})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	var index strings.Builder
+	index.WriteString("# Runbooks\n\n")
+	for _, f := range files {
+		name, ok := strings.CutPrefix(f.Name, "runbooks/")
+		if !ok {
+			continue
+		}
+		data := f.Data
+		fmt.Fprintf(&index, "- [%s](%s)\n", strings.TrimSuffix(name, ".md"), name)
+		mux.HandleFunc("GET /"+name, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+			_, _ = w.Write(data)
+		})
+	}
+	idx := index.String()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		_, _ = w.Write([]byte(idx))
+	})
+	return mux, nil
 }

@@ -10,13 +10,13 @@ import (
 
 // sloRuleFile writes the recording and alerting rules of slos to a
 // temporary file for the embedded Prometheus; remove deletes it.
-func sloRuleFile(slos []*slo.SLO, sources []string) (path string, remove func(), err error) {
+func sloRuleFile(slos []*slo.SLO, sources []string, runbookBaseURL string) (path string, remove func(), err error) {
 	f, err := os.CreateTemp("", "vane-slo-rules-*.yaml")
 	if err != nil {
 		return "", nil, fmt.Errorf("slo rules: %w", err)
 	}
 	remove = func() { _ = os.Remove(f.Name()) }
-	if err := slo.GenerateRules(f, slos, slo.GenerateOptions{Sources: sources, MinCoverage: prom.EmbeddedMinCoverage}); err != nil {
+	if err := slo.GenerateRules(f, slos, slo.GenerateOptions{Sources: sources, MinCoverage: prom.EmbeddedMinCoverage, RunbookBaseURL: runbookBaseURL}); err != nil {
 		f.Close()
 		remove()
 		return "", nil, fmt.Errorf("slo rules: %w", err)

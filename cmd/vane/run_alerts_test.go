@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,7 +27,7 @@ func TestSLORuleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, remove, err := sloRuleFile(slos, []string{"sloth-checkout.yaml"})
+	path, remove, err := sloRuleFile(slos, []string{"sloth-checkout.yaml"}, "http://127.0.0.1:8080/runbooks")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +58,10 @@ func TestRunSendsAlertsToAlertmanager(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgFile := filepath.Join(dir, "vane.yaml")
+	httpAddr := freeAddr(t)
 	cfg, err := config.Parse(cfgFile, []byte(fmt.Sprintf(`prometheus:
   rule_files: [rules.yaml]
+  external_labels: {cluster: test-1}
 xds:
   listen: %s
 http:
@@ -65,7 +70,7 @@ store:
   path: vane.db
 alertmanager:
   url: %s
-`, freeAddr(t), freeAddr(t), am.URL)), nil)
+`, freeAddr(t), httpAddr, am.URL)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +85,13 @@ alertmanager:
 		}
 	}()
 	deadline := time.Now().Add(30 * time.Second)
+	var gen string
 	for {
 		alerts, err := am.Alerts(ctx)
 		if err == nil && len(alerts) == 1 && alerts[0].Labels["alertname"] == "VaneRunTestAlert" &&
-			alerts[0].Labels["severity"] == "ticket" && alerts[0].Annotations["summary"] == "always firing" {
+			alerts[0].Labels["severity"] == "ticket" && alerts[0].Annotations["summary"] == "always firing" &&
+			alerts[0].Labels["cluster"] == "test-1" {
+			gen = alerts[0].GeneratorURL
 			break
 		}
 		if time.Now().After(deadline) {
@@ -91,7 +99,32 @@ alertmanager:
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if !strings.Contains(logs.String(), "Alert firing") {
-		t.Errorf("the firing alert was not logged:\n%s", logs.String())
+	if n := strings.Count(logs.String(), "Alert firing"); n != 1 {
+		t.Errorf("the firing alert was logged %d times, want once:\n%s", n, logs.String())
+	}
+	// The alert's generatorURL opens on vane's own HTTP server: a page
+	// showing the expression and its graph.
+	if want := "http://" + httpAddr + "/prometheus/graph?g0.expr=vector%281%29"; !strings.HasPrefix(gen, want) {
+		t.Fatalf("generatorURL %q, want %s…", gen, want)
+	}
+	resp, err := http.Get(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "vector(1)") || !strings.Contains(string(body), "<svg") {
+		t.Fatalf("generatorURL answers %d:\n%s", resp.StatusCode, body)
+	}
+	// promtool reads vane run's embedded Prometheus under /prometheus/.
+	promtool := promtest.Tool(t, "promtool")
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		out, err := exec.Command(promtool, "query", "instant", "http://"+httpAddr+"/prometheus", `ALERTS{alertname="VaneRunTestAlert"}`).CombinedOutput()
+		if err == nil && strings.Contains(string(out), `alertstate="firing"`) {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("promtool query instant: %v\n%s", err, out)
+		}
 	}
 }

@@ -106,6 +106,7 @@ func newSLOGenerateCmd(g *globals) *cobra.Command {
 		testsDir string
 		maxRaw   string
 		lenient  bool
+		runbooks string
 	)
 	cmd := &cobra.Command{
 		Use:   "generate -f FILE|DIR|- [FILE…] [-o rules.yaml] [--tests DIR]",
@@ -120,7 +121,7 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 			if err != nil {
 				return err
 			}
-			opts := slo.GenerateOptions{Sources: paths}
+			opts := slo.GenerateOptions{Sources: paths, RunbookBaseURL: runbooks}
 			if maxRaw != "" {
 				d, err := slo.ParseDuration(maxRaw)
 				if err != nil {
@@ -153,6 +154,7 @@ prove each tier's detection and reset times (run: promtool test rules DIR/*.test
 	f.StringVar(&testsDir, "tests", "", "also write promtool rule unit tests for every SLO into this directory")
 	f.StringVar(&maxRaw, "max-raw-window", "", "longest window computed from raw series (default 6h); longer ones sum recorded 5m rates")
 	f.BoolVar(&lenient, "lenient", false, lenientHelp)
+	f.StringVar(&runbooks, "runbook-url", "", "base URL of the runbooks of vane dashboards generate (e.g. http://vane:8080/runbooks): alerts without a runbook_url of their own link to <base>/<service>-<slo>.md")
 	return cmd
 }
 
