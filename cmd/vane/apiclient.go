@@ -19,6 +19,19 @@ type apiClient struct {
 	http   *http.Client
 }
 
+// apiClientHelp is the help paragraph of a command whose subcommands
+// talk to `vane run` with the flags of apiClientFlags; tokenFor says which
+// of them need the token.
+func apiClientHelp(tokenFor string) string {
+	return `Talk to a running "vane run" over its HTTP API.
+
+The server is --server (env VANE_SERVER, default http://127.0.0.1:8080); when
+the controller sets http.token_file, pass the same file with --token-file
+(env VANE_TOKEN_FILE) for ` + tokenFor + `.
+When the controller serves HTTPS (http.cert_file) with a certificate your
+system does not trust, pass its CA with --ca-file (env VANE_CA_FILE).`
+}
+
 // apiClientFlags adds the flags that reach `vane run`'s HTTP API
 // (--server, --token-file, --ca-file) to cmd's subcommands and returns
 // the constructor of their client. A flag given on the command line wins

@@ -19,13 +19,7 @@ func newAutoscaleCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "autoscale",
 		Short: "List, watch, pause and resume the autoscalers of a running `vane run`",
-		Long: `Talk to a running "vane run" over its HTTP API.
-
-The server is --server (env VANE_SERVER, default http://127.0.0.1:8080); when
-the controller sets http.token_file, pass the same file with --token-file
-(env VANE_TOKEN_FILE) for pause and resume. When the controller serves HTTPS
-(http.cert_file) with a certificate your system does not trust, pass its CA
-with --ca-file (env VANE_CA_FILE).`,
+		Long:  apiClientHelp("pause and resume"),
 	}
 	client := apiClientFlags(cmd, g)
 	list := &cobra.Command{
