@@ -113,12 +113,22 @@ func startApp(t *testing.T, cfg sampleapp.Config) *sampleapp.Instance {
 // scrape manager every 5 s, and a long-running server has them.
 func startCheckoutProm(t *testing.T, apps ...*sampleapp.Instance) *promtest.Server {
 	t.Helper()
+	return startServicesProm(t, []string{"checkout"}, apps...)
+}
+
+// startServicesProm is startCheckoutProm with one job of the apps for
+// each of services (labelled service=NAME); it waits for checkout's.
+func startServicesProm(t *testing.T, services []string, apps ...*sampleapp.Instance) *promtest.Server {
+	t.Helper()
 	var targets []string
 	for _, a := range apps {
 		targets = append(targets, a.MetricsAddr())
 	}
-	srv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second,
-		Jobs: []promtest.Job{{Name: "checkout", Targets: targets, Labels: map[string]string{"service": "checkout"}}}})
+	var jobs []promtest.Job
+	for _, svc := range services {
+		jobs = append(jobs, promtest.Job{Name: svc, Targets: targets, Labels: map[string]string{"service": svc}})
+	}
+	srv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second, Jobs: jobs})
 	want := fmt.Sprintf(`"%d"]`, len(apps))
 	waitUntil(t, "Prometheus scraped every version", 30*time.Second, noVane(), func() bool {
 		r, err := http.Get(srv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))

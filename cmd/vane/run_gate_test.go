@@ -33,7 +33,9 @@ func TestRunBudgetGateAndLookInterval(t *testing.T) {
 	for _, v := range []string{"v1", "v2"} {
 		apps[v] = startApp(t, sampleapp.Config{Version: v, ErrorCode: codes.Unavailable})
 	}
-	promSrv := startCheckoutProm(t, apps["v1"], apps["v2"])
+	// cart's judge is verified on live series before its budget gate
+	// freezes it: the same apps are scraped as cart too.
+	promSrv := startServicesProm(t, []string{"checkout", "cart"}, apps["v1"], apps["v2"])
 
 	slos := `version: "vane/v1"
 service: "checkout"
