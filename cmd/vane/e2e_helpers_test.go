@@ -62,6 +62,16 @@ func buildVane(t *testing.T) string {
 	return bin
 }
 
+// e2eVane skips an end-to-end test of vane run in -short mode, and
+// otherwise builds vane; it returns the binary and a temporary directory.
+func e2eVane(t *testing.T) (bin, dir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test of vane run; run without -short")
+	}
+	return buildVane(t), t.TempDir()
+}
+
 // writeFile writes data to path or fails the test.
 func writeFile(t *testing.T, path, data string, perm os.FileMode) {
 	t.Helper()

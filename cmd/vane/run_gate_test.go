@@ -24,11 +24,7 @@ import (
 // spent: `vane rollout start` says it is frozen and why, and the block is
 // recorded once although the live percentage changes on every look.
 func TestRunBudgetGateAndLookInterval(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test of vane run; run without -short")
-	}
-	bin := buildVane(t)
-	dir := t.TempDir()
+	bin, dir := e2eVane(t)
 	apps := map[string]*sampleapp.Instance{}
 	for _, v := range []string{"v1", "v2"} {
 		apps[v] = startApp(t, sampleapp.Config{Version: v, ErrorCode: codes.Unavailable})

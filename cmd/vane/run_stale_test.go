@@ -23,11 +23,7 @@ import (
 // intervals here, are inconclusive; the window counts only conclusive
 // looking), and is rolled back once the judges see the failures.
 func TestRunStaleDataAfterPrometheusOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test of vane run; run without -short")
-	}
-	bin := buildVane(t)
-	dir := t.TempDir()
+	bin, dir := e2eVane(t)
 
 	apps := map[string]*sampleapp.Instance{}
 	for _, v := range []string{"v1", "v2"} {

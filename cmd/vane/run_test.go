@@ -23,11 +23,7 @@ import (
 // resumes at the same step and weight, and is promoted; a canary written
 // into the watched vane.yaml starts a rollout.
 func TestRunEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test of vane run; run without -short")
-	}
-	bin := buildVane(t)
-	dir := t.TempDir()
+	bin, dir := e2eVane(t)
 
 	apps := map[string]*sampleapp.Instance{}
 	for _, v := range []struct {
