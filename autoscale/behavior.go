@@ -204,40 +204,28 @@ func changeInPeriod(periodSeconds int32, events []ScaleEvent, now time.Time) int
 
 // scaleUpLimit is calculateScaleUpLimitWithScalingRules.
 func scaleUpLimit(current int32, upEvents, downEvents []ScaleEvent, r Rules, now time.Time) int32 {
-	sel := *r.SelectPolicy
-	if sel == SelectDisabled {
-		return current
-	}
-	result := int32(math.MinInt32)
-	pick := func(a, b int32) int32 { return max(a, b) }
-	if sel == SelectMin {
-		result = math.MaxInt32
-		pick = func(a, b int32) int32 { return min(a, b) }
-	}
-	for _, p := range r.Policies {
-		added := changeInPeriod(p.PeriodSeconds, upEvents, now)
-		deleted := changeInPeriod(p.PeriodSeconds, downEvents, now)
-		start := current - added + deleted
-		var proposed int32
-		if p.Type == PodsPolicy {
-			proposed = start + p.Value
-		} else {
-			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
-		}
-		result = pick(result, proposed)
-	}
-	return result
+	return scaleLimit(true, current, upEvents, downEvents, r, now)
 }
 
 // scaleDownLimit is calculateScaleDownLimitWithBehaviors.
 func scaleDownLimit(current int32, upEvents, downEvents []ScaleEvent, r Rules, now time.Time) int32 {
+	return scaleLimit(false, current, upEvents, downEvents, r, now)
+}
+
+// scaleLimit is the bound r's policies put on a scale-up (up) or a
+// scale-down from current, given the changes of their periods: each
+// policy proposes a bound from the count at the start of its period;
+// select Max takes the one allowing the largest change (the highest bound
+// up, the lowest down), Min the smallest.
+func scaleLimit(up bool, current int32, upEvents, downEvents []ScaleEvent, r Rules, now time.Time) int32 {
 	sel := *r.SelectPolicy
 	if sel == SelectDisabled {
 		return current
 	}
+	higher := up == (sel != SelectMin)
 	result := int32(math.MaxInt32)
 	pick := func(a, b int32) int32 { return min(a, b) }
-	if sel == SelectMin {
+	if higher {
 		result = math.MinInt32
 		pick = func(a, b int32) int32 { return max(a, b) }
 	}
@@ -246,9 +234,14 @@ func scaleDownLimit(current int32, upEvents, downEvents []ScaleEvent, r Rules, n
 		deleted := changeInPeriod(p.PeriodSeconds, downEvents, now)
 		start := current - added + deleted
 		var proposed int32
-		if p.Type == PodsPolicy {
+		switch {
+		case p.Type == PodsPolicy && up:
+			proposed = start + p.Value
+		case p.Type == PodsPolicy:
 			proposed = start - p.Value
-		} else {
+		case up:
+			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
+		default:
 			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
 		}
 		result = pick(result, proposed)

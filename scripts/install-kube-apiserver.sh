@@ -18,6 +18,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/vane-tools"
 mkdir -p "$bin" "$cache"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 apiserver="$cache/kube-apiserver-$KUBE_VERSION"
 if [ -x "$apiserver" ]; then
@@ -62,45 +64,10 @@ ln -sf "$apiserver" "$bin/kube-apiserver"
 
 ETCD_BIN=/usr/bin/etcd
 if [ ! -x "$ETCD_BIN" ]; then
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "test-tools: etcd is missing and installing it needs root; run:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends etcd-server" >&2
-    echo "then run make test-tools again." >&2
-    exit 1
-  fi
+  use_root etcd etcd-server
   echo "test-tools: installing etcd from the Debian package etcd-server (apt-get)..."
-  # The package's postinst may start a daemon on :2379; a policy-rc.d
-  # answering 101 keeps invoke-rc.d from starting it.
-  policy=/usr/sbin/policy-rc.d
-  made_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
-    "${as_root[@]}" chmod 755 "$policy"
-    made_policy=1
-  fi
-  remove_policy() { if [ "$made_policy" = 1 ]; then "${as_root[@]}" rm -f "$policy"; made_policy=0; fi; }
-  trap remove_policy EXIT
-  "${as_root[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
-  remove_policy
-  trap - EXIT
-  # Leave no etcd service running or enabled: tests start their own etcd
-  # on free ports.
-  if command -v systemctl >/dev/null 2>&1; then
-    if [ -d /run/systemd/system ]; then
-      "${as_root[@]}" systemctl disable --now etcd.service >/dev/null 2>&1 || true
-    else # no systemd running (containers): disable the unit offline
-      "${as_root[@]}" systemctl disable etcd.service >/dev/null 2>&1 || true
-    fi
-  fi
-  if [ -x /etc/init.d/etcd ]; then
-    "${as_root[@]}" /etc/init.d/etcd stop >/dev/null 2>&1 || true
-    "${as_root[@]}" update-rc.d etcd disable >/dev/null 2>&1 || true
-  fi
+  # The package's postinst may start a daemon on :2379.
+  apt_install_service etcd-server etcd
   if [ ! -x "$ETCD_BIN" ]; then
     echo "test-tools: apt-get installed etcd-server but $ETCD_BIN is missing" >&2
     exit 1

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,37 +19,9 @@ func newAutoscaleCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "autoscale",
 		Short: "List, watch, pause and resume the autoscalers of a running `vane run`",
-		Long: `Talk to a running "vane run" over its HTTP API.
-
-The server is --server (env VANE_SERVER, default http://127.0.0.1:8080); when
-the controller sets http.token_file, pass the same file with --token-file
-(env VANE_TOKEN_FILE) for pause and resume.`,
+		Long:  apiClientHelp("pause and resume"),
 	}
-	pf := cmd.PersistentFlags()
-	pf.String("server", "http://127.0.0.1:8080", "URL of vane run's HTTP API (env VANE_SERVER)")
-	pf.String("token-file", "", "file holding the API bearer token (env VANE_TOKEN_FILE)")
-	// The flags are read here rather than bound to viper: the rollout
-	// command binds the same keys.
-	setting := func(name string) string {
-		if f := pf.Lookup(name); f.Changed {
-			return f.Value.String()
-		}
-		if v := g.v.GetString(name); v != "" {
-			return v
-		}
-		return pf.Lookup(name).DefValue
-	}
-	client := func() (*apiClient, error) {
-		c := &apiClient{server: strings.TrimRight(setting("server"), "/"), http: &http.Client{Timeout: 60 * time.Second}}
-		if f := setting("token-file"); f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("--token-file: %w", err)
-			}
-			c.token = strings.TrimSpace(string(b))
-		}
-		return c, nil
-	}
+	client := apiClientFlags(cmd, g)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List autoscalers: current, desired, min/max, state",

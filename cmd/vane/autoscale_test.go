@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,17 +22,11 @@ func TestRunAutoscales(t *testing.T) {
 	dir := t.TempDir()
 	exp := promtest.NewExporter(t, "checkout")
 	state := filepath.Join(dir, "replicas")
-	if err := os.WriteFile(state, []byte("2 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, state, "2 2\n", 0o644)
 	script := filepath.Join(dir, "scale.sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\nset -e\ncase \"$1\" in\n  get) cat "+state+" ;;\n  set) echo \"$2 $2\" > "+state+" ;;\nesac\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, script, "#!/bin/sh\nset -e\ncase \"$1\" in\n  get) cat "+state+" ;;\n  set) echo \"$2 $2\" > "+state+" ;;\nesac\n", 0o755)
 	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("t0k3n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, token, "t0k3n", 0o600)
 	httpAddr := freeAddr(t)
 	cfg, err := config.Parse(filepath.Join(dir, "vane.yaml"), []byte(fmt.Sprintf(`xds: {listen: %s}
 http: {listen: %s, token_file: token}
@@ -63,16 +54,7 @@ services:
 		t.Fatal(err)
 	}
 	exp.Record("v1", 1000, 0) // 1000 against 100 per replica: 10
-	var logs promtest.SyncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runController(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil))) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runController: %v", err)
-		}
-	}()
+	logs := startController(t, cfg)
 	replicas := func() string {
 		b, _ := os.ReadFile(state)
 		return strings.TrimSpace(string(b))
@@ -85,11 +67,7 @@ services:
 		time.Sleep(100 * time.Millisecond)
 	}
 	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		root := newRootCmd(&out, &errOut)
-		root.SetArgs(append(args, "--server", "http://"+httpAddr, "--token-file", token))
-		err := root.ExecuteContext(context.Background())
-		return out.String(), err
+		return runCLI(append(args, "--server", "http://"+httpAddr, "--token-file", token)...)
 	}
 	out, err := run("autoscale", "list")
 	if err != nil || !strings.Contains(out, "checkout") || !strings.Contains(out, "10") {
@@ -111,9 +89,7 @@ services:
 	if _, err = run("autoscale", "pause", "nope"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Fatalf("pause unknown: %v", err)
 	}
-	if err := os.WriteFile(state, []byte("3 3\n"), 0o644); err != nil { // someone else scales meanwhile
-		t.Fatal(err)
-	}
+	writeFile(t, state, "3 3\n", 0o644) // someone else scales meanwhile
 	time.Sleep(2 * time.Second)
 	if replicas() != "3 3" {
 		t.Fatalf("acted while paused: %q", replicas())

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,58 +21,13 @@ import (
 	"github.com/vaneproj/vane/rollout"
 )
 
-// apiClient talks to `vane run`'s HTTP API.
-type apiClient struct {
-	server string
-	token  string
-	http   *http.Client
-}
-
 func newRolloutCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
 		Short: "Start, watch and steer rollouts of a running `vane run`",
-		Long: `Talk to a running "vane run" over its HTTP API.
-
-The server is --server (env VANE_SERVER, default http://127.0.0.1:8080); when
-the controller sets http.token_file, pass the same file with --token-file
-(env VANE_TOKEN_FILE) for the commands that change something. When the
-controller serves HTTPS (http.cert_file) with a certificate your system does
-not trust, pass its CA with --ca-file (env VANE_CA_FILE).`,
+		Long:  apiClientHelp("the commands that change something"),
 	}
-	pf := cmd.PersistentFlags()
-	pf.String("server", "http://127.0.0.1:8080", "URL of vane run's HTTP API (env VANE_SERVER)")
-	pf.String("token-file", "", "file holding the API bearer token (env VANE_TOKEN_FILE)")
-	_ = g.v.BindPFlag("server", pf.Lookup("server"))
-	_ = g.v.BindPFlag("token-file", pf.Lookup("token-file"))
-	pf.String("ca-file", "", "PEM CA certificates that verify vane run's HTTPS certificate (env VANE_CA_FILE)")
-	_ = g.v.BindPFlag("ca-file", pf.Lookup("ca-file"))
-	client := func() (*apiClient, error) {
-		server := strings.TrimRight(g.v.GetString("server"), "/")
-		if !strings.Contains(server, "://") {
-			server = "http://" + server // --server host:port means plain HTTP, as vane run serves by default
-		}
-		c := &apiClient{server: server, http: &http.Client{Timeout: 60 * time.Second}}
-		if f := g.v.GetString("ca-file"); f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("--ca-file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(b) {
-				return nil, fmt.Errorf("--ca-file: %s holds no PEM certificate", f)
-			}
-			c.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-		}
-		if f := g.v.GetString("token-file"); f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("--token-file: %w", err)
-			}
-			c.token = strings.TrimSpace(string(b))
-		}
-		return c, nil
-	}
+	client := apiClientFlags(cmd, g)
 
 	list := &cobra.Command{
 		Use:   "list",

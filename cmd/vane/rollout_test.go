@@ -1,63 +1,25 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/rollout"
-	"github.com/vaneproj/vane/store"
-	"github.com/vaneproj/vane/traffic"
 )
 
 // TestRolloutCommands drives a rollout manager behind the real HTTP API
 // with `vane rollout …` commands.
 func TestRolloutCommands(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "vane.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	router := traffic.RouterFunc(func(context.Context, traffic.Service, traffic.Routing) (traffic.Applied, error) {
-		return traffic.Applied{Version: "1"}, nil
-	})
-	svc := traffic.Service{Name: "checkout", Stable: traffic.Backend{Version: "v1", Endpoints: []string{"127.0.0.1:9001"}}}
-	plan := rollout.Plan{Steps: []rollout.PlanStep{rollout.WeightStep(10), rollout.PauseFor(0), rollout.WeightStep(50), rollout.PauseFor(0)}}
-	m, err := rollout.NewManager(rollout.Options{Router: router, Store: db}, []rollout.ServiceConfig{{Service: svc, Plan: plan}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("t0k3n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(api.Options{Rollouts: m, TokenFile: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-
+	writeFile(t, token, "t0k3n", 0o600)
+	plan := rollout.Plan{Steps: []rollout.PlanStep{rollout.WeightStep(10), rollout.PauseFor(0), rollout.WeightStep(50), rollout.PauseFor(0)}}
+	m, srv := startRolloutAPI(t, dir, plan, token, httptest.NewServer)
 	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		root := newRootCmd(&out, &errOut)
-		root.SetArgs(append(args, "--server", srv.URL, "--token-file", token))
-		err := root.ExecuteContext(context.Background())
-		return out.String(), err
-	}
-	for !m.Ready() {
-		time.Sleep(time.Millisecond)
+		return runCLI(append(args, "--server", srv.URL, "--token-file", token)...)
 	}
 	if out, err := run("rollout", "list"); err != nil || out != "no rollouts\n" {
 		t.Fatalf("list: %q %v", out, err)

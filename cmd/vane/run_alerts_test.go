@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,16 +46,14 @@ func TestSLORuleFile(t *testing.T) {
 func TestRunSendsAlertsToAlertmanager(t *testing.T) {
 	am := promtest.StartAlertmanager(t, promtest.AlertmanagerConfig{})
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(`groups:
+	writeFile(t, filepath.Join(dir, "rules.yaml"), `groups:
 - name: vane-run
   rules:
   - alert: VaneRunTestAlert
     expr: vector(1)
     labels: {severity: ticket}
     annotations: {summary: "always firing"}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, 0o644)
 	cfgFile := filepath.Join(dir, "vane.yaml")
 	httpAddr := freeAddr(t)
 	cfg, err := config.Parse(cfgFile, []byte(fmt.Sprintf(`prometheus:
@@ -74,16 +71,8 @@ alertmanager:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs promtest.SyncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runController(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil))) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runController: %v", err)
-		}
-	}()
+	logs := startController(t, cfg)
+	ctx := context.Background()
 	deadline := time.Now().Add(30 * time.Second)
 	var gen string
 	for {

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,11 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
-	"github.com/vaneproj/vane/internal/promtest"
 	"github.com/vaneproj/vane/rollout"
-	"github.com/vaneproj/vane/xds"
 )
 
 // TestRunBudgetGateAndLookInterval runs `vane run` against a real
@@ -32,36 +24,14 @@ import (
 // spent: `vane rollout start` says it is frozen and why, and the block is
 // recorded once although the live percentage changes on every look.
 func TestRunBudgetGateAndLookInterval(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test of vane run; run without -short")
-	}
-	bin := buildVane(t)
-	dir := t.TempDir()
+	bin, dir := e2eVane(t)
 	apps := map[string]*sampleapp.Instance{}
 	for _, v := range []string{"v1", "v2"} {
-		in, err := sampleapp.Start(sampleapp.Config{Version: v, ErrorCode: codes.Unavailable})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = in.Close() })
-		apps[v] = in
+		apps[v] = startApp(t, sampleapp.Config{Version: v, ErrorCode: codes.Unavailable})
 	}
-	promSrv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second,
-		Jobs: []promtest.Job{{Name: "checkout", Targets: []string{apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr()},
-			Labels: map[string]string{"service": "checkout"}},
-			// cart runs v1 too: its judges are checked on its own live
-			// series before its budget gate is (see analysis.Preflight).
-			{Name: "cart", Targets: []string{apps["v1"].MetricsAddr()}, Labels: map[string]string{"service": "cart"}}}})
-	noVane := &vaneProc{out: &promtest.SyncBuffer{}}
-	waitUntil(t, "Prometheus scraped both versions", 30*time.Second, noVane, func() bool {
-		r, err := http.Get(promSrv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))
-		if err != nil {
-			return false
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return strings.Contains(string(b), `"2"]`)
-	})
+	// cart's judge is verified on live series before its budget gate
+	// freezes it: the same apps are scraped as cart too.
+	promSrv := startServicesProm(t, []string{"checkout", "cart"}, apps["v1"], apps["v2"])
 
 	slos := `version: "vane/v1"
 service: "checkout"
@@ -83,9 +53,7 @@ slos:
         total_query: sum(rate(demo_requests_total{service="checkout"}[{{.window}}])) * 1.5
     alerting: {name: CheckoutSpent}
 `
-	if err := os.WriteFile(filepath.Join(dir, "slos.yaml"), []byte(slos), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "slos.yaml"), slos, 0o644)
 	xdsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	cfgFile := filepath.Join(dir, "vane.yaml")
 	plan := func(slo string) string {
@@ -120,12 +88,8 @@ services:
 %s  - name: cart
     stable: {version: v1, endpoints: [%q]}
 %s`, promSrv.URL, xdsAddr, httpAddr, apps["v1"].Addr(), plan("checkout-availability"), apps["v1"].Addr(), plan("checkout-spent"))
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := startVane(t, bin, cfgFile)
-	a := apiCaller{t: t, base: "http://" + httpAddr}
-	waitUntil(t, "readyz", 30*time.Second, p, func() bool { return a.call("GET", "/readyz", "", nil, nil) == 200 })
+	writeFile(t, cfgFile, cfg, 0o644)
+	p, a := startVaneReady(t, bin, cfgFile, httpAddr)
 
 	type sloList struct {
 		SLOs []struct {
@@ -158,19 +122,7 @@ services:
 	})
 	t.Logf("a service that never had an error: %s", budget)
 
-	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: xdsAddr, NodeID: "gate-client"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	genCtx, stopGen := context.WithCancel(context.Background())
-	genDone := make(chan struct{})
-	go func() { defer close(genDone); _ = gen.Run(genCtx) }()
-	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
-	waitUntil(t, "traffic through the xDS client", 30*time.Second, p, func() bool { return gen.Stats().ByVersion["v1"].OK > 50 })
+	startLoad(t, xdsAddr, "gate-client", "v1", p)
 
 	// Prometheus must hold the traffic before the gate can see it spent.
 	waitUntil(t, "checkout-spent's budget is below the floor", 15*time.Second, p, func() bool {
@@ -196,10 +148,7 @@ services:
 	if out := startCLI("checkout"); !strings.Contains(out, "rollout checkout started") {
 		t.Fatalf("vane rollout start checkout said:\n%s", out)
 	}
-	waitUntil(t, "checkout promoted", 60*time.Second, p, func() bool {
-		st, _, _ := a.state("checkout")
-		return st.Phase == rollout.Succeeded
-	})
+	a.waitRollout("checkout promoted", "checkout", 60*time.Second, p, phaseIs(rollout.Succeeded))
 	st, events, _ := a.state("checkout")
 	var pauseAt, afterPause time.Time
 	for _, e := range events {

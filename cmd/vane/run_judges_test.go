@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,11 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
-	"github.com/vaneproj/vane/internal/promtest"
 	"github.com/vaneproj/vane/rollout"
-	"github.com/vaneproj/vane/xds"
 )
 
 // TestRunRefusesAJudgeThatCannotFail runs `vane run` as a process with a
@@ -38,28 +31,9 @@ import (
 func TestRunRefusesAJudgeThatCannotFail(t *testing.T) {
 	bin := buildVane(t)
 	dir := t.TempDir()
-	stable, err := sampleapp.Start(sampleapp.Config{Version: "checkout-7d9f6"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stable.Close() })
-	canary, err := sampleapp.Start(sampleapp.Config{Version: "checkout-85c4b", ErrorRatio: 0.1, ErrorCode: codes.Unavailable})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = canary.Close() })
-	promSrv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second,
-		Jobs: []promtest.Job{{Name: "checkout", Targets: []string{stable.MetricsAddr(), canary.MetricsAddr()},
-			Labels: map[string]string{"service": "checkout"}}}})
-	waitUntil(t, "Prometheus scraped both versions", 30*time.Second, &vaneProc{out: &promtest.SyncBuffer{}}, func() bool {
-		r, err := http.Get(promSrv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))
-		if err != nil {
-			return false
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return strings.Contains(string(b), `"2"]`)
-	})
+	stable := startApp(t, sampleapp.Config{Version: "checkout-7d9f6"})
+	canary := startApp(t, sampleapp.Config{Version: "checkout-85c4b", ErrorRatio: 0.1, ErrorCode: codes.Unavailable})
+	promSrv := startCheckoutProm(t, stable, canary)
 
 	xdsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	cfgFile := filepath.Join(dir, "vane.yaml")
@@ -90,9 +64,7 @@ services:
             interval: 1s
             requests_metric: demo_requests_total
 `, promSrv.URL, xdsAddr, httpAddr, protocol, stable.Addr())
-		if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, cfgFile, cfg, 0o644)
 	}
 
 	// 1. The default bad codes (HTTP's 5..) on a gRPC service that does not
@@ -109,29 +81,14 @@ services:
 	}
 	t.Logf("vane run --check: %s", out)
 
-	p := startVane(t, bin, cfgFile)
-	a := apiCaller{t: t, base: "http://" + httpAddr}
-	waitUntil(t, "readyz", 30*time.Second, p, func() bool { return a.call("GET", "/readyz", "", nil, nil) == 200 })
-	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: xdsAddr, NodeID: "judges-client"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	genCtx, stopGen := context.WithCancel(context.Background())
-	genDone := make(chan struct{})
-	go func() { defer close(genDone); _ = gen.Run(genCtx) }()
-	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
-	waitUntil(t, "traffic through the xDS client", 30*time.Second, p, func() bool { return gen.Stats().ByVersion["checkout-7d9f6"].OK > 50 })
+	p, a := startVaneReady(t, bin, cfgFile, httpAddr)
+	gen := startLoad(t, xdsAddr, "judges-client", "checkout-7d9f6", p)
 
 	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{canary.Addr()}}
 	if code := a.call("POST", "/api/v1/rollouts", "", start, nil); code != http.StatusCreated {
 		t.Fatalf("start v2: HTTP %d", code)
 	}
-	waitUntil(t, "the rollout reports why it does not start", 20*time.Second, p, func() bool {
-		st, _, _ := a.state("checkout")
+	a.waitRollout("the rollout reports why it does not start", "checkout", 20*time.Second, p, func(st rollout.State) bool {
 		return strings.Contains(st.Reason, "can never match")
 	})
 	time.Sleep(3 * time.Second) // a few more looks: it must stay put
@@ -155,10 +112,7 @@ services:
 	if code := a.call("POST", "/api/v1/rollouts/checkout/abort", "", nil, nil); code != http.StatusOK {
 		t.Fatalf("abort: HTTP %d", code)
 	}
-	waitUntil(t, "the pending rollout aborted", 20*time.Second, p, func() bool {
-		st, _, _ := a.state("checkout")
-		return st.Phase == rollout.Aborted
-	})
+	a.waitRollout("the pending rollout aborted", "checkout", 20*time.Second, p, phaseIs(rollout.Aborted))
 
 	// 2. protocol grpc's defaults: verified, and the failing canary is
 	// rolled back.
@@ -173,8 +127,7 @@ services:
 	if code := a.call("POST", "/api/v1/rollouts", "", start, nil); code != http.StatusCreated {
 		t.Fatalf("start v2 again: HTTP %d", code)
 	}
-	waitUntil(t, "the failing canary rolled back", 60*time.Second, p, func() bool {
-		st, _, _ := a.state("checkout")
+	a.waitRollout("the failing canary rolled back", "checkout", 60*time.Second, p, func(st rollout.State) bool {
 		return st.Phase == rollout.Aborted && strings.Contains(st.Reason, "errors fail")
 	})
 	st, events, _ = a.state("checkout")

@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,11 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
-	"github.com/vaneproj/vane/internal/promtest"
 	"github.com/vaneproj/vane/rollout"
-	"github.com/vaneproj/vane/xds"
 )
 
 // TestRunStaleDataAfterPrometheusOutage stops the real Prometheus server
@@ -31,34 +23,13 @@ import (
 // intervals here, are inconclusive; the window counts only conclusive
 // looking), and is rolled back once the judges see the failures.
 func TestRunStaleDataAfterPrometheusOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test of vane run; run without -short")
-	}
-	bin := buildVane(t)
-	dir := t.TempDir()
+	bin, dir := e2eVane(t)
 
 	apps := map[string]*sampleapp.Instance{}
 	for _, v := range []string{"v1", "v2"} {
-		in, err := sampleapp.Start(sampleapp.Config{Version: v, ErrorRatio: 0.002, ErrorCode: codes.Unavailable})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = in.Close() })
-		apps[v] = in
+		apps[v] = startApp(t, sampleapp.Config{Version: v, ErrorRatio: 0.002, ErrorCode: codes.Unavailable})
 	}
-	promSrv := promtest.Start(t, promtest.ServerConfig{ScrapeInterval: time.Second,
-		Jobs: []promtest.Job{{Name: "checkout", Targets: []string{apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr()},
-			Labels: map[string]string{"service": "checkout"}}}})
-	noVane := &vaneProc{out: &promtest.SyncBuffer{}}
-	waitUntil(t, "Prometheus scraped both versions", 30*time.Second, noVane, func() bool {
-		r, err := http.Get(promSrv.URL + "/api/v1/query?query=" + url.QueryEscape(`count(count by (version) (demo_requests_total{service="checkout"}))`))
-		if err != nil {
-			return false
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return strings.Contains(string(b), `"2"]`)
-	})
+	promSrv := startCheckoutProm(t, apps["v1"], apps["v2"])
 
 	xdsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	cfgFile := filepath.Join(dir, "vane.yaml")
@@ -87,34 +58,16 @@ services:
             requests_metric: demo_requests_total
             bad_codes: "Unavailable|Internal|Unknown"
 `, promSrv.URL, xdsAddr, httpAddr, apps["v1"].Addr())
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := startVane(t, bin, cfgFile)
-	a := apiCaller{t: t, base: "http://" + httpAddr}
-	waitUntil(t, "readyz", 30*time.Second, p, func() bool { return a.call("GET", "/readyz", "", nil, nil) == 200 })
-
-	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: xdsAddr, NodeID: "stale-client"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	genCtx, stopGen := context.WithCancel(context.Background())
-	genDone := make(chan struct{})
-	go func() { defer close(genDone); _ = gen.Run(genCtx) }()
-	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
-	waitUntil(t, "traffic through the xDS client", 30*time.Second, p, func() bool { return gen.Stats().ByVersion["v1"].OK > 50 })
+	writeFile(t, cfgFile, cfg, 0o644)
+	p, a := startVaneReady(t, bin, cfgFile, httpAddr)
+	startLoad(t, xdsAddr, "stale-client", "v1", p)
 
 	out, err := exec.Command(bin, "rollout", "start", "checkout", "--version", "v2", "--endpoints", apps["v2"].Addr(),
 		"--server", a.base).CombinedOutput()
 	if err != nil {
 		t.Fatalf("vane rollout start: %v\n%s", err, out)
 	}
-	waitUntil(t, "the 15s analysis at 50% started", 30*time.Second, p, func() bool {
-		st, _, _ := a.state("checkout")
+	a.waitRollout("the 15s analysis at 50% started", "checkout", 30*time.Second, p, func(st rollout.State) bool {
 		return st.Step == 1 && st.Applied && !st.AnalysisStarted.IsZero()
 	})
 	t0 := time.Now()
@@ -132,10 +85,7 @@ services:
 	restartAt := time.Now()
 	promSrv.Restart(t)
 	t.Logf("Prometheus ready again %s after it was stopped", time.Since(stoppedAt).Round(time.Millisecond))
-	waitUntil(t, "the rollout ended", 60*time.Second, p, func() bool {
-		st, _, _ := a.state("checkout")
-		return st.Phase.Terminal()
-	})
+	a.waitRollout("the rollout ended", "checkout", 60*time.Second, p, func(st rollout.State) bool { return st.Phase.Terminal() })
 	st, events, _ := a.state("checkout")
 	for _, e := range events {
 		if !e.At.Before(t0) {
