@@ -90,8 +90,17 @@ ln -sf "$CHROMIUM_BIN" "$bin/chromium"
 # binary is cached outside the clone; see the script).
 bash "$root/scripts/install-kube-apiserver.sh"
 
-"$bin/promtool" --version | head -1
-"$bin/alertmanager" --version 2>&1 | head -1
-"$bin/chromium" --version 2>/dev/null | head -1
-"$bin/kube-apiserver" --version 2>/dev/null | head -1
-"$bin/etcd" --version 2>/dev/null | head -1
+# The first line of each tool's version (read whole: with pipefail, head
+# closing the pipe early would fail the script with SIGPIPE).
+# A tool that prints its version on stderr (alertmanager) is read there.
+first_line() {
+  local out
+  out="$("$@" 2>/dev/null || true)"
+  [ -n "$out" ] || out="$("$@" 2>&1 || true)"
+  printf '%s\n' "${out%%$'\n'*}"
+}
+first_line "$bin/promtool" --version
+first_line "$bin/alertmanager" --version
+first_line "$bin/chromium" --version
+first_line "$bin/kube-apiserver" --version
+first_line "$bin/etcd" --version
