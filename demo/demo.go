@@ -206,7 +206,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: http listen: %w", err)
 	}
-	httpURL := "http://" + ln.Addr().String()
+	httpURL := baseURL(ln.Addr())
 	lnServed := false
 	defer func() {
 		if !lnServed {
@@ -441,6 +441,19 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 		}
 	}
 	return nil
+}
+
+// baseURL is the demo's HTTP base URL at addr, with localhost for an
+// unspecified host (as vane run's default prometheus.external_url).
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
