@@ -103,9 +103,67 @@ type Status struct {
 	Recent []Event `json:"recent"`
 	// Decisions are the latest decisions of this process, oldest first.
 	Decisions []Decision `json:"decisions"`
+	// Observations are the load the same looks read, oldest first: what
+	// the replicas are drawn against.
+	Observations []Observation `json:"observations"`
 	// Error is the last error (actuator, store), if any.
 	Error   string    `json:"error,omitempty"`
 	Updated time.Time `json:"updated"`
+}
+
+// Observation is the load one look read: the values of the metrics it
+// could read, and the queue recommender's offered rate.
+type Observation struct {
+	At time.Time `json:"at"`
+	// Metrics are the hpa recommender's metrics that were read, each with
+	// its target; a metric that could not be read is left out.
+	Metrics []ObservedMetric `json:"metrics,omitempty"`
+	// Arrivals is the queue recommender's offered load in requests per
+	// second (its throughput when arrivals are not read); 0 without one.
+	Arrivals float64 `json:"arrivals,omitempty"`
+}
+
+// ObservedMetric is one metric's value as the hpa recommender compares it
+// with its target: the metric's single value, or for per-pod metrics the
+// average over the pods that have one.
+type ObservedMetric struct {
+	Name   string       `json:"name"`
+	Value  float64      `json:"value"`
+	Target MetricTarget `json:"target"`
+}
+
+// observation summarizes in for the status.
+func observation(in Inputs, now time.Time) Observation {
+	o := Observation{At: now, Arrivals: in.Queue.Arrivals}
+	if o.Arrivals == 0 {
+		o.Arrivals = in.Queue.Throughput
+	}
+	if math.IsNaN(o.Arrivals) || math.IsInf(o.Arrivals, 0) {
+		o.Arrivals = 0
+	}
+	for _, m := range in.Metrics {
+		if m.Err != "" {
+			continue
+		}
+		v := m.Value
+		if len(m.Pods) > 0 {
+			sum, n := 0.0, 0
+			for _, p := range m.Pods {
+				if p.HasValue && !p.Ignored {
+					sum, n = sum+p.Value, n+1
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			v = sum / float64(n)
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		o.Metrics = append(o.Metrics, ObservedMetric{Name: m.Name, Value: v, Target: m.Target})
+	}
+	return o
 }
 
 // Controller runs one autoscaler: each Interval it queries the metrics,
@@ -121,6 +179,7 @@ type Controller struct {
 	gen     uint64 // incremented by Pause/Resume: a look in flight drops its result
 	recent  []Event
 	decs    []Decision
+	obs     []Observation
 	lastErr string
 	started bool
 	// scale is the last count read or confirmed (known is false before).
@@ -278,7 +337,8 @@ func (c *Controller) Status() Status {
 	defer c.mu.Unlock()
 	s := Status{Name: c.spec.Name, Paused: c.st.Paused, Reason: c.st.PauseReason, Fight: c.st.Fight,
 		Min: c.spec.Min, Max: c.spec.Max, Last: c.st.Last, Recent: append([]Event{}, c.recent...),
-		Error: c.lastErr, Updated: c.st.Updated, Recommendations: []Recommendation{}, Decisions: append([]Decision{}, c.decs...)}
+		Error: c.lastErr, Updated: c.st.Updated, Recommendations: []Recommendation{}, Decisions: append([]Decision{}, c.decs...),
+		Observations: append([]Observation{}, c.obs...)}
 	if l := c.st.Last; l != nil {
 		s.Current, s.Ready, s.Desired = l.Current, l.Ready, l.Desired
 		s.Recommendations = append(s.Recommendations, l.Recommendations...)
@@ -407,6 +467,10 @@ func (c *Controller) look(ctx context.Context) {
 	c.decs = append(c.decs, d)
 	if n := len(c.decs) - recentEvents; n > 0 {
 		c.decs = append([]Decision(nil), c.decs[n:]...)
+	}
+	c.obs = append(c.obs, observation(in, d.At))
+	if n := len(c.obs) - recentEvents; n > 0 {
+		c.obs = append([]Observation(nil), c.obs[n:]...)
 	}
 	if in.ScaleErr == "" {
 		c.scale, c.known = in.Scale, true

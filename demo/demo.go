@@ -200,6 +200,20 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		return Summary{}, err
 	}
 
+	// The HTTP address is taken first, so that the embedded Prometheus's
+	// external URL (its alerts' generatorURL) is the one it is served at.
+	ln, err := net.Listen("tcp", o.HTTPListen)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: http listen: %w", err)
+	}
+	httpURL := baseURL(ln.Addr())
+	lnServed := false
+	defer func() {
+		if !lnServed {
+			_ = ln.Close()
+		}
+	}()
+
 	n.line("Starting the demo world on loopback…")
 	w, err := StartWorld(ctx, WorldConfig{
 		Service: Service,
@@ -213,6 +227,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		Rate:           o.Rate,
 		SlowThreshold:  LatencyThreshold,
 		RuleFiles:      []string{rulesPath},
+		ExternalURL:    httpURL + "/prometheus",
 		Registerer:     reg,
 		Logger:         logger,
 	})
@@ -257,7 +272,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	defer func() { mcancel(); <-mdone }()
 
 	autoscalers := &laterAutoscalers{}
-	httpURL, stopHTTP, err := serveHTTP(o.HTTPListen, reg, w, mgr, sloStatus, autoscalers, logger)
+	lnServed = true
+	stopHTTP, err := serveHTTP(ln, reg, w, mgr, sloStatus, autoscalers, logger)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -314,7 +330,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 
 	if o.Keep && ctx.Err() == nil {
 		n.line(fmt.Sprintf("Keeping everything up (--keep): web UI %s/, API %s/api/v1/rollouts, metrics %s/metrics,", httpURL, httpURL, httpURL))
-		n.line(fmt.Sprintf("Prometheus API %s/prometheus/api/v1/query — press Ctrl-C to stop.", httpURL))
+		n.line(fmt.Sprintf("Prometheus API %s/prometheus/api/v1/query, and alerts link to graphs such as", httpURL))
+		n.line(fmt.Sprintf("%s — press Ctrl-C to stop.", w.Prom.GeneratorURL(fmt.Sprintf("sum by (version) (rate(demo_requests_total{service=%q}[1m]))", Service))))
 		<-ctx.Done()
 	} else if ctx.Err() == nil {
 		n.line("What to look at next: run `vane demo --keep` to keep everything up after the summary and open")
@@ -426,11 +443,24 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 	return nil
 }
 
+// baseURL is the demo's HTTP base URL at addr, with localhost for an
+// unspecified host (as vane run's default prometheus.external_url).
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
 // health, /metrics) and, under /prometheus/, the embedded Prometheus's
-// query API; it returns the base URL and a stop func.
-func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, as api.Autoscalers,
-	logger *slog.Logger) (string, func(), error) {
+// query API, on ln (which it closes); it returns a stop func.
+func serveHTTP(ln net.Listener, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, as api.Autoscalers,
+	logger *slog.Logger) (func(), error) {
 	apiSrv, err := api.New(api.Options{
 		Rollouts:    mgr,
 		SLOs:        slos,
@@ -441,11 +471,8 @@ func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.M
 		Logger:      logger.With("component", "api"),
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("demo: %w", err)
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return "", nil, fmt.Errorf("demo: http listen: %w", err)
+		_ = ln.Close()
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/prometheus/", http.StripPrefix("/prometheus", w.Prom.Handler()))
@@ -464,5 +491,5 @@ func serveHTTP(listen string, reg *prometheus.Registry, w *World, mgr *rollout.M
 		}
 		<-done
 	}
-	return "http://" + ln.Addr().String(), stop, nil
+	return stop, nil
 }

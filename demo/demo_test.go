@@ -52,6 +52,7 @@ func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 		return m != nil
 	})
 	checkEndpoints(t, base)
+	checkGeneratorURLs(t, base, out.String())
 	stopKeeping()
 	r := <-done
 	sum, err := r.sum, r.err
@@ -113,6 +114,34 @@ func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 			t.Errorf("narration lacks %q", want)
 		}
 	}
+}
+
+// checkGeneratorURLs checks that the graph links the demo narrates (the
+// generatorURL of the embedded Prometheus's alerts, which the alerts it
+// narrates and the kept-up endpoints show) point at the demo's own HTTP
+// address and open.
+func checkGeneratorURLs(t *testing.T, base, narration string) {
+	t.Helper()
+	urls := regexp.MustCompile(`http://\S+/graph\?g0\.expr=\S+`).FindAllString(narration, -1)
+	if len(urls) == 0 {
+		t.Fatalf("the narration shows no graph link:\n%s", narration)
+	}
+	for _, u := range urls {
+		if !strings.HasPrefix(u, base+"/prometheus/graph?") {
+			t.Errorf("generatorURL %s is not under the demo's %s/prometheus/", u, base)
+			continue
+		}
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "demo_requests_total") && !strings.Contains(string(b), "vane_") {
+			t.Errorf("GET %s: %s\n%.300s", u, resp.Status, b)
+		}
+	}
+	t.Logf("%d graph links open", len(urls))
 }
 
 // checkEndpoints checks the HTTP endpoints the demo keeps up.
@@ -194,13 +223,29 @@ func checkEndpoints(t *testing.T, base string) {
 	// The web UI, rendered by a real browser: its script fills the tables
 	// from the API.
 	dom := promtest.RenderDOM(t, base+"/", 5*time.Second)
-	row := regexp.MustCompile(`<tr><td>demo</td><td>v3</td><td class="Succeeded">Succeeded</td><td>\d+/\d+</td>`)
+	row := regexp.MustCompile(`<tr><td><a href="#/rollout/demo">demo</a></td><td>v1 → v3</td><td class="Succeeded">Succeeded</td><td>\d+/\d+</td>`)
 	if !row.MatchString(dom) {
 		t.Errorf("the web UI shows no Succeeded rollout of demo v3; its DOM:\n%s", dom)
 	}
 	for _, slo := range []string{"<td>demo-availability</td>", "<td>demo-latency</td>"} {
 		if !strings.Contains(dom, slo) {
 			t.Errorf("the web UI lacks the SLO row %s", slo)
+		}
+	}
+	// The autoscaler's replicas are drawn against the load it read.
+	if !regexp.MustCompile(`<svg class="chart" id="replicas-demo" [^>]*role="img" aria-label="demo: replicas against load \(calls_per_second\)"`).MatchString(dom) ||
+		!strings.Contains(dom, `data-name="calls_per_second"`) || !strings.Contains(dom, `data-name="current replicas"`) {
+		t.Errorf("the web UI draws no replicas against load for the demo's autoscaler; its DOM:\n%s", dom)
+	}
+	// The rollout's page draws canary against stable latency: p90 from
+	// /prometheus, and the latency judge's share of slow calls.
+	dom = promtest.RenderDOM(t, base+"/#/rollout/demo", 5*time.Second)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`<svg class="chart" id="latency-chart" [^>]*role="img" aria-label="Latency p90, canary against stable[^"]*"(.|\n)*?data-name="canary v3"`),
+		regexp.MustCompile(`<svg class="chart" id="slow-chart" [^>]*role="img" aria-label="Calls slower than 100 ms, canary against stable[^"]*"(.|\n)*?data-name="canary"`),
+	} {
+		if !want.MatchString(dom) {
+			t.Errorf("the rollout page lacks %s; its DOM:\n%s", want, dom)
 		}
 	}
 }

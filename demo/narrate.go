@@ -296,6 +296,9 @@ func (n *narrator) alerts(as []prom.Alert) {
 			// the alert's own start is in the text.
 			n.writeLocked(fmt.Sprintf("%s ALERT %s firing since %.1fs (severity %s, value %.3g): %s", n.stamp(time.Now()), a.Name,
 				a.FiredAt.Sub(n.start).Seconds(), a.Labels["severity"], a.Value, a.Annotations["summary"]))
+			if a.GeneratorURL != "" {
+				n.writeLocked("    graph " + a.GeneratorURL)
+			}
 		}
 		n.mu.Unlock()
 	}

@@ -44,6 +44,9 @@ type WorldConfig struct {
 	// RuleFiles are Prometheus rule files (e.g. generated from SLOs) the
 	// embedded Prometheus evaluates.
 	RuleFiles []string
+	// ExternalURL is where the embedded Prometheus is reached (its alerts'
+	// generatorURL links under it); default http://localhost/.
+	ExternalURL string
 	// Registerer receives Vane's own metrics (xDS server, Prometheus
 	// adapter); nil keeps them private.
 	Registerer prometheus.Registerer
@@ -142,6 +145,7 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 		ScrapeInterval:     cfg.ScrapeInterval,
 		EvaluationInterval: cfg.ScrapeInterval,
 		RuleFiles:          cfg.RuleFiles,
+		ExternalURL:        cfg.ExternalURL,
 		Jobs: []prom.ScrapeJob{{
 			Name:    cfg.Service,
 			Targets: targets,

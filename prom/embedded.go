@@ -126,7 +126,7 @@ type Alert struct {
 	// sent again (Alertmanager's endsAt for an active alert).
 	ValidUntil time.Time `json:"validUntil,omitzero"`
 	// GeneratorURL links to the alert's expression on the external URL; it
-	// is set on the alerts given to Notify.
+	// is set on the alerts given to Notify and returned by Alerts.
 	GeneratorURL string `json:"generatorURL,omitempty"`
 }
 
@@ -685,7 +685,7 @@ func (e *Embedded) notify(ctx context.Context, expr string, alerts ...*rules.Ale
 	out := make([]Alert, 0, len(alerts))
 	// As Prometheus's sendAlerts (cmd/prometheus): the external URL plus a
 	// link to the expression in the table view.
-	generator := strings.TrimRight(e.externalU.String(), "/") + strutil.TableLinkForExpression(expr)
+	generator := e.GeneratorURL(expr)
 	for _, a := range alerts {
 		al := alertFrom(a)
 		al.GeneratorURL = generator
@@ -740,13 +740,23 @@ func alertFrom(a *rules.Alert) Alert {
 	return al
 }
 
+// GeneratorURL is the link Prometheus puts in an alert on expr: the
+// external URL plus the graph page of the expression (Prometheus's
+// sendAlerts in cmd/prometheus does the same).
+func (e *Embedded) GeneratorURL(expr string) string {
+	return strings.TrimRight(e.externalU.String(), "/") + strutil.TableLinkForExpression(expr)
+}
+
 // Alerts returns the active (pending and firing) alerts, sorted by name and
 // labels. It is what an on-call page is built from.
 func (e *Embedded) Alerts() []Alert {
 	var out []Alert
 	for _, r := range e.rules.AlertingRules() {
+		generator := e.GeneratorURL(r.Query().String())
 		for _, a := range r.ActiveAlerts() {
-			out = append(out, alertFrom(a))
+			al := alertFrom(a)
+			al.GeneratorURL = generator
+			out = append(out, al)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -155,6 +155,16 @@ services:
 		t.Fatalf("the weight graph shows no change: points %q", points.Value)
 	}
 
+	// Canary against stable latency, from the sample apps' histogram in
+	// the embedded Prometheus.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const c = document.querySelector("#latency-chart");
+		return !!c && c.getAttribute("role") === "img" && c.getAttribute("aria-label").startsWith("Latency p90, canary against stable") &&
+			[...c.querySelectorAll("polyline.series")].some(p => p.dataset.name === "canary v2");
+	})()`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("latency graph: %v", err)
+	}
+
 	// Abort without the token: refused, and the page says so.
 	if err := chromedp.Do(ctx, chromedp.Click(css(`#btn-abort`)), chromedp.WaitVisible(css(`#msg.err`))); err != nil {
 		t.Fatal(err)
