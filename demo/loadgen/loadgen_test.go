@@ -170,3 +170,34 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestBarrierWaitsForTheCallsSentBeforeIt holds while calls sent before
+// Barrier are in flight, and holds once they have all finished.
+func TestBarrierWaitsForTheCallsSentBeforeIt(t *testing.T) {
+	app := startApp(t, sampleapp.Config{Version: "v1", Latency: time.Second})
+	g, err := New(Config{Target: "passthrough:///" + app.Addr(), Rate: 50, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	waitFor(t, func() bool { return g.Stats().Sent >= 5 })
+	sent := g.Stats().Sent // all sent before Barrier
+	drained := g.Barrier()
+	if drained() {
+		t.Fatal("Barrier holds while calls sent before it take a second to answer")
+	}
+	waitFor(t, drained)
+	if s := g.Stats(); s.Completed() < sent {
+		t.Fatalf("Barrier held with %d calls completed of the %d sent before it", s.Completed(), sent)
+	}
+}
