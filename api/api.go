@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vaneproj/vane/rollout"
 )
@@ -221,29 +222,29 @@ func (w *statusWriter) Flush() {
 	}
 }
 
+// instrument counts every request by route and code and times the ones it
+// serves with promhttp's handler instrumentation. Mutating routes first check
+// the bearer token (a refused call is counted, not timed) and are audited.
 func (s *Server) instrument(route string, mutating bool, f http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+	reqs := s.reqs.MustCurryWith(prometheus.Labels{"route": route})
+	timed := promhttp.InstrumentHandlerDuration(s.latency.MustCurryWith(prometheus.Labels{"route": route}), f)
+	if !mutating {
+		return promhttp.InstrumentHandlerCounter(reqs, timed)
+	}
+	return promhttp.InstrumentHandlerCounter(reqs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		if mutating {
-			if reason := s.authorize(sw, r); reason != "" {
-				s.refused.WithLabelValues(reason).Inc()
-				s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
-				s.audit(r, sw.code, "refused", reason)
-				return
-			}
+		if reason := s.authorize(sw, r); reason != "" {
+			s.refused.WithLabelValues(reason).Inc()
+			s.audit(r, sw.code, "refused", reason)
+			return
 		}
-		f(sw, r)
-		s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
-		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
-		if mutating {
-			outcome := "accepted"
-			if sw.code >= 400 {
-				outcome = "failed"
-			}
-			s.audit(r, sw.code, outcome, "")
+		timed.ServeHTTP(sw, r)
+		outcome := "accepted"
+		if sw.code >= 400 {
+			outcome = "failed"
 		}
-	})
+		s.audit(r, sw.code, outcome, "")
+	}))
 }
 
 // audit logs one mutating call: who (the caller's address), what, and the

@@ -389,9 +389,9 @@ func runPart(ctx context.Context, w *World, mgr *rollout.Manager, router *record
 		part.Phase, part.Reason = st.Phase, st.Reason
 		return part, fmt.Errorf("demo: rollout of %s did not end: %w", canary, err)
 	}
-	// Let the calls in flight (at most the bad version's latency plus the
-	// client's timeout margin) land before counting.
-	time.Sleep(300 * time.Millisecond)
+	// Let the calls in flight land before counting (bounded by the
+	// client's timeout).
+	_ = waitUntil(ctx, 5*time.Second, w.Load.Barrier())
 	d := w.Load.Stats().Sub(before)
 
 	part.Phase, part.Reason, part.Judges = st.Phase, st.Reason, st.Results

@@ -22,6 +22,10 @@ import (
 // It runs with Keep, so that the HTTP endpoints can be checked once the
 // scenario is over: Vane's API reports the promoted rollout, its metrics
 // and the embedded Prometheus's query API answer.
+//
+// This is the suite's only end-to-end run of the demo: `vane demo` is a
+// thin flag layer over Run (its flag checks are tested in cmd/vane), so
+// running it there too would repeat these 25-40 seconds for nothing.
 func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -113,6 +117,34 @@ func TestRunRollsBackTheBadCanaryAndPromotesTheGoodOne(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("narration lacks %q", want)
 		}
+	}
+	checkNarration(t, out.String())
+}
+
+// checkNarration checks what `vane demo` prints: each part's outcome, the
+// time to rollback, the summary table's rows and no terminal escapes when
+// the output is not a terminal.
+func checkNarration(t *testing.T, s string) {
+	t.Helper()
+	checks := map[string]*regexp.Regexp{
+		"v2 rolled back":            regexp.MustCompile(`→ v2 ROLLED BACK after`),
+		"time to rollback":          regexp.MustCompile(`from v2 to weight 0 ACKed by every xDS client: [0-9.]+m?s\n`),
+		"v3 promoted":               regexp.MustCompile(`→ v3 PROMOTED after`),
+		"summary row for v2":        regexp.MustCompile(`1 a bad canary is rolled back\s+v1 → v2\s+rolled back\s+rolled back\s`),
+		"summary row for v3":        regexp.MustCompile(`2 a good canary is promoted\s+v1 → v3\s+promoted\s+promoted\s`),
+		"the autoscaler's scale-up": regexp.MustCompile(`SCALE UP 1 → [2-8] \(users at`),
+		"the autoscaler's result":   regexp.MustCompile(`→ SCALED UP AND BACK DOWN in .*: 1 → [3-8] → [1-7] replicas`),
+		"summary row for scaling":   regexp.MustCompile(`3 the autoscaler follows a load ramp\s+-\s+scaled up and down\s+scaled up and down\s`),
+		"violation minutes":         regexp.MustCompile(`SLO violation minutes [0-9.]+, replica-minutes [0-9.]+`),
+		"wall time":                 regexp.MustCompile(`Wall time [0-9.]+s\.`),
+	}
+	for what, re := range checks {
+		if !re.MatchString(s) {
+			t.Errorf("output does not show %s (%s)", what, re)
+		}
+	}
+	if strings.Contains(s, "\033[") {
+		t.Error("output to a non-terminal holds terminal escapes")
 	}
 }
 

@@ -36,12 +36,14 @@ func TestWorldRoutesUsersByTheServedWeights(t *testing.T) {
 	if _, err := w.XDS.Apply(ctx, w.Service("v1", "v2"), traffic.Routing{Weights: traffic.Weights{Stable: 50, Canary: 50}}); err != nil {
 		t.Fatal(err)
 	}
+	drained := w.Load.Barrier()
+	waitFor(t, 10*time.Second, drained) // calls sent before 50/50 was ACKed have finished
 	before := w.Load.Stats()
-	time.Sleep(time.Second)
+	waitFor(t, 10*time.Second, func() bool { return w.Load.Stats().Sub(before).Completed() >= 200 })
 	d := w.Load.Stats().Sub(before)
 	v1, v2 := d.ByVersion["v1"], d.ByVersion["v2"]
 	if v1.Total() < 30 || v2.Total() < 30 {
-		t.Fatalf("at 50/50 users reached v1 %d and v2 %d times in 1 s at 200/s", v1.Total(), v2.Total())
+		t.Fatalf("at 50/50 users reached v1 %d and v2 %d times of %d", v1.Total(), v2.Total(), d.Completed())
 	}
 	if v1.Failed != 0 || v2.OK != 0 || v2.Codes["Unavailable"] != v2.Total() {
 		t.Fatalf("v1 %+v, v2 %+v: want v1 all OK and v2 all Unavailable", v1, v2)
@@ -52,9 +54,9 @@ func TestWorldRoutesUsersByTheServedWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("weight 0 applied in %v", applied.Took)
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, 10*time.Second, w.Load.Barrier()) // calls sent before the ACK have finished
 	after := w.Load.Stats()
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, 10*time.Second, func() bool { return w.Load.Stats().Sub(after).Completed() >= 100 })
 	if got := w.Load.Stats().Sub(after).ByVersion["v2"]; got.Total() != 0 {
 		t.Fatalf("after weight 0 was ACKed, users still reached v2 %d times", got.Total())
 	}

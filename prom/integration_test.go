@@ -99,10 +99,16 @@ func TestIntegrationHTTPQuerierOnPrometheus(t *testing.T) {
 	}
 	// The counters have not moved for more than a second of scrapes: the
 	// error ratio over the last second of rates is 0/0.
+	// Wait for that state rather than for a fixed time.
 	nan := build(strings.ReplaceAll(errRatio, "[1m]", "[1s]"))
-	time.Sleep(1500 * time.Millisecond)
-	if r := nan.Evaluate(ctx, q, time.Now()); r.Verdict != analysis.Inconclusive || !strings.Contains(r.Reason, "NaN") {
-		t.Fatalf("NaN: %s: %s", r.Verdict, r.Reason)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := nan.Evaluate(ctx, q, time.Now())
+		if r.Verdict == analysis.Inconclusive && strings.Contains(r.Reason, "NaN") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("NaN: %s: %s", r.Verdict, r.Reason)
+		}
 	}
 
 	// Prometheus stops: the querier fails after its retries and the check

@@ -3,6 +3,7 @@ package actuator_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,11 +171,27 @@ func TestLocalSpreadsCallsOverItsReplicasThroughXDS(t *testing.T) {
 			}
 		})
 	}
+	three := loc.Replicas()
 	if err := a.SetScale(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	waitScale(t, loc, autoscale.Scale{Desired: 1, Ready: 1})
-	time.Sleep(400 * time.Millisecond) // past the drain: the removed replicas are stopped
+	// Past the drain the removed replicas are stopped: wait until their
+	// addresses refuse connections.
+	for _, r := range three[1:] {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", r.Addr(), time.Second)
+			if err != nil {
+				break
+			}
+			_ = c.Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("removed replica %s still accepts connections", r.Addr())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	close(stop)
 	wg.Wait()
 	if failed.Load() > 0 {

@@ -1,7 +1,6 @@
 package slocost
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vaneproj/vane/internal/tools"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb"
 	"go.yaml.in/yaml/v3"
@@ -162,31 +163,43 @@ func scrapeRuleMetrics(ctx context.Context, addr string) (iters, last map[string
 		return nil, nil, 0, 0, err
 	}
 	defer resp.Body.Close()
-	iters, last = map[string]float64{}, map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 || strings.HasPrefix(line, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("parse %s/metrics: %w", addr, err)
+	}
+	// value is a counter's, gauge's or untyped metric's value.
+	value := func(m *dto.Metric) float64 {
 		switch {
-		case strings.HasPrefix(line, "prometheus_rule_group_iterations_total{"):
-			iters[line[:i]] = v
-		case strings.HasPrefix(line, "prometheus_rule_group_last_duration_seconds{"):
-			last[line[:i]] = v
-		case strings.HasPrefix(line, "prometheus_rule_group_iterations_missed_total{"):
-			missed += v
-		case line[:i] == "process_cpu_seconds_total":
-			cpu = v
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue()
+		default:
+			return m.GetUntyped().GetValue()
 		}
 	}
-	return iters, last, missed, cpu, sc.Err()
+	// byGroup keys a family's values by their label set (the rule group).
+	byGroup := func(name string) map[string]float64 {
+		out := map[string]float64{}
+		for _, m := range mfs[name].GetMetric() {
+			var key strings.Builder
+			for _, l := range m.GetLabel() {
+				key.WriteString(l.GetName() + "=" + l.GetValue() + ",")
+			}
+			out[key.String()] = value(m)
+		}
+		return out
+	}
+	iters = byGroup("prometheus_rule_group_iterations_total")
+	last = byGroup("prometheus_rule_group_last_duration_seconds")
+	for _, v := range byGroup("prometheus_rule_group_iterations_missed_total") {
+		missed += v
+	}
+	for _, m := range mfs["process_cpu_seconds_total"].GetMetric() {
+		cpu = value(m)
+	}
+	return iters, last, missed, cpu, nil
 }
 
 // evalRules runs Prometheus on a copy of the history with one rule file

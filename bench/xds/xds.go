@@ -33,6 +33,7 @@ import (
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/procfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
@@ -208,10 +209,9 @@ func memSample() (heap, rss uint64) {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
-		if f := strings.Fields(string(b)); len(f) > 1 {
-			pages, _ := strconv.ParseUint(f[1], 10, 64)
-			rss = pages * uint64(os.Getpagesize())
+	if p, err := procfs.Self(); err == nil {
+		if st, err := p.Stat(); err == nil {
+			rss = uint64(st.ResidentMemory())
 		}
 	}
 	return ms.HeapAlloc, rss

@@ -67,3 +67,11 @@ func TestServersPushOnlyTheRoute(t *testing.T) {
 		})
 	}
 }
+
+// TestMemSample reads this process's live heap and resident set from procfs.
+func TestMemSample(t *testing.T) {
+	heap, rss := memSample()
+	if heap == 0 || rss < heap {
+		t.Fatalf("heap %d bytes, rss %d bytes: want 0 < heap <= rss", heap, rss)
+	}
+}

@@ -24,7 +24,8 @@ func TestRunAutoscales(t *testing.T) {
 	state := filepath.Join(dir, "replicas")
 	writeFile(t, state, "2 2\n", 0o644)
 	script := filepath.Join(dir, "scale.sh")
-	writeFile(t, script, "#!/bin/sh\nset -e\ncase \"$1\" in\n  get) cat "+state+" ;;\n  set) echo \"$2 $2\" > "+state+" ;;\nesac\n", 0o755)
+	gets := filepath.Join(dir, "gets") // one line per get: one per look
+	writeFile(t, script, "#!/bin/sh\nset -e\ncase \"$1\" in\n  get) echo >> "+gets+"; cat "+state+" ;;\n  set) echo \"$2 $2\" > "+state+" ;;\nesac\n", 0o755)
 	token := filepath.Join(dir, "token")
 	writeFile(t, token, "t0k3n", 0o600)
 	httpAddr := freeAddr(t)
@@ -89,8 +90,19 @@ services:
 	if _, err = run("autoscale", "pause", "nope"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Fatalf("pause unknown: %v", err)
 	}
+	looks := func() int {
+		b, _ := os.ReadFile(gets)
+		return strings.Count(string(b), "\n")
+	}
 	writeFile(t, state, "3 3\n", 0o644) // someone else scales meanwhile
-	time.Sleep(2 * time.Second)
+	// Two more looks: the first began after the write, so it saw 3
+	// replicas, and would have acted before the second began.
+	seen := looks()
+	for deadline := time.Now().Add(20 * time.Second); looks() < seen+2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no two looks within 20s\nvane log:\n%s", logs.String())
+		}
+	}
 	if replicas() != "3 3" {
 		t.Fatalf("acted while paused: %q", replicas())
 	}

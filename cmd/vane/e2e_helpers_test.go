@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/demo/loadgen"
@@ -312,4 +315,28 @@ func startController(t *testing.T, cfg *config.Config) *promtest.SyncBuffer {
 		}
 	})
 	return &logs
+}
+
+// evaluations returns how many evaluations (ticks) vane's rollout
+// controller made for rollout name, read from the process's /metrics.
+func (a apiCaller) evaluations(t *testing.T, name string) uint64 {
+	t.Helper()
+	resp, err := http.Get(a.base + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	for _, m := range mfs["vane_rollout_evaluation_duration_seconds"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "rollout" && l.GetValue() == name {
+				return m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return 0
 }

@@ -91,7 +91,9 @@ services:
 	a.waitRollout("the rollout reports why it does not start", "checkout", 20*time.Second, p, func(st rollout.State) bool {
 		return strings.Contains(st.Reason, "can never match")
 	})
-	time.Sleep(3 * time.Second) // a few more looks: it must stay put
+	// A few more looks (evaluations): it must stay put.
+	looks := a.evaluations(t, "checkout")
+	waitUntil(t, "three more evaluations", 20*time.Second, p, func() bool { return a.evaluations(t, "checkout") >= looks+3 })
 	st, events, _ := a.state("checkout")
 	if st.Phase != rollout.Pending || st.Routing.Weights.Canary != 0 {
 		t.Fatalf("a blind judge let the rollout move: %s, canary %d%%: %s", st.Phase, st.Routing.Weights.Canary, st.Reason)

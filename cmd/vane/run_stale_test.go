@@ -78,7 +78,19 @@ services:
 		t.Fatal(err)
 	}
 	t.Logf("Prometheus stopped %s into the analysis; the canary now fails 30%% of its calls", stoppedAt.Sub(t0).Round(time.Millisecond))
-	time.Sleep(20 * time.Second)
+	// Wait until the judge has looked, during the outage, past the end of
+	// the 15 s analysis: the rollout must still be waiting for data.
+	a.waitRollout("a look past the 15s analysis during the outage", "checkout", 60*time.Second, p, func(st rollout.State) bool {
+		if st.Phase.Terminal() || st.AnalysisStarted.IsZero() {
+			return st.Phase.Terminal()
+		}
+		for _, r := range st.Results {
+			if r.At.After(st.AnalysisStarted.Add(17 * time.Second)) {
+				return true
+			}
+		}
+		return false
+	})
 	if st, _, _ := a.state("checkout"); st.Phase.Terminal() {
 		t.Fatalf("the rollout ended during the outage: %s: %s", st.Phase, st.Reason)
 	}

@@ -115,14 +115,16 @@ services:
 		t.Logf("  %+8.3fs %-10s %s", e.At.Sub(firstBad).Seconds(), e.Type, e.Reason)
 	}
 	t.Logf("bad canary v2: %s; first bad request → weight 0 ACKed by every proxy: %s", st.Reason, weight0.Sub(firstBad).Round(time.Millisecond))
-	time.Sleep(2500 * time.Millisecond) // calls sent before the ACK may still be in flight (timeout 2 s)
+	// Calls sent before the ACK may still be in flight (timeout 2 s): wait
+	// until they have finished.
+	waitUntil(t, "the calls sent before the weight-0 ACK finished", 10*time.Second, p, gen.Barrier())
 	if last := gen.Stats().ByVersion["v2"].LastServed; last.After(weight0.Add(100 * time.Millisecond)) {
 		t.Fatalf("v2 answered a call sent %s after the weight-0 ACK", last.Sub(weight0))
 	} else {
 		t.Logf("the last call v2 answered was sent %s before the weight-0 ACK", weight0.Sub(last).Round(time.Millisecond))
 	}
 	quiet := gen.Stats()
-	time.Sleep(3 * time.Second)
+	waitUntil(t, "200 more calls after the rollback", 20*time.Second, p, func() bool { return gen.Stats().Sub(quiet).Completed() >= 200 })
 	if n := gen.Stats().Sub(quiet).ByVersion["v2"].Total(); n != 0 {
 		t.Fatalf("v2 answered %d calls after the rollback", n)
 	}
@@ -147,10 +149,9 @@ services:
 	t.Logf("SIGKILL at step %d (%s), canary %d%%", killed.Step+1, killed.CurrentStep(), killed.Routing.Weights.Canary)
 	// Meanwhile the client keeps its last config: v3 still gets traffic.
 	mid := gen.Stats()
-	time.Sleep(time.Second)
-	if gen.Stats().Sub(mid).ByVersion["v3"].OK == 0 {
-		t.Fatal("the xDS client stopped sending to v3 while vane was down")
-	}
+	waitUntil(t, "v3 answers calls while vane is down (the xDS client keeps its last config)", 10*time.Second, p, func() bool {
+		return gen.Stats().Sub(mid).ByVersion["v3"].OK > 0
+	})
 
 	p2 := startVane(t, bin, cfgFile)
 	a.waitReady("readyz after restart", p2)
@@ -169,9 +170,9 @@ services:
 		t.Fatalf("the restarted controller repeated the first step:\n%s", p2.out.String())
 	}
 	a.waitRollout("v3 promoted", "checkout", 90*time.Second, p2, phaseIs(rollout.Succeeded))
-	time.Sleep(2 * time.Second)
+	waitUntil(t, "the calls sent before the promotion finished", 10*time.Second, p2, gen.Barrier())
 	after := gen.Stats()
-	time.Sleep(2 * time.Second)
+	waitUntil(t, "200 calls after the promotion", 20*time.Second, p2, func() bool { return gen.Stats().Sub(after).Completed() >= 200 })
 	d := gen.Stats().Sub(after)
 	if d.ByVersion["v3"].OK == 0 || d.ByVersion["v1"].Total() != 0 || d.ByVersion["v2"].Total() != 0 {
 		t.Fatalf("after promotion the client got v1 %d, v2 %d, v3 %d calls", d.ByVersion["v1"].Total(), d.ByVersion["v2"].Total(), d.ByVersion["v3"].Total())

@@ -170,6 +170,10 @@ type Generator struct {
 
 	mu    sync.Mutex
 	stats Stats
+	// epoch is the current Barrier epoch; pending counts the unfinished
+	// calls sent in each epoch.
+	epoch   uint64
+	pending map[uint64]int
 
 	closeOnce sync.Once
 	closeErr  error
@@ -210,7 +214,7 @@ func New(cfg Config) (*Generator, error) {
 		return nil, fmt.Errorf("loadgen: dial %s: %w", cfg.Target, err)
 	}
 	g := &Generator{cfg: cfg, logger: logger.With("target", cfg.Target), cc: cc,
-		client: testgrpc.NewTestServiceClient(cc), stats: Stats{ByVersion: map[string]VersionStats{}}}
+		client: testgrpc.NewTestServiceClient(cc), stats: Stats{ByVersion: map[string]VersionStats{}}, pending: map[uint64]int{}}
 	g.rate.Store(math.Float64bits(cfg.Rate))
 	return g, nil
 }
@@ -330,13 +334,46 @@ func (g *Generator) Run(ctx context.Context) error {
 		g.inFlight.Add(1)
 		g.mu.Lock()
 		g.stats.Sent++
+		epoch := g.epoch
+		g.pending[epoch]++
 		g.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer g.inFlight.Add(-1)
+			defer g.finished(epoch)
 			g.call(ctx)
 		}()
+	}
+}
+
+// finished records that a call sent in epoch is over.
+func (g *Generator) finished(epoch uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pending[epoch]--; g.pending[epoch] == 0 {
+		delete(g.pending, epoch)
+	}
+}
+
+// Barrier returns a condition that holds once every call sent before
+// Barrier was called has finished (answered, failed or cut short). After
+// a routing change is ACKed, waiting for it means that every call counted
+// from then on was routed by the new configuration.
+func (g *Generator) Barrier() func() bool {
+	g.mu.Lock()
+	before := g.epoch
+	g.epoch++
+	g.mu.Unlock()
+	return func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for e := range g.pending {
+			if e <= before {
+				return false
+			}
+		}
+		return true
 	}
 }
 

@@ -77,7 +77,8 @@ func TestThroughXDS(t *testing.T) {
 	if _, err := srv.Apply(ctx, svc, traffic.Routing{Weights: traffic.Weights{Canary: 100}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // calls sent before the ACK may still land on v1
+	drained := g.Barrier()
+	wait(func(loadgen.Stats) bool { return drained() }) // calls sent before the ACK have finished
 	before := g.Stats()
 	wait(func(s loadgen.Stats) bool { return s.Sub(before).ByVersion["v2"].OK >= 50 })
 	if d := g.Stats().Sub(before); d.ByVersion["v1"].Total() != 0 {
