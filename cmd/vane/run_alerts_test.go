@@ -96,7 +96,13 @@ alertmanager:
 	if want := "http://" + httpAddr + "/prometheus/graph?g0.expr=vector%281%29"; !strings.HasPrefix(gen, want) {
 		t.Fatalf("generatorURL %q, want %s…", gen, want)
 	}
-	resp, err := http.Get(gen)
+	// The rules may fire before the HTTP server listens: wait for it.
+	var resp *http.Response
+	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err = http.Get(gen); err == nil || time.Now().After(wait) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,8 +75,11 @@ func TestRunFailoverOnEtcd(t *testing.T) {
 			t.Fatal(err)
 		}
 		httpAddr, xdsAddr := freeAddr(t), freeAddr(t)
+		// The users' xDS client connects to a follower: the leader counts
+		// only its own proxies' ACKs, so it may not wait for one.
 		cfg := fmt.Sprintf(`xds:
   listen: %s
+  min_proxies: 0
 http:
   listen: %s
 prometheus:
