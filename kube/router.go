@@ -1,0 +1,112 @@
+package kube
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vaneproj/vane/traffic"
+)
+
+// Router is a traffic.Router whose services' endpoints come from
+// Watchers: Apply replaces the stable and canary endpoint lists of a
+// watched service with the Watcher's ready endpoints of each version, and
+// Run re-applies the last routing of a service when they change.
+type Router struct {
+	inner    traffic.Router
+	watchers map[string]*Watcher
+	log      *slog.Logger
+	// Timeout bounds a re-apply after an endpoint change (default 10s).
+	Timeout time.Duration
+
+	mu   sync.Mutex
+	last map[string]applied
+	svc  map[string]*sync.Mutex
+}
+
+type applied struct {
+	svc traffic.Service
+	r   traffic.Routing
+}
+
+// NewRouter wraps inner; watchers maps a routed service's name to its
+// Watcher. Services without one pass through unchanged. log may be nil.
+func NewRouter(inner traffic.Router, watchers map[string]*Watcher, log *slog.Logger) *Router {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Router{inner: inner, watchers: watchers, log: log, Timeout: 10 * time.Second,
+		last: map[string]applied{}, svc: map[string]*sync.Mutex{}}
+}
+
+// Fill returns svc with its endpoints taken from its Watcher, if it has
+// one.
+func (r *Router) Fill(svc traffic.Service) traffic.Service {
+	w := r.watchers[svc.Name]
+	if w == nil {
+		return svc
+	}
+	svc.Stable.Endpoints = w.Endpoints(svc.Stable.Version)
+	svc.Canary.Endpoints = w.Endpoints(svc.Canary.Version)
+	return svc
+}
+
+func (r *Router) lock(name string) *sync.Mutex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.svc[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		r.svc[name] = l
+	}
+	return l
+}
+
+// Apply applies routing to svc with its current Kubernetes endpoints.
+func (r *Router) Apply(ctx context.Context, svc traffic.Service, routing traffic.Routing) (traffic.Applied, error) {
+	l := r.lock(svc.Name)
+	l.Lock()
+	defer l.Unlock()
+	if r.watchers[svc.Name] != nil {
+		r.mu.Lock()
+		r.last[svc.Name] = applied{svc: svc, r: routing}
+		r.mu.Unlock()
+	}
+	return r.inner.Apply(ctx, r.Fill(svc), routing)
+}
+
+// Run re-applies, until ctx ends, a service's last routing each time its
+// Watcher reports a change. A failed re-apply is logged; the proxies keep
+// the endpoints they had.
+func (r *Router) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for name, w := range r.watchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-w.Changed():
+				}
+				r.mu.Lock()
+				a, ok := r.last[name]
+				r.mu.Unlock()
+				if !ok {
+					continue
+				}
+				actx, cancel := context.WithTimeout(ctx, r.Timeout)
+				res, err := r.Apply(actx, a.svc, a.r)
+				cancel()
+				if err != nil {
+					r.log.Warn("Kubernetes endpoints changed but were not applied", "service", name, "err", err)
+					continue
+				}
+				r.log.Debug("Kubernetes endpoints applied", "service", name, "version", res.Version, "took", res.Took)
+			}
+		}()
+	}
+	wg.Wait()
+}
