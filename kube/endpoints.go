@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -133,16 +134,22 @@ func (p Permission) describe(namespace string) string {
 	return fmt.Sprintf("verb %q on %s (apiGroup %s) in namespace %q", p.Verb, p.Resource, g, namespace)
 }
 
-// Run checks access, starts the informers and waits until their caches
-// are filled, then returns; the informers run until ctx ends.
-func (w *Watcher) Run(ctx context.Context) error {
-	if err := CheckAccess(ctx, w.client, w.sel.Namespace); err != nil {
+// Run checks access, starts the informers and waits, at most syncTimeout
+// (0: as long as ctx lasts), until their caches are filled, then returns;
+// the informers run until ctx ends.
+func (w *Watcher) Run(ctx context.Context, syncTimeout time.Duration) error {
+	sctx, cancel := ctx, context.CancelFunc(func() {})
+	if syncTimeout > 0 {
+		sctx, cancel = context.WithTimeout(ctx, syncTimeout)
+	}
+	defer cancel()
+	if err := CheckAccess(sctx, w.client, w.sel.Namespace); err != nil {
 		return err
 	}
 	go w.slices.RunWithContext(ctx)
 	go w.pods.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), w.slices.HasSynced, w.pods.HasSynced) {
-		return fmt.Errorf("kube: EndpointSlices of %s/%s: caches not synced: %w", w.sel.Namespace, w.sel.Service, ctx.Err())
+	if !cache.WaitForCacheSync(sctx.Done(), w.slices.HasSynced, w.pods.HasSynced) {
+		return fmt.Errorf("kube: EndpointSlices of %s/%s: caches not synced: %w", w.sel.Namespace, w.sel.Service, sctx.Err())
 	}
 	w.log.Info("Following Kubernetes endpoints", "version_label", w.sel.VersionLabel)
 	return nil

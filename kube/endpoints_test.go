@@ -171,7 +171,7 @@ func TestEndpointSliceChangesReachEDS(t *testing.T) {
 
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	w := kube.NewWatcher(client, kube.Selector{Namespace: ns, Service: "cart", VersionLabel: "version", PortName: "http"}, log)
-	if err := w.Run(ctx); err != nil {
+	if err := w.Run(ctx, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := xds.New(xds.Options{Listen: "127.0.0.1:0", Logger: log, Registerer: prometheus.NewRegistry()})
