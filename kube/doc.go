@@ -13,6 +13,13 @@
 // (SelfSubjectAccessReview) whether it may list and watch EndpointSlices
 // and Pods, and names the missing permission if not.
 //
+// LeaseElector elects one leader among replicas with a coordination.k8s.io
+// Lease (client-go's tools/leaderelection with a resourcelock.LeaseLock),
+// the same contract as package ha's etcd Elector: Run calls lead once this
+// replica leads and ends its context when the Lease could not be renewed
+// within RenewDeadline, which is shorter than the LeaseDuration followers
+// wait, so a deposed leader stops acting before another starts.
+//
 // kube must not import rollout, xds, store or cmd: it knows traffic.Router
 // only.
 package kube
