@@ -111,6 +111,7 @@ func TestLeaseElectionFailsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := "intruder"
+	start = time.Now()
 	l.Spec.HolderIdentity = &other
 	if _, err := client.CoordinationV1().Leases("default").Update(context.Background(), l, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -121,6 +122,7 @@ func TestLeaseElectionFailsOver(t *testing.T) {
 		if !errors.Is(err, ErrLeadershipLost) {
 			t.Fatalf("c.Run after losing its Lease = %v, want ErrLeadershipLost", err)
 		}
+		t.Logf("lease taken → c stopped: %s", time.Since(start))
 	case <-time.After(5 * time.Second):
 		t.Fatal("c still runs 5s after its Lease was taken")
 	}
