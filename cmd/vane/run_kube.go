@@ -57,7 +57,9 @@ func kubeEndpoints(ctx context.Context, g *runGroup, cfg *config.Config, xs traf
 	fill := func(services []rollout.ServiceConfig) []rollout.ServiceConfig {
 		out := make([]rollout.ServiceConfig, len(services))
 		for i, s := range services {
-			s.Service = r.Fill(s.Service)
+			if watchers[s.Service.Name] != nil {
+				s.Service, s.DynamicEndpoints = r.Fill(s.Service), true
+			}
 			out[i] = s
 		}
 		return out
