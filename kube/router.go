@@ -19,6 +19,10 @@ type Router struct {
 	log      *slog.Logger
 	// Timeout bounds a re-apply after an endpoint change (default 10s).
 	Timeout time.Duration
+	// OnChange, when set before Run, is called after every endpoint
+	// change of a service (after its re-apply), e.g. to start a rollout
+	// once the canary has endpoints.
+	OnChange func(service string)
 
 	mu   sync.Mutex
 	last map[string]applied
@@ -39,6 +43,10 @@ func NewRouter(inner traffic.Router, watchers map[string]*Watcher, log *slog.Log
 	return &Router{inner: inner, watchers: watchers, log: log, Timeout: 10 * time.Second,
 		last: map[string]applied{}, svc: map[string]*sync.Mutex{}}
 }
+
+// Watches reports whether the service name's endpoints come from a
+// Watcher.
+func (r *Router) Watches(name string) bool { return r.watchers[name] != nil }
 
 // Fill returns svc with its endpoints taken from its Watcher, if it has
 // one.
@@ -91,22 +99,31 @@ func (r *Router) Run(ctx context.Context) {
 					return
 				case <-w.Changed():
 				}
-				r.mu.Lock()
-				a, ok := r.last[name]
-				r.mu.Unlock()
-				if !ok {
-					continue
+				r.reapply(ctx, name)
+				if r.OnChange != nil {
+					r.OnChange(name)
 				}
-				actx, cancel := context.WithTimeout(ctx, r.Timeout)
-				res, err := r.Apply(actx, a.svc, a.r)
-				cancel()
-				if err != nil {
-					r.log.Warn("Kubernetes endpoints changed but were not applied", "service", name, "err", err)
-					continue
-				}
-				r.log.Debug("Kubernetes endpoints applied", "service", name, "version", res.Version, "took", res.Took)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// reapply applies the last routing of the service name again, with its
+// current endpoints.
+func (r *Router) reapply(ctx context.Context, name string) {
+	r.mu.Lock()
+	a, ok := r.last[name]
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	res, err := r.Apply(actx, a.svc, a.r)
+	if err != nil {
+		r.log.Warn("Kubernetes endpoints changed but were not applied", "service", name, "err", err)
+		return
+	}
+	r.log.Debug("Kubernetes endpoints applied", "service", name, "version", res.Version, "took", res.Took)
 }

@@ -270,22 +270,23 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 	g.start(ctx, "xds server", xs.Run)
-	router, fill, err := kubeEndpoints(ctx, g, cfg, xs, log)
+	kw, err := kubeEndpoints(ctx, cfg, xs, log)
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 
 	// 4. Rollout loops.
 	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
-	mgr, err := rollout.NewManager(rollout.Options{Router: router, Querier: querier, Store: db, Budget: slos.Budget,
+	mgr, err := rollout.NewManager(rollout.Options{Router: kw.router, Querier: querier, Store: db, Budget: slos.Budget,
 		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"),
-		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, fill(cfg.ServiceConfigs()))
+		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, kw.fill(cfg.ServiceConfigs()))
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 	if elector == nil {
 		g.start(ctx, "rollout controller", mgr.Run)
 	}
+	kw.start(ctx, g, mgr.Reconcile, log.With("component", "kube"))
 
 	// 4b. Autoscalers: their actuators stop after them.
 	actx, stopActuators := context.WithCancel(context.WithoutCancel(ctx))
@@ -338,7 +339,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	g.start(ctx, "http api", func(ctx context.Context) error { return srv.Run(ctx, "") })
 
 	// 6. The configuration watcher.
-	g.start(ctx, "config watcher", func(ctx context.Context) error { return watchConfig(ctx, cfg.File, mgr, fill, log) })
+	g.start(ctx, "config watcher", func(ctx context.Context) error { return watchConfig(ctx, cfg.File, mgr, kw.fill, log) })
 
 	promDesc := "embedded"
 	if cfg.Prometheus.URL != "" {

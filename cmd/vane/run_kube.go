@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -15,11 +16,59 @@ import (
 	"github.com/vaneproj/vane/traffic"
 )
 
+// kubeWiring connects the services whose endpoints come from Kubernetes
+// to the rollout loops.
+type kubeWiring struct {
+	// router is what the rollout loops apply routings through (the xDS
+	// server itself when no service is watched).
+	router traffic.Router
+	kr     *kube.Router
+
+	mu   sync.Mutex
+	last []rollout.ServiceConfig
+}
+
+// fill puts the watched endpoints into service configurations (and
+// remembers them for later endpoint changes).
+func (k *kubeWiring) fill(services []rollout.ServiceConfig) []rollout.ServiceConfig {
+	if k.kr == nil {
+		return services
+	}
+	k.mu.Lock()
+	k.last = services
+	k.mu.Unlock()
+	out := make([]rollout.ServiceConfig, len(services))
+	for i, s := range services {
+		if k.kr.Watches(s.Service.Name) {
+			s.Service, s.DynamicEndpoints = k.kr.Fill(s.Service), true
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// start follows endpoint changes until ctx ends: each re-applies the
+// service's routing, then hands the refilled services to reconcile (so
+// that a canary whose Pods became ready starts its rollout).
+func (k *kubeWiring) start(ctx context.Context, g *runGroup, reconcile func([]rollout.ServiceConfig) error, log *slog.Logger) {
+	if k.kr == nil {
+		return
+	}
+	k.kr.OnChange = func(string) {
+		k.mu.Lock()
+		last := k.last
+		k.mu.Unlock()
+		if err := reconcile(k.fill(last)); err != nil {
+			log.Warn("Kubernetes endpoints changed; the services could not be reconciled", "err", err)
+		}
+	}
+	g.start(ctx, "kubernetes endpoints", func(ctx context.Context) error { k.kr.Run(ctx); return nil })
+}
+
 // kubeEndpoints starts a Watcher for every service whose endpoints come
-// from Kubernetes and waits for their caches. It returns the router the
-// rollout loops use (xs itself when no service is watched) and fill, which
-// puts the watched endpoints into service configurations.
-func kubeEndpoints(ctx context.Context, g *runGroup, cfg *config.Config, xs traffic.Router, log *slog.Logger) (traffic.Router, func([]rollout.ServiceConfig) []rollout.ServiceConfig, error) {
+// from Kubernetes and waits for their caches; the watchers run until ctx
+// ends.
+func kubeEndpoints(ctx context.Context, cfg *config.Config, xs traffic.Router, log *slog.Logger) (*kubeWiring, error) {
 	watchers := map[string]*kube.Watcher{}
 	clients := map[string]kubernetes.Interface{}
 	for _, s := range cfg.Services {
@@ -34,35 +83,24 @@ func kubeEndpoints(ctx context.Context, g *runGroup, cfg *config.Config, xs traf
 			rules.ExplicitPath = path
 			rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 			if err != nil {
-				return nil, nil, fmt.Errorf("service %q: kubernetes: kubeconfig: %w", s.Name, err)
+				return nil, fmt.Errorf("service %q: kubernetes: kubeconfig: %w", s.Name, err)
 			}
 			rc.UserAgent = "vane"
 			if client, err = kubernetes.NewForConfig(rc); err != nil {
-				return nil, nil, fmt.Errorf("service %q: kubernetes: %w", s.Name, err)
+				return nil, fmt.Errorf("service %q: kubernetes: %w", s.Name, err)
 			}
 			clients[path] = client
 		}
 		w := kube.NewWatcher(client, kube.Selector{Namespace: k.Namespace, Service: k.Service, VersionLabel: k.VersionLabel, PortName: k.Port},
 			log.With("component", "kube", "service", s.Name))
 		if err := w.Run(ctx, 30*time.Second); err != nil {
-			return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+			return nil, fmt.Errorf("service %q: %w", s.Name, err)
 		}
 		watchers[s.Name] = w
 	}
 	if len(watchers) == 0 {
-		return xs, func(s []rollout.ServiceConfig) []rollout.ServiceConfig { return s }, nil
+		return &kubeWiring{router: xs}, nil
 	}
 	r := kube.NewRouter(xs, watchers, log.With("component", "kube"))
-	g.start(ctx, "kubernetes endpoints", func(ctx context.Context) error { r.Run(ctx); return nil })
-	fill := func(services []rollout.ServiceConfig) []rollout.ServiceConfig {
-		out := make([]rollout.ServiceConfig, len(services))
-		for i, s := range services {
-			if watchers[s.Service.Name] != nil {
-				s.Service, s.DynamicEndpoints = r.Fill(s.Service), true
-			}
-			out[i] = s
-		}
-		return out
-	}
-	return r, fill, nil
+	return &kubeWiring{router: r, kr: r}, nil
 }

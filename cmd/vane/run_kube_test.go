@@ -18,6 +18,7 @@ import (
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/internal/kubetest"
+	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -86,18 +87,26 @@ current-context: test
 	})
 	g := &runGroup{log: slog.New(slog.DiscardHandler), fail: make(chan *component, 1)}
 	defer g.stop(time.Now().Add(5 * time.Second))
-	router, fill, err := kubeEndpoints(ctx, g, cfg, inner, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	kw, err := kubeEndpoints(ctx, cfg, inner, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	services := fill(cfg.ServiceConfigs())
-	if got := services[0].Service; !slices.Equal(got.Stable.Endpoints, []string{"10.2.0.1:8080"}) || !slices.Equal(got.Canary.Endpoints, []string{"10.2.0.2:8080"}) {
+	var reconciled [][]rollout.ServiceConfig
+	kw.start(ctx, g, func(s []rollout.ServiceConfig) error {
+		mu.Lock()
+		defer mu.Unlock()
+		reconciled = append(reconciled, s)
+		return nil
+	}, log)
+	services := kw.fill(cfg.ServiceConfigs())
+	if got := services[0]; !got.DynamicEndpoints || !slices.Equal(got.Service.Stable.Endpoints, []string{"10.2.0.1:8080"}) || !slices.Equal(got.Service.Canary.Endpoints, []string{"10.2.0.2:8080"}) {
 		t.Fatalf("filled cart = %+v", got)
 	}
-	if got := services[1].Service; !slices.Equal(got.Stable.Endpoints, []string{"10.0.0.1:80"}) {
+	if got := services[1]; got.DynamicEndpoints || !slices.Equal(got.Service.Stable.Endpoints, []string{"10.0.0.1:80"}) {
 		t.Fatalf("filled static = %+v", got)
 	}
-	if _, err := router.Apply(ctx, cfg.Services[0].Traffic(), traffic.AllStable()); err != nil {
+	if _, err := kw.router.Apply(ctx, cfg.Services[0].Traffic(), traffic.AllStable()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -110,13 +119,18 @@ current-context: test
 	for {
 		mu.Lock()
 		last := applied[len(applied)-1]
+		var rec []rollout.ServiceConfig
+		if len(reconciled) > 0 {
+			rec = reconciled[len(reconciled)-1]
+		}
 		mu.Unlock()
-		if slices.Equal(last.Stable.Endpoints, []string{"10.2.0.2:8080"}) && len(last.Canary.Endpoints) == 0 {
-			t.Logf("slice changed → router re-applied: %s", time.Since(start))
+		if slices.Equal(last.Stable.Endpoints, []string{"10.2.0.2:8080"}) && len(last.Canary.Endpoints) == 0 &&
+			len(rec) == 2 && slices.Equal(rec[0].Service.Stable.Endpoints, []string{"10.2.0.2:8080"}) {
+			t.Logf("slice changed → router re-applied and services reconciled: %s", time.Since(start))
 			return
 		}
 		if time.Since(start) > 5*time.Second {
-			t.Fatalf("after 5s the last apply is %+v", last)
+			t.Fatalf("after 5s the last apply is %+v, the last reconcile %+v", last, rec)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
