@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
@@ -185,6 +187,8 @@ func TestEndpointSliceChangesReachEDS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	router := kube.NewRouter(srv, map[string]*kube.Watcher{"cart": w}, log)
+	reg := prometheus.NewRegistry()
+	router.Metrics = kube.NewMetrics(reg)
 	routerDone := make(chan struct{})
 	go func() { router.Run(ctx); close(routerDone) }()
 	defer func() {
@@ -256,4 +260,16 @@ func TestEndpointSliceChangesReachEDS(t *testing.T) {
 	}
 	took = await(t, eds, map[string][]string{stable: {"10.1.0.2:8080"}, canary: {"10.1.0.1:8080"}}, start, budget)
 	t.Logf("pod relabelled → EDS: %s", took)
+
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP vane_kube_ready_endpoints Ready endpoints taken from Kubernetes at the last apply, by backend (stable, canary).
+# TYPE vane_kube_ready_endpoints gauge
+vane_kube_ready_endpoints{backend="canary",service="cart"} 1
+vane_kube_ready_endpoints{backend="stable",service="cart"} 1
+`), "vane_kube_ready_endpoints"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "vane_kube_endpoint_reapplies_total"); err != nil || n == 0 {
+		t.Errorf("re-applies counted in %d series, %v", n, err)
+	}
 }

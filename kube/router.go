@@ -23,6 +23,8 @@ type Router struct {
 	// change of a service (after its re-apply), e.g. to start a rollout
 	// once the canary has endpoints.
 	OnChange func(service string)
+	// Metrics; NewRouter sets unregistered ones.
+	Metrics *Metrics
 
 	mu   sync.Mutex
 	last map[string]applied
@@ -40,7 +42,7 @@ func NewRouter(inner traffic.Router, watchers map[string]*Watcher, log *slog.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Router{inner: inner, watchers: watchers, log: log, Timeout: 10 * time.Second,
+	return &Router{inner: inner, watchers: watchers, log: log, Timeout: 10 * time.Second, Metrics: NewMetrics(nil),
 		last: map[string]applied{}, svc: map[string]*sync.Mutex{}}
 }
 
@@ -81,7 +83,12 @@ func (r *Router) Apply(ctx context.Context, svc traffic.Service, routing traffic
 		r.last[svc.Name] = applied{svc: svc, r: routing}
 		r.mu.Unlock()
 	}
-	return r.inner.Apply(ctx, r.Fill(svc), routing)
+	filled := r.Fill(svc)
+	if r.watchers[svc.Name] != nil {
+		r.Metrics.endpoints.WithLabelValues(svc.Name, "stable").Set(float64(len(filled.Stable.Endpoints)))
+		r.Metrics.endpoints.WithLabelValues(svc.Name, "canary").Set(float64(len(filled.Canary.Endpoints)))
+	}
+	return r.inner.Apply(ctx, filled, routing)
 }
 
 // Run re-applies, until ctx ends, a service's last routing each time its
@@ -122,8 +129,10 @@ func (r *Router) reapply(ctx context.Context, name string) {
 	defer cancel()
 	res, err := r.Apply(actx, a.svc, a.r)
 	if err != nil {
+		r.Metrics.reapplies.WithLabelValues(name, "failed").Inc()
 		r.log.Warn("Kubernetes endpoints changed but were not applied", "service", name, "err", err)
 		return
 	}
+	r.Metrics.reapplies.WithLabelValues(name, "applied").Inc()
 	r.log.Debug("Kubernetes endpoints applied", "service", name, "version", res.Version, "took", res.Took)
 }

@@ -270,7 +270,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 	g.start(ctx, "xds server", xs.Run)
-	kw, err := kubeEndpoints(ctx, cfg, xs, log)
+	kw, err := kubeEndpoints(ctx, cfg, xs, reg, log)
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}

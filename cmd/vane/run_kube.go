@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -68,7 +69,7 @@ func (k *kubeWiring) start(ctx context.Context, g *runGroup, reconcile func([]ro
 // kubeEndpoints starts a Watcher for every service whose endpoints come
 // from Kubernetes and waits for their caches; the watchers run until ctx
 // ends.
-func kubeEndpoints(ctx context.Context, cfg *config.Config, xs traffic.Router, log *slog.Logger) (*kubeWiring, error) {
+func kubeEndpoints(ctx context.Context, cfg *config.Config, xs traffic.Router, reg prometheus.Registerer, log *slog.Logger) (*kubeWiring, error) {
 	watchers := map[string]*kube.Watcher{}
 	clients := map[string]kubernetes.Interface{}
 	for _, s := range cfg.Services {
@@ -102,5 +103,6 @@ func kubeEndpoints(ctx context.Context, cfg *config.Config, xs traffic.Router, l
 		return &kubeWiring{router: xs}, nil
 	}
 	r := kube.NewRouter(xs, watchers, log.With("component", "kube"))
+	r.Metrics = kube.NewMetrics(reg)
 	return &kubeWiring{router: r, kr: r}, nil
 }

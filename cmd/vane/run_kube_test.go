@@ -88,7 +88,7 @@ current-context: test
 	g := &runGroup{log: slog.New(slog.DiscardHandler), fail: make(chan *component, 1)}
 	defer g.stop(time.Now().Add(5 * time.Second))
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	kw, err := kubeEndpoints(ctx, cfg, inner, log)
+	kw, err := kubeEndpoints(ctx, cfg, inner, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
