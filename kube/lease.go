@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,16 +100,15 @@ func (e *LeaseElector) Leader(ctx context.Context) (string, error) {
 // takes over at once), ErrLeadershipLost when renewing failed while
 // leading, or lead's error.
 func (e *LeaseElector) Run(ctx context.Context, lead func(ctx context.Context) error) error {
-	lock := &resourcelock.LeaseLock{
+	lock := &writtenLock{Interface: &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: e.o.Namespace, Name: e.o.Name},
 		Client:     e.client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.o.ID},
-	}
+	}}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var leadErr error
 	var voluntary bool // lead returned before its context ended
-	led := make(chan struct{})
 	done := make(chan struct{})
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: lock, Name: e.o.Name,
@@ -120,7 +120,6 @@ func (e *LeaseElector) Run(ctx context.Context, lead func(ctx context.Context) e
 				e.mu.Lock()
 				e.leading = true
 				e.mu.Unlock()
-				close(led)
 				e.log.Info("Leading", "id", e.o.ID, "lease", e.o.Namespace+"/"+e.o.Name)
 				leadErr = lead(lctx)
 				voluntary = lctx.Err() == nil
@@ -138,11 +137,11 @@ func (e *LeaseElector) Run(ctx context.Context, lead func(ctx context.Context) e
 	}
 	e.log.Info("Campaigning for leadership", "id", e.o.ID, "lease", e.o.Namespace+"/"+e.o.Name, "lease_duration", e.o.LeaseDuration)
 	le.Run(rctx)
-	select {
-	case <-led:
-	default:
+	if !lock.written.Load() {
 		return nil // ctx ended before this replica led
 	}
+	// A written Lease means the elector acquired it and started
+	// OnStartedLeading (maybe not yet running): wait for lead to end.
 	<-done
 	e.mu.Lock()
 	e.leading = false
@@ -155,4 +154,30 @@ func (e *LeaseElector) Run(ctx context.Context, lead func(ctx context.Context) e
 	}
 	e.log.Error("Leadership lost; stopped acting", "id", e.o.ID)
 	return ErrLeadershipLost
+}
+
+// writtenLock records that this replica wrote the Lease: leaderelection
+// writes it only to acquire or renew (or, after leading, to release), and
+// starts OnStartedLeading once it acquired it.
+type writtenLock struct {
+	resourcelock.Interface
+	written atomic.Bool
+}
+
+// Create creates the Lease and records success.
+func (l *writtenLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	err := l.Interface.Create(ctx, r)
+	if err == nil {
+		l.written.Store(true)
+	}
+	return err
+}
+
+// Update updates the Lease and records success.
+func (l *writtenLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	err := l.Interface.Update(ctx, r)
+	if err == nil {
+		l.written.Store(true)
+	}
+	return err
 }
