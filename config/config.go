@@ -243,6 +243,10 @@ type Service struct {
 	Rollout rollout.Plan `yaml:"rollout"`
 	// Autoscale, when set, scales the service (see Autoscale).
 	Autoscale *Autoscale `yaml:"autoscale"`
+	// Kubernetes, when set, takes the stable and canary endpoints from a
+	// Kubernetes Service's EndpointSlices instead of the static lists (see
+	// Kubernetes). Default: none.
+	Kubernetes *Kubernetes `yaml:"kubernetes"`
 }
 
 // Traffic returns the service as the traffic package models it.
@@ -388,6 +392,7 @@ func (c *Config) defaults() {
 			c.Scrape.Jobs[i].MetricsPath = "/metrics"
 		}
 	}
+	c.kubernetesDefaults()
 }
 
 var lineRE = regexp.MustCompile(`line (\d+): `)
@@ -692,8 +697,9 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 		names[s.Name] = i
 		if err := s.Traffic().Validate(); err != nil {
-			v.nested(p, errors.Unwrap(err))
+			v.nested(p, kubernetesEndpoints(s, errors.Unwrap(err)))
 		}
+		c.validateKubernetes(v, i, s)
 		if err := s.Rollout.Validate(); err != nil {
 			v.nested(p+".rollout", err)
 		}

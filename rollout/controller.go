@@ -53,6 +53,10 @@ type ServiceConfig struct {
 	Service traffic.Service
 	// Plan is the service's plan (defaults are applied at start).
 	Plan Plan
+	// DynamicEndpoints is set when the endpoints come from service
+	// discovery (Kubernetes) and change without a new version: a rollout
+	// is then identified by the canary's version alone.
+	DynamicEndpoints bool
 }
 
 // Options configures a Manager.
@@ -300,7 +304,7 @@ func (m *Manager) reconcile() {
 		if c.Version == "" || len(c.Endpoints) == 0 {
 			continue
 		}
-		if had && reflect.DeepEqual(st.Original.Canary, c) {
+		if had && (reflect.DeepEqual(st.Original.Canary, c) || cfg.DynamicEndpoints && st.Original.Canary.Version == c.Version) {
 			continue // this canary was (or is being) rolled out
 		}
 		if running {

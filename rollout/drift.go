@@ -18,7 +18,7 @@ func (m *Manager) driftLocked(name string) string {
 	}
 	served, _ := m.servedLocked(name)
 	cfg := sc.Service.Stable
-	if reflect.DeepEqual(served.Stable, cfg) {
+	if reflect.DeepEqual(served.Stable, cfg) || sc.DynamicEndpoints && served.Stable.Version == cfg.Version {
 		return ""
 	}
 	return fmt.Sprintf("vane.yaml names stable %s (%s), but %s (%s) is served since a rollout promoted it; to make the file match, set the service's stable to version %s, endpoints [%s] (until then Vane keeps serving %s)",

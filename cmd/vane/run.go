@@ -270,18 +270,23 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 	g.start(ctx, "xds server", xs.Run)
+	kw, err := kubeEndpoints(ctx, cfg, xs, reg, log)
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
 
 	// 4. Rollout loops.
 	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
-	mgr, err := rollout.NewManager(rollout.Options{Router: xs, Querier: querier, Store: db, Budget: slos.Budget,
+	mgr, err := rollout.NewManager(rollout.Options{Router: kw.router, Querier: querier, Store: db, Budget: slos.Budget,
 		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"),
-		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, cfg.ServiceConfigs())
+		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, kw.fill(cfg.ServiceConfigs()))
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 	if elector == nil {
 		g.start(ctx, "rollout controller", mgr.Run)
 	}
+	kw.start(ctx, g, mgr.Reconcile, log.With("component", "kube"))
 
 	// 4b. Autoscalers: their actuators stop after them.
 	actx, stopActuators := context.WithCancel(context.WithoutCancel(ctx))
@@ -334,7 +339,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	g.start(ctx, "http api", func(ctx context.Context) error { return srv.Run(ctx, "") })
 
 	// 6. The configuration watcher.
-	g.start(ctx, "config watcher", func(ctx context.Context) error { return watchConfig(ctx, cfg.File, mgr, log) })
+	g.start(ctx, "config watcher", func(ctx context.Context) error { return watchConfig(ctx, cfg.File, mgr, kw.fill, log) })
 
 	promDesc := "embedded"
 	if cfg.Prometheus.URL != "" {
@@ -421,7 +426,7 @@ func isLoopback(addr net.Addr) bool {
 
 // watchConfig polls the configuration file and hands a changed, valid
 // configuration to the rollout manager; a bad one is logged and ignored.
-func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, log *slog.Logger) error {
+func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, fill func([]rollout.ServiceConfig) []rollout.ServiceConfig, log *slog.Logger) error {
 	last, _ := os.ReadFile(file)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -441,7 +446,7 @@ func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, log *sl
 			log.Error("Configuration changed but is invalid; keeping the running one", "file", file, "err", err)
 			continue
 		}
-		if err := mgr.Reconcile(cfg.ServiceConfigs()); err != nil {
+		if err := mgr.Reconcile(fill(cfg.ServiceConfigs())); err != nil {
 			log.Error("Configuration changed but could not be applied", "file", file, "err", err)
 			continue
 		}
