@@ -159,11 +159,18 @@ func ParseIncidents(name string, r io.Reader) ([]Incident, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+			// A malformed row is reported and reading goes on; any other
+			// error ends the file.
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				break
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, pe.Line, err))
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) <= max(si, ei) {
 			errs = append(errs, fmt.Errorf("%s:%d: %d fields, want start and end", name, line, len(rec)))
 			continue
