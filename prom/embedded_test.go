@@ -83,8 +83,7 @@ func TestEmbeddedScrapesEvaluatesRulesAndAlerts(t *testing.T) {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var notified []Alert
-	notifiedCh := make(chan struct{}, 1)
+	notifiedCh := make(chan []Alert, 1)
 	m := NewMetrics(prometheus.NewRegistry())
 	e, err := NewEmbedded(EmbeddedConfig{
 		ScrapeInterval:     200 * time.Millisecond,
@@ -94,8 +93,7 @@ func TestEmbeddedScrapesEvaluatesRulesAndAlerts(t *testing.T) {
 		ExternalLabels:     map[string]string{"cluster": "demo"},
 		Notify: func(_ context.Context, alerts []Alert) {
 			select {
-			case notifiedCh <- struct{}{}:
-				notified = alerts
+			case notifiedCh <- alerts:
 			default:
 			}
 		},
@@ -144,7 +142,7 @@ func TestEmbeddedScrapesEvaluatesRulesAndAlerts(t *testing.T) {
 		t.Fatalf("alert %+v", a)
 	}
 	select {
-	case <-notifiedCh:
+	case notified := <-notifiedCh:
 		if len(notified) != 1 || notified[0].Labels["cluster"] != "demo" {
 			t.Fatalf("notified %+v", notified)
 		}
