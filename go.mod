@@ -33,6 +33,8 @@ require (
 	k8s.io/client-go v0.37.2
 )
 
+require github.com/oklog/run v1.2.0 // indirect
+
 require (
 	cel.dev/expr v0.25.3 // indirect
 	cloud.google.com/go/auth v0.24.1-0.20261001053825-dbc26066f70a // indirect

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/autoscale/actuator"
-	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -85,7 +84,7 @@ type AutoscaleResult struct {
 // runAutoscalePart ramps the users' load against replicas of stable that
 // a local actuator runs and publishes over xDS, while the real autoscale
 // controller scales them.
-func runAutoscalePart(ctx context.Context, w *World, db *store.DB, reg prometheus.Registerer, n *narrator, api *laterAutoscalers,
+func runAutoscalePart(ctx context.Context, w *World, db autoscale.Store, reg prometheus.Registerer, n *narrator, api *laterAutoscalers,
 	fast bool, stable string, logger *slog.Logger) (Part, error) {
 	at := autoscaleTimingsFor(fast)
 	part := Part{Title: "the autoscaler follows a load ramp", Stable: stable, Expected: ScaledUpAndDown, Outcome: Unfinished}

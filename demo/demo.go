@@ -7,22 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc/codes"
 
 	"github.com/vaneproj/vane/analysis"
-	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/slo"
-	"github.com/vaneproj/vane/store"
+	"github.com/vaneproj/vane/traffic"
 )
 
 // Service is the demo service's name: users dial xds:///demo.
@@ -189,32 +184,14 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	dir, err := os.MkdirTemp("", "vane-demo-")
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: state dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	slos, rulesPath, err := loadSLOs(dir)
+	slos, err := loadSLOs()
 	if err != nil {
 		return Summary{}, err
 	}
 
-	// The HTTP address is taken first, so that the embedded Prometheus's
-	// external URL (its alerts' generatorURL) is the one it is served at.
-	ln, err := net.Listen("tcp", o.HTTPListen)
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: http listen: %w", err)
-	}
-	httpURL := baseURL(ln.Addr())
-	lnServed := false
-	defer func() {
-		if !lnServed {
-			_ = ln.Close()
-		}
-	}()
-
 	n.line("Starting the demo world on loopback…")
+	router := &recordingRouter{}
+	autoscalers := &laterAutoscalers{}
 	w, err := StartWorld(ctx, WorldConfig{
 		Service: Service,
 		Versions: []sampleapp.Config{
@@ -223,66 +200,28 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			{Version: "v3"},
 		},
 		Stable:         "v1",
+		Plan:           demoPlan(tm),
+		SLOs:           slos,
+		SLOSources:     []string{SLOSpecName},
 		ScrapeInterval: tm.scrape,
 		Rate:           o.Rate,
 		SlowThreshold:  LatencyThreshold,
-		RuleFiles:      []string{rulesPath},
-		ExternalURL:    httpURL + "/prometheus",
-		Registerer:     reg,
+		HTTPListen:     o.HTTPListen,
+		Registry:       reg,
+		OnEvent:        n.event,
+		WrapRouter:     func(next traffic.Router) traffic.Router { router.next = next; return router },
+		Autoscalers:    autoscalers,
 		Logger:         logger,
 	})
 	if err != nil {
 		return Summary{}, err
 	}
 	defer w.Close()
-
-	db, err := store.Open(filepath.Join(dir, "vane.db"), store.Options{})
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: %w", err)
-	}
-	defer db.Close()
-
-	sloStatus := &slo.Evaluator{SLOs: slos, Querier: analysis.SLOQuerier(w.Prom), Timeout: 2 * time.Second}
-	router := &recordingRouter{next: w.XDS}
-	plan := demoPlan(tm)
-	mgr, err := rollout.NewManager(rollout.Options{
-		Router:  router,
-		Querier: w.Prom,
-		Store:   db,
-		Metrics: rollout.NewMetrics(reg),
-		Logger:  logger.With("component", "rollout"),
-		OnEvent: n.event,
-		// As in vane run: the judges are checked on v1's live series before
-		// a rollout starts, and a change counts once the users' xDS client
-		// ACKed it.
-		Preflight:  true,
-		MinProxies: 1,
-	}, []rollout.ServiceConfig{{Service: w.Service("v1", ""), Plan: plan}})
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: %w", err)
-	}
-	mctx, mcancel := context.WithCancel(context.Background())
-	mdone := make(chan struct{})
-	go func() {
-		defer close(mdone)
-		if err := mgr.Run(mctx); err != nil {
-			logger.Error("Rollout manager stopped", "err", err)
-		}
-	}()
-	defer func() { mcancel(); <-mdone }()
-
-	autoscalers := &laterAutoscalers{}
-	lnServed = true
-	stopHTTP, err := serveHTTP(ln, reg, w, mgr, sloStatus, autoscalers, logger)
-	if err != nil {
-		return Summary{}, err
-	}
-	defer stopHTTP()
+	httpURL := w.HTTP
+	mgr := w.Controller.Rollouts()
+	sloStatus := w.Controller.SLOs()
 	sum := Summary{HTTP: httpURL}
 
-	if err := waitUntil(ctx, 30*time.Second, mgr.Ready); err != nil {
-		return sum, fmt.Errorf("demo: rollout manager not ready: %w", err)
-	}
 	n.world(w, o, tm, httpURL)
 
 	parts := []struct {
@@ -315,7 +254,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		stable = st.Service.Stable.Version
 	}
 	n.part(3, fmt.Sprintf("a load ramp (%.0f → %.0f → %.0f calls/s) that the autoscaler follows with replicas of %s", rampLow, rampHigh, rampLow, stable))
-	part, err := runAutoscalePart(ctx, w, db, reg, n, autoscalers, o.Fast, stable, logger)
+	part, err := runAutoscalePart(ctx, w, w.Controller.Store(), reg, n, autoscalers, o.Fast, stable, logger)
 	sum.Parts = append(sum.Parts, part)
 	if err != nil {
 		return sum, err
@@ -454,42 +393,4 @@ func baseURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// serveHTTP serves Vane's HTTP API and web UI (package api: rollouts,
-// health, /metrics) and, under /prometheus/, the embedded Prometheus's
-// query API, on ln (which it closes); it returns a stop func.
-func serveHTTP(ln net.Listener, reg *prometheus.Registry, w *World, mgr *rollout.Manager, slos api.SLOs, as api.Autoscalers,
-	logger *slog.Logger) (func(), error) {
-	apiSrv, err := api.New(api.Options{
-		Rollouts:    mgr,
-		SLOs:        slos,
-		Autoscalers: as,
-		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Ready:       mgr.Ready,
-		Registerer:  reg,
-		Logger:      logger.With("component", "api"),
-	})
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/prometheus/", http.StripPrefix("/prometheus", w.Prom.Handler()))
-	mux.Handle("/", apiSrv.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
-		<-done
-	}
-	return stop, nil
 }

@@ -4,7 +4,9 @@
 // latency) and v3 (healthy) as real gRPC servers (demo/sampleapp), the
 // embedded Prometheus scraping them (prom), Vane's xDS server (xds), and
 // users reaching the service through gRPC's real xDS client
-// (demo/loadgen). The scenario drives the real rollout controller
+// (demo/loadgen). The controller (store, embedded Prometheus, xDS server,
+// rollout loops, HTTP API) is the one vane run runs, built by
+// internal/controller from a configuration that names the demo's apps. The scenario drives the real rollout controller
 // (rollout.Manager) with the real sequential judges (analysis): a canary
 // to v2 that is rolled back, and a canary to v3 that is promoted, narrated
 // with live progress and summed up in a table.
@@ -14,7 +16,8 @@
 // being acknowledged by every xDS client, and the bad calls users got.
 //
 // demo sits at the top of the import graph: it may import every Vane
-// package, and no Vane package but cmd/vane may import it.
+// package (internal/controller included), and no Vane package but
+// cmd/vane may import it.
 //
 // Usage:
 //
@@ -22,6 +25,6 @@
 //	if err != nil { ... }
 //	fmt.Println(sum.Parts[0].TimeToRollback)
 //
-// StartWorld alone gives tests the running world (apps, Prometheus, xDS,
-// load) to drive themselves.
+// StartWorld alone gives tests the running world (apps, controller, load)
+// to drive themselves.
 package demo

@@ -1,16 +1,12 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -22,22 +18,13 @@ var sloSpec []byte
 // SLOSpecName is the name the demo's SLO spec is loaded under.
 const SLOSpecName = "demo-slos.yaml"
 
-// loadSLOs loads the demo's SLOs and writes their generated Prometheus rules
-// to dir, returning the SLOs and the rule file's path.
-func loadSLOs(dir string) ([]*slo.SLO, string, error) {
+// loadSLOs loads the demo's SLOs.
+func loadSLOs() ([]*slo.SLO, error) {
 	slos, err := slo.Load(slo.File{Name: SLOSpecName, Data: sloSpec})
 	if err != nil {
-		return nil, "", fmt.Errorf("demo: %w", err)
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-	var b bytes.Buffer
-	if err := slo.GenerateRules(&b, slos, slo.GenerateOptions{Sources: []string{SLOSpecName}, MinCoverage: prom.EmbeddedMinCoverage}); err != nil {
-		return nil, "", fmt.Errorf("demo: generate rules: %w", err)
-	}
-	path := filepath.Join(dir, "demo-rules.yaml")
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		return nil, "", fmt.Errorf("demo: write rules: %w", err)
-	}
-	return slos, path, nil
+	return slos, nil
 }
 
 // sloBurnRates describes each SLO's burn rate over its shortest alert

@@ -5,22 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/vaneproj/vane/api"
+	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
+	"github.com/vaneproj/vane/internal/controller"
 	"github.com/vaneproj/vane/prom"
+	"github.com/vaneproj/vane/rollout"
+	"github.com/vaneproj/vane/slo"
 	"github.com/vaneproj/vane/traffic"
 	"github.com/vaneproj/vane/xds"
 )
 
 // WorldConfig configures the demo's world: the sample service's versions,
-// the embedded Prometheus that scrapes them, the xDS server and the load
-// generator that reaches them through a gRPC xDS client.
+// the controller that routes and judges them (built by package controller
+// from a configuration, as vane run's is) and the load generator that
+// reaches them through a gRPC xDS client.
 type WorldConfig struct {
 	// Service is the routed service's name (default "demo"); the load
 	// generator dials xds:///<Service> and every scraped series carries
@@ -32,6 +38,13 @@ type WorldConfig struct {
 	// Stable is the version that takes all traffic at first; default the
 	// first of Versions.
 	Stable string
+	// Plan is the service's rollout plan (default: rollout's default plan).
+	Plan rollout.Plan
+	// SLOs are the SLOs the controller's embedded Prometheus evaluates
+	// (their recording and alerting rules) and its API reports; Sources
+	// names the spec files they came from.
+	SLOs       []*slo.SLO
+	SLOSources []string
 	// ScrapeInterval is the embedded Prometheus's scrape and rule
 	// evaluation interval (default 2s).
 	ScrapeInterval time.Duration
@@ -41,15 +54,18 @@ type WorldConfig struct {
 	// SlowThreshold counts calls slower than it as bad for users (default
 	// 100ms; see loadgen.Config).
 	SlowThreshold time.Duration
-	// RuleFiles are Prometheus rule files (e.g. generated from SLOs) the
-	// embedded Prometheus evaluates.
-	RuleFiles []string
-	// ExternalURL is where the embedded Prometheus is reached (its alerts'
-	// generatorURL links under it); default http://localhost/.
-	ExternalURL string
-	// Registerer receives Vane's own metrics (xDS server, Prometheus
-	// adapter); nil keeps them private.
-	Registerer prometheus.Registerer
+	// HTTPListen is the address of the controller's HTTP API, web UI,
+	// /metrics and Prometheus query API (default 127.0.0.1:0, a free port).
+	HTTPListen string
+	// Registry receives Vane's own metrics and is served on /metrics; nil
+	// means a new registry.
+	Registry controller.Registry
+	// OnEvent receives every rollout event; WrapRouter wraps the router
+	// the rollouts apply routings through; Autoscalers are what the API
+	// serves under /api/v1/autoscalers (see controller.Options).
+	OnEvent     func(rollout.Event)
+	WrapRouter  func(traffic.Router) traffic.Router
+	Autoscalers api.Autoscalers
 	// Logger receives the components' logs; nil discards.
 	Logger *slog.Logger
 }
@@ -57,11 +73,18 @@ type WorldConfig struct {
 // World is the running demo world. Create it with StartWorld and stop it
 // with Close.
 type World struct {
-	// Prom is the embedded Prometheus scraping every version; it is the
-	// analysis.Querier the judges read.
+	// Controller is Vane's controller, wired by package controller as
+	// vane run's: store, embedded Prometheus, xDS server, rollout loops,
+	// HTTP API.
+	Controller *controller.Controller
+	// Prom is the controller's embedded Prometheus scraping every version;
+	// it is the analysis.Querier the judges read.
 	Prom *prom.Embedded
-	// XDS is the xDS server; it is the traffic.Router rollouts drive.
+	// XDS is the controller's xDS server; it is the traffic.Router
+	// rollouts drive.
 	XDS *xds.Server
+	// HTTP is the base URL of the controller's HTTP endpoints.
+	HTTP string
 	// Load is the load generator, already running at the configured rate.
 	Load *loadgen.Generator
 	// Apps holds the sample app instances by version.
@@ -71,7 +94,6 @@ type World struct {
 	// targets are the versions' scrape targets.
 	targets []string
 	logger  *slog.Logger
-	cancel  context.CancelFunc
 	// stops are called in reverse start order by Close.
 	stops     []func() error
 	closeOnce sync.Once
@@ -79,12 +101,12 @@ type World struct {
 }
 
 // StartWorld starts, on loopback ports it picks, every version of the
-// sample app, the embedded Prometheus scraping them, the xDS server serving
-// the service with all traffic on the stable version, and the load
-// generator; it returns once the load generator's calls are answered
-// through xDS, or an error (having stopped what it started) if that does
-// not happen before ctx ends or within 30 s. Background components run until
-// Close.
+// sample app, Vane's controller (package controller, from a configuration
+// that scrapes every version and routes the service with all traffic on
+// the stable version), and the load generator; it returns once the load
+// generator's calls are answered through xDS, or an error (having stopped
+// what it started) if that does not happen before ctx ends or within 30 s.
+// Background components run until Close.
 func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	if cfg.Service == "" {
 		cfg.Service = "demo"
@@ -104,12 +126,15 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	if cfg.SlowThreshold <= 0 {
 		cfg.SlowThreshold = 100 * time.Millisecond
 	}
+	if cfg.HTTPListen == "" {
+		cfg.HTTPListen = "127.0.0.1:0"
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	w := &World{Apps: map[string]*sampleapp.Instance{}, cfg: cfg, logger: logger, cancel: cancel}
+	w := &World{Apps: map[string]*sampleapp.Instance{}, cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
 			_ = w.Close()
@@ -137,45 +162,52 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	if w.Apps[cfg.Stable] == nil {
 		return nil, fmt.Errorf("demo: world: stable version %q is not among the versions", cfg.Stable)
 	}
-
 	w.targets = targets
 
-	// The embedded Prometheus, scraping every version.
-	w.Prom, err = prom.NewEmbedded(prom.EmbeddedConfig{
-		ScrapeInterval:     cfg.ScrapeInterval,
+	// Vane's controller, configured as a vane.yaml would: the embedded
+	// Prometheus scraping every version, the service on its stable
+	// version, state in a temporary directory.
+	dir, err := os.MkdirTemp("", "vane-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("demo: world: state dir: %w", err)
+	}
+	w.stops = append(w.stops, func() error { return os.RemoveAll(dir) })
+	oneProxy := 1
+	c, err := controller.New(ctx, controller.Options{
+		Config: &config.Config{
+			Prometheus: config.Prometheus{DataDir: filepath.Join(dir, "prometheus"), Retention: config.Duration(time.Hour),
+				Timeout: config.Duration(2 * time.Second)},
+			Scrape: config.Scrape{Interval: config.Duration(cfg.ScrapeInterval), Jobs: []config.ScrapeJob{{
+				Name: cfg.Service, Targets: targets, Labels: map[string]string{"service": cfg.Service}}}},
+			// A change counts once the users' xDS client ACKed it.
+			XDS:      config.XDS{Listen: "127.0.0.1:0", MinProxies: &oneProxy},
+			HTTP:     config.HTTP{Listen: cfg.HTTPListen},
+			Store:    config.Store{Kind: config.StoreBbolt, Path: filepath.Join(dir, "vane.db"), HistoryLimit: config.DefaultHistoryLimit},
+			SLOs:     cfg.SLOSources,
+			Loaded:   cfg.SLOs,
+			Services: []config.Service{{Name: cfg.Service, Stable: w.backend(cfg.Stable), Rollout: cfg.Plan}},
+		},
+		Logger:             logger,
+		Registry:           cfg.Registry,
+		WrapRouter:         cfg.WrapRouter,
+		OnRolloutEvent:     cfg.OnEvent,
+		Autoscalers:        cfg.Autoscalers,
 		EvaluationInterval: cfg.ScrapeInterval,
-		RuleFiles:          cfg.RuleFiles,
-		ExternalURL:        cfg.ExternalURL,
-		Jobs: []prom.ScrapeJob{{
-			Name:    cfg.Service,
-			Targets: targets,
-			Labels:  map[string]string{"service": cfg.Service},
-		}},
-	}, prom.WithLogger(logger.With("component", "prometheus")))
+		XDSShutdownTimeout: 2 * time.Second,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: world: %w", err)
 	}
-	w.stops = append(w.stops, w.Prom.Close)
-	w.goRun("prometheus", func() error { return w.Prom.Run(runCtx) })
-
-	// The xDS server.
-	w.XDS, err = xds.New(xds.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "xds"),
-		Registerer: cfg.Registerer, ShutdownTimeout: 2 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("demo: world: %w", err)
-	}
-	addr, err := w.XDS.Listen()
-	if err != nil {
-		return nil, fmt.Errorf("demo: world: %w", err)
-	}
-	xdsDone := w.goRun("xds", func() error { return w.XDS.Run(runCtx) })
-	w.stops = append(w.stops, func() error { <-xdsDone; return nil })
-	if _, err := w.XDS.Apply(ctx, w.Service(cfg.Stable, ""), traffic.AllStable()); err != nil {
-		return nil, fmt.Errorf("demo: world: first routing: %w", err)
+	w.Controller, w.Prom, w.XDS, w.HTTP = c, c.Embedded(), c.XDS(), baseURL(c.HTTPAddr())
+	ctrlCtx, stopCtrl := context.WithCancel(runCtx)
+	ctrlDone := w.goRun("controller", func() error { return c.Run(ctrlCtx) })
+	w.stops = append(w.stops, func() error { stopCtrl(); <-ctrlDone; return nil })
+	if err := waitUntil(ctx, 30*time.Second, c.Rollouts().Ready); err != nil {
+		return nil, fmt.Errorf("demo: world: the rollout manager is not ready: %w", err)
 	}
 
 	// The service's users, through a real gRPC xDS client.
-	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: addr.String(), NodeID: "vane-demo-loadgen", Cluster: "demo-users"})
+	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: c.XDSAddr().String(), NodeID: "vane-demo-loadgen", Cluster: "demo-users"})
 	if err != nil {
 		return nil, fmt.Errorf("demo: world: %w", err)
 	}
@@ -185,8 +217,9 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 		return nil, fmt.Errorf("demo: world: %w", err)
 	}
 	w.stops = append(w.stops, w.Load.Close)
-	loadDone := w.goRun("loadgen", func() error { return w.Load.Run(runCtx) })
-	w.stops = append(w.stops, func() error { <-loadDone; return nil })
+	loadCtx, stopLoad := context.WithCancel(runCtx)
+	loadDone := w.goRun("loadgen", func() error { return w.Load.Run(loadCtx) })
+	w.stops = append(w.stops, func() error { stopLoad(); <-loadDone; return nil })
 
 	if err := w.waitServed(ctx, cfg.Stable, 30*time.Second); err != nil {
 		return nil, err
@@ -196,7 +229,7 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	if err := w.waitScraped(ctx, cfg.Stable, 30*time.Second); err != nil {
 		return nil, err
 	}
-	logger.Info("Demo world started", "service", cfg.Service, "xds", addr.String(), "versions", len(w.Apps))
+	logger.Info("Demo world started", "service", cfg.Service, "xds", c.XDSAddr().String(), "http", w.HTTP, "versions", len(w.Apps))
 	return w, nil
 }
 
@@ -290,11 +323,10 @@ func (w *World) Versions() []string {
 	return vs
 }
 
-// Close stops the load generator, the xDS server, the embedded Prometheus
-// and the apps, in that order. It is idempotent.
+// Close stops the load generator, the controller and the apps, in that
+// order. It is idempotent.
 func (w *World) Close() error {
 	w.closeOnce.Do(func() {
-		w.cancel()
 		var errs []error
 		for i := len(w.stops) - 1; i >= 0; i-- {
 			errs = append(errs, w.stops[i]())

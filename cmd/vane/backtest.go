@@ -13,6 +13,7 @@ import (
 
 	"github.com/vaneproj/vane/backtest"
 	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/internal/controller"
 	"github.com/vaneproj/vane/prom"
 	"github.com/vaneproj/vane/slo"
 )
@@ -76,7 +77,7 @@ Times are RFC 3339, "now", or "now-30d".`,
 					if err != nil {
 						return err
 					}
-					hc.Client = promHTTPClientConfig(cfg)
+					hc.Client = controller.PromHTTPClientConfig(cfg)
 					hc.Timeout = cfg.Prometheus.Timeout.D()
 					if hc.URL == "" {
 						hc.URL = cfg.Prometheus.URL

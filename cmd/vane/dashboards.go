@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/dashboards"
+	"github.com/vaneproj/vane/internal/controller"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -58,7 +59,7 @@ run's /runbooks/ unless --runbook-url says otherwise.`,
 				}
 				slos = append(slos, cfg.Loaded...)
 				if runbookURL == "" {
-					runbookURL = runbookBaseURL(cfg)
+					runbookURL = controller.RunbookBaseURL(cfg)
 				}
 			}
 			if len(slos) == 0 {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaneproj/vane/dashboards"
-	"github.com/vaneproj/vane/internal/promtest"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -48,51 +44,6 @@ func TestDashboardsGenerate(t *testing.T) {
 	}
 	if _, _, err := runVane(t, "dashboards", "generate", "-f", "nope.yaml", "-o", dir); err == nil {
 		t.Error("a missing spec file is not an error")
-	}
-}
-
-// TestRunbooksServedAndLinkedFromAlerts: the rule file vane run loads gives
-// every alert a runbook_url, promtool accepts it, and the URL's path is
-// served.
-func TestRunbooksServedAndLinkedFromAlerts(t *testing.T) {
-	// The spec sets no runbook_url of its own.
-	slos := testSpecs(t, filepath.Join("..", "..", "examples", "slos", "native-api.yaml"))
-	path, remove, err := sloRuleFile(slos, nil, "http://127.0.0.1:8080/runbooks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer remove()
-	out, err := exec.Command(promtest.Tool(t, "promtool"), "check", "rules", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool check rules: %v\n%s", err, out)
-	}
-	b, _ := os.ReadFile(path)
-	// Every alert has a runbook_url: the spec's own, else the generated one.
-	if n, alerts := strings.Count(string(b), "runbook_url: "), strings.Count(string(b), "- alert:"); n != alerts || n == 0 {
-		t.Fatalf("%d of %d alerts carry a runbook_url", n, alerts)
-	}
-	if !strings.Contains(string(b), "runbook_url: http://127.0.0.1:8080/runbooks/api-latency.md") {
-		t.Fatalf("the SLO without a runbook_url of its own does not link the generated runbook:\n%s", b)
-	}
-	h, err := runbooks(slos, "http://127.0.0.1:8080/runbooks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.StripPrefix("/runbooks", h))
-	defer srv.Close()
-	for path, want := range map[string]string{
-		"/runbooks/":                    "api-availability.md",
-		"/runbooks/api-availability.md": "vane rollout abort NAME",
-	} {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
-			t.Errorf("%s: %d\n%s", path, resp.StatusCode, body)
-		}
 	}
 }
 

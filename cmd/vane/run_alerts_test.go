@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,31 +13,7 @@ import (
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/internal/promtest"
-	"github.com/vaneproj/vane/slo"
 )
-
-func TestSLORuleFile(t *testing.T) {
-	b, err := os.ReadFile("../../examples/slos/sloth-checkout.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slos, err := slo.Load(slo.File{Name: "sloth-checkout.yaml", Data: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path, remove, err := sloRuleFile(slos, []string{"sloth-checkout.yaml"}, "http://127.0.0.1:8080/runbooks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := os.ReadFile(path)
-	remove()
-	if err != nil || !strings.Contains(string(rules), "slo:current_burn_rate:ratio") {
-		t.Fatalf("rule file: %v\n%s", err, rules)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatal("remove left the file")
-	}
-}
 
 // TestRunSendsAlertsToAlertmanager runs the controller with the embedded
 // Prometheus and alertmanager.url set: an alert of its rule files reaches

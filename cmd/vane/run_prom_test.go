@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vaneproj/vane/config"
+	"github.com/vaneproj/vane/internal/controller"
 	"github.com/vaneproj/vane/prom"
 )
 
@@ -34,7 +35,7 @@ func TestPrometheusBasicAuthFromTheConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Client: promHTTPClientConfig(cfg)})
+	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Client: controller.PromHTTPClientConfig(cfg)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package controller
 
 import (
 	"context"
@@ -85,20 +85,23 @@ current-context: test
 		applied = append(applied, svc)
 		return traffic.Applied{}, nil
 	})
-	g := &runGroup{log: slog.New(slog.DiscardHandler), fail: make(chan *component, 1)}
-	defer g.stop(time.Now().Add(5 * time.Second))
+	g := &group{log: slog.New(slog.DiscardHandler), budget: 5 * time.Second}
+	gctx, stopGroup := context.WithCancel(ctx)
+	gdone := make(chan error, 1)
+	defer func() { stopGroup(); <-gdone }()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	kw, err := kubeEndpoints(ctx, cfg, inner, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var reconciled [][]rollout.ServiceConfig
-	kw.start(ctx, g, func(s []rollout.ServiceConfig) error {
+	kw.start(g, func(s []rollout.ServiceConfig) error {
 		mu.Lock()
 		defer mu.Unlock()
 		reconciled = append(reconciled, s)
 		return nil
 	}, log)
+	go func() { gdone <- g.run(gctx) }()
 	services := kw.fill(cfg.ServiceConfigs())
 	if got := services[0]; !got.DynamicEndpoints || !slices.Equal(got.Service.Stable.Endpoints, []string{"10.2.0.1:8080"}) || !slices.Equal(got.Service.Canary.Endpoints, []string{"10.2.0.2:8080"}) {
 		t.Fatalf("filled cart = %+v", got)

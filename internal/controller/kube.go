@@ -1,4 +1,4 @@
-package main
+package controller
 
 import (
 	"context"
@@ -48,10 +48,10 @@ func (k *kubeWiring) fill(services []rollout.ServiceConfig) []rollout.ServiceCon
 	return out
 }
 
-// start follows endpoint changes until ctx ends: each re-applies the
+// start adds to g the following of endpoint changes: each re-applies the
 // service's routing, then hands the refilled services to reconcile (so
 // that a canary whose Pods became ready starts its rollout).
-func (k *kubeWiring) start(ctx context.Context, g *runGroup, reconcile func([]rollout.ServiceConfig) error, log *slog.Logger) {
+func (k *kubeWiring) start(g *group, reconcile func([]rollout.ServiceConfig) error, log *slog.Logger) {
 	if k.kr == nil {
 		return
 	}
@@ -63,7 +63,7 @@ func (k *kubeWiring) start(ctx context.Context, g *runGroup, reconcile func([]ro
 			log.Warn("Kubernetes endpoints changed; the services could not be reconciled", "err", err)
 		}
 	}
-	g.start(ctx, "kubernetes endpoints", func(ctx context.Context) error { k.kr.Run(ctx); return nil })
+	g.add("kubernetes endpoints", func(ctx context.Context) error { k.kr.Run(ctx); return nil })
 }
 
 // kubeEndpoints starts a Watcher for every service whose endpoints come

@@ -1,4 +1,4 @@
-package main
+package controller
 
 import (
 	"context"
@@ -298,8 +298,8 @@ func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, d
 	})
 }
 
-// storeDesc describes the configured store for --check.
-func storeDesc(cfg *config.Config) string {
+// StoreDesc describes the configured store (for vane run --check).
+func StoreDesc(cfg *config.Config) string {
 	if cfg.Store.Kind == config.StoreEtcd {
 		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL.D())
 	}
