@@ -55,6 +55,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Store is where rollout state and history live.
 	Store Store `yaml:"store"`
+	// Election is how replicas on a shared store elect their leader.
+	Election Election `yaml:"election"`
 	// SLOs are SLO spec files (Sloth prometheus/v1, vane/v1, OpenSLO v1),
 	// relative to this file's directory. Default: none.
 	SLOs []string `yaml:"slos"`
@@ -393,6 +395,7 @@ func (c *Config) defaults() {
 		}
 	}
 	c.kubernetesDefaults()
+	c.electionDefaults()
 }
 
 var lineRE = regexp.MustCompile(`line (\d+): `)
@@ -647,6 +650,7 @@ func (c *Config) validate(root *yaml.Node) error {
 		v.at("store.history_limit", "%d is negative", c.Store.HistoryLimit)
 	}
 	c.validateStore(v)
+	c.validateElection(v)
 	if c.HTTP.TokenFile != "" {
 		if b, err := os.ReadFile(c.Resolve(c.HTTP.TokenFile)); err != nil {
 			v.at("http.token_file", "%v", err)

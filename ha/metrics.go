@@ -25,3 +25,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	return m
 }
+
+// TermStarted records that this replica started leading; electors other
+// than Elector (a Kubernetes Lease) report their terms with it and
+// TermEnded.
+func (m *Metrics) TermStarted() {
+	m.terms.Inc()
+	m.leader.Set(1)
+}
+
+// TermEnded records the end of a term; lost tells that the leadership was
+// lost rather than given up.
+func (m *Metrics) TermEnded(lost bool) {
+	m.leader.Set(0)
+	if lost {
+		m.lost.Inc()
+	}
+}

@@ -36,9 +36,10 @@ type stateStore interface {
 }
 
 // openStore opens the configured store. For etcd it also returns the
-// leader election, whose fence guards every write; an etcd that does not
-// answer is an error (no fallback to a file).
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (stateStore, *ha.Elector, error) {
+// leader election (etcd's, or a Kubernetes Lease's), whose fence guards
+// every write; an etcd that does not answer is an error (no fallback to a
+// file).
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (stateStore, elector, error) {
 	s := cfg.Store
 	if s.Kind != config.StoreEtcd {
 		db, err := store.Open(cfg.Resolve(s.Path), store.Options{HistoryLimit: s.HistoryLimit})
@@ -55,6 +56,13 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 	}
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
+	if cfg.Election.Kind == config.ElectionLease {
+		le, err := newLeaseElector(cfg, db.Client(), db.Prefix(), id, log.With("component", "ha"), ha.NewMetrics(reg))
+		if err != nil {
+			return nil, nil, errors.Join(fmt.Errorf("%s: %w", cfg.File, err), db.Close())
+		}
+		return closer{db.Fenced(le), db}, le, nil
+	}
 	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: s.LeaseTTL.D(), Logger: log.With("component", "ha"),
 		Metrics: ha.NewMetrics(reg)})
 	if err != nil {
@@ -100,7 +108,7 @@ func etcdTLS(cfg *config.Config) (*tls.Config, error) {
 
 // notLeader is the error a follower answers mutating calls with (the API
 // maps rollout.ErrNotRunning to 503).
-func notLeader(el *ha.Elector) error {
+func notLeader(el elector) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	id, err := el.Leader(ctx)
@@ -117,7 +125,7 @@ func notLeader(el *ha.Elector) error {
 // follower, the stored states read-only, refusing commands with 503.
 type haRollouts struct {
 	mgr *rollout.Manager
-	el  *ha.Elector
+	el  elector
 	db  stateStore
 }
 
@@ -202,7 +210,7 @@ func (h haRollouts) Command(ctx context.Context, name string, c rollout.Command)
 // when this replica starts leading (so they load the state the previous
 // leader stored), absent on a follower.
 type haAutoscalers struct {
-	el  *ha.Elector
+	el  elector
 	cur atomic.Pointer[autoscale.Manager]
 }
 
@@ -277,7 +285,7 @@ func lead(ctx context.Context, mgr *rollout.Manager, as *haAutoscalers, build fu
 // followThenLead publishes the leader's stored routing on this replica's
 // xDS server while it follows (a watch on the store), and runs leadFn
 // once it leads.
-func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, db stateStore, leadFn func(context.Context) error) error {
+func followThenLead(ctx context.Context, el elector, mgr *rollout.Manager, db stateStore, leadFn func(context.Context) error) error {
 	fctx, stopFollowing := context.WithCancel(ctx)
 	following := make(chan struct{})
 	go func() {
@@ -301,6 +309,13 @@ func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, d
 // StoreDesc describes the configured store (for vane run --check).
 func StoreDesc(cfg *config.Config) string {
 	if cfg.Store.Kind == config.StoreEtcd {
+		if l := cfg.Election.Lease; cfg.Election.Kind == config.ElectionLease && l != nil {
+			ns := l.Namespace
+			if ns == "" {
+				ns = "the Pod's namespace"
+			}
+			return fmt.Sprintf("etcd %s prefix %s (leader: Kubernetes Lease %s in %s, duration %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, l.Name, ns, l.Duration.D())
+		}
 		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL.D())
 	}
 	return cfg.Resolve(cfg.Store.Path)

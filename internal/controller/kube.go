@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/kube"
@@ -80,16 +79,11 @@ func kubeEndpoints(ctx context.Context, cfg *config.Config, xs traffic.Router, r
 		path := cfg.Resolve(k.Kubeconfig)
 		client := clients[path]
 		if client == nil {
-			rules := clientcmd.NewDefaultClientConfigLoadingRules()
-			rules.ExplicitPath = path
-			rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+			c, _, err := kubeClient(path)
 			if err != nil {
-				return nil, fmt.Errorf("service %q: kubernetes: kubeconfig: %w", s.Name, err)
-			}
-			rc.UserAgent = "vane"
-			if client, err = kubernetes.NewForConfig(rc); err != nil {
 				return nil, fmt.Errorf("service %q: kubernetes: %w", s.Name, err)
 			}
+			client = c
 			clients[path] = client
 		}
 		w := kube.NewWatcher(client, kube.Selector{Namespace: k.Namespace, Service: k.Service, VersionLabel: k.VersionLabel, PortName: k.Port},

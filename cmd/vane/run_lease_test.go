@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vaneproj/vane/demo/sampleapp"
+	"github.com/vaneproj/vane/internal/etcdtest"
+	"github.com/vaneproj/vane/internal/kubetest"
+	"github.com/vaneproj/vane/rollout"
+)
+
+// writeKubeconfig writes a kubeconfig for the test cluster's admin.
+func writeKubeconfig(t *testing.T, cluster *kubetest.Cluster, path string) {
+	t.Helper()
+	writeFile(t, path, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: test, context: {cluster: test, user: admin, namespace: default}}]
+current-context: test
+`, cluster.URL, cluster.CAFile, kubetest.Token), 0o600)
+}
+
+// TestRunFailoverOnKubernetesLease runs two `vane run` processes whose
+// leader is elected with a Kubernetes Lease on a real kube-apiserver, and
+// whose state lives in a real (embedded) etcd. Only the Lease's holder
+// acts; the leader is SIGKILLed mid-rollout (VANE_LEASE_RUNS times, 3 by
+// default; the killed replica comes back as a follower): each time the
+// other replica holds the Lease and resumes the rollout at the same step
+// and weight within the lease duration plus one look, and a deposed
+// leader's writes are fenced.
+func TestRunFailoverOnKubernetesLease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test of vane run on a Kubernetes Lease; run without -short")
+	}
+	runs := 3
+	if v := os.Getenv("VANE_LEASE_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("VANE_LEASE_RUNS=%q: want a positive number", v)
+		}
+		runs = n
+	}
+	const leaseDuration = 3 * time.Second
+	bin := buildVane(t)
+	cluster := kubetest.Start(t)
+	client, err := kubernetes.NewForConfig(cluster.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := etcdtest.Start(t)
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	writeKubeconfig(t, cluster, kubeconfig)
+	apps := map[string]*sampleapp.Instance{}
+	for _, v := range []string{"v1", "v2"} {
+		apps[v] = startApp(t, sampleapp.Config{Version: v})
+	}
+
+	newReplica := func(i int) *haReplica {
+		d := filepath.Join(dir, fmt.Sprintf("r%d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		httpAddr, xdsAddr := freeAddr(t), freeAddr(t)
+		f := filepath.Join(d, "vane.yaml")
+		writeFile(t, f, fmt.Sprintf(`xds:
+  listen: %s
+  min_proxies: 0
+http:
+  listen: %s
+prometheus:
+  data_dir: prom
+store:
+  kind: etcd
+  endpoints: [%s]
+  prefix: /vane-lease-test
+election:
+  kind: lease
+  lease:
+    name: vane-test
+    duration: %s
+    kubeconfig: %s
+services:
+  - name: checkout
+    stable: {version: v1, endpoints: [%q]}
+    rollout:
+      steps:
+        - weight: 20
+        - pause: {}
+        - weight: 50
+        - pause: {}
+`, xdsAddr, httpAddr, srv.Endpoints()[0], leaseDuration, kubeconfig, apps["v1"].Addr()), 0o644)
+		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f, xds: xdsAddr}
+	}
+	ready := func(r *haReplica) bool { return r.api.call("GET", "/readyz", "", nil, nil) == 200 }
+	// leaderOf returns the replica the Lease names, or nil.
+	leaderOf := func(rs []*haReplica) *haReplica {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		l, err := client.CoordinationV1().Leases("default").Get(ctx, "vane-test", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return nil
+		}
+		for _, r := range rs {
+			if strings.HasSuffix(*l.Spec.HolderIdentity, " api "+strings.TrimPrefix(r.api.base, "http://")) {
+				return r
+			}
+		}
+		return nil
+	}
+
+	reps := []*haReplica{newReplica(0)}
+	waitUntil(t, "the first replica leads and is ready", 60*time.Second, reps[0].p, func() bool { return ready(reps[0]) })
+	if leaderOf(reps) != reps[0] {
+		t.Fatal("the Lease does not name the first replica")
+	}
+	reps = append(reps, newReplica(1))
+	waitUntil(t, "the follower is ready", 60*time.Second, reps[1].p, func() bool { return ready(reps[1]) })
+	if code, body := rawCall(t, reps[1].api.base, "POST", "/api/v1/rollouts/checkout/pause", ""); code != 503 || !strings.Contains(body, "not the leader; the leader is") {
+		t.Fatalf("a command on the follower: HTTP %d %s; want 503 naming the leader", code, body)
+	}
+
+	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{apps["v2"].Addr()}}
+	if code := reps[0].api.call("POST", "/api/v1/rollouts", "", start, nil); code != 201 && code != 200 {
+		t.Fatalf("start on the leader: HTTP %d", code)
+	}
+	var before rollout.State
+	waitUntil(t, "the canary at 20% and paused", 30*time.Second, reps[0].p, func() bool {
+		st, _, ok := reps[0].api.state("checkout")
+		before = st
+		return ok && st.Routing.Weights.Canary == 20 && st.Step == 1 && st.Applied
+	})
+
+	var took []time.Duration
+	for run := range runs {
+		leader := leaderOf(reps)
+		if leader == nil {
+			t.Fatal("no replica holds the Lease")
+		}
+		var follower *haReplica
+		for _, r := range reps {
+			if r != leader {
+				follower = r
+			}
+		}
+		killed := time.Now()
+		if err := leader.p.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = leader.p.cmd.Wait()
+		// The follower takes the Lease once the dead leader's renewal is
+		// a lease duration old, and resumes the rollout where it was.
+		resumeLog := fmt.Sprintf(`msg="Resuming rollout" component=rollout rollout=checkout phase=%s step=%d routing="%s"`, before.Phase, before.Step, before.Routing)
+		waitUntil(t, "the follower resumes the rollout", leaseDuration+10*time.Second, follower.p, func() bool {
+			return strings.Contains(follower.p.out.String(), resumeLog) && leaderOf(reps) == follower
+		})
+		took = append(took, time.Since(killed))
+		// The follower waits a lease duration from the last renewal it
+		// saw, tries every retry period (jittered by up to 1.2×), then
+		// loads the stored state: allow two seconds for that under load.
+		if limit := leaseDuration + leaseDuration/8*12/10 + 2*time.Second; took[run] > limit {
+			t.Fatalf("run %d: the follower led %s after the kill, more than %s", run, took[run], limit)
+		}
+		waitUntil(t, "the new leader is ready", 10*time.Second, follower.p, func() bool { return ready(follower) })
+		st, _, ok := follower.api.state("checkout")
+		if !ok || st.Step != before.Step || st.Routing.String() != before.Routing.String() || st.Phase != before.Phase {
+			t.Fatalf("run %d: the new leader has %s step %d %s; before the kill %s step %d %s", run, st.Phase, st.Step, st.Routing,
+				before.Phase, before.Step, before.Routing)
+		}
+		if _, body := rawCall(t, follower.api.base, "GET", "/metrics", ""); !strings.Contains(body, "vane_ha_leader 1") {
+			t.Fatalf("run %d: the new leader's /metrics lacks vane_ha_leader 1", run)
+		}
+		// The killed replica comes back, as a follower.
+		back := &haReplica{p: startVane(t, bin, leader.cfg), api: leader.api, cfg: leader.cfg}
+		reps = []*haReplica{follower, back}
+		waitUntil(t, "the restarted replica is ready", 60*time.Second, back.p, func() bool { return ready(back) })
+		if l := leaderOf(reps); l != follower {
+			t.Fatalf("run %d: the restarted replica took the Lease from %s", run, follower.api.base)
+		}
+		if _, body := rawCall(t, back.api.base, "GET", "/metrics", ""); !strings.Contains(body, "vane_ha_leader 0") {
+			t.Fatalf("run %d: the restarted follower's /metrics lacks vane_ha_leader 0", run)
+		}
+	}
+	sorted := append([]time.Duration(nil), took...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	t.Logf("failover (SIGKILL of the Lease holder to the other replica resuming at the same step) over %d runs, lease duration %s: median %s, max %s, all %v",
+		runs, leaseDuration, sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond), took)
+
+	// The rollout goes on under the last leader.
+	leader := leaderOf(reps)
+	if code := leader.api.call("POST", "/api/v1/rollouts/checkout/promote", "", nil, nil); code != 200 {
+		t.Fatalf("promote on the leader: HTTP %d", code)
+	}
+	waitUntil(t, "the canary at 50% under the new leader", 30*time.Second, leader.p, func() bool {
+		st, _, _ := leader.api.state("checkout")
+		return st.Routing.Weights.Canary == 50
+	})
+}
+
+// TestKubernetesManifestAppliesOnTheAPIServer checks deploy/kubernetes's
+// manifests with `kubectl apply --dry-run=server` against a real
+// kube-apiserver (which validates every object against its schema), and
+// that the Lease election's Role grants what client-go's leaderelection
+// uses.
+func TestKubernetesManifestAppliesOnTheAPIServer(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatal("kubectl not found: install Debian's kubernetes-client (apt-get install kubernetes-client)")
+	}
+	cluster := kubetest.Start(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	writeKubeconfig(t, cluster, kubeconfig)
+	files, err := filepath.Glob(filepath.Join("..", "..", "deploy", "kubernetes", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in deploy/kubernetes: %v", err)
+	}
+	for _, f := range files {
+		out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-n", "default", "-f", f).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl apply --dry-run=server -f %s: %v\n%s", f, err, out)
+		}
+		t.Logf("%s:\n%s", f, out)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", "vane-lease.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: Role", "resources: [leases]", "verbs: [get, create, update]", "kind: RoleBinding",
+		"kind: lease", "fieldPath: metadata.namespace", "replicas: 2"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("vane-lease.yaml lacks %q", want)
+		}
+	}
+}
