@@ -19,9 +19,11 @@ func (l listedAutoscalers) List() []autoscale.Status {
 	}
 	return out
 }
-func (listedAutoscalers) Get(string) (autoscale.Status, error) { return autoscale.Status{}, errors.New("unused") }
-func (listedAutoscalers) Pause(string, string) error           { return errors.New("unused") }
-func (listedAutoscalers) Resume(string) error                  { return errors.New("unused") }
+func (listedAutoscalers) Get(string) (autoscale.Status, error) {
+	return autoscale.Status{}, errors.New("unused")
+}
+func (listedAutoscalers) Pause(string, string) error { return errors.New("unused") }
+func (listedAutoscalers) Resume(string) error        { return errors.New("unused") }
 
 func TestServicesListsTheConfiguredServicesAsServed(t *testing.T) {
 	e := newEnvWith(t, "", func(o *Options) { o.Autoscalers = listedAutoscalers{"checkout"} })

@@ -21,9 +21,11 @@ func (l namedAutoscalers) List() []autoscale.Status {
 	}
 	return out
 }
-func (namedAutoscalers) Get(string) (autoscale.Status, error) { return autoscale.Status{}, errors.New("unused") }
-func (namedAutoscalers) Pause(string, string) error           { return errors.New("unused") }
-func (namedAutoscalers) Resume(string) error                  { return errors.New("unused") }
+func (namedAutoscalers) Get(string) (autoscale.Status, error) {
+	return autoscale.Status{}, errors.New("unused")
+}
+func (namedAutoscalers) Pause(string, string) error { return errors.New("unused") }
+func (namedAutoscalers) Resume(string) error        { return errors.New("unused") }
 
 // TestCompletionOffersServiceNames runs the shell completion as a shell
 // does (`vane __complete …`) against the real API: service names, also of
