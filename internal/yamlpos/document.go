@@ -264,18 +264,14 @@ func (d *Doc) check(n *yaml.Node, t reflect.Type, path string) []error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	pt := reflect.PointerTo(t)
 	switch {
-	case pt.Implements(unmarshaler):
-		// It decodes itself (and checks its own keys).
+	case Opaque(t):
 		return d.decodeWith(n, t, path)
-	case pt.Implements(obsoleteUnmarshaler):
-		// It decodes itself leniently (prometheus/common's types): check
-		// its keys as a plain struct first.
-		if t.Kind() == reflect.Struct {
-			if errs := d.checkStruct(n, t, path); len(errs) > 0 {
-				return errs
-			}
+	case reflect.PointerTo(t).Implements(obsoleteUnmarshaler):
+		// A section that decodes itself leniently (prometheus/common's
+		// TLSConfig): check its keys as a plain struct first.
+		if errs := d.checkStruct(n, t, path); len(errs) > 0 {
+			return errs
 		}
 		return d.decodeWith(n, t, path)
 	}
@@ -310,6 +306,29 @@ func (d *Doc) check(n *yaml.Node, t reflect.Type, path string) []error {
 		return []error{d.place(n, path, "must be "+want(t)+", got "+Describe(n))}
 	}
 	return nil
+}
+
+// Opaque reports whether values of t decode themselves and are not
+// walked field by field: a yaml.Unmarshaler (which checks its own keys), or
+// a type with an old-style UnmarshalYAML(func(any) error) that is no
+// section of yaml-tagged fields (prometheus/common's URL, Secret).
+func Opaque(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	if pt.Implements(unmarshaler) {
+		return true
+	}
+	if !pt.Implements(obsoleteUnmarshaler) {
+		return false
+	}
+	if t.Kind() != reflect.Struct {
+		return true
+	}
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("yaml") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // checkStruct checks a mapping's keys against t's fields, then each value.
