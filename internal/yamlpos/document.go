@@ -339,12 +339,16 @@ func (d *Doc) checkStruct(n *yaml.Node, t reflect.Type, path string) []error {
 	fields := map[string]reflect.Type{}
 	var names []string
 	Fields(t, fields, &names)
+	rest := inlineMap(t)
 	var errs []error
 	seen := map[string]bool{}
 	for _, kv := range pairs(n) {
 		k, v := kv[0], kv[1]
 		p := join(path, k.Value)
 		ft, ok := fields[k.Value]
+		if !ok && rest != nil {
+			ft, ok = rest, true // a key of the inline map
+		}
 		switch {
 		case !ok:
 			errs = append(errs, d.place(k, p, UnknownFieldMsg(k.Value, names)))
@@ -434,6 +438,32 @@ func want(t reflect.Type) string {
 		return "a number"
 	}
 	return "a " + t.String()
+}
+
+// inlineMap returns the element type of t's inline map (`yaml:",inline"`
+// on a map field, such as prometheus/common's Headers), which takes the
+// keys that are not fields; nil when t has none.
+func inlineMap(t reflect.Type) reflect.Type {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !strings.Contains(","+opts+",", ",inline,") {
+			continue
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch ft.Kind() {
+		case reflect.Map:
+			return ft.Elem()
+		case reflect.Struct:
+			if m := inlineMap(ft); m != nil {
+				return m
+			}
+		}
+	}
+	return nil
 }
 
 // Fields collects the YAML names of struct type t's fields (inline ones
