@@ -51,6 +51,9 @@ type Options struct {
 	SLOs SLOs
 	// Autoscalers, when set, serves /api/v1/autoscalers (empty otherwise).
 	Autoscalers Autoscalers
+	// Services serves GET /api/v1/services; nil: Rollouts when it
+	// implements Services (rollout.Manager does), else an empty list.
+	Services Services
 	// TokenFile, when set, holds the bearer token mutating calls need.
 	// Without CertFile the token crosses the network in clear: keep the
 	// listener on loopback then.
@@ -126,6 +129,9 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Services == nil {
+		o.Services, _ = o.Rollouts.(Services)
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 5 * time.Second
 	}
@@ -191,6 +197,7 @@ func (s *Server) routes() {
 	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
 	h("GET /api/v1/slos", "slos", false, s.slos)
 	s.autoscaleRoutes(h)
+	s.serviceRoutes(h)
 	for prefix, mh := range s.o.Mounts {
 		route := strings.Trim(prefix, "/")
 		s.mux.Handle(prefix, s.instrument(route, false, http.StripPrefix(strings.TrimSuffix(prefix, "/"), mh).ServeHTTP))

@@ -1,14 +1,16 @@
 // Package api serves Vane's HTTP API and web UI for `vane run`: health
 // (/healthz, /readyz), /metrics, the rollout endpoints under
-// /api/v1/rollouts, the SLO status under /api/v1/slos, handlers mounted
+// /api/v1/rollouts, the configured services at /api/v1/services (their
+// versions, rollout phase and whether they autoscale; shell completion
+// reads it), the SLO status under /api/v1/slos, handlers mounted
 // under a prefix (Options.Mounts: vane run's /prometheus/ and /runbooks/)
 // and the web page at / (ui/index.html, embedded: graphs as inline SVG,
 // rollout history, action buttons that send the token). Errors are JSON, {"error": "...", "code": "..."}, with a fitting
 // status; mutating calls need `Authorization: Bearer <token>` when a token
 // file is configured (401 without a token, 403 with a wrong one).
 //
-// The package defines the interfaces it consumes (Rollouts, SLOs); the
-// rollout.Manager implements Rollouts. It must not import xds, prom or cmd.
+// The package defines the interfaces it consumes (Rollouts, Services, SLOs,
+// Autoscalers); the rollout.Manager implements Rollouts and Services. It must not import xds, prom or cmd.
 //
 // Usage:
 //

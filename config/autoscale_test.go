@@ -80,17 +80,17 @@ func TestAutoscaleConfigErrorsNameTheLine(t *testing.T) {
 		from, to string
 		want     string
 	}{
-		"min above max":      {"min: 2", "min: 20", "vane.yaml:6: services[0].autoscale.min: 20 is greater than max 12"},
-		"a zero target":      {"averageValue: 50", "averageValue: 0", "vane.yaml:15: services[0].autoscale.metrics[0].target: averageValue: 0 must be positive"},
+		"min above max":      {"min: 2", "min: 20", "vane.yaml:6:7: services[0].autoscale.min: 20 is greater than max 12"},
+		"a zero target":      {"averageValue: 50", "averageValue: 0", "vane.yaml:15:11: services[0].autoscale.metrics[0].target: averageValue: 0 must be positive"},
 		"wrong target field": {"averageValue: 50", "value: 50", "services[0].autoscale.metrics[0].target: type AverageValue needs averageValue"},
 		"unknown type":       {"type: AverageValue", "type: Average", `metrics[0].target.type: "Average" is not one of`},
-		"unknown kind":       {"kind: exec", "kind: ssh", `vane.yaml:10: services[0].autoscale.actuator.kind: "ssh" is not one of`},
+		"unknown kind":       {"kind: exec", "kind: ssh", `vane.yaml:10:9: services[0].autoscale.actuator.kind: "ssh" is not one of`},
 		"bad policy":         {"type: Pods, value: 2", "type: Pods, value: -2", "services[0].autoscale.behavior: scaleDown.policies[0].value: -2 must be positive"},
 		"bad duration":       {"latency_threshold: 250ms", "latency_threshold: fast", "vane.yaml:22: services[0].autoscale.queue.latency_threshold"},
 		"unknown field":      {"interval: 10s", "intervall: 10s", `vane.yaml:8:7: services[0].autoscale.intervall: unknown field (allowed: actuator, behavior, freshness_query, interval, legacy_behavior, max, metrics, min, queue, slo, stale_after, tolerance); did you mean "interval"?`},
 		"no queue query":     {"throughput: sum", "arrivals: sum", "services[0].autoscale.queue.throughput: required"},
 		"missing max":        {"max: 12", "", "services[0].autoscale.max: required"},
-		"panic threshold 1":  {"startup_delay: 20s", "startup_delay: 20s\n        panic_threshold: 1", "vane.yaml:24: services[0].autoscale.queue.panic_threshold: 1 is not within (1, 1000]"},
+		"panic threshold 1":  {"startup_delay: 20s", "startup_delay: 20s\n        panic_threshold: 1", "vane.yaml:24:9: services[0].autoscale.queue.panic_threshold: 1 is not within (1, 1000]"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -9,17 +9,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/slo"
 	"github.com/vaneproj/vane/traffic"
@@ -82,13 +81,19 @@ type Prometheus struct {
 	URL string `yaml:"url"`
 	// Timeout bounds one query attempt (default 10s).
 	Timeout Duration `yaml:"timeout"`
-	// BearerTokenFile holds a token sent to URL (default: none).
-	BearerTokenFile string `yaml:"bearer_token_file"`
-	// BasicAuth sends a user name and the password read from a file
-	// (default: none). It excludes bearer_token_file.
-	BasicAuth *BasicAuth `yaml:"basic_auth"`
-	// TLS configures HTTPS to URL (default: the system's roots).
-	TLS TLS `yaml:"tls"`
+	// HTTPClient is how vane reaches URL: every setting of
+	// prometheus/common's HTTP client, written inline as in Prometheus's
+	// own configuration — basic_auth, authorization, oauth2,
+	// bearer_token_file, tls_config, proxy_url, no_proxy,
+	// proxy_from_environment, proxy_connect_header, follow_redirects
+	// (default true), enable_http2 (default true), http_headers. Relative
+	// file paths are resolved against this file's directory. Default: no
+	// authentication, the system's TLS roots. (A named field: embedded,
+	// its UnmarshalYAML would decode the whole section.)
+	HTTPClient promconfig.HTTPClientConfig `yaml:",inline"`
+	// TLS is tls_config under the name earlier releases of vane used;
+	// Parse moves it to tls_config (set one of them).
+	TLS *promconfig.TLSConfig `yaml:"tls"`
 	// DataDir is the embedded TSDB's directory (default
 	// vane-data/prometheus next to this file).
 	DataDir string `yaml:"data_dir"`
@@ -105,12 +110,6 @@ type Prometheus struct {
 	// ExternalLabels are added to the alerts the embedded Prometheus sends,
 	// as Prometheus's global.external_labels (default: none).
 	ExternalLabels map[string]string `yaml:"external_labels"`
-}
-
-// BasicAuth is HTTP basic authentication.
-type BasicAuth struct {
-	Username     string `yaml:"username"`
-	PasswordFile string `yaml:"password_file"`
 }
 
 // TLS configures a TLS client.
@@ -270,14 +269,9 @@ func (c *Config) ServiceConfigs() []rollout.ServiceConfig {
 	return out
 }
 
-// Overrides are the viper keys (VANE_* variables, flags) that replace a
-// file setting when set.
-var Overrides = []string{
-	"prometheus.url", "prometheus.data_dir", "xds.listen", "http.listen", "http.token_file", "store.path", "alertmanager.url",
-}
-
 // Load reads, decodes, completes and validates the configuration file at
-// path, applying v's overrides (nil: none). Every error names file:line.
+// path, applying v's settings (VANE_* environment variables, flags; nil:
+// none; see Keys). Every error names file:line:col and the field's path.
 func Load(path string, v *viper.Viper) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -288,58 +282,31 @@ func Load(path string, v *viper.Viper) (*Config, error) {
 
 // Parse is Load on the file's contents.
 func Parse(path string, data []byte, v *viper.Viper) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, positioned(path, err)
+	doc, err := yamlpos.Parse(path, data)
+	if err != nil {
+		return nil, err
 	}
-	if errs := checkDurations(path, &root); len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if len(root.Content) > 0 {
-		if errs := unknownFields(path, root.Content[0], reflect.TypeFor[Config](), ""); len(errs) > 0 {
+	if doc.Root != nil {
+		if errs := checkDurations(path, doc.Root); len(errs) > 0 {
 			return nil, errors.Join(errs...)
 		}
 	}
-	cfg := &Config{}
-	if len(bytes.TrimSpace(data)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(cfg); err != nil {
-			return nil, positioned(path, err)
-		}
-	}
-	cfg.File = path
-	if v != nil {
-		for _, k := range Overrides {
-			if s := v.GetString(k); s != "" {
-				cfg.set(k, s)
-			}
-		}
-	}
-	cfg.defaults()
-	if err := cfg.validate(&root); err != nil {
+	if err := override(doc, v); err != nil {
 		return nil, err
 	}
-	return cfg, nil
-}
-
-func (c *Config) set(key, val string) {
-	switch key {
-	case "prometheus.url":
-		c.Prometheus.URL = val
-	case "prometheus.data_dir":
-		c.Prometheus.DataDir = val
-	case "xds.listen":
-		c.XDS.Listen = val
-	case "http.listen":
-		c.HTTP.Listen = val
-	case "http.token_file":
-		c.HTTP.TokenFile = val
-	case "store.path":
-		c.Store.Path = val
-	case "alertmanager.url":
-		c.Alertmanager.URL = val
+	// prometheus/common's defaults (follow redirects, HTTP/2) for the
+	// client settings the file leaves out.
+	cfg := &Config{Prometheus: Prometheus{HTTPClient: promconfig.DefaultHTTPClientConfig}}
+	if err := doc.Decode(cfg); err != nil {
+		return nil, err
 	}
+	cfg.File = path
+	cfg.defaults()
+	if err := cfg.validate(doc); err != nil {
+		return nil, err
+	}
+	cfg.Prometheus.HTTPClient.SetDirectory(filepath.Dir(path))
+	return cfg, nil
 }
 
 // Resolve returns p relative to the configuration file's directory.
@@ -398,27 +365,6 @@ func (c *Config) defaults() {
 	c.electionDefaults()
 }
 
-var lineRE = regexp.MustCompile(`line (\d+): `)
-
-// positioned rewrites yaml's "line N: " into "file:N: ".
-func positioned(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
-	var out []error
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		if m := lineRE.FindStringSubmatchIndex(l); m != nil {
-			out = append(out, fmt.Errorf("%s:%s: %s%s", file, l[m[2]:m[3]], l[:m[0]], l[m[1]:]))
-			continue
-		}
-		out = append(out, fmt.Errorf("%s: %s", file, l))
-	}
-	return errors.Join(out...)
-}
-
 // durationKeys are the fields whose values are durations anywhere in the file.
 var durationKeys = map[string]bool{
 	"timeout": true, "retention": true, "interval": true, "duration": true, "progress_deadline": true,
@@ -466,81 +412,25 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-var pathRE = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*`)
-
-// lineOf returns the line of the deepest node of path ("a.b[2].c").
-func lineOf(root *yaml.Node, path string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, part := range strings.Split(path, ".") {
-		name, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 {
-			name = part[:i]
-			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
-		}
-		if n.Kind != yaml.MappingNode {
-			return line
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == name {
-				next = n.Content[i+1]
-				line = n.Content[i].Line
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-		if idx >= 0 {
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return line
-			}
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
-}
-
-// validator collects errors, each placed at its field's line.
+// validator collects errors, each placed at its field.
 type validator struct {
-	file string
-	root *yaml.Node
+	doc  *yamlpos.Doc
 	errs []error
 }
 
 func (v *validator) at(path, format string, a ...any) {
-	v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.file, lineOf(v.root, path), path, fmt.Sprintf(format, a...)))
+	v.errs = append(v.errs, v.doc.Errorf(path, format, a...))
 }
 
 // nested places the errors of a model's Validate, whose messages start
 // with a field path relative to base.
 func (v *validator) nested(base string, err error) {
-	for _, e := range unjoin(err) {
-		msg := e.Error()
-		rel, rest, ok := strings.Cut(msg, ": ")
-		if m := pathRE.FindString(rel); ok && m == rel {
-			p := join(base, rel)
-			v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.file, lineOf(v.root, p), p, rest))
-			continue
-		}
-		v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.file, lineOf(v.root, base), base, msg))
-	}
+	v.errs = append(v.errs, v.doc.Place(base, err)...)
 }
 
-// place is nested's placing of one message that starts with a field path
-// relative to base: "file:line: path: rest".
+// place is nested's placing of one message: "file:line:col: path: rest".
 func (v *validator) place(base, msg string) string {
-	rel, rest, ok := strings.Cut(msg, ": ")
-	if m := pathRE.FindString(rel); ok && m == rel {
-		p := join(base, rel)
-		return fmt.Sprintf("%s:%d: %s: %s", v.file, lineOf(v.root, p), p, rest)
-	}
-	return fmt.Sprintf("%s:%d: %s: %s", v.file, lineOf(v.root, base), base, msg)
+	return v.doc.Place(base, errors.New(msg))[0].Error()
 }
 
 func unjoin(err error) []error {
@@ -573,8 +463,8 @@ func checkURL(v *validator, path, s string) {
 	}
 }
 
-func (c *Config) validate(root *yaml.Node) error {
-	v := &validator{file: c.File, root: root}
+func (c *Config) validate(doc *yamlpos.Doc) error {
+	v := &validator{doc: doc}
 	checkURL(v, "prometheus.url", c.Prometheus.URL)
 	checkURL(v, "prometheus.external_url", c.Prometheus.ExternalURL)
 	if c.Prometheus.URL != "" && (c.Prometheus.ExternalURL != "" || len(c.Prometheus.ExternalLabels) > 0) {
@@ -588,34 +478,7 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 	}
 	checkURL(v, "alertmanager.url", c.Alertmanager.URL)
-	if ba := c.Prometheus.BasicAuth; ba != nil {
-		if ba.Username == "" {
-			v.at("prometheus.basic_auth.username", "required")
-		}
-		if c.Prometheus.BearerTokenFile != "" {
-			v.at("prometheus.basic_auth", "use either basic_auth or bearer_token_file")
-		}
-	}
-	if t := c.Prometheus.TLS; (t.CertFile == "") != (t.KeyFile == "") {
-		v.at("prometheus.tls", "cert_file and key_file go together")
-	}
-	secrets := []struct{ path, file string }{
-		{"prometheus.bearer_token_file", c.Prometheus.BearerTokenFile},
-		{"prometheus.tls.ca_file", c.Prometheus.TLS.CAFile},
-		{"prometheus.tls.cert_file", c.Prometheus.TLS.CertFile},
-		{"prometheus.tls.key_file", c.Prometheus.TLS.KeyFile},
-	}
-	if ba := c.Prometheus.BasicAuth; ba != nil {
-		secrets = append(secrets, struct{ path, file string }{"prometheus.basic_auth.password_file", ba.PasswordFile})
-	}
-	for _, f := range secrets {
-		if f.file == "" {
-			continue
-		}
-		if _, err := os.Stat(c.Resolve(f.file)); err != nil {
-			v.at(f.path, "%v", err)
-		}
-	}
+	c.validatePrometheusClient(v)
 	checkAddr(v, "xds.listen", c.XDS.Listen)
 	if c.XDS.MinProxies != nil && *c.XDS.MinProxies < 0 {
 		v.at("xds.min_proxies", "%d is negative", *c.XDS.MinProxies)

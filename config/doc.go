@@ -1,9 +1,16 @@
 // Package config loads vane.yaml, the controller's configuration: the
-// file, then VANE_* environment variables and command-line flags through
-// viper for the top-level scalar settings. Every field has a documented
-// default (see the field comments and examples/vane.yaml). Unknown fields,
-// bad durations and invalid values are errors naming file:line and the
-// field's path; nothing is applied from a file with an error.
+// file (Find looks for it in ./, $XDG_CONFIG_HOME/vane and /etc/vane),
+// then, through viper, VANE_* environment variables and command-line flags
+// for every scalar setting reached through sections (Keys; the variable's
+// name is derived from the key's path by EnvName). Every field has a
+// documented default (see the field comments and examples/vane.yaml). The
+// prometheus section takes prometheus/common's HTTPClientConfig inline.
+//
+// The file is decoded through internal/yamlpos, as the SLO specs are:
+// unknown fields, values of the wrong type, bad durations and invalid
+// values are errors naming file:line:col (or the variable or flag a value
+// came from) and the field's path; nothing is applied from a file with an
+// error.
 //
 // config imports the model packages (rollout, traffic, analysis, slo) to
 // decode and validate their sections; it does no other I/O than reading

@@ -28,14 +28,14 @@ func TestKubernetesEndpointsSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ yaml, want string }{
-		{"", "vane.yaml:3: services[0].stable.endpoints: at least one endpoint"},
-		{"    kubernetes:\n      namespace: Shop\n", `vane.yaml:6: services[0].kubernetes.namespace: "Shop"`},
-		{"    kubernetes:\n      service: cart_svc\n", `vane.yaml:6: services[0].kubernetes.service: "cart_svc"`},
-		{"    kubernetes:\n      version_label: 'a b'\n", `vane.yaml:6: services[0].kubernetes.version_label: "a b" is not a label key`},
-		{"    kubernetes:\n      port: 8080x_\n", `vane.yaml:6: services[0].kubernetes.port: "8080x_" is not a port name`},
-		{"    kubernetes:\n      kubeconfig: nope.yaml\n", "vane.yaml:6: services[0].kubernetes.kubeconfig: stat "},
+		{"", "vane.yaml:3:5: services[0].stable.endpoints: at least one endpoint"},
+		{"    kubernetes:\n      namespace: Shop\n", `vane.yaml:6:7: services[0].kubernetes.namespace: "Shop"`},
+		{"    kubernetes:\n      service: cart_svc\n", `vane.yaml:6:7: services[0].kubernetes.service: "cart_svc"`},
+		{"    kubernetes:\n      version_label: 'a b'\n", `vane.yaml:6:7: services[0].kubernetes.version_label: "a b" is not a label key`},
+		{"    kubernetes:\n      port: 8080x_\n", `vane.yaml:6:7: services[0].kubernetes.port: "8080x_" is not a port name`},
+		{"    kubernetes:\n      kubeconfig: nope.yaml\n", "vane.yaml:6:7: services[0].kubernetes.kubeconfig: stat "},
 		{"    kubernetes:\n      namespaces: shop\n", "vane.yaml:6"},
-		{"    canary: {version: v2, endpoints: [10.0.0.2:80]}\n    kubernetes: {}\n", "vane.yaml:5: services[0].canary.endpoints: set, but the endpoints come from kubernetes"},
+		{"    canary: {version: v2, endpoints: [10.0.0.2:80]}\n    kubernetes: {}\n", "vane.yaml:5:27: services[0].canary.endpoints: set, but the endpoints come from kubernetes"},
 	} {
 		_, err := parse(tc.yaml)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -21,11 +21,11 @@ func TestDoubtfulPlans(t *testing.T) {
 		}
 		return Load(f, nil)
 	}
-	if _, err := load("        - weight: 10.5\n        - analysis: {duration: 1m}\n", "10s"); err == nil || !strings.Contains(err.Error(), `vane.yaml:6: weight: "10.5" is not a whole percentage`) {
+	if _, err := load("        - weight: 10.5\n        - analysis: {duration: 1m}\n", "10s"); err == nil || !strings.Contains(err.Error(), `vane.yaml:6:19: services[0].rollout.steps[0].weight: "10.5" is not a whole percentage`) {
 		t.Errorf("weight 10.5: %v", err)
 	}
 	if _, err := load("        - weight: 10\n        - analysis: {duration: 10s}\n", "30s"); err == nil ||
-		!strings.Contains(err.Error(), "vane.yaml:7: services[0].rollout.steps[1].analysis.duration: 10s is shorter than analysis.interval 30s") {
+		!strings.Contains(err.Error(), "vane.yaml:7:22: services[0].rollout.steps[1].analysis.duration: 10s is shorter than analysis.interval 30s") {
 		t.Errorf("interval > duration: %v", err)
 	}
 	cfg, err := load("        - weight: 50\n        - analysis: {duration: 1m}\n        - weight: 20\n        - promote\n", "10s")
@@ -33,8 +33,8 @@ func TestDoubtfulPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := strings.Join(cfg.Warnings, "\n")
-	if !strings.Contains(w, "vane.yaml:8: services[0].rollout.steps[2].weight: 20% is below the 50% of steps[0]") ||
-		!strings.Contains(w, "vane.yaml:9: services[0].rollout.steps[3]: promote right after the weight 20% of steps[2] with no analysis") {
+	if !strings.Contains(w, "vane.yaml:8:11: services[0].rollout.steps[2].weight: 20% is below the 50% of steps[0]") ||
+		!strings.Contains(w, "vane.yaml:9:11: services[0].rollout.steps[3]: promote right after the weight 20% of steps[2] with no analysis") {
 		t.Errorf("warnings:\n%s", w)
 	}
 	cfg, err = load("        - weight: 10\n        - analysis: {duration: 1m}\n        - promote\n", "10s")

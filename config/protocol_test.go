@@ -37,14 +37,14 @@ func TestProtocolVersionLabelValuesAndAPITLS(t *testing.T) {
   - name: checkout
     stable: {version: v1, endpoints: ["127.0.0.1:9001"]}
     protocol: grcp
-`, `vane.yaml:4: services[0].protocol: "grcp" is not one of http, http2, grpc`},
+`, `vane.yaml:4:5: services[0].protocol: "grcp" is not one of http, http2, grpc`},
 		"a certificate without its key": {`http:
   cert_file: api.crt
-`, `vane.yaml:1: http: cert_file and key_file go together`},
+`, `vane.yaml:1:1: http: cert_file and key_file go together`},
 		"a missing certificate file": {`http:
   cert_file: missing.crt
   key_file: missing.key
-`, `vane.yaml:2: http.cert_file: stat missing.crt`},
+`, `vane.yaml:2:3: http.cert_file: stat missing.crt`},
 	} {
 		_, err := Parse("vane.yaml", []byte(tc.yml), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

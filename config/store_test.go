@@ -30,14 +30,14 @@ func TestStoreSection(t *testing.T) {
 		t.Fatalf("etcd defaults = %+v", c.Store)
 	}
 	for _, tc := range []struct{ yaml, want string }{
-		{"  kind: consul\n", `vane.yaml:3: store.kind: "consul" is not a store kind`},
-		{"  kind: etcd\n", "vane.yaml:2: store.endpoints: kind etcd needs at least one endpoint"},
-		{"  kind: etcd\n  endpoints:\n    - http://a:1\n    - 127.0.0.1:2379\n", `vane.yaml:6: store.endpoints[1]: "127.0.0.1:2379": want an http:// or https:// URL`},
-		{"  kind: etcd\n  endpoints: [http://a:1]\n  prefix: vane/\n", `vane.yaml:5: store.prefix: "vane/" must start with /`},
-		{"  kind: etcd\n  endpoints: [http://a:1]\n  lease_ttl: 1500ms\n", "vane.yaml:5: store.lease_ttl: 1.5s must be a whole number of seconds"},
+		{"  kind: consul\n", `vane.yaml:3:3: store.kind: "consul" is not a store kind`},
+		{"  kind: etcd\n", "vane.yaml:2:1: store.endpoints: kind etcd needs at least one endpoint"},
+		{"  kind: etcd\n  endpoints:\n    - http://a:1\n    - 127.0.0.1:2379\n", `vane.yaml:6:7: store.endpoints[1]: "127.0.0.1:2379": want an http:// or https:// URL`},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  prefix: vane/\n", `vane.yaml:5:3: store.prefix: "vane/" must start with /`},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  lease_ttl: 1500ms\n", "vane.yaml:5:3: store.lease_ttl: 1.5s must be a whole number of seconds"},
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  dial_timeout: soon\n", "vane.yaml:5: store.dial_timeout"},
-		{"  kind: etcd\n  endpoints: [http://a:1]\n  tls: {ca_file: nope.pem}\n", "vane.yaml:5: store.tls.ca_file"},
-		{"  endpoints: [http://a:1]\n", "vane.yaml:3: store.endpoints: set, but store.kind is bbolt"},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  tls: {ca_file: nope.pem}\n", "vane.yaml:5:9: store.tls.ca_file"},
+		{"  endpoints: [http://a:1]\n", "vane.yaml:3:3: store.endpoints: set, but store.kind is bbolt"},
 	} {
 		_, err := parse(tc.yaml)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -312,8 +313,12 @@ func (s PlanStep) kinds() []string {
 	return k
 }
 
+// stepFields are the keys of a step.
+var stepFields = []string{"weight", "pause", "analysis", "headers", "promote"}
+
 // UnmarshalYAML reads a step: the scalar `promote` or a mapping with one
-// key. Unknown keys are errors naming the line.
+// key. Its errors are *yamlpos.Error at the key or value, with the field's
+// path relative to the step.
 func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 	*s = PlanStep{}
 	if n.Kind == yaml.ScalarNode {
@@ -321,10 +326,10 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 			s.Promote = true
 			return nil
 		}
-		return fmt.Errorf("line %d: step %q: a step is `promote` or a mapping with one of weight, pause, analysis, headers, promote", n.Line, n.Value)
+		return yamlpos.At(n, "", "%q: a step is `promote` or a mapping with one of %s", n.Value, strings.Join(stepFields, ", "))
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a step is `promote` or a mapping with one of weight, pause, analysis, headers, promote", n.Line)
+		return yamlpos.At(n, "", "a step is `promote` or a mapping with one of %s", strings.Join(stepFields, ", "))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -334,7 +339,7 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 			// anything but an integer is refused.
 			w, err := strconv.Atoi(v.Value)
 			if v.Kind != yaml.ScalarNode || err != nil {
-				return fmt.Errorf("line %d: weight: %q is not a whole percentage (0..100); weights are whole percents", v.Line, v.Value)
+				return yamlpos.At(v, "weight", "%q is not a whole percentage (0..100); weights are whole percents", v.Value)
 			}
 			s.Weight = &w
 		case "pause":
@@ -352,7 +357,7 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 		case "headers":
 			h := map[string]string{}
 			if err := v.Decode(&h); err != nil {
-				return fmt.Errorf("line %d: headers: a mapping of header name to value is expected", v.Line)
+				return yamlpos.At(v, "headers", "a mapping of header name to value is expected")
 			}
 			s.Headers = h
 		case "promote":
@@ -362,11 +367,11 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 			}
 			var b bool
 			if err := v.Decode(&b); err != nil {
-				return fmt.Errorf("line %d: promote: takes no settings (write `- promote`)", v.Line)
+				return yamlpos.At(v, "promote", "takes no settings (write `- promote`)")
 			}
 			s.Promote = b
 		default:
-			return fmt.Errorf("line %d: step: unknown field %q (one of weight, pause, analysis, headers, promote)", k.Line, k.Value)
+			return yamlpos.At(k, k.Value, "%s", yamlpos.UnknownFieldMsg(k.Value, stepFields))
 		}
 	}
 	return nil
@@ -377,12 +382,12 @@ func decodeDurationMap(v *yaml.Node, field string, d *Duration) error {
 		return nil
 	}
 	if v.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: %s: a mapping such as {duration: 5m} is expected", v.Line, field)
+		return yamlpos.At(v, field, "a mapping such as {duration: 5m} is expected")
 	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
 		if k.Value != "duration" {
-			return fmt.Errorf("line %d: %s: unknown field %q (only duration)", k.Line, field, k.Value)
+			return yamlpos.At(k, field+"."+k.Value, "%s", yamlpos.UnknownFieldMsg(k.Value, []string{"duration"}))
 		}
 		if err := d.UnmarshalYAML(val); err != nil {
 			return fmt.Errorf("%w (%s.duration)", err, field)

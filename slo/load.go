@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vaneproj/vane/internal/yamlpos"
 )
 
 // File is one spec file's name (used in errors) and contents.
@@ -102,8 +104,6 @@ type namePos struct {
 	field string
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
-
 func (l *loader) file(f File) {
 	w := &walker{file: f.Name, lenient: l.lenient}
 	defer func() {
@@ -119,14 +119,9 @@ func (l *loader) file(f File) {
 			break
 		}
 		if err != nil {
-			line := 0
-			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-			}
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			msg = strings.TrimSpace(yamlLineRE.ReplaceAllString(msg, ""))
-			msg = strings.TrimPrefix(strings.TrimPrefix(msg, ":"), " ")
-			w.errs = append(w.errs, &Error{File: f.Name, Line: line, Msg: "invalid YAML: " + msg})
+			e := yamlpos.Syntax(f.Name, err)
+			e.Msg = "invalid YAML: " + e.Msg
+			w.errs = append(w.errs, e)
 			return
 		}
 		if len(doc.Content) == 0 {
@@ -514,7 +509,7 @@ func checkQuery(w *walker, o *object, key, q string, needWindow bool) {
 	for _, m := range templateVarRE.FindAllStringSubmatch(q, -1) {
 		if "{{."+m[1]+"}}" != WindowVar {
 			msg := fmt.Sprintf("unknown template variable {{.%s}}: the only one is %s", m[1], WindowVar)
-			if Closest(m[1], []string{"window"}) != "" {
+			if yamlpos.Closest(m[1], []string{"window"}) != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", WindowVar)
 			}
 			w.errorf(n, field, "%s", msg)

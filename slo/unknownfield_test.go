@@ -5,15 +5,6 @@ import (
 	"testing"
 )
 
-func TestClosest(t *testing.T) {
-	allowed := []string{"alerting", "description", "labels", "name", "objective", "sli", "window"}
-	for name, want := range map[string]string{"windw": "window", "objectiv": "objective", "nmae": "name", "zzz": "", "alertingz": "alerting", "SLI": "sli"} {
-		if got := Closest(name, allowed); got != want {
-			t.Errorf("Closest(%q) = %q, want %q", name, got, want)
-		}
-	}
-}
-
 // TestRatioObjectiveAndUnknownTemplateVariable checks the two typos a
 // Sloth user makes: an objective written as a ratio, a misspelled variable.
 func TestRatioObjectiveAndUnknownTemplateVariable(t *testing.T) {

@@ -7,36 +7,15 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vaneproj/vane/internal/yamlpos"
 )
 
 // Error is one problem in a spec, at a place users can find: file, line,
-// column and the field's path (e.g. "slos[0].sli.events.error_query").
-type Error struct {
-	File   string
-	Line   int
-	Column int
-	Field  string
-	Msg    string
-}
-
-// Error formats the problem as "file:line:col: field: message".
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// column and the field's path (e.g. "slos[0].sli.events.error_query"),
+// formatted "file:line:col: field: message". It is the configuration's
+// error type too, so every YAML problem in Vane reads the same.
+type Error = yamlpos.Error
 
 // walker reads YAML nodes of one file and collects positioned errors.
 type walker struct {
@@ -89,33 +68,10 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func kindName(n *yaml.Node) string {
-	if n == nil {
-		return "nothing"
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("the %s %q", strings.TrimPrefix(n.Tag, "!!"), n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "a document"
-}
+func kindName(n *yaml.Node) string { return yamlpos.Describe(n) }
 
 // resolve follows aliases, so that anchors and merges of plain YAML work.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
+func resolve(n *yaml.Node) *yaml.Node { return yamlpos.Resolve(n) }
 
 // object checks that n is a mapping with only the allowed keys (each at most
 // once). It returns nil, after recording an error, when n is not a mapping,
@@ -152,7 +108,7 @@ func (w *walker) object(n *yaml.Node, path string, allowed ...string) *object {
 			if w.lenient {
 				w.warnf(k, join(path, k.Value), "unknown field ignored (allowed: %s)", strings.Join(sortedCopy(allowed), ", "))
 			} else {
-				w.errorf(k, join(path, k.Value), "%s", UnknownFieldMsg(k.Value, allowed))
+				w.errorf(k, join(path, k.Value), "%s", yamlpos.UnknownFieldMsg(k.Value, allowed))
 			}
 			continue
 		}

@@ -41,9 +41,10 @@ func newAutoscaleCmd(g *globals) *cobra.Command {
 	var watch bool
 	var interval time.Duration
 	status := &cobra.Command{
-		Use:   "status NAME",
-		Short: "Show an autoscaler: each recommender's recommendation and reason, the decision, recent events",
-		Args:  cobra.ExactArgs(1),
+		Use:               "status NAME",
+		ValidArgsFunction: completeServices(client, autoscaled),
+		Short:             "Show an autoscaler: each recommender's recommendation and reason, the decision, recent events",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -68,9 +69,10 @@ func newAutoscaleCmd(g *globals) *cobra.Command {
 	status.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of --watch")
 	var reason string
 	pause := &cobra.Command{
-		Use:   "pause NAME",
-		Short: "Freeze an autoscaler's scaling (during an incident); it stays paused across restarts",
-		Args:  cobra.ExactArgs(1),
+		Use:               "pause NAME",
+		ValidArgsFunction: completeServices(client, autoscaled),
+		Short:             "Freeze an autoscaler's scaling (during an incident); it stays paused across restarts",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
@@ -86,9 +88,10 @@ func newAutoscaleCmd(g *globals) *cobra.Command {
 	}
 	pause.Flags().StringVar(&reason, "reason", "", "why (shown in status and events)")
 	resume := &cobra.Command{
-		Use:   "resume NAME",
-		Short: "Resume a paused autoscaler, or one stopped because someone else changed the count (it adopts the current count)",
-		Args:  cobra.ExactArgs(1),
+		Use:               "resume NAME",
+		ValidArgsFunction: completeServices(client, autoscaled),
+		Short:             "Resume a paused autoscaler, or one stopped because someone else changed the count (it adopts the current count)",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {

@@ -77,7 +77,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 	status.Flags().BoolVarP(&watch, "watch", "w", false, "follow the rollout until it ends (a live view on a terminal, one line per change otherwise)")
 	status.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of --watch")
 	addJSONFlag(status, "the API's answer, GET /api/v1/rollouts/NAME (not with --watch)")
-	status.ValidArgsFunction = completeRollouts(client)
+	status.ValidArgsFunction = completeServices(client, nil)
 
 	var version, endpoints string
 	var force bool
@@ -85,7 +85,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 		Use:               "start SERVICE --version V --endpoints HOST:PORT,…",
 		Short:             "Start a rollout of a service's new version",
 		Args:              oneName("the service to roll out", "one of vane.yaml's services"),
-		ValidArgsFunction: completeRollouts(client),
+		ValidArgsFunction: completeServices(client, nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {

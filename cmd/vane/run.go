@@ -28,13 +28,26 @@ and a watcher that starts a rollout when a service's canary changes in the
 file. SIGTERM or SIGINT stop them in the reverse order within 10 s; the
 rollout state is consistent at any moment, also after SIGKILL.
 
-Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
---http-listen, VANE_XDS_LISTEN or --xds-listen, VANE_STORE_PATH or
---store-path, VANE_PROMETHEUS_URL or --prometheus-url.`,
+Without -c, the configuration is the first of ./vane.yaml,
+$XDG_CONFIG_HOME/vane/vane.yaml (~/.config/vane/vane.yaml) and
+/etc/vane/vane.yaml that exists.
+
+Every scalar setting of the file can also come from an environment
+variable named after its path: VANE_ and the path in upper case with
+underscores (http.listen is VANE_HTTP_LISTEN, prometheus.basic_auth.username
+is VANE_PROMETHEUS_BASIC_AUTH_USERNAME); a flag beats the variable, which
+beats the file. Flags: --http-listen, --xds-listen, --store-path,
+--prometheus-url.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f := g.v.GetString("config"); f != "" && !cmd.Flags().Changed("config") {
-				file = f
+			if !cmd.Flags().Changed("config") {
+				if file = g.v.GetString("config"); file == "" {
+					f, err := config.Find()
+					if err != nil {
+						return err
+					}
+					file = f
+				}
 			}
 			cfg, err := config.Load(file, g.v)
 			if err != nil {
@@ -70,29 +83,14 @@ Settings can also come from VANE_* variables and flags: VANE_HTTP_LISTEN or
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&file, "config", "c", "vane.yaml", "configuration file (env VANE_CONFIG)")
+	f.StringVarP(&file, "config", "c", "", "configuration file (env VANE_CONFIG; default: the first of ./vane.yaml, $XDG_CONFIG_HOME/vane/vane.yaml, /etc/vane/vane.yaml)")
 	f.BoolVar(&check, "check", false, "validate the configuration and exit")
 	addJSONFlag(cmd, "--check's summary (with its warnings)")
-	for key, name := range map[string]string{
-		"http.listen": "http-listen", "xds.listen": "xds-listen", "store.path": "store-path", "prometheus.url": "prometheus-url",
-	} {
-		f.String(name, "", "overrides "+key+" (env VANE_"+envName(key)+")")
-		_ = g.v.BindPFlag(key, f.Lookup(name))
+	for _, key := range []string{"http.listen", "xds.listen", "store.path", "prometheus.url"} {
+		f.String(config.FlagName(key), "", "overrides "+key+" (env "+config.EnvName(key)+")")
+		_ = g.v.BindPFlag(key, f.Lookup(config.FlagName(key)))
 	}
 	return cmd
-}
-
-func envName(key string) string {
-	b := []byte(key)
-	for i, c := range b {
-		switch {
-		case c == '.':
-			b[i] = '_'
-		case c >= 'a' && c <= 'z':
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
 }
 
 // runController runs the controller of cfg until ctx ends.

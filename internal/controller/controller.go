@@ -416,26 +416,10 @@ func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, fill fu
 	}
 }
 
-// PromHTTPClientConfig maps vane.yaml's Prometheus authentication and TLS
-// settings onto prometheus/common's HTTP client configuration.
+// PromHTTPClientConfig is vane.yaml's prometheus HTTP client settings,
+// prometheus/common's own configuration (validated, paths resolved).
 func PromHTTPClientConfig(cfg *config.Config) promconfig.HTTPClientConfig {
-	p := cfg.Prometheus
-	hc := promconfig.HTTPClientConfig{
-		TLSConfig: promconfig.TLSConfig{
-			CAFile:             cfg.Resolve(p.TLS.CAFile),
-			CertFile:           cfg.Resolve(p.TLS.CertFile),
-			KeyFile:            cfg.Resolve(p.TLS.KeyFile),
-			ServerName:         p.TLS.ServerName,
-			InsecureSkipVerify: p.TLS.InsecureSkipVerify,
-		},
-	}
-	if f := p.BearerTokenFile; f != "" {
-		hc.Authorization = &promconfig.Authorization{Type: "Bearer", CredentialsFile: cfg.Resolve(f)}
-	}
-	if ba := p.BasicAuth; ba != nil {
-		hc.BasicAuth = &promconfig.BasicAuth{Username: ba.Username, PasswordFile: cfg.Resolve(ba.PasswordFile)}
-	}
-	return hc
+	return cfg.Prometheus.HTTPClient
 }
 
 // externalURL is where alerts' generatorURL points: prometheus.external_url,

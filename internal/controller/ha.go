@@ -320,3 +320,21 @@ func StoreDesc(cfg *config.Config) string {
 	}
 	return cfg.Resolve(cfg.Store.Path)
 }
+
+// Services lists the configured services, which every replica knows; on a
+// follower the rollouts' phases are the stored ones.
+func (h haRollouts) Services() []rollout.ServiceStatus {
+	out := h.mgr.Services()
+	if h.el.IsLeader() {
+		return out
+	}
+	stored, _ := h.stored()
+	phase := map[string]rollout.Phase{}
+	for _, st := range stored {
+		phase[st.Name] = st.Phase
+	}
+	for i := range out {
+		out[i].Phase = phase[out[i].Service.Name]
+	}
+	return out
+}
