@@ -49,6 +49,9 @@ type Options struct {
 	Rollouts Rollouts
 	// SLOs, when set, serves GET /api/v1/slos.
 	SLOs SLOs
+	// SLOHistory serves GET /api/v1/slos/{service}/{slo}/history; when
+	// nil, SLOs serves it if it implements SLOHistories (slo.Evaluator does).
+	SLOHistory SLOHistories
 	// Autoscalers, when set, serves /api/v1/autoscalers (empty otherwise).
 	Autoscalers Autoscalers
 	// TokenFile, when set, holds the bearer token mutating calls need.
@@ -190,6 +193,7 @@ func (s *Server) routes() {
 	h("GET /api/v1/rollouts/{name}", "rollout", false, s.get)
 	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
 	h("GET /api/v1/slos", "slos", false, s.slos)
+	s.sloHistoryRoutes(h)
 	s.autoscaleRoutes(h)
 	for prefix, mh := range s.o.Mounts {
 		route := strings.Trim(prefix, "/")
