@@ -127,7 +127,7 @@ func (e *Evaluator) History(ctx context.Context, s *SLO, start, end time.Time, s
 	series++
 	if s.Window.Calendar != "" {
 		// The window grows at every step: read each point as Budget does.
-		bstep := max(step, (end.Sub(start)/MaxCalendarBudgetPoints).Round(time.Second))
+		bstep := max(step, (end.Sub(start) / MaxCalendarBudgetPoints).Round(time.Second))
 		h.BudgetStep = FormatDuration(bstep)
 		var errs []error
 		for t := start; !t.After(end); t = t.Add(bstep) {
