@@ -56,7 +56,8 @@ type Options struct {
 	Autoscalers Autoscalers
 	// TokenFile, when set, holds the bearer token mutating calls need.
 	// Without CertFile the token crosses the network in clear: keep the
-	// listener on loopback then.
+	// listener on loopback then. Without a token every caller may change
+	// things: Listen warns when the address is not a loopback one.
 	TokenFile string
 	// CertFile and KeyFile, when both set, make the server speak HTTPS
 	// (PEM certificate chain and private key). Default: plain HTTP.
@@ -489,6 +490,9 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, fmt.Errorf("api: listen %s: %w", addr, err)
 	}
 	s.lis = lis
+	if ta, ok := lis.Addr().(*net.TCPAddr); ok && s.token == nil && !ta.IP.IsLoopback() {
+		s.log.Warn("Anyone who can reach the API can change rollouts and autoscalers: set http.token_file, or listen on loopback", "http", lis.Addr().String())
+	}
 	return lis.Addr(), nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +99,34 @@ func TestSLOHistoryParameters(t *testing.T) {
 	e4 := newEnv(t, "")
 	if a := e4.do("GET", path, "", ""); a.code != http.StatusNotFound || !strings.Contains(a.err.Error, "no SLOs are configured") {
 		t.Errorf("without SLOs: %d %s", a.code, a.body)
+	}
+}
+
+// TestListenWarnsWithoutTokenOffLoopback: without a token, a listener
+// that is not on loopback lets anyone change things: Listen says so; on
+// loopback, or with a token, it does not.
+func TestListenWarnsWithoutTokenOffLoopback(t *testing.T) {
+	e := newEnv(t, "")
+	dir := t.TempDir()
+	tokenFile := dir + "/token"
+	if err := os.WriteFile(tokenFile, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		addr, token string
+		warns       bool
+	}{{"0.0.0.0:0", "", true}, {"127.0.0.1:0", "", false}, {"0.0.0.0:0", tokenFile, false}} {
+		var logs lockedBuffer
+		s, err := New(Options{Rollouts: e.m, TokenFile: tc.token, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Listen(tc.addr); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.lis.Close()
+		if got := strings.Contains(logs.String(), "Anyone who can reach the API can change"); got != tc.warns {
+			t.Errorf("%s, token %q: warned %v, want %v: %s", tc.addr, tc.token, got, tc.warns, logs.String())
+		}
 	}
 }
