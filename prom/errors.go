@@ -38,7 +38,9 @@ const (
 )
 
 // errorKinds returns the values of ErrorKind.
-func errorKinds() []ErrorKind { return []ErrorKind{KindTimeout, KindCanceled, KindServer, KindNetwork, KindBadQuery, KindClient, KindBadResponse} }
+func errorKinds() []ErrorKind {
+	return []ErrorKind{KindTimeout, KindCanceled, KindServer, KindNetwork, KindBadQuery, KindClient, KindBadResponse}
+}
 
 // Retryable reports whether a query that failed with this kind may succeed
 // when tried again.
