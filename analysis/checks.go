@@ -155,13 +155,35 @@ func Scalar(ctx context.Context, q Querier, query string, now time.Time) (float6
 	return x, nil
 }
 
-// SLOQuerier reads the numbers of slo.Evaluator through q, with Scalar.
+// SLOQuerier reads the numbers of slo.Evaluator through q, with Scalar;
+// it also implements slo.RangeQuerier, for slo.Evaluator.History.
 func SLOQuerier(q Querier) slo.Querier { return sloQuerier{q} }
 
 type sloQuerier struct{ q Querier }
 
 func (s sloQuerier) Scalar(ctx context.Context, query string, at time.Time) (float64, error) {
 	return Scalar(ctx, s.q, query, at)
+}
+
+// Range implements slo.RangeQuerier: the one series of a range query, no
+// points for an empty result, an error for several series.
+func (s sloQuerier) Range(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]slo.Point, error) {
+	m, err := s.q.QueryRange(ctx, query, start, end, step)
+	if err != nil {
+		return nil, fmt.Errorf("query %s failed: %w", query, err)
+	}
+	switch len(m.Series) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, fmt.Errorf("query %s returned %d series, want 1", query, len(m.Series))
+	}
+	out := make([]slo.Point, len(m.Series[0].Points))
+	for i, p := range m.Series[0].Points {
+		out[i] = slo.Point{T: p.T, V: p.V}
+	}
+	return out, nil
 }
 
 // sequentialCheck runs the sequential judge on cumulative counters read at

@@ -49,6 +49,9 @@ type Options struct {
 	Rollouts Rollouts
 	// SLOs, when set, serves GET /api/v1/slos.
 	SLOs SLOs
+	// SLOHistory serves GET /api/v1/slos/{service}/{slo}/history; when
+	// nil, SLOs serves it if it implements SLOHistories (slo.Evaluator does).
+	SLOHistory SLOHistories
 	// Autoscalers, when set, serves /api/v1/autoscalers (empty otherwise).
 	Autoscalers Autoscalers
 	// Services serves GET /api/v1/services; nil: Rollouts when it
@@ -56,7 +59,8 @@ type Options struct {
 	Services Services
 	// TokenFile, when set, holds the bearer token mutating calls need.
 	// Without CertFile the token crosses the network in clear: keep the
-	// listener on loopback then.
+	// listener on loopback then. Without a token every caller may change
+	// things: Listen warns when the address is not a loopback one.
 	TokenFile string
 	// CertFile and KeyFile, when both set, make the server speak HTTPS
 	// (PEM certificate chain and private key). Default: plain HTTP.
@@ -196,6 +200,7 @@ func (s *Server) routes() {
 	h("GET /api/v1/rollouts/{name}", "rollout", false, s.get)
 	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
 	h("GET /api/v1/slos", "slos", false, s.slos)
+	s.sloHistoryRoutes(h)
 	s.autoscaleRoutes(h)
 	s.serviceRoutes(h)
 	for prefix, mh := range s.o.Mounts {
@@ -492,6 +497,9 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, fmt.Errorf("api: listen %s: %w", addr, err)
 	}
 	s.lis = lis
+	if ta, ok := lis.Addr().(*net.TCPAddr); ok && s.token == nil && !ta.IP.IsLoopback() {
+		s.log.Warn("Anyone who can reach the API can change rollouts and autoscalers: set http.token_file, or listen on loopback", "http", lis.Addr().String())
+	}
 	return lis.Addr(), nil
 }
 

@@ -37,6 +37,11 @@ const (
 	KindBadResponse ErrorKind = "bad_response"
 )
 
+// errorKinds returns the values of ErrorKind.
+func errorKinds() []ErrorKind {
+	return []ErrorKind{KindTimeout, KindCanceled, KindServer, KindNetwork, KindBadQuery, KindClient, KindBadResponse}
+}
+
 // Retryable reports whether a query that failed with this kind may succeed
 // when tried again.
 func (k ErrorKind) Retryable() bool {

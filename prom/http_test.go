@@ -183,8 +183,15 @@ func TestHTTPRetriesServerErrorsThenSucceeds(t *testing.T) {
 	if c := testutil.CollectAndCount(m.QueryDuration); c != 1 {
 		t.Fatalf("duration series %d", c)
 	}
-	if e := testutil.CollectAndCount(m.QueryErrors); e != 0 {
-		t.Fatalf("error series %d, want none", e)
+	// Every kind's series exists from the start, at 0: the retried
+	// failures are not errors of the query.
+	if e := testutil.CollectAndCount(m.QueryErrors); e != len(errorKinds()) {
+		t.Fatalf("error series %d, want one per kind", e)
+	}
+	for _, k := range errorKinds() {
+		if e := testutil.ToFloat64(m.QueryErrors.WithLabelValues("http", string(k))); e != 0 {
+			t.Fatalf("%s errors %v, want 0", k, e)
+		}
 	}
 }
 

@@ -9,11 +9,16 @@ import (
 
 // Instrument wraps q so that every query is timed and its failures counted
 // in m under the querier label name ("http", "embedded"). A nil m returns q
-// unchanged.
+// unchanged. The error and warning counters of name start at 0 for every
+// ErrorKind, so that a dashboard sees "no errors" rather than no series.
 func Instrument(q analysis.Querier, m *Metrics, name string) analysis.Querier {
 	if m == nil {
 		return q
 	}
+	for _, k := range errorKinds() {
+		m.QueryErrors.WithLabelValues(name, string(k))
+	}
+	m.QueryWarnings.WithLabelValues(name)
 	return &instrumented{next: q, m: m, name: name}
 }
 

@@ -25,9 +25,13 @@ import (
 // itself, traffic through gRPC's xDS client): the weight graph shows the
 // canary's weight change, the abort button is refused without the token
 // and the page says so, with the token it rolls the canary back, and the
-// aborted rollout stays in the history after the next one starts. Then
-// every query of the generated dashboards and runbooks finds data. The screenshot is saved
-// in $VANE_TEST_ARTIFACTS (default bin/test-artifacts/ui.png).
+// aborted rollout stays in the history after the next one starts. The
+// overview draws the SLO's burn rates and budget from before it opened,
+// and an autoscaler (local actuator); the stable version then fails every
+// call, the page tier's alert fires and the page lists it. Then every
+// query of the generated dashboards and runbooks finds data. The
+// screenshots are saved in $VANE_TEST_ARTIFACTS (default
+// bin/test-artifacts/ui.png and ui-overview.png).
 func TestUIInABrowser(t *testing.T) {
 	chromium := promtest.Tool(t, "chromium")
 	bin := buildVane(t)
@@ -57,6 +61,11 @@ slos:
         total_query: sum(rate(demo_requests_total{service="checkout"}[{{.window}}]))
     alerting:
       name: CheckoutBudgetBurn
+      # A page tier short enough for the embedded Prometheus's coverage
+      # guard (data over half the long window) to let it fire in the test.
+      tiers:
+        - {severity: page, long: 2m, short: 1m, burn_rate: 14.4}
+        - {severity: ticket, long: 1h, short: 5m, burn_rate: 3}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +102,27 @@ services:
             interval: 1s
             requests_metric: demo_requests_total
             bad_codes: "Unavailable|Internal|Unknown"
-`, apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr(), apps["v3"].MetricsAddr(), httpAddr, xdsAddr, httpAddr, apps["v1"].Addr())), 0o644); err != nil {
+  - name: search
+    stable: {version: v1, endpoints: [%q]}
+    rollout: {analysis: {requests_metric: demo_requests_total}}
+    autoscale:
+      min: 1
+      max: 3
+      interval: 1s
+      actuator:
+        kind: local
+        local: {version: v1, rate_per_replica: 100}
+      metrics:
+        - name: rps
+          query: sum(rate(demo_requests_total{service="search"}[1m])) or vector(0)
+          target: {type: AverageValue, averageValue: 80}
+`, apps["v1"].MetricsAddr(), apps["v2"].MetricsAddr(), apps["v3"].MetricsAddr(), httpAddr, xdsAddr, httpAddr, apps["v1"].Addr(), apps["v1"].Addr())), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := startVane(t, bin, cfgFile)
 	a := apiCaller{t: t, base: "http://" + httpAddr}
 	waitUntil(t, "readyz", 30*time.Second, p, func() bool { return a.call("GET", "/readyz", "", nil, nil) == 200 })
+	ready := time.Now()
 	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: xdsAddr, NodeID: "ui-client"})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +156,7 @@ services:
 	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancelT()
 
 	type css = chromedp.CSS
@@ -222,8 +246,16 @@ services:
 	}
 	t.Logf("screenshot: %s", filepath.Join(out, "ui.png"))
 
-	// The overview draws the SLO's burn rate per window from the embedded
-	// Prometheus's recorded series, and links its runbook, which is served.
+	// The overview draws the SLO's burn rate per window and its budget
+	// over the last hours (from before the page opened), from the SLI's
+	// queries run on the embedded Prometheus, and links its runbook,
+	// which is served.
+	// The history's points are 30 s apart: give the embedded Prometheus
+	// more than that before the page opens.
+	if d := 45*time.Second - time.Since(ready); d > 0 {
+		time.Sleep(d)
+	}
+	opened := time.Now()
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+httpAddr+"/#/"),
 		chromedp.WaitVisible(css(`#burn-checkout-availability polyline.series`)),
 		chromedp.WaitVisible(css(`#services a[href="#/rollout/checkout"]`))); err != nil {
@@ -233,14 +265,33 @@ services:
 	if err != nil || !slices.Contains(windows, "5m") {
 		t.Fatalf("burn-rate windows drawn: %q (%v)", windows, err)
 	}
+	assertChartHistory(t, ctx, "burn-checkout-availability", opened, "last 6h")
+	assertChartHistory(t, ctx, "budget-checkout-availability", opened, "last 6h")
 	if code := a.call("GET", "/runbooks/checkout-availability.md", "", nil, nil); code != 200 {
 		t.Fatalf("runbook: HTTP %d", code)
+	}
+	// The autoscaler (local actuator, an idle service at its minimum).
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#replicas-search polyline.series`))); err != nil {
+		t.Fatalf("autoscaler graph: %v", err)
 	}
 	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(out, "ui-overview.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+
+	// A fast burn: every version fails every call (whichever the judges
+	// promote, the service burns). The page tier's alert fires and the page
+	// lists it.
+	for _, app := range apps {
+		if err := app.SetErrorRatio(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`[...document.querySelectorAll("#alerts td.fail")].some(td => td.textContent === "CheckoutBudgetBurn")`,
+		chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+		t.Fatalf("the fast burn's alert on the page: %v\n%s", err, tail(p.out.String(), 30))
 	}
 
 	// Every dashboard and runbook query finds data in the embedded
