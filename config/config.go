@@ -186,6 +186,11 @@ type HTTP struct {
 	// are resolved against this file.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// AdvertiseURL is where the other replicas reach this replica's API
+	// (store kind etcd: followers forward commands to the leader's), e.g.
+	// http://10.0.0.5:8080. Default: http(s)://<http.listen>, with this
+	// host's name for an unspecified host.
+	AdvertiseURL string `yaml:"advertise_url"`
 }
 
 // Store configures persistence.
@@ -272,6 +277,7 @@ func (c *Config) ServiceConfigs() []rollout.ServiceConfig {
 // file setting when set.
 var Overrides = []string{
 	"prometheus.url", "prometheus.data_dir", "xds.listen", "http.listen", "http.token_file", "store.path", "alertmanager.url",
+	"http.advertise_url",
 }
 
 // Load reads, decodes, completes and validates the configuration file at
@@ -331,6 +337,8 @@ func (c *Config) set(key, val string) {
 		c.XDS.Listen = val
 	case "http.listen":
 		c.HTTP.Listen = val
+	case "http.advertise_url":
+		c.HTTP.AdvertiseURL = val
 	case "http.token_file":
 		c.HTTP.TokenFile = val
 	case "store.path":
@@ -632,6 +640,7 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 	}
 	checkAddr(v, "http.listen", c.HTTP.Listen)
+	checkURL(v, "http.advertise_url", c.HTTP.AdvertiseURL)
 	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
 		v.at("http", "cert_file and key_file go together")
 	}

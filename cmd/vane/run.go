@@ -270,6 +270,13 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
 	g.start(ctx, "xds server", xs.Run)
+	presence, err := newPresence(cfg, db, elector, xs, log)
+	if err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	if presence != nil {
+		g.start(ctx, "replica presence", presence.Run)
+	}
 	kw, err := kubeEndpoints(ctx, cfg, xs, reg, log)
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
@@ -277,7 +284,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 
 	// 4. Rollout loops.
 	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
-	mgr, err := rollout.NewManager(rollout.Options{Router: kw.router, Querier: querier, Store: db, Budget: slos.Budget,
+	mgr, err := rollout.NewManager(rollout.Options{Router: haRouter(presence, kw.router), Querier: querier, Store: db, Budget: slos.Budget,
 		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"),
 		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, kw.fill(cfg.ServiceConfigs()))
 	if err != nil {
@@ -325,10 +332,14 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 			return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 		}
 	}
-	srv, err := api.New(api.Options{Mounts: mounts, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	apiOpts := api.Options{Mounts: mounts, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
-		Logger: log.With("component", "api")})
+		Logger: log.With("component", "api")}
+	if err := haAPI(&apiOpts, presence, elector, cfg); err != nil {
+		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
+	}
+	srv, err := api.New(apiOpts)
 	if err != nil {
 		return errors.Join(err, g.stop(time.Now().Add(shutdownBudget)))
 	}
