@@ -131,6 +131,7 @@ type Presence struct {
 	diffs   []ConfigDiff
 
 	dirty chan struct{} // this replica's record must be published again
+	halt  chan struct{} // closed by crash (tests)
 }
 
 // NewPresence checks the options; Run publishes and follows.
@@ -149,7 +150,7 @@ func NewPresence(cli *clientv3.Client, o PresenceOptions) (*Presence, error) {
 	}
 	return &Presence{cli: cli, o: o, log: o.Logger, pfx: o.Prefix + "/replicas/",
 		peers: map[string]Replica{}, serving: map[string]string{}, update: make(chan struct{}),
-		dirty: make(chan struct{}, 1)}, nil
+		dirty: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
 
 // Fingerprint identifies a service's settings and routing: two replicas
@@ -206,6 +207,12 @@ func (p *Presence) Run(ctx context.Context) error {
 			continue
 		}
 		p.publishLoop(ctx, s)
+		select {
+		case <-p.halt:
+			s.Orphan() // no revoke: the record stays until the TTL, as after a crash
+			return nil
+		default:
+		}
 		if ctx.Err() != nil {
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_, _ = p.cli.Revoke(rctx, s.Lease())
@@ -229,6 +236,8 @@ func (p *Presence) publishLoop(ctx context.Context, s *concurrency.Session) {
 		case <-ctx.Done():
 			return
 		case <-s.Done():
+			return
+		case <-p.halt:
 			return
 		case <-local:
 		case <-p.dirty:
@@ -260,6 +269,10 @@ func (p *Presence) publishLoop(ctx context.Context, s *concurrency.Session) {
 		last = b
 	}
 }
+
+// crash stops publishing and keeping the lease alive without revoking it,
+// as a killed process would. For tests.
+func (p *Presence) crash() { close(p.halt) }
 
 // record builds this replica's record now.
 func (p *Presence) record() Replica {
