@@ -17,6 +17,8 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
@@ -286,4 +288,142 @@ services:
 		s, _, _ := b.api.state("checkout")
 		return s.Phase == rollout.Succeeded
 	})
+}
+
+// TestRunHABadCanaryDuringFailover: two replicas on etcd with a real
+// Prometheus and the sequential judge; a good canary is at 20% under
+// analysis when the leader is SIGKILLed and, at the same moment, the
+// canary turns bad (30% errors). The follower takes over, resumes the
+// analysis and rolls the canary back; its clients stop calling it.
+func TestRunHABadCanaryDuringFailover(t *testing.T) {
+	bin, dir := e2eVane(t)
+	const ttl = 2 * time.Second
+	srv := etcdtest.Start(t)
+	apps := map[string]*sampleapp.Instance{}
+	for _, v := range []string{"v1", "v2"} {
+		apps[v] = startApp(t, sampleapp.Config{Version: v, ErrorRatio: 0.002})
+	}
+	promSrv := startCheckoutProm(t, apps["v1"], apps["v2"])
+	newReplica := func(name string) *haReplica {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		httpAddr, xdsAddr := freeAddr(t), freeAddr(t)
+		cfg := fmt.Sprintf(`prometheus:
+  url: %s
+xds:
+  listen: %s
+http:
+  listen: %s
+store:
+  kind: etcd
+  endpoints: [%s]
+  prefix: /vane-bad
+  lease_ttl: %s
+services:
+  - name: checkout
+    stable: {version: v1, endpoints: [%q]}
+    rollout:
+      steps:
+        - weight: 20
+        - analysis: {duration: 2m}
+        - weight: 50
+      progress_deadline: 5m
+      analysis:
+        interval: 1s
+        judges:
+          - name: errors
+            kind: sequential
+            interval: 1s
+            requests_metric: demo_requests_total
+            bad_codes: "Unavailable|Internal|Unknown"
+`, promSrv.URL, xdsAddr, httpAddr, srv.Endpoints()[0], ttl, apps["v1"].Addr())
+		f := filepath.Join(d, "vane.yaml")
+		writeFile(t, f, cfg, 0o644)
+		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f, xds: xdsAddr}
+	}
+	ready := func(r *haReplica) bool { return r.api.call("GET", "/readyz", "", nil, nil) == 200 }
+	a := newReplica("a")
+	waitUntil(t, "a leads and is ready", 30*time.Second, a.p, func() bool { return ready(a) })
+	b := newReplica("b")
+	waitUntil(t, "b is ready", 30*time.Second, b.p, func() bool { return ready(b) })
+	// Clients 0 and 1 dial a name that resolves to both replicas (as a
+	// Kubernetes Service or a DNS name with one address per replica does),
+	// in a different order each: they spread over the replicas, and a
+	// client whose replica dies reconnects to the other. Client 2 lists
+	// a's address first and b's as a bootstrap fallback.
+	var gens []*loadgen.Generator
+	for i, r := range []*haReplica{a, b, a} {
+		other := map[*haReplica]*haReplica{a: b, b: a}[r]
+		uri := fmt.Sprintf("vane-replicas-%d:///checkout-control-plane", i)
+		res := manual.NewBuilderWithScheme(fmt.Sprintf("vane-replicas-%d", i))
+		res.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: r.xds}, {Addr: other.xds}}})
+		resolver.Register(res)
+		bc := xds.BootstrapConfig{ServerURI: uri, NodeID: fmt.Sprintf("client-%d", i)}
+		if i == 2 {
+			bc = xds.BootstrapConfig{ServerURI: r.xds, Fallback: []string{other.xds}, NodeID: "client-2"}
+		}
+		boot, err := xds.Bootstrap(bc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = g.Run(ctx) }()
+		t.Cleanup(func() { stop(); <-done; _ = g.Close() })
+		gens = append(gens, g)
+		waitUntil(t, "traffic through a client", 30*time.Second, r.p, func() bool { return g.Stats().ByVersion["v1"].OK > 50 })
+	}
+	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{apps["v2"].Addr()}}
+	if code := b.api.call("POST", "/api/v1/rollouts", "", start, nil); code != 201 {
+		t.Fatalf("start through the follower: HTTP %d", code)
+	}
+	waitUntil(t, "the good canary at 20% under analysis", 60*time.Second, a.p, func() bool {
+		s, _, _ := a.api.state("checkout")
+		return s.Routing.Weights.Canary == 20 && s.Applied && s.Step == 1 && !s.AnalysisStarted.IsZero()
+	})
+	time.Sleep(3 * time.Second) // a few good evaluations
+	killed := time.Now()
+	if err := a.p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := apps["v2"].SetErrorRatio(0.3); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.p.cmd.Wait()
+	var st rollout.State
+	waitUntil(t, "the new leader rolls the bad canary back", 90*time.Second, b.p, func() bool {
+		s, _, ok := b.api.state("checkout")
+		st = s
+		return ok && s.Phase == rollout.Aborted
+	})
+	t.Logf("rolled back %s after the leader's SIGKILL and the canary's fault: %s", time.Since(killed).Round(time.Millisecond), st.Reason)
+	if st.Routing.Weights.Canary != 0 {
+		t.Fatalf("aborted at weight %d", st.Routing.Weights.Canary)
+	}
+	if !strings.Contains(b.p.out.String(), `msg="Resuming rollout"`) {
+		t.Fatal("b did not resume the rollout")
+	}
+	// The clients of both replicas, the dead one's included (it
+	// reconnected to b), no longer call the canary.
+	time.Sleep(500 * time.Millisecond)
+	marks := []loadgen.Stats{gens[0].Stats(), gens[1].Stats(), gens[2].Stats()}
+	time.Sleep(2 * time.Second)
+	for i := range 2 {
+		if d := gens[i].Stats().Sub(marks[i]); d.ByVersion["v2"].OK+d.ByVersion["v2"].Failed > 0 || d.ByVersion["v1"].OK == 0 {
+			t.Fatalf("after the rollback client %d still calls v2 or not v1: %+v", i, d.ByVersion)
+		}
+	}
+	if n := streamsOf(t, b); n != 2 {
+		t.Fatalf("b has %d xDS streams after a died; want 2 (its own client and the one that reconnected)", n)
+	}
+	// gRPC-Go turns to a bootstrap's fallback server only for resources it
+	// does not hold (gRFC A71): client 2 keeps a's last routing.
+	d := gens[2].Stats().Sub(marks[2])
+	t.Logf("client 2 (fallback list, its first server dead) after the rollback: v1 %d, v2 %d calls in 2 s", d.ByVersion["v1"].OK+d.ByVersion["v1"].Failed, d.ByVersion["v2"].OK+d.ByVersion["v2"].Failed)
 }
