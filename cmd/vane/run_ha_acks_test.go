@@ -7,10 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -387,7 +391,37 @@ services:
 		s, _, _ := a.api.state("checkout")
 		return s.Routing.Weights.Canary == 20 && s.Applied && s.Step == 1 && !s.AnalysisStarted.IsZero()
 	})
-	time.Sleep(3 * time.Second) // a few good evaluations
+	// A few good evaluations; what one rollout under analysis costs etcd
+	// (every replica's writes) and Prometheus (the leader's queries).
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	revision := func() int64 {
+		r, err := cli.Get(context.Background(), "/vane-bad/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Header.Revision
+	}
+	queries := func() float64 {
+		_, body := rawCall(t, a.api.base, "GET", "/metrics", "")
+		var n float64
+		for _, l := range strings.Split(body, "\n") {
+			if strings.HasPrefix(l, "vane_prom_query_duration_seconds_count") {
+				f := strings.Fields(l)
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				n += v
+			}
+		}
+		return n
+	}
+	rev0, q0, t0 := revision(), queries(), time.Now()
+	time.Sleep(5 * time.Second)
+	secs := time.Since(t0).Seconds()
+	t.Logf("one rollout under analysis (judge interval 1s), 2 replicas, 2 clients: %.1f etcd writes/s, %.1f Prometheus queries/s from the leader",
+		float64(revision()-rev0)/secs, (queries()-q0)/secs)
 	killed := time.Now()
 	if err := a.p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
