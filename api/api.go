@@ -75,6 +75,22 @@ type Options struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds the drain on shutdown (default 5s).
 	ShutdownTimeout time.Duration
+	// Leader, when set (several replicas), makes a follower forward the
+	// mutating calls and the autoscaler reads to the leader's API, with
+	// the caller's Authorization header (the leader authorizes them);
+	// with no leader known they get 503 not_running. Rollout reads are
+	// served locally.
+	Leader Leader
+	// ReplicaID names this replica in the ForwardedHeader of the calls it
+	// forwards.
+	ReplicaID string
+	// ForwardTimeout bounds a forwarded call (default DefaultForwardTimeout).
+	ForwardTimeout time.Duration
+	// ForwardTLS verifies the leader's HTTPS certificate (default: the
+	// system's roots).
+	ForwardTLS *tls.Config
+	// Cluster, when set, serves GET /api/v1/replicas.
+	Cluster Cluster
 	// Mounts are handlers served under a path prefix ending in "/" (such as
 	// "/prometheus/" for the embedded Prometheus's API), with the prefix
 	// stripped. They are read-only: no token is asked.
@@ -92,6 +108,7 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	lis     net.Listener
 	tls     *tls.Config
+	fwd     *forwarder
 }
 
 // Reasons of refused calls, the values of vane_api_requests_refused_total's
@@ -139,7 +156,10 @@ func New(o Options) (*Server, error) {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 5 * time.Second
 	}
-	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux()}
+	if o.ForwardTimeout <= 0 {
+		o.ForwardTimeout = DefaultForwardTimeout
+	}
+	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux(), fwd: newForwarder(o)}
 	if o.TokenFile != "" {
 		b, err := os.ReadFile(o.TokenFile)
 		if err != nil {
@@ -201,6 +221,7 @@ func (s *Server) routes() {
 	h("POST /api/v1/rollouts/{name}/{action}", "rollout_action", true, s.action)
 	h("GET /api/v1/slos", "slos", false, s.slos)
 	s.sloHistoryRoutes(h)
+	h("GET /api/v1/replicas", "replicas", false, s.replicas)
 	s.autoscaleRoutes(h)
 	s.serviceRoutes(h)
 	for prefix, mh := range s.o.Mounts {
@@ -241,10 +262,22 @@ func (s *Server) instrument(route string, mutating bool, f http.HandlerFunc) htt
 	reqs := s.reqs.MustCurryWith(prometheus.Labels{"route": route})
 	timed := promhttp.InstrumentHandlerDuration(s.latency.MustCurryWith(prometheus.Labels{"route": route}), f)
 	if !mutating {
+		if s.fwd != nil && (route == "autoscalers" || route == "autoscaler") {
+			// Only the leader runs the autoscalers.
+			return promhttp.InstrumentHandlerCounter(reqs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !s.fwd.serve(w, r) {
+					timed.ServeHTTP(w, r)
+				}
+			}))
+		}
 		return promhttp.InstrumentHandlerCounter(reqs, timed)
 	}
 	return promhttp.InstrumentHandlerCounter(reqs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		if s.fwd != nil && s.fwd.serve(sw, r) {
+			s.audit(r, sw.code, "forwarded", "")
+			return
+		}
 		if reason := s.authorize(sw, r); reason != "" {
 			s.refused.WithLabelValues(reason).Inc()
 			s.audit(r, sw.code, "refused", reason)

@@ -187,6 +187,11 @@ type HTTP struct {
 	// are resolved against this file.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// AdvertiseURL is where the other replicas reach this replica's API
+	// (store kind etcd: followers forward commands to the leader's), e.g.
+	// http://10.0.0.5:8080. Default: http(s)://<http.listen>, with this
+	// host's name for an unspecified host.
+	AdvertiseURL string `yaml:"advertise_url"`
 }
 
 // Store configures persistence.
@@ -498,6 +503,7 @@ func (c *Config) validate(doc *yamlpos.Doc) error {
 		}
 	}
 	checkAddr(v, "http.listen", c.HTTP.Listen)
+	checkURL(v, "http.advertise_url", c.HTTP.AdvertiseURL)
 	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
 		v.at("http", "cert_file and key_file go together")
 	}

@@ -64,6 +64,9 @@ func New(cli *clientv3.Client, o Options) (*Elector, error) {
 	return &Elector{cli: cli, o: o, log: o.Logger}, nil
 }
 
+// ID returns this replica's ID in the election.
+func (e *Elector) ID() string { return e.o.ID }
+
 // Key returns the election's key prefix.
 func (e *Elector) Key() string { return e.o.Prefix + "/leader" }
 

@@ -7,6 +7,9 @@ type Metrics struct {
 	leader prometheus.Gauge
 	terms  prometheus.Counter
 	lost   prometheus.Counter
+
+	replicas      prometheus.Gauge
+	configDiffers prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is
@@ -19,9 +22,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Times this replica won the election."}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "vane", Subsystem: "ha", Name: "leadership_lost_total",
 			Help: "Times this replica's session ended while it led (lease expired, etcd away longer than the TTL)."}),
+		replicas: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "ha", Name: "replicas",
+			Help: "Live replicas (their records in etcd, this one included), as this replica sees them."}),
+		configDiffers: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "vane", Subsystem: "ha", Name: "config_differs",
+			Help: "Other live replicas whose configuration of some service differs from this replica's (the stored state wins)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.leader, m.terms, m.lost)
+		reg.MustRegister(m.leader, m.terms, m.lost, m.replicas, m.configDiffers)
 	}
 	return m
 }

@@ -10,6 +10,12 @@ import (
 type BootstrapConfig struct {
 	// ServerURI is the ADS server's address, e.g. "127.0.0.1:18000".
 	ServerURI string
+	// Fallback are further servers (other replicas), listed after
+	// ServerURI in the bootstrap's xds_servers. gRPC-Go (gRFC A71) turns
+	// to the next one only when the current one is unreachable and it
+	// lacks a resource it watches; a client that holds its resources keeps
+	// them and reconnects to ServerURI.
+	Fallback []string
 	// NodeID identifies the client in ACK/NACK reports; it should be unique
 	// per client process.
 	NodeID string
@@ -52,13 +58,20 @@ func Bootstrap(c BootstrapConfig) ([]byte, error) {
 	if c.Cluster != "" {
 		node["cluster"] = c.Cluster
 	}
-	b, err := json.MarshalIndent(map[string]any{
-		"xds_servers": []any{map[string]any{
-			"server_uri":      c.ServerURI,
+	var servers []any
+	for _, uri := range append([]string{c.ServerURI}, c.Fallback...) {
+		if uri == "" {
+			return nil, errors.New("xds: bootstrap: a fallback server URI is empty")
+		}
+		servers = append(servers, map[string]any{
+			"server_uri":      uri,
 			"channel_creds":   []any{creds},
 			"server_features": []string{"ignore_resource_deletion"},
-		}},
-		"node": node,
+		})
+	}
+	b, err := json.MarshalIndent(map[string]any{
+		"xds_servers": servers,
+		"node":        node,
 	}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("xds: bootstrap: %w", err)

@@ -395,6 +395,9 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 		s.metrics.applies.WithLabelValues("invalid").Inc()
 		return traffic.Applied{}, fmt.Errorf("xds: apply: %w", err)
 	}
+	if changed {
+		s.tracker.notify()
+	}
 	log := s.log.With("service", svc.Name, "version", version)
 	if !changed {
 		s.metrics.applies.WithLabelValues("unchanged").Inc()
@@ -434,6 +437,36 @@ func (s *Server) Apply(ctx context.Context, svc traffic.Service, r traffic.Routi
 	}
 	return out, nil
 }
+
+// Holding reports, without waiting, what the proxies connected now did
+// with the current state of service name: the nodes that ACKed the
+// versions carrying it, those that NACKed them, and how many subscribed
+// streams have not answered yet. A service never applied has no
+// subscribers.
+func (s *Server) Holding(name string) (acked []string, nacked []traffic.NodeStatus, pending int) {
+	s.pubMu.Lock()
+	targets := map[string]target{}
+	for url, v := range s.changedAt[name] {
+		names := slices.Sorted(maps.Keys(s.current[name][url]))
+		if len(names) > 0 {
+			targets[url] = target{version: v, names: names}
+		}
+	}
+	s.pubMu.Unlock()
+	if len(targets) == 0 {
+		return nil, nil, 0
+	}
+	return s.tracker.holding(targets)
+}
+
+// Streams returns the number of ADS streams connected now.
+func (s *Server) Streams() int { return s.tracker.streamCount() }
+
+// Changes is signalled when what Holding or Streams report may have
+// changed: a stream opened or closed, a node ACKed or NACKed, a change was
+// published. Signals that come while one is pending merge; it has one
+// reader.
+func (s *Server) Changes() <-chan struct{} { return s.tracker.changed }
 
 // await registers a wait for targets and blocks until it is settled or
 // ctx ends.

@@ -32,6 +32,11 @@ type tracker struct {
 	mu      sync.Mutex
 	streams map[int64]*streamState
 	waits   map[*wait]struct{}
+
+	// changed is signalled (without blocking; pending signals merge) when
+	// a stream opens or closes and when one ACKs or NACKs: what Holding
+	// reports may then differ.
+	changed chan struct{}
 }
 
 type streamState struct {
@@ -104,7 +109,8 @@ type wait struct {
 }
 
 func newTracker(prefix string, m *Metrics, now func() time.Time) *tracker {
-	return &tracker{prefix: prefix, metrics: m, now: now, streams: map[int64]*streamState{}, waits: map[*wait]struct{}{}}
+	return &tracker{prefix: prefix, metrics: m, now: now, streams: map[int64]*streamState{}, waits: map[*wait]struct{}{},
+		changed: make(chan struct{}, 1)}
 }
 
 func (t *tracker) version(v string) uint64 {
@@ -121,6 +127,15 @@ func (t *tracker) open(id int64) {
 	defer t.mu.Unlock()
 	t.streams[id] = &streamState{}
 	t.metrics.connectedStreams.Inc()
+	t.notify()
+}
+
+// notify signals a change of the streams' state without blocking.
+func (t *tracker) notify() {
+	select {
+	case t.changed <- struct{}{}:
+	default:
+	}
 }
 
 func (t *tracker) closed(id int64) {
@@ -131,6 +146,7 @@ func (t *tracker) closed(id int64) {
 	}
 	delete(t.streams, id)
 	t.metrics.connectedStreams.Dec()
+	t.notify()
 	for w := range t.waits {
 		delete(w.remaining, id)
 		w.check()
@@ -184,6 +200,7 @@ func (t *tracker) answer(id int64, st *streamState, url string, ts *typeState, n
 	}
 	sent := ts.sent[i]
 	ts.sent = slices.Delete(ts.sent, 0, i+1)
+	t.notify()
 	ti := typeIndex(url)
 	// settles reports whether this answer settles w's wait on the stream
 	// for its type.
@@ -268,51 +285,66 @@ func (ts *typeState) subscribes(names []string) bool {
 	return false
 }
 
+// indexedTarget is a target with its type's index and URL.
+type indexedTarget struct {
+	i   int
+	url string
+	tg  target
+}
+
+func indexTargets(targets map[string]target) []indexedTarget {
+	var tgs []indexedTarget
+	for url, tg := range targets {
+		if i := typeIndex(url); i >= 0 {
+			tgs = append(tgs, indexedTarget{i, url, tg})
+		}
+	}
+	return tgs
+}
+
+// classify reports what one stream did with the targets: whether it
+// subscribes to any of them, the NACK that settles it (if any), and the
+// bit set of the types it has not taken up yet. Called with t.mu held.
+func classify(st *streamState, tgs []indexedTarget) (involved bool, nack *traffic.NodeStatus, rem uint8) {
+	for _, x := range tgs {
+		url, tg := x.url, x.tg
+		ts := st.types[x.i]
+		if ts == nil || !ts.subscribes(tg.names) {
+			continue
+		}
+		involved = true
+		// The stream's latest answer counts: a NACK of this version or a
+		// later one, not followed by an ACK, means it lacks the change.
+		// (Versions are per type, so an ACK of a later response that
+		// did not carry these resources also counts as taking them.)
+		switch {
+		case ts.nacked >= tg.version && ts.nacked > ts.acked:
+			if nack == nil {
+				nack = &traffic.NodeStatus{Node: st.node, Error: ts.nackErr, TypeURL: url}
+			}
+		case ts.acked >= tg.version:
+		default:
+			rem |= 1 << x.i
+		}
+	}
+	return involved, nack, rem
+}
+
 // register starts a wait for targets over the streams connected now.
 // Streams that already took up (or rejected) the versions are settled at once.
 func (t *tracker) register(targets map[string]target) *wait {
 	w := &wait{remaining: map[int64]uint8{}, acked: map[string]struct{}{}, done: make(chan struct{})}
-	type indexed struct {
-		i   int
-		url string
-		tg  target
-	}
-	var tgs []indexed
-	for url, tg := range targets {
-		if i := typeIndex(url); i >= 0 {
-			w.versions[i] = tg.version
-			tgs = append(tgs, indexed{i, url, tg})
-		}
+	tgs := indexTargets(targets)
+	for _, x := range tgs {
+		w.versions[x.i] = x.tg.version
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id, st := range t.streams {
-		involved, nacked := false, false
-		var rem uint8
-		for _, x := range tgs {
-			url, tg := x.url, x.tg
-			ts := st.types[x.i]
-			if ts == nil || !ts.subscribes(tg.names) {
-				continue
-			}
-			involved = true
-			// The stream's latest answer counts: a NACK of this version or a
-			// later one, not followed by an ACK, means it lacks the change.
-			// (Versions are per type, so an ACK of a later response that
-			// did not carry these resources also counts as taking them.)
-			switch {
-			case ts.nacked >= tg.version && ts.nacked > ts.acked:
-				if !nacked {
-					w.nacked = append(w.nacked, traffic.NodeStatus{Node: st.node, Error: ts.nackErr, TypeURL: url})
-				}
-				nacked = true
-			case ts.acked >= tg.version:
-			default:
-				rem |= 1 << x.i
-			}
-		}
+		involved, nack, rem := classify(st, tgs)
 		switch {
-		case nacked:
+		case nack != nil:
+			w.nacked = append(w.nacked, *nack)
 		case rem != 0:
 			w.remaining[id] = rem
 		case involved:
@@ -322,6 +354,40 @@ func (t *tracker) register(targets map[string]target) *wait {
 	t.waits[w] = struct{}{}
 	w.check()
 	return w
+}
+
+// holding reports, without waiting, what the streams connected now did
+// with targets: the nodes that hold them, those that rejected them, and
+// how many streams have not answered yet.
+func (t *tracker) holding(targets map[string]target) (acked []string, nacked []traffic.NodeStatus, pending int) {
+	tgs := indexTargets(targets)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seen := map[string]struct{}{}
+	for _, st := range t.streams {
+		involved, nack, rem := classify(st, tgs)
+		switch {
+		case nack != nil:
+			nacked = append(nacked, *nack)
+		case rem != 0:
+			pending++
+		case involved:
+			if _, ok := seen[st.node]; !ok {
+				seen[st.node] = struct{}{}
+				acked = append(acked, st.node)
+			}
+		}
+	}
+	slices.Sort(acked)
+	slices.SortFunc(nacked, func(a, b traffic.NodeStatus) int { return strings.Compare(a.Node, b.Node) })
+	return acked, nacked, pending
+}
+
+// streamCount returns the number of connected streams.
+func (t *tracker) streamCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.streams)
 }
 
 // finish ends w and returns the nodes that ACKed and NACKed it.

@@ -139,3 +139,51 @@ func TestTrackerCountsAnACKThatCameBeforeTheWait(t *testing.T) {
 		t.Errorf("acked %v", acked)
 	}
 }
+
+// TestTrackerHoldingReportsWithoutWaiting: holding reports, at any moment,
+// which subscribed streams hold a version, which rejected it and how many
+// have not answered, and every change of that is signalled.
+func TestTrackerHoldingReportsWithoutWaiting(t *testing.T) {
+	tr := newTestTracker()
+	signalled := func() bool {
+		select {
+		case <-tr.changed:
+			return true
+		default:
+			return false
+		}
+	}
+	a, b, c := &fakeStream{tr: tr, id: 1}, &fakeStream{tr: tr, id: 2}, &fakeStream{tr: tr, id: 3}
+	for _, f := range []*fakeStream{a, b, c} {
+		tr.open(f.id)
+	}
+	if !signalled() {
+		t.Fatal("opening streams was not signalled")
+	}
+	a.subscribe("node-a", "svc")
+	b.subscribe("node-b", "svc")
+	c.subscribe("node-c", "other")
+	target := map[string]target{rds: {version: 4, names: []string{"svc"}}}
+	if acked, nacked, pending := tr.holding(target); len(acked) != 0 || len(nacked) != 0 || pending != 2 {
+		t.Fatalf("before any answer: acked %v nacked %v pending %d; want 2 pending (node-c does not use svc)", acked, nacked, pending)
+	}
+	a.ack(a.push("p-4"), "svc")
+	if !signalled() {
+		t.Fatal("an ACK was not signalled")
+	}
+	b.nack(b.push("p-4"), "bad route", "svc")
+	acked, nacked, pending := tr.holding(target)
+	if len(acked) != 1 || acked[0] != "node-a" || len(nacked) != 1 || nacked[0].Node != "node-b" || pending != 0 {
+		t.Fatalf("acked %v nacked %+v pending %d", acked, nacked, pending)
+	}
+	tr.closed(2)
+	if !signalled() {
+		t.Fatal("a closed stream was not signalled")
+	}
+	if _, nacked, _ := tr.holding(target); len(nacked) != 0 {
+		t.Fatalf("a closed stream still counts: %+v", nacked)
+	}
+	if n := tr.streamCount(); n != 2 {
+		t.Fatalf("streamCount = %d, want 2", n)
+	}
+}

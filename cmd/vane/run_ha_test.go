@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -33,14 +34,18 @@ type haReplica struct {
 }
 
 // TestRunFailoverOnEtcd runs three `vane run` processes against one real
-// (embedded) etcd. Only the leader acts; a follower answers reads from the
-// store, refuses commands with 503 naming the leader, publishes the
-// leader's routing to a gRPC xDS client connected to it, and is ready once
-// it has.
+// (embedded) etcd, with three gRPC xDS clients spread over them (each
+// bootstrap lists its replica first and the two others after it). Only
+// the leader acts; a follower answers reads from the store, forwards
+// commands to the leader, publishes the leader's routing to the clients
+// connected to it, and is ready once it has; the leader counts a step
+// applied once the clients of every replica ACKed it.
 // The leader is SIGKILLed mid-rollout, repeatedly (VANE_HA_RUNS times, 3 by
 // default; the killed replica comes back as a follower): each time another
 // replica leads within the lease TTL plus a margin, at the same step and
-// weight, and the rollout then goes on under the new leader. Last, the
+// weight, and the rollout then goes on under the new leader; every
+// client, the dead replica's included, keeps its routes (no failed call,
+// both versions served) and is connected again afterwards. Last, the
 // leader is paused (SIGSTOP, a partition): another replica leads, and the
 // old one, resumed, exits on its lost session without applying anything.
 func TestRunFailoverOnEtcd(t *testing.T) {
@@ -75,11 +80,8 @@ func TestRunFailoverOnEtcd(t *testing.T) {
 			t.Fatal(err)
 		}
 		httpAddr, xdsAddr := freeAddr(t), freeAddr(t)
-		// The users' xDS client connects to a follower: the leader counts
-		// only its own proxies' ACKs, so it may not wait for one.
 		cfg := fmt.Sprintf(`xds:
   listen: %s
-  min_proxies: 0
 http:
   listen: %s
 prometheus:
@@ -137,28 +139,39 @@ services:
 	for _, r := range reps[1:] {
 		waitUntil(t, "a follower is ready", 30*time.Second, r.p, func() bool { return ready(r) })
 	}
-	// A gRPC xDS client connected to a follower.
-	boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: reps[1].xds, NodeID: "ha-client"})
-	if err != nil {
-		t.Fatal(err)
+	// Three gRPC xDS clients spread over the replicas: client i's bootstrap
+	// lists replica i first and the two others after it.
+	gens := make([]*loadgen.Generator, len(reps))
+	home := map[string]int{} // xDS address → the client whose first server it is
+	for i := range reps {
+		var fallback []string
+		for j := 1; j < len(reps); j++ {
+			fallback = append(fallback, reps[(i+j)%len(reps)].xds)
+		}
+		boot, err := xds.Bootstrap(xds.BootstrapConfig{ServerURI: reps[i].xds, Fallback: fallback, NodeID: fmt.Sprintf("ha-client-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		genCtx, stopGen := context.WithCancel(context.Background())
+		genDone := make(chan struct{})
+		go func() { defer close(genDone); _ = g.Run(genCtx) }()
+		t.Cleanup(func() { stopGen(); <-genDone; _ = g.Close() })
+		gens[i], home[reps[i].xds] = g, i
 	}
-	gen, err := loadgen.New(loadgen.Config{Target: "xds:///checkout", Bootstrap: boot, Rate: 100})
-	if err != nil {
-		t.Fatal(err)
+	gen := gens[1] // the client of a follower
+	for i, g := range gens {
+		waitUntil(t, fmt.Sprintf("traffic to v1 through client %d", i), 30*time.Second, reps[i].p, func() bool { return g.Stats().ByVersion["v1"].OK > 50 })
 	}
-	genCtx, stopGen := context.WithCancel(context.Background())
-	genDone := make(chan struct{})
-	go func() { defer close(genDone); _ = gen.Run(genCtx) }()
-	t.Cleanup(func() { stopGen(); <-genDone; _ = gen.Close() })
-	waitUntil(t, "traffic to v1 through the follower's xDS", 30*time.Second, reps[1].p, func() bool { return gen.Stats().ByVersion["v1"].OK > 50 })
+	logStreams(t, reps)
 
+	// A start sent to a follower is forwarded to the leader.
 	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{apps["v2"].Addr()}}
-	if code, body := rawCall(t, reps[1].api.base, "POST", "/api/v1/rollouts", `{"service":"checkout","version":"v2","endpoints":["127.0.0.1:10"]}`); code != 503 ||
-		!strings.Contains(body, "not the leader; the leader is") || !strings.Contains(body, strings.TrimPrefix(reps[0].api.base, "http://")) {
-		t.Fatalf("start on a follower: HTTP %d %s; want 503 naming the leader", code, body)
-	}
-	if code := reps[0].api.call("POST", "/api/v1/rollouts", "", start, nil); code != 201 && code != 200 {
-		t.Fatalf("start on the leader: HTTP %d", code)
+	if code := reps[1].api.call("POST", "/api/v1/rollouts", "", start, nil); code != 201 {
+		t.Fatalf("start sent to a follower: HTTP %d; want 201 (forwarded to the leader)", code)
 	}
 	var before rollout.State
 	waitUntil(t, "the canary at 20% and paused", 30*time.Second, reps[0].p, func() bool {
@@ -181,6 +194,10 @@ services:
 		leader := leaderOf(reps)
 		if leader == nil {
 			t.Fatal("no replica leads")
+		}
+		marks := make([]loadgen.Stats, len(gens))
+		for i, g := range gens {
+			marks[i] = g.Stats()
 		}
 		killed := time.Now()
 		if err := leader.p.cmd.Process.Kill(); err != nil {
@@ -218,11 +235,23 @@ services:
 				before.Phase, before.Step, before.Routing)
 		}
 		// The killed replica comes back, as a follower.
-		back := &haReplica{p: startVane(t, bin, leader.cfg), api: leader.api, cfg: leader.cfg}
+		back := &haReplica{p: startVane(t, bin, leader.cfg), api: leader.api, cfg: leader.cfg, xds: leader.xds}
 		reps = append(rest, back)
 		waitUntil(t, "the restarted replica is ready", 30*time.Second, back.p, func() bool { return ready(back) })
 		if l := leaderOf(reps); l != next {
 			t.Fatalf("run %d: the restarted replica took the lead from %s", run, next.api.base)
+		}
+		// Every client, the dead replica's included, kept its routes: no
+		// failed call, and both versions served at the canary's weight.
+		orphan := home[leader.xds]
+		waitUntil(t, "the dead replica's client is served by an xDS server again", 30*time.Second, back.p, func() bool {
+			return streamsOf(t, back) > 0
+		})
+		for i, g := range gens {
+			d := g.Stats().Sub(marks[i])
+			if d.ByVersion["v1"].Failed+d.ByVersion["v2"].Failed+d.ByVersion[loadgen.UnknownVersion].Failed > 0 || d.ByVersion["v2"].OK == 0 || d.ByVersion["v1"].OK == 0 {
+				t.Fatalf("run %d: client %d (its first xDS server killed: %v) through the failover: %+v", run, i, i == orphan, d.ByVersion)
+			}
 		}
 	}
 	sorted := append([]time.Duration(nil), took...)
@@ -274,13 +303,41 @@ services:
 			t.Fatalf("%s/metrics lacks %q", r.api.base, want)
 		}
 	}
-	if code := leader.api.call("POST", "/api/v1/rollouts/checkout/promote", "", nil, nil); code != 200 {
-		t.Fatalf("promote on the leader: HTTP %d", code)
+	logStreams(t, reps)
+	var follower *haReplica
+	for _, r := range reps {
+		if r != leader {
+			follower = r
+		}
+	}
+	if out, err := exec.Command(bin, "rollout", "promote", "checkout", "--server", follower.api.base).CombinedOutput(); err != nil {
+		t.Fatalf("vane rollout promote --server <follower>: %v\n%s", err, out)
 	}
 	waitUntil(t, "the canary at 50% under the new leader", 30*time.Second, leader.p, func() bool {
 		st, _, _ := leader.api.state("checkout")
 		return st.Routing.Weights.Canary == 50
 	})
+}
+
+// streamsOf returns the xDS streams connected to r (its /metrics).
+func streamsOf(t *testing.T, r *haReplica) int {
+	_, body := rawCall(t, r.api.base, "GET", "/metrics", "")
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, "vane_xds_connected_streams "); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			return int(n)
+		}
+	}
+	return -1
+}
+
+// logStreams logs the xDS streams connected to each replica.
+func logStreams(t *testing.T, reps []*haReplica) {
+	var parts []string
+	for _, r := range reps {
+		parts = append(parts, fmt.Sprintf("%s: %d", r.xds, streamsOf(t, r)))
+	}
+	t.Logf("xDS streams per replica: %s", strings.Join(parts, ", "))
 }
 
 func rawCall(t *testing.T, base, method, path, body string) (int, string) {

@@ -214,6 +214,13 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 	}
 	c.xds, c.xaddr = xs, xaddr
 	g.add("xds server", xs.Run)
+	presence, err := newPresence(cfg, db, elector, xs, log)
+	if err != nil {
+		return nil, err
+	}
+	if presence != nil {
+		g.add("replica presence", presence.Run)
+	}
 	kw, err := kubeEndpoints(ctx, cfg, xs, reg, log)
 	if err != nil {
 		return nil, err
@@ -221,7 +228,7 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 
 	// 4. Rollout loops.
 	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
-	router := kw.router
+	router := haRouter(presence, kw.router)
 	if o.WrapRouter != nil {
 		router = o.WrapRouter(router)
 	}
@@ -279,10 +286,14 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 			return nil, err
 		}
 	}
-	srv, err := api.New(api.Options{Mounts: mounts, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	apiOpts := api.Options{Mounts: mounts, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
-		Logger: log.With("component", "api")})
+		Logger: log.With("component", "api")}
+	if err := haAPI(&apiOpts, presence, cfg); err != nil {
+		return nil, err
+	}
+	srv, err := api.New(apiOpts)
 	if err != nil {
 		return nil, err
 	}

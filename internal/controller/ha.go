@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -17,11 +18,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/ha"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/store"
+	"github.com/vaneproj/vane/traffic"
+	"github.com/vaneproj/vane/xds"
 )
 
 // stateStore is what vane run needs from a store: bbolt (store.DB) or etcd
@@ -337,4 +341,89 @@ func (h haRollouts) Services() []rollout.ServiceStatus {
 		out[i].Phase = phase[out[i].Service.Name]
 	}
 	return out
+}
+
+// newPresence builds this replica's presence (its record in etcd: API URL,
+// configuration fingerprints, its proxies' ACKs), or nil with a bbolt
+// store.
+func newPresence(cfg *config.Config, db stateStore, el elector, xs *xds.Server, log *slog.Logger) (*ha.Presence, error) {
+	if el == nil {
+		return nil, nil
+	}
+	var id string
+	var m *ha.Metrics // nil: the etcd elector's
+	switch e := el.(type) {
+	case *ha.Elector:
+		id = e.ID()
+	case *leaseElector:
+		id, m = e.id, e.m
+	default:
+		return nil, fmt.Errorf("replica presence: unknown election %T", el)
+	}
+	c, ok := db.(closer)
+	if !ok {
+		return nil, errors.New("replicated store without an etcd client")
+	}
+	conf := map[string]string{}
+	for _, sc := range cfg.ServiceConfigs() {
+		conf[sc.Service.Name] = ha.ConfigFingerprint(sc)
+	}
+	return ha.NewPresence(c.Client(), ha.PresenceOptions{Prefix: c.Prefix(), ID: id, API: advertiseURL(cfg),
+		TTL: cfg.Store.LeaseTTL.D(), Config: conf, Local: xs, Elector: el, Metrics: m, Logger: log.With("component", "ha")})
+}
+
+// haRouter wraps the router so that the leader counts a change applied
+// once the proxies of every replica took it up (no presence: r itself).
+func haRouter(p *ha.Presence, r traffic.Router) traffic.Router {
+	if p == nil {
+		return r
+	}
+	return p.Router(r)
+}
+
+// haAPI lets a follower's API forward commands to the leader and serve
+// GET /api/v1/replicas.
+func haAPI(o *api.Options, p *ha.Presence, cfg *config.Config) error {
+	if p == nil {
+		return nil
+	}
+	o.Leader, o.Cluster, o.ReplicaID = p, p, p.ID()
+	if cfg.HTTP.CertFile != "" {
+		// The replicas share the API's certificate, or one from a CA the
+		// system trusts.
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		b, err := os.ReadFile(cfg.Resolve(cfg.HTTP.CertFile))
+		if err != nil {
+			return fmt.Errorf("http.cert_file: %w", err)
+		}
+		pool.AppendCertsFromPEM(b)
+		o.ForwardTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return nil
+}
+
+// advertiseURL is where other replicas reach this replica's API:
+// http.advertise_url, else http.listen with this host's name for an
+// unspecified host.
+func advertiseURL(cfg *config.Config) string {
+	if cfg.HTTP.AdvertiseURL != "" {
+		return strings.TrimRight(cfg.HTTP.AdvertiseURL, "/")
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if host, err = os.Hostname(); err != nil {
+			host = "localhost"
+		}
+	}
+	scheme := "http"
+	if cfg.HTTP.CertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }

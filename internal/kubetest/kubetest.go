@@ -58,6 +58,19 @@ func (c *Cluster) Stop() {
 // ready; the test fails if either cannot start within a minute.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	return start(t, "AlwaysAllow")
+}
+
+// StartRBAC is Start with the RBAC authorizer: the admin (system:masters)
+// may do anything, other users only what Roles grant them, so a test can
+// check a manifest's RBAC with `kubectl auth can-i --as`.
+func StartRBAC(t testing.TB) *Cluster {
+	t.Helper()
+	return start(t, "RBAC")
+}
+
+func start(t testing.TB, authz string) *Cluster {
+	t.Helper()
 	etcdBin := promtest.Tool(t, "etcd")
 	apiBin := promtest.Tool(t, "kube-apiserver")
 	dir := t.TempDir()
@@ -114,7 +127,7 @@ func Start(t testing.TB) *Cluster {
 			"--service-account-issuer=https://kubernetes.default.svc",
 			"--service-account-key-file=" + keyFile, "--service-account-signing-key-file=" + keyFile,
 			"--token-auth-file=" + tokenFile,
-			"--authorization-mode=AlwaysAllow",
+			"--authorization-mode=" + authz,
 			"--service-cluster-ip-range=10.0.0.0/24",
 			"--disable-admission-plugins=ServiceAccount",
 			"--cert-dir=" + certDir,

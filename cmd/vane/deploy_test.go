@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vaneproj/vane/internal/kubetest"
+)
+
+// TestDeployManifests checks deploy/kubernetes against a real
+// kube-apiserver with the RBAC authorizer: `kubectl apply --dry-run=server`
+// accepts vane.yaml; the EndpointSlice mode's Role, applied for real, lets
+// the vane ServiceAccount list and watch EndpointSlices and Pods in the
+// services' namespace and nothing more (`kubectl auth can-i --as`); and
+// `vane run --check` accepts the ConfigMap's vane.yaml.
+func TestDeployManifests(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatal("kubectl not found: install it (Debian: apt-get install kubernetes-client)")
+	}
+	c := kubetest.StartRBAC(t)
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	writeFile(t, kubeconfig, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: test, context: {cluster: test, user: admin}}]
+current-context: test
+`, c.URL, c.CAFile, kubetest.Token), 0o600)
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	must("create", "namespace", "vane")
+	must("create", "namespace", "shop")
+	out := must("apply", "--dry-run=server", "-n", "vane", "-f", "../../deploy/kubernetes/vane.yaml")
+	for _, kind := range []string{"serviceaccount/vane", "configmap/vane", "deployment.apps/vane", "service/vane", "poddisruptionbudget.policy/vane"} {
+		if !strings.Contains(out, kind) {
+			t.Fatalf("kubectl apply --dry-run=server of vane.yaml does not list %s:\n%s", kind, out)
+		}
+	}
+	must("apply", "-f", "../../deploy/kubernetes/endpointslices-rbac.yaml")
+	sa := "system:serviceaccount:vane:vane"
+	for _, c := range []struct {
+		verb, resource, ns string
+		want               bool
+	}{
+		{"list", "endpointslices.discovery.k8s.io", "shop", true},
+		{"watch", "endpointslices.discovery.k8s.io", "shop", true},
+		{"list", "pods", "shop", true},
+		{"watch", "pods", "shop", true},
+		{"create", "endpointslices.discovery.k8s.io", "shop", false},
+		{"get", "secrets", "shop", false},
+		{"list", "endpointslices.discovery.k8s.io", "default", false},
+		{"create", "selfsubjectaccessreviews.authorization.k8s.io", "", true},
+	} {
+		args := []string{"auth", "can-i", c.verb, c.resource, "--as", sa}
+		if c.ns != "" {
+			args = append(args, "-n", c.ns)
+		}
+		out, err := run(args...)
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("kubectl %s: %v", strings.Join(args, " "), err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n") // a warning may come first
+		if got := strings.TrimSpace(lines[len(lines)-1]) == "yes"; got != c.want {
+			t.Errorf("can %s %s %s in %q: %q, want %v", sa, c.verb, c.resource, c.ns, strings.TrimSpace(out), c.want)
+		}
+	}
+
+	// The ConfigMap's vane.yaml passes vane run --check.
+	f, err := os.Open("../../deploy/kubernetes/vane.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	var conf string
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Kind == "ConfigMap" {
+			conf = doc.Data["vane.yaml"]
+		}
+	}
+	if conf == "" {
+		t.Fatal("deploy/kubernetes/vane.yaml has no ConfigMap with vane.yaml")
+	}
+	cfgFile := filepath.Join(dir, "vane.yaml")
+	writeFile(t, cfgFile, conf, 0o644)
+	var stdout bytes.Buffer
+	root := newRootCmd(&stdout, io.Discard)
+	root.SetArgs([]string{"run", "-c", cfgFile, "--check"})
+	if err := root.Execute(); err != nil || !strings.Contains(stdout.String(), "OK") {
+		t.Fatalf("vane run --check on the ConfigMap's vane.yaml: %v\n%s", err, stdout.String())
+	}
+}
