@@ -5,17 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math"
 	"testing"
 	"time"
-
-	"github.com/vaneproj/vane/sim"
 )
 
 func find(t *testing.T, rows []Row, judge string, cadence float64, c Cell) Row {
 	t.Helper()
 	for _, r := range rows {
-		if r.Judge == judge && (cadence == 0 || r.CadenceS == cadence) && keyOf(r) == (cellKey{c.Noise, c.RPS, c.Weight, c.BaseError, c.Factor}) {
+		if r.Judge == judge && (cadence == 0 || r.CadenceS == cadence) && keyOf(r) == (cellKey{c.Metric, c.Noise, c.RPS, c.Weight, c.BaseError, c.Factor}) {
 			return r
 		}
 	}
@@ -81,32 +78,6 @@ func TestOracleSample(t *testing.T) {
 	// R: qbinom(0.99, 100, 0.5) = 62, so P(X > 62) ≤ 0.01 < P(X > 61).
 	if k := binomialCritical(100, 0.5, 0.01); k != 62 {
 		t.Fatalf("critical value %v, want 62", k)
-	}
-}
-
-// rate() reads the increase between the first and last sample in its
-// window, skipping failed scrapes; irate() the last two fresh samples.
-func TestWindows(t *testing.T) {
-	mk := func(req, errs float64, stale bool) sim.Scrape {
-		return sim.Scrape{Canary: sim.Counters{Requests: req, Errors: errs, Stale: stale}}
-	}
-	x := series{s: []sim.Scrape{mk(10, 1, false), mk(20, 2, false), mk(20, 2, true), mk(40, 4, false), mk(50, 9, false)}}
-	// (15s, 75s] holds the samples at 30, 60 and 75 s: 23 good and 7 bad
-	// over 45 s. Good extrapolates 15 s to the window's start (×60/45);
-	// bad only to where it would reach zero, 45 × 2/7 s before 30 s.
-	wantReq, wantErrs := 23*60.0/45+7*(45+45*2.0/7)/45, 7*(45+45*2.0/7)/45
-	if req, errs, ok := x.window(75*time.Second, time.Minute, true); !ok || math.Abs(req-wantReq) > 1e-9 || math.Abs(errs-wantErrs) > 1e-9 {
-		t.Errorf("rate window: %v %v %v, want %v requests and %v errors", req, errs, ok, wantReq, wantErrs)
-	}
-	if req, errs, ok := x.lastTwo(75*time.Second, 5*time.Minute); !ok || req != 10 || errs != 5 {
-		t.Errorf("irate: %v %v %v", req, errs, ok)
-	}
-	if req, _, ok := x.lastTwo(60*time.Second, 5*time.Minute); !ok || req != 20 {
-		t.Errorf("irate over a failed scrape uses the sample before it: %v %v", req, ok)
-	}
-	y := series{s: []sim.Scrape{mk(10, 1, true)}}
-	if _, _, ok := y.window(15*time.Second, time.Minute, true); ok {
-		t.Error("one sample (the zero at the start) is no rate")
 	}
 }
 

@@ -103,9 +103,9 @@ func (s *Store) append(t time.Duration, canary, stable sim.Counters) error {
 		errs := []error{
 			add(RequestsMetric, v.c.Requests-v.c.Errors, "code", "200"),
 			add(RequestsMetric, v.c.Errors, "code", "500"),
-			add(LatencyMetric+"_count", v.c.Requests),
+			add(LatencyMetric+"_count", v.c.Observed),
 			add(LatencyMetric+"_sum", v.c.LatencySum),
-			add(LatencyMetric+"_bucket", v.c.Requests, "le", "+Inf"),
+			add(LatencyMetric+"_bucket", v.c.Observed, "le", "+Inf"),
 		}
 		for j, b := range s.bounds {
 			errs = append(errs, add(LatencyMetric+"_bucket", v.c.Buckets[j], "le", strconv.FormatFloat(b, 'g', -1, 64)))
