@@ -248,7 +248,9 @@ func vaneSpec(metric string, cadence time.Duration) analysis.Spec {
 	return s
 }
 
-var vaneVars = analysis.Vars{Service: svcName, Version: canaryVersion, Stable: stableVersion}
+func vaneVars(svc string) analysis.Vars {
+	return analysis.Vars{Service: svc, Version: canaryVersion, Stable: stableVersion}
+}
 
 // judgeVane is the product's analysis.Check for vaneSpec, looking every
 // cadence through Prometheus's engine, as an analysis step of the run's
@@ -260,7 +262,7 @@ var vaneVars = analysis.Vars{Service: svcName, Version: canaryVersion, Stable: s
 // scrape, stale samples) is looked past.
 func judgeVane(metric string, cadence time.Duration) func(Cell, *design, *runData) (time.Duration, bool) {
 	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
-		check, err := vaneSpec(metric, cadence).Build(vaneVars)
+		check, err := vaneSpec(metric, cadence).Build(vaneVars(x.svc))
 		if err != nil {
 			panic(fmt.Sprintf("bench canary: vane's spec: %v", err)) // a constant spec: a bug
 		}
@@ -291,18 +293,18 @@ func judgeVane(metric string, cadence time.Duration) func(Cell, *design, *runDat
 // one feeds analysis.RatioTest directly with the counts vaneSpec's queries
 // read through the engine at every look.
 func judgeVaneAnytime(metric string) func(Cell, *design, *runData) (time.Duration, bool) {
-	sel := func(v string) string { return fmt.Sprintf(`service=%q,version=%q`, svcName, v) }
-	total := func(v string) string { return fmt.Sprintf("sum(%s{%s})", promstore.RequestsMetric, sel(v)) }
-	bad := func(v string) string {
-		return fmt.Sprintf(`sum(%s{%s,code=~"5.."}) or vector(0)`, promstore.RequestsMetric, sel(v))
-	}
-	if metric == MetricLatency {
-		total = func(v string) string { return fmt.Sprintf("sum(%s_count{%s})", promstore.LatencyMetric, sel(v)) }
-		bad = func(v string) string {
-			return fmt.Sprintf(`sum(%s_count{%s}) - sum(%s_bucket{%s,le="%g"})`, promstore.LatencyMetric, sel(v), promstore.LatencyMetric, sel(v), slowThreshold)
-		}
-	}
 	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		sel := func(v string) string { return fmt.Sprintf(`service=%q,version=%q`, x.svc, v) }
+		total := func(v string) string { return fmt.Sprintf("sum(%s{%s})", promstore.RequestsMetric, sel(v)) }
+		bad := func(v string) string {
+			return fmt.Sprintf(`sum(%s{%s,code=~"5.."}) or vector(0)`, promstore.RequestsMetric, sel(v))
+		}
+		if metric == MetricLatency {
+			total = func(v string) string { return fmt.Sprintf("sum(%s_count{%s})", promstore.LatencyMetric, sel(v)) }
+			bad = func(v string) string {
+				return fmt.Sprintf(`sum(%s_count{%s}) - sum(%s_bucket{%s,le="%g"})`, promstore.LatencyMetric, sel(v), promstore.LatencyMetric, sel(v), slowThreshold)
+			}
+		}
 		rt, err := analysis.NewRatioTest(analysis.SequentialConfig{Alpha: alpha, Tolerance: analysis.DefaultTolerance,
 			MinRequests: analysis.DefaultMinRequests, MinBad: analysis.DefaultMinBad})
 		if err != nil {
@@ -340,19 +342,19 @@ func judgeVaneAnytime(metric string) func(Cell, *design, *runData) (time.Duratio
 }
 
 // The peers' documented queries over the simulated series (version
-// "canary" or "stable" of service "svc"), with {{interval}} or the
+// "canary" or "stable" of the run's service), with {{interval}} or the
 // window given.
-func successRateQuery(version, window string) string {
+func successRateQuery(svc, version, window string) string {
 	return fmt.Sprintf(`sum(rate(%s{service=%q,version=%q,code!~"5.."}[%s])) / sum(rate(%s{service=%q,version=%q}[%s])) * 100`,
-		promstore.RequestsMetric, svcName, version, window, promstore.RequestsMetric, svcName, version, window)
+		promstore.RequestsMetric, svc, version, window, promstore.RequestsMetric, svc, version, window)
 }
 
 // p99Query is Flagger's builtin request-duration (fluxcd/flagger
 // pkg/metrics/observers, e.g. istio.go: histogram_quantile(0.99, sum(rate(
 // …_bucket[{{ interval }}])) by (le))), in milliseconds.
-func p99Query(version, window string) string {
+func p99Query(svc, version, window string) string {
 	return fmt.Sprintf(`histogram_quantile(0.99, sum(rate(%s_bucket{service=%q,version=%q}[%s])) by (le)) * 1000`,
-		promstore.LatencyMetric, svcName, version, window)
+		promstore.LatencyMetric, svc, version, window)
 }
 
 // argoQuery is the docs' success-rate query (features/analysis.md: the
@@ -360,9 +362,9 @@ func p99Query(version, window string) string {
 // reads with its service-name argument set to the canary Service of the
 // docs' host-level traffic splitting (features/traffic-management/
 // istio.md: a canaryService the controller points at the canary's pods).
-func argoQuery() string {
+func argoQuery(svc string) string {
 	return fmt.Sprintf(`sum(irate(%s{service=%q,version=%q,code!~"5.*"}[5m])) / sum(irate(%s{service=%q,version=%q}[5m]))`,
-		promstore.RequestsMetric, svcName, canaryVersion, promstore.RequestsMetric, svcName, canaryVersion)
+		promstore.RequestsMetric, svc, canaryVersion, promstore.RequestsMetric, svc, canaryVersion)
 }
 
 // judgeFlagger runs the Flagger model on its builtin check over each
@@ -372,11 +374,11 @@ func argoQuery() string {
 // judge; the model's weight steps only decide when it promotes.
 func judgeFlagger(cfg FlaggerConfig) func(Cell, *design, *runData) (time.Duration, bool) {
 	window := fmt.Sprintf("%ds", int(cfg.Interval.Seconds()))
-	query := successRateQuery(canaryVersion, window)
-	if cfg.MaxDurationMS > 0 {
-		query = p99Query(canaryVersion, window)
-	}
 	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		query := successRateQuery(x.svc, canaryVersion, window)
+		if cfg.MaxDurationMS > 0 {
+			query = p99Query(x.svc, canaryVersion, window)
+		}
 		f := NewFlagger(cfg)
 		for t := cfg.Interval; t <= d.horizon; t += cfg.Interval {
 			v, _ := x.q.value(query, t)
@@ -395,11 +397,11 @@ func judgeFlagger(cfg FlaggerConfig) func(Cell, *design, *runData) (time.Duratio
 // latency, the canary's p99 in milliseconds over the 5m interval
 // (p99Query), measured at the run's start and every interval.
 func judgeArgo(cfg ArgoConfig) func(Cell, *design, *runData) (time.Duration, bool) {
-	query := argoQuery()
-	if cfg.MaxValue > 0 {
-		query = p99Query(canaryVersion, fmt.Sprintf("%ds", int(cfg.Interval.Seconds())))
-	}
 	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		query := argoQuery(x.svc)
+		if cfg.MaxValue > 0 {
+			query = p99Query(x.svc, canaryVersion, fmt.Sprintf("%ds", int(cfg.Interval.Seconds())))
+		}
 		a := NewArgo(cfg)
 		for t := time.Duration(0); t <= d.horizon; t += cfg.Interval {
 			v, errored := x.q.value(query, t)
@@ -421,12 +423,12 @@ func judgeArgo(cfg ArgoConfig) func(Cell, *design, *runData) (time.Duration, boo
 // (or p99 latency) over the whole horizon, judged once at its end; the
 // single metric scores 100 or 0 against pass 95 / marginal 75.
 func judgeKayenta(metric string, conf float64) func(Cell, *design, *runData) (time.Duration, bool) {
-	query := func(v string) string { return "1 - " + successRateQuery(v, "1m") + " / 100" }
-	if metric == MetricLatency {
-		query = func(v string) string { return p99Query(v, "1m") }
-	}
-	qc, qs := query(canaryVersion), query(stableVersion)
 	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		query := func(v string) string { return "1 - " + successRateQuery(x.svc, v, "1m") + " / 100" }
+		if metric == MetricLatency {
+			query = func(v string) string { return p99Query(x.svc, v, "1m") }
+		}
+		qc, qs := query(canaryVersion), query(stableVersion)
 		var canary, stable []float64
 		for t := time.Minute; t <= d.horizon; t += time.Minute {
 			vc, _ := x.q.value(qc, t)
@@ -516,11 +518,16 @@ func runCell(ctx context.Context, c Cell, base uint64, seeds int, horizon time.D
 	accs := make([]acc, len(js))
 	scrapes := make([]sim.Scrape, 0, int(horizon/scrape))
 	pStable, _ := c.badProbs()
+	cs, err := openCellStore()
+	if err != nil {
+		return nil, err
+	}
+	defer cs.Close()
 	for seed := range seeds {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		x, closeRun, err := simulate(c, base<<32|uint64(seed), horizon, scrapes)
+		x, err := cs.simulate(c, base<<32|uint64(seed), horizon, scrapes)
 		if err != nil {
 			return nil, err
 		}
@@ -538,7 +545,6 @@ func runCell(ctx context.Context, c Cell, base uint64, seeds int, horizon time.D
 			accs[j].excess += bad - pStable*req
 		}
 		scrapes = x.s
-		closeRun()
 	}
 	var rows []Row
 	for j, jd := range js {

@@ -32,7 +32,7 @@ func derived(rows []Row) []Row {
 		if r.Threshold == nil {
 			continue
 		}
-		k := scenario{r.Judge, r.Metric, r.Noise, r.RPS, r.Weight, r.BaseError}
+		k := scenario{r.Judge, metricOf(r), r.Noise, r.RPS, r.Weight, r.BaseError}
 		g := groups[k]
 		if g == nil {
 			g = &group{healthy: map[float64]float64{}, detect: map[float64][]float64{}, rows: map[float64][]Row{}}

@@ -18,7 +18,8 @@ import (
 // documented PromQL evaluated by promql.Engine. No PromQL is re-implemented
 // here.
 
-// Label values of the simulated service's series.
+// Label values of the simulated service's series (each run's service is
+// svcName-<seed>).
 const (
 	svcName       = "svc"
 	canaryVersion = "canary"
@@ -34,6 +35,8 @@ type runData struct {
 	s     []sim.Scrape
 	q     *evaluator
 	start time.Time
+	// svc is the run's service label value.
+	svc string
 }
 
 // at returns the scrape at virtual time t (a multiple of the scrape
@@ -112,34 +115,54 @@ func (e *evaluator) value(query string, t time.Duration) (v float64, errored boo
 	return vec.Samples[0].Value, false
 }
 
-// simulate runs the cell's World for one seed over the horizon into a new
-// TSDB under dir and returns the run; close removes the TSDB.
-func simulate(c Cell, seed uint64, horizon time.Duration, s []sim.Scrape) (x *runData, closeFn func(), err error) {
-	w, err := sim.New(c.simConfig(seed))
-	if err != nil {
-		return nil, nil, err
-	}
+// cellStore is one TSDB for a cell's runs, each run under its own service
+// label (promstore.Store.WithService).
+type cellStore struct {
+	dir   string
+	store *promstore.Store
+}
+
+func openCellStore() (*cellStore, error) {
 	dir, err := os.MkdirTemp("", "vane-bench-canary-")
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench canary: %w", err)
+		return nil, fmt.Errorf("bench canary: %w", err)
 	}
 	store, err := promstore.Open(dir, promstore.Options{Start: engineStart, Service: svcName, Canary: canaryVersion, Stable: stableVersion})
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, err
 	}
-	closeFn = func() {
-		_ = store.Close()
-		_ = os.RemoveAll(dir)
+	return &cellStore{dir: dir, store: store}, nil
+}
+
+// Close closes the TSDB and removes its directory.
+func (cs *cellStore) Close() error {
+	err := cs.store.Close()
+	if rerr := os.RemoveAll(cs.dir); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// simulate runs the cell's World for one seed over the horizon into cs
+// under the service svc-<seed>, reusing s's storage for the scrapes.
+func (cs *cellStore) simulate(c Cell, seed uint64, horizon time.Duration, s []sim.Scrape) (*runData, error) {
+	w, err := sim.New(c.simConfig(seed))
+	if err != nil {
+		return nil, err
+	}
+	svc := fmt.Sprintf("%s-%d", svcName, seed)
+	store, err := cs.store.WithService(svc)
+	if err != nil {
+		return nil, err
 	}
 	s = s[:0]
 	for w.Now() < horizon {
 		sc := w.Step()
 		s = append(s, sc)
 		if err := store.Append(sc); err != nil {
-			closeFn()
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return &runData{s: s, q: newEvaluator(store, engineStart, horizon), start: engineStart}, closeFn, nil
+	return &runData{s: s, q: newEvaluator(store, engineStart, horizon), start: engineStart, svc: svc}, nil
 }

@@ -37,12 +37,13 @@ type cellKey struct {
 
 // keyOf is r's cell; rows without a metric (from runs before latency
 // cells) are error cells.
-func keyOf(r Row) cellKey {
-	m := r.Metric
-	if m == "" {
-		m = MetricErrors
+func keyOf(r Row) cellKey { return cellKey{metricOf(r), r.Noise, r.RPS, r.Weight, r.BaseError, r.Factor} }
+
+func metricOf(r Row) string {
+	if r.Metric == "" {
+		return MetricErrors
 	}
-	return cellKey{m, r.Noise, r.RPS, r.Weight, r.BaseError, r.Factor}
+	return r.Metric
 }
 
 // group is one metric under one noise model: the summary's and the

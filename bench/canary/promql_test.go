@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"reflect"
@@ -24,14 +25,24 @@ func TestEvaluatorAnswersAsInstantQueries(t *testing.T) {
 		{Metric: MetricErrors, RPS: 50, Weight: 0.25, BaseError: 0.01, Factor: 2, Noise: NoiseOverdispersed},
 		{Metric: MetricLatency, RPS: 5, Weight: 0.05, BaseError: latencyBase, Factor: 2, Noise: NoiseOverdispersed},
 	} {
-		x, closeRun, err := simulate(c, 7, horizon, nil)
+		cs, err := openCellStore()
 		if err != nil {
 			t.Fatal(err)
 		}
-		queries := []string{argoQuery(), successRateQuery(canaryVersion, "60s"), p99Query(canaryVersion, "60s"), p99Query(stableVersion, "1m"),
-			p99Query(canaryVersion, "300s"), "1 - " + successRateQuery(stableVersion, "1m") + " / 100",
-			`sum(http_request_duration_seconds_count{service="svc",version="canary"}) - sum(http_request_duration_seconds_bucket{service="svc",version="canary",le="0.5"})`,
-			`max(timestamp(http_requests_total{service="svc",version="canary"}))`}
+		// A first run in the same TSDB: the second one's answers must not
+		// see its series.
+		if _, err := cs.simulate(c, 6, horizon, nil); err != nil {
+			t.Fatal(err)
+		}
+		x, err := cs.simulate(c, 7, horizon, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := x.svc
+		queries := []string{argoQuery(svc), successRateQuery(svc, canaryVersion, "60s"), p99Query(svc, canaryVersion, "60s"), p99Query(svc, stableVersion, "1m"),
+			p99Query(svc, canaryVersion, "300s"), "1 - " + successRateQuery(svc, stableVersion, "1m") + " / 100",
+			fmt.Sprintf(`sum(http_request_duration_seconds_count{service=%q,version="canary"}) - sum(http_request_duration_seconds_bucket{service=%q,version="canary",le="0.5"})`, svc, svc),
+			fmt.Sprintf(`max(timestamp(http_requests_total{service=%q,version="canary"}))`, svc)}
 		ctx := context.Background()
 		nonEmpty := 0
 		for _, q := range queries {
@@ -56,7 +67,9 @@ func TestEvaluatorAnswersAsInstantQueries(t *testing.T) {
 		if nonEmpty < len(queries)*60 {
 			t.Errorf("%+v: only %d non-empty answers", c, nonEmpty)
 		}
-		closeRun()
+		if err := cs.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -88,23 +101,27 @@ func TestVaneJudgeIsTheCheckLive(t *testing.T) {
 		{Metric: MetricLatency, RPS: 50, Weight: 0.25, BaseError: latencyBase, Factor: 1.5, Noise: NoisePoisson},
 	} {
 		for seed := range uint64(3) {
-			x, closeRun, err := simulate(c, seed, horizon, nil)
+			cs, err := openCellStore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := cs.simulate(c, seed, horizon, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			bench, benchOK := judgeVane(c.Metric, scrape)(c, &design{horizon: horizon}, x)
-			closeRun()
+			_ = cs.Close()
 
 			w, err := sim.New(c.simConfig(seed))
 			if err != nil {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			store, err := promstore.Open(dir, promstore.Options{Start: engineStart, Service: svcName, Canary: canaryVersion, Stable: stableVersion})
+			store, err := promstore.Open(dir, promstore.Options{Start: engineStart, Service: x.svc, Canary: canaryVersion, Stable: stableVersion})
 			if err != nil {
 				t.Fatal(err)
 			}
-			check, err := vaneSpec(c.Metric, scrape).Build(vaneVars)
+			check, err := vaneSpec(c.Metric, scrape).Build(vaneVars(x.svc))
 			if err != nil {
 				t.Fatal(err)
 			}
