@@ -37,7 +37,9 @@ type cellKey struct {
 
 // keyOf is r's cell; rows without a metric (from runs before latency
 // cells) are error cells.
-func keyOf(r Row) cellKey { return cellKey{metricOf(r), r.Noise, r.RPS, r.Weight, r.BaseError, r.Factor} }
+func keyOf(r Row) cellKey {
+	return cellKey{metricOf(r), r.Noise, r.RPS, r.Weight, r.BaseError, r.Factor}
+}
 
 func metricOf(r Row) string {
 	if r.Metric == "" {
