@@ -59,3 +59,28 @@ func TestOverdispersedNoise(t *testing.T) {
 		t.Error("want an error for miss_prob 2")
 	}
 }
+
+// Under noise the latency histogram stays a histogram: its buckets are
+// cumulative and never above its _count (Observed), which counts every
+// served request (restarts lose only the error counters' increments), and
+// its share under a bound is the version's latency distribution.
+func TestOverdispersedHistogram(t *testing.T) {
+	slow := Latency{Median: 0.1, Sigma: 0.9}
+	c := Config{RPS: 200, CanaryWeight: 0.5, Seed: 5, Noise: Overdispersed,
+		Stable: Version{ErrorRatio: 0.01, Latency: DefaultLatency}, Canary: Version{ErrorRatio: 0.01, Latency: slow}}
+	s := run(t, c, 6*time.Hour)
+	for i, sc := range s {
+		for _, k := range []Counters{sc.Canary, sc.Stable} {
+			if k.Observed < k.Requests || k.Buckets[len(k.Buckets)-1] > k.Observed {
+				t.Fatalf("scrape %d: _count %v, requests %v, last bucket %v", i, k.Observed, k.Requests, k.Buckets[len(k.Buckets)-1])
+			}
+		}
+	}
+	last := s[len(s)-1]
+	if got, want := last.Canary.Slower(5)/last.Canary.Observed, 1-slow.CDF(DefaultBuckets[5]); math.Abs(got-want) > 0.005 {
+		t.Errorf("canary share slower than %vs: %v, want %v", DefaultBuckets[5], got, want)
+	}
+	if got, want := last.Stable.Slower(5)/last.Stable.Observed, 1-DefaultLatency.CDF(DefaultBuckets[5]); math.Abs(got-want) > 0.002 {
+		t.Errorf("stable share slower than %vs: %v, want %v", DefaultBuckets[5], got, want)
+	}
+}

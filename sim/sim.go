@@ -70,8 +70,12 @@ type Config struct {
 type Counters struct {
 	Requests, Errors float64
 	// Buckets[i] counts requests with latency ≤ Config.Buckets[i]
-	// (cumulative, like the `le` buckets); Requests is the +Inf bucket.
+	// (cumulative, like the `le` buckets).
 	Buckets []float64
+	// Observed is the histogram's _count (its +Inf bucket): Requests
+	// without Noise; under Noise it also counts the requests whose error
+	// counter increments a pod restart lost, as the histogram keeps them.
+	Observed float64
 	// LatencySum is the histogram's _sum in seconds.
 	LatencySum float64
 	// Stale marks a failed scrape (under Noise): Prometheus holds no new
@@ -80,7 +84,7 @@ type Counters struct {
 }
 
 // Slower returns the requests slower than bucket bound i.
-func (c Counters) Slower(i int) float64 { return c.Requests - c.Buckets[i] }
+func (c Counters) Slower(i int) float64 { return c.Observed - c.Buckets[i] }
 
 func (c Counters) clone() Counters {
 	c.Buckets = append([]float64(nil), c.Buckets...)
@@ -182,6 +186,7 @@ func (w *World) serve(c *Counters, n float64, v Version, probs []float64) {
 		return
 	}
 	c.Requests += n
+	c.Observed += n
 	c.Errors += w.binomial(n, v.ErrorRatio)
 	// Multinomial bucket counts by sequential binomials.
 	left, pleft := n, 1.0
@@ -222,8 +227,9 @@ func (w *World) binomial(n, p float64) float64 {
 // shortened by the scrapes' jitter, its errors come from its pods, and a
 // failed scrape repeats the version's last scraped counters. Requests and
 // Errors are what rate() and increase() would see (a restarted pod's lost
-// increments removed); the latency histogram (Buckets, LatencySum) is
-// served as without noise and is not meant to be read under it.
+// increments removed). The latency histogram (Buckets, Observed,
+// LatencySum) has the scrapes' jitter and failures but the latency
+// distribution of its Version on every pod, without restarts' losses.
 func (w *World) noisyStep() Scrape {
 	nz := w.cfg.Noise
 	dt := w.cfg.Scrape.Seconds()
@@ -247,6 +253,7 @@ func (w *World) noisyStep() Scrape {
 		p.seen.Requests += req
 		p.seen.Errors += errs
 		p.seen.LatencySum = c.LatencySum
+		p.seen.Observed = c.Observed
 		copy(p.seen.Buckets, c.Buckets)
 		*dst = p.last.clone()
 		if p.last.Buckets == nil || !(nz.MissProb > 0 && w.rng.Float64() < nz.MissProb) {

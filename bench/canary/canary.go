@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/vaneproj/vane/analysis"
+	"github.com/vaneproj/vane/bench/promstore"
 	"github.com/vaneproj/vane/sim"
 )
 
@@ -28,6 +31,9 @@ var (
 	gridWeights = []float64{0.01, 0.05, 0.25}
 	gridBase    = []float64{0.001, 0.01}
 	gridFactors = []float64{1, 1.25, 1.5, 2, 5, 10}
+	// Latency cells: the canary's p99 over the stable version's (its
+	// median unchanged: a slower tail).
+	gridLatencyFactors = []float64{1, 1.5, 2}
 	// Noise models: Poisson arrivals with independent errors (the
 	// sequential test's own model), and sim.Overdispersed.
 	gridNoise = []string{NoisePoisson, NoiseOverdispersed}
@@ -39,35 +45,94 @@ const (
 	NoiseOverdispersed = "overdispersed"
 )
 
+// Metric names of the rows: what regresses, and what the judges watch.
+const (
+	MetricErrors  = "errors"
+	MetricLatency = "latency"
+)
+
 const (
 	scrape = 15 * time.Second
 	alpha  = 0.01
+	// latencyBase is the stable version's error ratio in latency cells.
+	latencyBase = 0.001
+	// slowThreshold is the `le` bound, in seconds, above which Vane's
+	// latency judge counts a request as bad: the bucket of the peers'
+	// docs' p99 maximum (Flagger's 500 ms).
+	slowThreshold = 0.5
 )
+
+// z99 is the standard normal 0.99 quantile.
+var z99 = distuv.UnitNormal.Quantile(0.99)
 
 // Cell is one scenario of the grid.
 type Cell struct {
+	// Metric is what regresses: errors (the canary's error ratio is
+	// BaseError × Factor) or latency (its p99 is Factor × the stable
+	// version's, the median unchanged; both versions' error ratio is
+	// BaseError).
+	Metric      string
 	RPS, Weight float64
 	// BaseError is the stable version's error ratio; Factor the canary's
-	// over it (1 = healthy).
+	// regression (1 = healthy).
 	BaseError, Factor float64
 	Noise             string
 }
 
-func (c Cell) canaryError() float64 { return math.Min(1, c.BaseError*c.Factor) }
+func (c Cell) canaryError() float64 {
+	if c.Metric == MetricLatency {
+		return c.BaseError
+	}
+	return math.Min(1, c.BaseError*c.Factor)
+}
+
+// canaryLatency keeps the stable median and widens the log-normal so that
+// the p99 is Factor times the stable one.
+func (c Cell) canaryLatency() sim.Latency {
+	l := sim.DefaultLatency
+	if c.Metric == MetricLatency {
+		l.Sigma += math.Log(c.Factor) / z99
+	}
+	return l
+}
 
 func (c Cell) healthy() bool { return c.Factor == 1 }
+
+// badProbs are the true probabilities of a bad event (an error, or a
+// request slower than slowThreshold) for the stable version and the canary.
+func (c Cell) badProbs() (stable, canary float64) {
+	if c.Metric == MetricLatency {
+		return 1 - sim.DefaultLatency.CDF(slowThreshold), 1 - c.canaryLatency().CDF(slowThreshold)
+	}
+	return c.BaseError, c.canaryError()
+}
+
+// slowBucket is the index of slowThreshold in sim.DefaultBuckets.
+var slowBucket = slices.Index(sim.DefaultBuckets, slowThreshold)
+
+// bad returns a version's cumulative requests and bad events, as the
+// oracles count them (true counters, no PromQL).
+func (c Cell) bad(k sim.Counters) (req, bad float64) {
+	if c.Metric == MetricLatency {
+		if k.Buckets == nil {
+			return 0, 0
+		}
+		return k.Observed, k.Slower(slowBucket)
+	}
+	return k.Requests, k.Errors
+}
 
 func (c Cell) simConfig(seed uint64) sim.Config {
 	cfg := sim.Config{RPS: c.RPS, CanaryWeight: c.Weight, Seed: seed, Scrape: scrape,
 		Stable: sim.Version{ErrorRatio: c.BaseError, Latency: sim.DefaultLatency},
-		Canary: sim.Version{ErrorRatio: c.canaryError(), Latency: sim.DefaultLatency}}
+		Canary: sim.Version{ErrorRatio: c.canaryError(), Latency: c.canaryLatency()}}
 	if c.Noise == NoiseOverdispersed {
 		cfg.Noise = sim.Overdispersed
 	}
 	return cfg
 }
 
-// Cells returns the grid.
+// Cells returns the grid: the error cells, then the latency cells.
 func Cells() []Cell {
 	var cells []Cell
 	for _, nz := range gridNoise {
@@ -75,8 +140,17 @@ func Cells() []Cell {
 			for _, w := range gridWeights {
 				for _, b := range gridBase {
 					for _, f := range gridFactors {
-						cells = append(cells, Cell{RPS: rps, Weight: w, BaseError: b, Factor: f, Noise: nz})
+						cells = append(cells, Cell{Metric: MetricErrors, RPS: rps, Weight: w, BaseError: b, Factor: f, Noise: nz})
 					}
+				}
+			}
+		}
+	}
+	for _, nz := range gridNoise {
+		for _, rps := range gridRPS {
+			for _, w := range gridWeights {
+				for _, f := range gridLatencyFactors {
+					cells = append(cells, Cell{Metric: MetricLatency, RPS: rps, Weight: w, BaseError: latencyBase, Factor: f, Noise: nz})
 				}
 			}
 		}
@@ -84,117 +158,17 @@ func Cells() []Cell {
 	return cells
 }
 
-// series is one run's scrapes with what the judges read from them.
-type series struct {
-	s []sim.Scrape
-}
-
-// at returns the scrape at virtual time t (a multiple of the scrape
-// interval), or zero counters at t ≤ 0.
-func (x series) at(t time.Duration) sim.Scrape {
-	i := int(t/scrape) - 1
-	if i < 0 {
-		return sim.Scrape{}
-	}
-	return x.s[min(i, len(x.s)-1)]
-}
-
-// window returns the canary's (or stable's) increase in requests and
-// errors over the samples in (t−w, t] as rate() sees them: per series
-// (non-5xx and 5xx) the increase between the first and the last fresh
-// sample in the window, extrapolated towards the window's ends as
-// Prometheus's extrapolatedRate does (promql/functions.go: by at most half
-// an average sample interval beyond the samples, and not below zero at
-// the start). A failed scrape leaves no sample. The series start at zero
-// at time zero. ok is false when the window holds fewer than two samples
-// (Prometheus returns no series). TestPeerWindowsArePromQL checks the
-// values against Prometheus's engine.
-func (x series) window(t, w time.Duration, canary bool) (req, errs float64, ok bool) {
-	var ts, good, bad []float64
-	for u := t - w + scrape; u <= t; u += scrape {
-		if u < 0 {
-			continue
-		}
-		var c sim.Counters
-		if u > 0 {
-			sc := x.at(u)
-			c = sc.Stable
-			if canary {
-				c = sc.Canary
-			}
-			if c.Stale {
-				continue
-			}
-		}
-		ts = append(ts, u.Seconds())
-		good = append(good, c.Requests-c.Errors)
-		bad = append(bad, c.Errors)
-	}
-	if len(ts) < 2 {
-		return 0, 0, false
-	}
-	lo, hi := (t - w).Seconds(), t.Seconds()
-	g, e := extrapolatedIncrease(ts, good, lo, hi), extrapolatedIncrease(ts, bad, lo, hi)
-	return g + e, e, true
-}
-
-// extrapolatedIncrease is Prometheus's increase() of one counter series
-// with samples v at times ts (seconds) in the range (lo, hi], without
-// resets (the simulated counters only lose increments, never go down).
-func extrapolatedIncrease(ts, v []float64, lo, hi float64) float64 {
-	n := len(ts)
-	result := v[n-1] - v[0]
-	toStart, toEnd := ts[0]-lo, hi-ts[n-1]
-	sampled := ts[n-1] - ts[0]
-	avg := sampled / float64(n-1)
-	threshold := avg * 1.1
-	if toStart >= threshold {
-		toStart = avg / 2
-	}
-	if result > 0 && v[0] >= 0 {
-		if toZero := sampled * (v[0] / result); toZero < toStart {
-			toStart = toZero
-		}
-	}
-	if toEnd >= threshold {
-		toEnd = avg / 2
-	}
-	return result * (sampled + toStart + toEnd) / sampled
-}
-
-// lastTwo is irate()'s view over (t−w, t]: the increase between the last
-// two fresh samples.
-func (x series) lastTwo(t, w time.Duration) (req, errs float64, ok bool) {
-	var a, b *sim.Counters
-	for u := t; u > t-w && u > 0; u -= scrape {
-		sc := x.at(u)
-		c := sc.Canary
-		if c.Stale {
-			continue
-		}
-		if b == nil {
-			b = &c
-			continue
-		}
-		a = &c
-		break
-	}
-	if a == nil {
-		return 0, 0, false
-	}
-	return b.Requests - a.Requests, b.Errors - a.Errors, true
-}
-
-// Judge decides one run from its scrapes: the time of the rollback, or
-// false when it never rolled back within the horizon (it passed, or ran
-// out of time).
+// Judge decides one run: the time of the rollback, or false when it never
+// rolled back within the horizon (it passed, or ran out of time).
 type Judge struct {
 	Name string
+	// Metric is the cells' metric the judge watches.
+	Metric string
 	// Threshold is the peer's swept threshold (NaN for judges without).
 	Threshold float64
 	// CadenceS is how often the judge looks, in seconds.
 	CadenceS float64
-	run      func(c Cell, d *design, x series) (time.Duration, bool)
+	run      func(c Cell, d *design, x *runData) (time.Duration, bool)
 }
 
 // design holds what a cell's judges precompute once.
@@ -209,64 +183,100 @@ var (
 	flaggerSweep = []float64{99.9, 99.5, 99, 98, 97, 95, 90, 80}
 	argoSweep    = []float64{0.999, 0.995, 0.99, 0.98, 0.97, 0.95, 0.9, 0.8}
 	kayentaSweep = []float64{0.8, 0.9, 0.95, 0.98, 0.99}
+	// p99 maxima in milliseconds (the healthy p99 is 404 ms; read through
+	// the histogram's buckets it is about 460 ms).
+	flaggerLatencySweep = []float64{500, 600, 750, 1000, 1500, 2000, 3000}
+	argoLatencySweep    = []float64{500, 600, 750, 1000, 1500, 2000, 3000}
 )
 
 // Judges returns the judges in the order of the output.
 func Judges() []Judge {
-	js := []Judge{
-		{Name: "vane", Threshold: math.NaN(), CadenceS: 15, run: judgeVane(scrape, true)},
-		{Name: "vane", Threshold: math.NaN(), CadenceS: 60, run: judgeVane(time.Minute, true)},
-		{Name: "vane", Threshold: math.NaN(), CadenceS: 300, run: judgeVane(5*time.Minute, true)},
-		{Name: "vane-anytime", Threshold: math.NaN(), CadenceS: 15, run: judgeVane(scrape, false)},
-		{Name: "oracle-fixed", Threshold: math.NaN(), CadenceS: 15, run: judgeOracleFixed},
-		{Name: "oracle-sprt", Threshold: math.NaN(), CadenceS: 15, run: judgeOracleSPRT},
+	var js []Judge
+	for _, m := range []string{MetricErrors, MetricLatency} {
+		js = append(js,
+			Judge{Name: "vane", Metric: m, Threshold: math.NaN(), CadenceS: 15, run: judgeVane(m, scrape)},
+			Judge{Name: "vane", Metric: m, Threshold: math.NaN(), CadenceS: 60, run: judgeVane(m, time.Minute)},
+			Judge{Name: "vane", Metric: m, Threshold: math.NaN(), CadenceS: 300, run: judgeVane(m, 5*time.Minute)},
+			Judge{Name: "vane-anytime", Metric: m, Threshold: math.NaN(), CadenceS: 15, run: judgeVaneAnytime(m)},
+			Judge{Name: "oracle-fixed", Metric: m, Threshold: math.NaN(), CadenceS: 15, run: judgeOracleFixed},
+			Judge{Name: "oracle-sprt", Metric: m, Threshold: math.NaN(), CadenceS: 15, run: judgeOracleSPRT})
 	}
 	for _, th := range flaggerSweep {
 		cfg := FlaggerDocs
 		cfg.MinSuccessRate = th
-		js = append(js, Judge{Name: "flagger", Threshold: th, CadenceS: cfg.Interval.Seconds(), run: judgeFlagger(cfg)})
+		js = append(js, Judge{Name: "flagger", Metric: MetricErrors, Threshold: th, CadenceS: cfg.Interval.Seconds(), run: judgeFlagger(cfg)})
+	}
+	for _, th := range flaggerLatencySweep {
+		cfg := FlaggerDocsLatency
+		cfg.MaxDurationMS = th
+		js = append(js, Judge{Name: "flagger", Metric: MetricLatency, Threshold: th, CadenceS: cfg.Interval.Seconds(), run: judgeFlagger(cfg)})
 	}
 	for _, th := range argoSweep {
 		cfg := ArgoDocs
 		cfg.MinSuccess = th
-		js = append(js, Judge{Name: "argo", Threshold: th, CadenceS: cfg.Interval.Seconds(), run: judgeArgo(cfg)})
+		js = append(js, Judge{Name: "argo", Metric: MetricErrors, Threshold: th, CadenceS: cfg.Interval.Seconds(), run: judgeArgo(cfg)})
 	}
-	for _, th := range kayentaSweep {
-		js = append(js, Judge{Name: "kayenta", Threshold: th, CadenceS: 0, run: judgeKayenta(th)})
+	for _, th := range argoLatencySweep {
+		cfg := ArgoDocsLatency
+		cfg.MaxValue = th
+		js = append(js, Judge{Name: "argo", Metric: MetricLatency, Threshold: th, CadenceS: cfg.Interval.Seconds(), run: judgeArgo(cfg)})
+	}
+	for _, m := range []string{MetricErrors, MetricLatency} {
+		for _, th := range kayentaSweep {
+			js = append(js, Judge{Name: "kayenta", Metric: m, Threshold: th, CadenceS: 0, run: judgeKayenta(m, th)})
+		}
 	}
 	return js
 }
 
-// Docs' thresholds of the peers.
-var docsThreshold = map[string]float64{"flagger": FlaggerDocs.MinSuccessRate, "argo": ArgoDocs.MinSuccess, "kayenta": analysis.KayentaDefaults.Confidence}
+// Docs' thresholds of the peers, per metric.
+var docsThreshold = map[string]map[string]float64{
+	MetricErrors:  {"flagger": FlaggerDocs.MinSuccessRate, "argo": ArgoDocs.MinSuccess, "kayenta": analysis.KayentaDefaults.Confidence},
+	MetricLatency: {"flagger": FlaggerDocsLatency.MaxDurationMS, "argo": ArgoDocsLatency.MaxValue, "kayenta": analysis.KayentaDefaults.Confidence},
+}
 
-// judgeVane is Vane's sequential judge with its defaults (α 1%, tolerance
-// 1.2, at least 20 canary requests and 3 bad events), looking every
-// cadence. A pass ends the analysis (the canary is promoted). With
-// horizon, as the product's analysis steps (analysis.DefaultFinalShare,
-// rollout's State.LastLook), the judge knows the step's duration and
-// reserves half of α for a fixed-sample test at the look that completes
-// it (RatioTest.DecideLast); without, it is purely anytime.
-func judgeVane(cadence time.Duration, horizon bool) func(Cell, *design, series) (time.Duration, bool) {
-	return func(c Cell, d *design, x series) (time.Duration, bool) {
-		cfg := analysis.SequentialConfig{Alpha: alpha, Tolerance: analysis.DefaultTolerance,
-			MinRequests: analysis.DefaultMinRequests, MinBad: analysis.DefaultMinBad}
-		if horizon {
-			cfg.FinalShare = analysis.DefaultFinalShare
+// vaneSpec is the analysis spec a user writes for Vane's sequential judge
+// on the metric, with its defaults (α 1%, tolerance 1.2, at least 20
+// canary requests and 3 bad events): errors (5xx of http_requests_total),
+// or latency (requests slower than the 0.5 s bucket of
+// http_request_duration_seconds).
+func vaneSpec(metric string, cadence time.Duration) analysis.Spec {
+	s := analysis.Spec{Kind: analysis.KindSequential, Interval: analysis.Duration(cadence), RequestsMetric: promstore.RequestsMetric}
+	if metric == MetricLatency {
+		s.SLI, s.LatencyMetric, s.LatencyThreshold = analysis.SLILatency, promstore.LatencyMetric, slowThreshold
+	}
+	return s
+}
+
+func vaneVars(svc string) analysis.Vars {
+	return analysis.Vars{Service: svc, Version: canaryVersion, Stable: stableVersion}
+}
+
+// judgeVane is the product's analysis.Check for vaneSpec, looking every
+// cadence through Prometheus's engine, as an analysis step of the run's
+// length runs it: the step's start is the run's start (its counts the
+// baseline), and the look that completes the window is EvaluateLast
+// (rollout's State.LastLook), where the check spends the half of α it
+// keeps for a fixed-sample test (analysis.DefaultFinalShare). A pass ends
+// the analysis (the canary is promoted); an inconclusive look (a failed
+// scrape, stale samples) is looked past.
+func judgeVane(metric string, cadence time.Duration) func(Cell, *design, *runData) (time.Duration, bool) {
+	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		check, err := vaneSpec(metric, cadence).Build(vaneVars(x.svc))
+		if err != nil {
+			panic(fmt.Sprintf("bench canary: vane's spec: %v", err)) // a constant spec: a bug
 		}
-		rt, _ := analysis.NewRatioTest(cfg)
-		var prev sim.Scrape
+		last, _ := check.(analysis.LastLooker)
+		check.Reset(x.start)
+		ctx := context.Background()
 		for t := cadence; t <= d.horizon; t += cadence {
-			s := x.at(t)
-			rt.Observe(analysis.Counts{
-				CanaryRequests: s.Canary.Requests - prev.Canary.Requests, CanaryBad: s.Canary.Errors - prev.Canary.Errors,
-				StableRequests: s.Stable.Requests - prev.Stable.Requests, StableBad: s.Stable.Errors - prev.Stable.Errors})
-			prev = s
-			dec := rt.Decide()
-			if horizon && t+cadence > d.horizon {
-				dec = rt.DecideLast()
+			var r analysis.Result
+			if last != nil && t+cadence > d.horizon {
+				r = last.EvaluateLast(ctx, x.q, x.start.Add(t))
+			} else {
+				r = check.Evaluate(ctx, x.q, x.start.Add(t))
 			}
-			switch dec.Verdict {
+			switch r.Verdict {
 			case analysis.Fail:
 				return t, true
 			case analysis.Pass:
@@ -277,18 +287,101 @@ func judgeVane(cadence time.Duration, horizon bool) func(Cell, *design, series) 
 	}
 }
 
-// judgeFlagger runs the Flagger model on request-success-rate over each
-// tick's last interval (sum(rate(non-5xx[1m])) / sum(rate(all[1m])) × 100).
-// The benchmark holds the canary's traffic at the cell's weight for every
+// judgeVaneAnytime (`vane-anytime`) is the sequential test with all of α
+// for its anytime test (no final fixed-sample test), as for a window of
+// unknown end: analysis.Check keeps part of α for the last look, so this
+// one feeds analysis.RatioTest directly with the counts vaneSpec's queries
+// read through the engine at every look.
+func judgeVaneAnytime(metric string) func(Cell, *design, *runData) (time.Duration, bool) {
+	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		sel := func(v string) string { return fmt.Sprintf(`service=%q,version=%q`, x.svc, v) }
+		total := func(v string) string { return fmt.Sprintf("sum(%s{%s})", promstore.RequestsMetric, sel(v)) }
+		bad := func(v string) string {
+			return fmt.Sprintf(`sum(%s{%s,code=~"5.."}) or vector(0)`, promstore.RequestsMetric, sel(v))
+		}
+		if metric == MetricLatency {
+			total = func(v string) string { return fmt.Sprintf("sum(%s_count{%s})", promstore.LatencyMetric, sel(v)) }
+			bad = func(v string) string {
+				return fmt.Sprintf(`sum(%s_count{%s}) - sum(%s_bucket{%s,le="%g"})`, promstore.LatencyMetric, sel(v), promstore.LatencyMetric, sel(v), slowThreshold)
+			}
+		}
+		rt, err := analysis.NewRatioTest(analysis.SequentialConfig{Alpha: alpha, Tolerance: analysis.DefaultTolerance,
+			MinRequests: analysis.DefaultMinRequests, MinBad: analysis.DefaultMinBad})
+		if err != nil {
+			panic(fmt.Sprintf("bench canary: vane-anytime's test: %v", err))
+		}
+		read := func(t time.Duration) ([4]float64, bool) {
+			var out [4]float64
+			for i, q := range []string{total(canaryVersion), bad(canaryVersion), total(stableVersion), bad(stableVersion)} {
+				v, errored := x.q.value(q, t)
+				if errored || math.IsNaN(v) {
+					return out, false
+				}
+				out[i] = v
+			}
+			return out, true
+		}
+		prev, _ := read(0)
+		for t := scrape; t <= d.horizon; t += scrape {
+			cur, ok := read(t)
+			if !ok {
+				continue
+			}
+			rt.Observe(analysis.Counts{CanaryRequests: cur[0] - prev[0], CanaryBad: cur[1] - prev[1],
+				StableRequests: cur[2] - prev[2], StableBad: cur[3] - prev[3]})
+			prev = cur
+			switch rt.Decide().Verdict {
+			case analysis.Fail:
+				return t, true
+			case analysis.Pass:
+				return 0, false
+			}
+		}
+		return 0, false
+	}
+}
+
+// The peers' documented queries over the simulated series (version
+// "canary" or "stable" of the run's service), with {{interval}} or the
+// window given.
+func successRateQuery(svc, version, window string) string {
+	return fmt.Sprintf(`sum(rate(%s{service=%q,version=%q,code!~"5.."}[%s])) / sum(rate(%s{service=%q,version=%q}[%s])) * 100`,
+		promstore.RequestsMetric, svc, version, window, promstore.RequestsMetric, svc, version, window)
+}
+
+// p99Query is Flagger's builtin request-duration (fluxcd/flagger
+// pkg/metrics/observers, e.g. istio.go: histogram_quantile(0.99, sum(rate(
+// …_bucket[{{ interval }}])) by (le))), in milliseconds.
+func p99Query(svc, version, window string) string {
+	return fmt.Sprintf(`histogram_quantile(0.99, sum(rate(%s_bucket{service=%q,version=%q}[%s])) by (le)) * 1000`,
+		promstore.LatencyMetric, svc, version, window)
+}
+
+// argoQuery is the docs' success-rate query (features/analysis.md: the
+// success ratio by irate over [5m]) on the canary's series, as the query
+// reads with its service-name argument set to the canary Service of the
+// docs' host-level traffic splitting (features/traffic-management/
+// istio.md: a canaryService the controller points at the canary's pods).
+func argoQuery(svc string) string {
+	return fmt.Sprintf(`sum(irate(%s{service=%q,version=%q,code!~"5.*"}[5m])) / sum(irate(%s{service=%q,version=%q}[5m]))`,
+		promstore.RequestsMetric, svc, canaryVersion, promstore.RequestsMetric, svc, canaryVersion)
+}
+
+// judgeFlagger runs the Flagger model on its builtin check over each
+// tick's last interval: request-success-rate (sum(rate(non-5xx[1m])) /
+// sum(rate(all[1m])) × 100) or request-duration (p99Query over 1m). The
+// benchmark holds the canary's traffic at the cell's weight for every
 // judge; the model's weight steps only decide when it promotes.
-func judgeFlagger(cfg FlaggerConfig) func(Cell, *design, series) (time.Duration, bool) {
-	return func(_ Cell, d *design, x series) (time.Duration, bool) {
+func judgeFlagger(cfg FlaggerConfig) func(Cell, *design, *runData) (time.Duration, bool) {
+	window := fmt.Sprintf("%ds", int(cfg.Interval.Seconds()))
+	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		query := successRateQuery(x.svc, canaryVersion, window)
+		if cfg.MaxDurationMS > 0 {
+			query = p99Query(x.svc, canaryVersion, window)
+		}
 		f := NewFlagger(cfg)
 		for t := cfg.Interval; t <= d.horizon; t += cfg.Interval {
-			v := math.NaN()
-			if req, errs, ok := x.window(t, cfg.Interval, true); ok && req > 0 {
-				v = 100 * (1 - errs/req)
-			}
+			v, _ := x.q.value(query, t)
 			switch f.Tick(v) {
 			case RolledBack:
 				return t, true
@@ -300,19 +393,19 @@ func judgeFlagger(cfg FlaggerConfig) func(Cell, *design, series) (time.Duration,
 	}
 }
 
-// judgeArgo runs the Argo model on the docs' query, the canary's success
-// ratio by irate over [5m] (its last two samples), measured at the run's
-// start and every interval.
-func judgeArgo(cfg ArgoConfig) func(Cell, *design, series) (time.Duration, bool) {
-	return func(_ Cell, d *design, x series) (time.Duration, bool) {
+// judgeArgo runs the Argo model on the docs' query (argoQuery) or, for
+// latency, the canary's p99 in milliseconds over the 5m interval
+// (p99Query), measured at the run's start and every interval.
+func judgeArgo(cfg ArgoConfig) func(Cell, *design, *runData) (time.Duration, bool) {
+	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		query := argoQuery(x.svc)
+		if cfg.MaxValue > 0 {
+			query = p99Query(x.svc, canaryVersion, fmt.Sprintf("%ds", int(cfg.Interval.Seconds())))
+		}
 		a := NewArgo(cfg)
 		for t := time.Duration(0); t <= d.horizon; t += cfg.Interval {
-			req, errs, ok := x.lastTwo(t, 5*time.Minute)
-			v := math.NaN()
-			if ok && req > 0 {
-				v = 1 - errs/req
-			}
-			switch a.Measure(v, !ok) {
+			v, errored := x.q.value(query, t)
+			switch a.Measure(v, errored) {
 			case RolledBack:
 				return t, true
 			case Promoted:
@@ -327,14 +420,20 @@ func judgeArgo(cfg ArgoConfig) func(Cell, *design, series) (time.Duration, bool)
 // classifier (tolerance 0.25, direction increase, meanRatio effect size 1,
 // NaN removed) at the given confidence (the judge's own is 0.98) on
 // 1-minute samples of the canary's and the stable version's error ratio
-// over the whole horizon, judged once at its end; the single metric scores
-// 100 or 0 against pass 95 / marginal 75.
-func judgeKayenta(conf float64) func(Cell, *design, series) (time.Duration, bool) {
-	return func(_ Cell, d *design, x series) (time.Duration, bool) {
+// (or p99 latency) over the whole horizon, judged once at its end; the
+// single metric scores 100 or 0 against pass 95 / marginal 75.
+func judgeKayenta(metric string, conf float64) func(Cell, *design, *runData) (time.Duration, bool) {
+	return func(_ Cell, d *design, x *runData) (time.Duration, bool) {
+		query := func(v string) string { return "1 - " + successRateQuery(x.svc, v, "1m") + " / 100" }
+		if metric == MetricLatency {
+			query = func(v string) string { return p99Query(x.svc, v, "1m") }
+		}
+		qc, qs := query(canaryVersion), query(stableVersion)
 		var canary, stable []float64
 		for t := time.Minute; t <= d.horizon; t += time.Minute {
-			canary = append(canary, ratio(x.window(t, time.Minute, true)))
-			stable = append(stable, ratio(x.window(t, time.Minute, false)))
+			vc, _ := x.q.value(qc, t)
+			vs, _ := x.q.value(qs, t)
+			canary, stable = append(canary, vc), append(stable, vs)
 		}
 		cfg := analysis.KayentaDefaults
 		cfg.Confidence = conf
@@ -350,17 +449,13 @@ func judgeKayenta(conf float64) func(Cell, *design, series) (time.Duration, bool
 	}
 }
 
-func ratio(req, errs float64, ok bool) float64 {
-	if !ok || req <= 0 {
-		return math.NaN()
-	}
-	return errs / req
-}
-
 // Row is one judge's results in one cell: the JSON object of
 // `vane bench canary --json`.
 type Row struct {
 	Judge string `json:"judge"`
+	// Metric is what regresses in the cell and what the judge watches:
+	// errors or latency.
+	Metric string `json:"metric"`
 	// Threshold is the peer's threshold (Flagger's success-rate minimum in
 	// percent, Argo's success-ratio minimum, Kayenta's confidence); null
 	// for Vane and the oracles.
@@ -372,7 +467,9 @@ type Row struct {
 	RPS       float64 `json:"rps"`
 	Weight    float64 `json:"weight"`
 	BaseError float64 `json:"base_error"`
-	Factor    float64 `json:"factor"`
+	// Factor is the canary's error ratio over the stable version's, or
+	// (latency) its p99 over the stable version's.
+	Factor float64 `json:"factor"`
 	// FalseRollbackRate is set in healthy cells (factor 1), DetectionRate
 	// in the others.
 	FalseRollbackRate *float64 `json:"false_rollback_rate"`
@@ -397,29 +494,44 @@ func (r Row) rate() float64 {
 	return *r.FalseRollbackRate
 }
 
-func runCell(ctx context.Context, c Cell, ci, seeds int, horizon time.Duration, judges []Judge) ([]Row, error) {
+// scenarioSeed is the seed base of a cell: the index of its poisson twin
+// in the grid, so that both noise models' cells of a scenario run the same
+// seeds.
+func scenarioSeed(c Cell, all []Cell) uint64 {
+	c.Noise = NoisePoisson
+	return uint64(max(slices.Index(all, c), 0))
+}
+
+func runCell(ctx context.Context, c Cell, base uint64, seeds int, horizon time.Duration, judges []Judge) ([]Row, error) {
 	d := newDesign(c, horizon)
 	type acc struct {
 		times  []float64
 		detect int
 		excess float64
 	}
-	accs := make([]acc, len(judges))
-	x := series{s: make([]sim.Scrape, 0, int(horizon/scrape))}
+	var js []Judge
+	for _, j := range judges {
+		if j.Metric == c.Metric {
+			js = append(js, j)
+		}
+	}
+	accs := make([]acc, len(js))
+	scrapes := make([]sim.Scrape, 0, int(horizon/scrape))
+	pStable, _ := c.badProbs()
+	cs, err := openCellStore()
+	if err != nil {
+		return nil, err
+	}
+	defer cs.Close()
 	for seed := range seeds {
-		if seed%20 == 0 && ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// The same seeds in both noise models' cells of a scenario.
-		w, err := sim.New(c.simConfig(uint64(ci%(len(Cells())/len(gridNoise)))<<32 | uint64(seed)))
+		x, err := cs.simulate(c, base<<32|uint64(seed), horizon, scrapes)
 		if err != nil {
 			return nil, err
 		}
-		x.s = x.s[:0]
-		for w.Now() < horizon {
-			x.s = append(x.s, w.Step())
-		}
-		for j, jd := range judges {
+		for j, jd := range js {
 			t, ok := jd.run(c, d, x)
 			stop := horizon
 			if ok {
@@ -429,15 +541,16 @@ func runCell(ctx context.Context, c Cell, ci, seeds int, horizon time.Duration, 
 			} else {
 				accs[j].times = append(accs[j].times, math.Inf(1))
 			}
-			k := x.at(stop).Canary
-			accs[j].excess += k.Errors - c.BaseError*k.Requests
+			req, bad := c.bad(x.at(stop).Canary)
+			accs[j].excess += bad - pStable*req
 		}
+		scrapes = x.s
 	}
 	var rows []Row
-	for j, jd := range judges {
+	for j, jd := range js {
 		a := accs[j]
 		rate := float64(a.detect) / float64(seeds)
-		row := Row{Judge: jd.Name, Noise: c.Noise, CadenceS: jd.CadenceS, RPS: c.RPS, Weight: c.Weight, BaseError: c.BaseError, Factor: c.Factor,
+		row := Row{Judge: jd.Name, Metric: c.Metric, Noise: c.Noise, CadenceS: jd.CadenceS, RPS: c.RPS, Weight: c.Weight, BaseError: c.BaseError, Factor: c.Factor,
 			ExcessBadRequests: round(a.excess/float64(seeds), 2), Runs: seeds, OracleWithinHorizon: d.oracleWithin}
 		if jd.CadenceS == 0 {
 			row.CadenceS = horizon.Seconds()
@@ -496,14 +609,6 @@ func run(ctx context.Context, cells []Cell, seeds, workers int, horizon time.Dur
 	workers = max(workers, 1)
 	judges := Judges()
 	all := Cells()
-	index := func(c Cell) int {
-		for i, a := range all {
-			if a == c {
-				return i
-			}
-		}
-		return 0
-	}
 	results := make([][]Row, len(cells))
 	jobs := make(chan int)
 	var (
@@ -519,7 +624,7 @@ func run(ctx context.Context, cells []Cell, seeds, workers int, horizon time.Dur
 		go func() {
 			defer wg.Done()
 			for ci := range jobs {
-				rows, err := runCell(ctx, cells[ci], index(cells[ci]), seeds, horizon, judges)
+				rows, err := runCell(ctx, cells[ci], scenarioSeed(cells[ci], all), seeds, horizon, judges)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -533,8 +638,8 @@ func run(ctx context.Context, cells []Cell, seeds, workers int, horizon time.Dur
 				n := done.Add(1)
 				mu.Lock()
 				c := cells[ci]
-				fmt.Fprintf(progress, "bench canary: %d/%d cells (%s rps=%g weight=%g base=%g factor=%.3g)\n",
-					n, len(cells), c.Noise, c.RPS, c.Weight, c.BaseError, c.Factor)
+				fmt.Fprintf(progress, "bench canary: %d/%d cells (%s %s rps=%g weight=%g base=%g factor=%.3g)\n",
+					n, len(cells), c.Metric, c.Noise, c.RPS, c.Weight, c.BaseError, c.Factor)
 				mu.Unlock()
 			}
 		}()

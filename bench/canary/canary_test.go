@@ -5,17 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math"
 	"testing"
 	"time"
-
-	"github.com/vaneproj/vane/sim"
 )
 
 func find(t *testing.T, rows []Row, judge string, cadence float64, c Cell) Row {
 	t.Helper()
 	for _, r := range rows {
-		if r.Judge == judge && (cadence == 0 || r.CadenceS == cadence) && keyOf(r) == (cellKey{c.Noise, c.RPS, c.Weight, c.BaseError, c.Factor}) {
+		if r.Judge == judge && (cadence == 0 || r.CadenceS == cadence) && keyOf(r) == (cellKey{c.Metric, c.Noise, c.RPS, c.Weight, c.BaseError, c.Factor}) {
 			return r
 		}
 	}
@@ -28,13 +25,23 @@ func find(t *testing.T, rows []Row, judge string, cadence float64, c Cell) Row {
 // SPRT oracle; the healthy canary of the same scenario is almost never
 // rolled back by Vane, while Flagger at its docs' 99% minimum (the healthy
 // error ratio sits right at it) rolls most healthy canaries back.
+//
+// Latency at the same traffic: a canary whose p99 is twice the stable
+// version's (about 0.8 s against 0.4 s) is rolled back by Vane's latency
+// judge within a minute; Flagger at its docs' 500 ms maximum catches it
+// only after its threshold of 10 failed one-minute checks; Argo at the
+// docs' 1000 ms bound never does (the doubled p99 stays under it); the
+// healthy canary is almost never rolled back by Vane.
 func TestKnownCells(t *testing.T) {
-	bad := Cell{RPS: 500, Weight: 0.25, BaseError: 0.01, Factor: 5, Noise: NoisePoisson}
+	bad := Cell{Metric: MetricErrors, RPS: 500, Weight: 0.25, BaseError: 0.01, Factor: 5, Noise: NoisePoisson}
 	good := bad
 	good.Factor = 1
 	noisy := good
 	noisy.Noise = NoiseOverdispersed
-	rows, err := run(context.Background(), []Cell{bad, good, noisy}, 40, 2, 30*time.Minute, io.Discard)
+	slow := Cell{Metric: MetricLatency, RPS: 500, Weight: 0.25, BaseError: latencyBase, Factor: 2, Noise: NoisePoisson}
+	fast := slow
+	fast.Factor = 1
+	rows, err := run(context.Background(), []Cell{bad, good, noisy, slow, fast}, 20, 2, 30*time.Minute, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +62,19 @@ func TestKnownCells(t *testing.T) {
 	if v60 := find(t, rows, "vane", 60, bad); v60.MedianDetectS == nil || *v60.MedianDetectS < *v.MedianDetectS {
 		t.Errorf("vane@60s median %v below vane@15s %v", fmtSecs(v60.MedianDetectS), fmtSecs(v.MedianDetectS))
 	}
+	v = find(t, rows, "vane", 15, slow)
+	if *v.DetectionRate < 0.95 || v.MedianDetectS == nil || *v.MedianDetectS > 60 {
+		t.Errorf("vane on a doubled p99: detection %v, median %v", *v.DetectionRate, fmtSecs(v.MedianDetectS))
+	}
+	if v := find(t, rows, "vane", 15, fast); *v.FalseRollbackRate > 0.05 {
+		t.Errorf("vane's latency judge healthy: false rollbacks %v", *v.FalseRollbackRate)
+	}
+	if f := find(t, rows, "flagger-docs", 0, slow); *f.DetectionRate < 0.9 || f.MedianDetectS == nil || *f.MedianDetectS < 660 {
+		t.Errorf("flagger at max 500 ms on a doubled p99: detection %v, median %v, want most after 11 ticks", *f.DetectionRate, fmtSecs(f.MedianDetectS))
+	}
+	if a := find(t, rows, "argo-docs", 0, slow); *a.DetectionRate > 0.05 {
+		t.Errorf("argo at max 1000 ms on a 0.8 s p99: detection %v, want none", *a.DetectionRate)
+	}
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(rows[:1]); err != nil {
 		t.Fatal(err)
@@ -63,7 +83,7 @@ func TestKnownCells(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &objs); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"judge", "threshold", "noise", "cadence_s", "rps", "weight", "base_error", "factor", "false_rollback_rate",
+	for _, k := range []string{"judge", "metric", "threshold", "noise", "cadence_s", "rps", "weight", "base_error", "factor", "false_rollback_rate",
 		"detection_rate", "median_detect_s", "p90_detect_s", "excess_bad_requests", "runs"} {
 		if _, ok := objs[0][k]; !ok {
 			t.Errorf("JSON object lacks %q: %v", k, objs[0])
@@ -81,32 +101,6 @@ func TestOracleSample(t *testing.T) {
 	// R: qbinom(0.99, 100, 0.5) = 62, so P(X > 62) ≤ 0.01 < P(X > 61).
 	if k := binomialCritical(100, 0.5, 0.01); k != 62 {
 		t.Fatalf("critical value %v, want 62", k)
-	}
-}
-
-// rate() reads the increase between the first and last sample in its
-// window, skipping failed scrapes; irate() the last two fresh samples.
-func TestWindows(t *testing.T) {
-	mk := func(req, errs float64, stale bool) sim.Scrape {
-		return sim.Scrape{Canary: sim.Counters{Requests: req, Errors: errs, Stale: stale}}
-	}
-	x := series{s: []sim.Scrape{mk(10, 1, false), mk(20, 2, false), mk(20, 2, true), mk(40, 4, false), mk(50, 9, false)}}
-	// (15s, 75s] holds the samples at 30, 60 and 75 s: 23 good and 7 bad
-	// over 45 s. Good extrapolates 15 s to the window's start (×60/45);
-	// bad only to where it would reach zero, 45 × 2/7 s before 30 s.
-	wantReq, wantErrs := 23*60.0/45+7*(45+45*2.0/7)/45, 7*(45+45*2.0/7)/45
-	if req, errs, ok := x.window(75*time.Second, time.Minute, true); !ok || math.Abs(req-wantReq) > 1e-9 || math.Abs(errs-wantErrs) > 1e-9 {
-		t.Errorf("rate window: %v %v %v, want %v requests and %v errors", req, errs, ok, wantReq, wantErrs)
-	}
-	if req, errs, ok := x.lastTwo(75*time.Second, 5*time.Minute); !ok || req != 10 || errs != 5 {
-		t.Errorf("irate: %v %v %v", req, errs, ok)
-	}
-	if req, _, ok := x.lastTwo(60*time.Second, 5*time.Minute); !ok || req != 20 {
-		t.Errorf("irate over a failed scrape uses the sample before it: %v %v", req, ok)
-	}
-	y := series{s: []sim.Scrape{mk(10, 1, true)}}
-	if _, _, ok := y.window(15*time.Second, time.Minute, true); ok {
-		t.Error("one sample (the zero at the start) is no rate")
 	}
 }
 

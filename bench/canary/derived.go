@@ -7,14 +7,15 @@ import "math"
 const MaxMatchedFRR = 0.01
 
 type scenario struct {
-	judge, noise      string
+	judge, metric     string
+	noise             string
 	rps, weight, base float64
 }
 
 // derived returns, for each peer (flagger, argo, kayenta), copies of its
 // rows at its docs' threshold named `<peer>-docs`, and at its matched
-// threshold named `<peer>-matched`: per scenario (noise, traffic, weight,
-// error ratio), the swept threshold whose false-rollback rate in the
+// threshold named `<peer>-matched`: per scenario (metric, noise, traffic,
+// weight, error ratio), the swept threshold whose false-rollback rate in the
 // healthy cell is at most MaxMatchedFRR and whose mean detection rate over
 // the scenario's regression cells is highest (the earlier in the sweep on a
 // tie). A scenario where no threshold qualifies has no matched rows.
@@ -31,7 +32,7 @@ func derived(rows []Row) []Row {
 		if r.Threshold == nil {
 			continue
 		}
-		k := scenario{r.Judge, r.Noise, r.RPS, r.Weight, r.BaseError}
+		k := scenario{r.Judge, metricOf(r), r.Noise, r.RPS, r.Weight, r.BaseError}
 		g := groups[k]
 		if g == nil {
 			g = &group{healthy: map[float64]float64{}, detect: map[float64][]float64{}, rows: map[float64][]Row{}}
@@ -52,7 +53,7 @@ func derived(rows []Row) []Row {
 	var out []Row
 	for _, k := range keys {
 		g := groups[k]
-		for _, r := range g.rows[docsThreshold[k.judge]] {
+		for _, r := range g.rows[docsThreshold[k.metric][k.judge]] {
 			r.Judge = k.judge + "-docs"
 			out = append(out, r)
 		}

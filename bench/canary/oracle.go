@@ -11,41 +11,40 @@ import (
 
 // judgeOracleFixed (`oracle-fixed`) is the fixed-sample likelihood-ratio
 // test that knows both error ratios: by Neyman-Pearson the most powerful
-// test of p_stable against p_canary rejects when the canary's error count X
+// test of p_stable against p_canary rejects when the canary's bad-event
+// count X (errors, or requests slower than 0.5 s)
 // over n requests exceeds the binomial (1 − α) quantile under p_stable. n is
 // chosen for power 90% at α 1%; it tests once, when the canary has served
 // about n requests (or at the horizon if that comes first). In healthy
-// cells it uses the sample designed for a 1.25× regression.
-func judgeOracleFixed(c Cell, d *design, x series) (time.Duration, bool) {
+// cells it uses the sample designed for the smallest regression
+// (designProbs).
+func judgeOracleFixed(c Cell, d *design, x *runData) (time.Duration, bool) {
 	t := min(d.oracleAt, d.horizon)
-	k := x.at(t).Canary
-	if k.Requests == 0 {
+	req, bad := c.bad(x.at(t).Canary)
+	if req == 0 {
 		return 0, false
 	}
-	if k.Errors > binomialCritical(k.Requests, c.BaseError, alpha) {
+	p0, _ := c.badProbs()
+	if bad > binomialCritical(req, p0, alpha) {
 		return t, true
 	}
 	return 0, false
 }
 
 // judgeOracleSPRT (`oracle-sprt`) is Wald's sequential probability ratio
-// test of p_stable against the true p_canary (1.25 × p_stable in healthy
+// test of p_stable against the true p_canary (designProbs' in healthy
 // cells) on the canary's requests, with α 1% and β 10%, looking at every
 // scrape: among all tests with those error rates it has the least expected
 // sample size at both hypotheses (Wald & Wolfowitz 1948). Accepting
 // p_stable promotes the canary.
-func judgeOracleSPRT(c Cell, d *design, x series) (time.Duration, bool) {
-	p0 := c.BaseError
-	p1 := c.canaryError()
-	if c.healthy() {
-		p1 = math.Min(1, 1.25*p0)
-	}
+func judgeOracleSPRT(c Cell, d *design, x *runData) (time.Duration, bool) {
+	p0, p1 := c.designProbs()
 	const beta = 0.1
 	upper, lower := math.Log((1-beta)/alpha), math.Log(beta/(1-alpha))
 	a, b := math.Log(p1/p0), math.Log((1-p1)/(1-p0))
 	for t := scrape; t <= d.horizon; t += scrape {
-		k := x.at(t).Canary
-		llr := k.Errors*a + (k.Requests-k.Errors)*b
+		req, bad := c.bad(x.at(t).Canary)
+		llr := bad*a + (req-bad)*b
 		switch {
 		case llr >= upper:
 			return t, true
@@ -97,12 +96,22 @@ func oracleSample(ps, pc, alpha, power float64) float64 {
 	return hi
 }
 
-func newDesign(c Cell, horizon time.Duration) *design {
-	f := c.Factor
+// designProbs are the bad-event probabilities the oracles are designed
+// for: the cell's, or in a healthy cell those of the grid's smallest
+// regression of the metric (1.25× errors, 1.5× p99).
+func (c Cell) designProbs() (stable, canary float64) {
 	if c.healthy() {
-		f = 1.25
+		c.Factor = 1.25
+		if c.Metric == MetricLatency {
+			c.Factor = gridLatencyFactors[1]
+		}
 	}
-	n := oracleSample(c.BaseError, math.Min(1, c.BaseError*f), alpha, 0.9)
+	return c.badProbs()
+}
+
+func newDesign(c Cell, horizon time.Duration) *design {
+	p0, p1 := c.designProbs()
+	n := oracleSample(p0, p1, alpha, 0.9)
 	secs := n / (c.RPS * c.Weight)
 	steps := math.Ceil(secs / scrape.Seconds())
 	d := &design{oracleAt: horizon + scrape, horizon: horizon}

@@ -31,11 +31,40 @@ func (c column) match(r Row) bool {
 }
 
 type cellKey struct {
-	noise                string
+	metric, noise        string
 	rps, w, base, factor float64
 }
 
-func keyOf(r Row) cellKey { return cellKey{r.Noise, r.RPS, r.Weight, r.BaseError, r.Factor} }
+// keyOf is r's cell; rows without a metric (from runs before latency
+// cells) are error cells.
+func keyOf(r Row) cellKey {
+	return cellKey{metricOf(r), r.Noise, r.RPS, r.Weight, r.BaseError, r.Factor}
+}
+
+func metricOf(r Row) string {
+	if r.Metric == "" {
+		return MetricErrors
+	}
+	return r.Metric
+}
+
+// group is one metric under one noise model: the summary's and the
+// targets' unit.
+type group struct{ metric, noise string }
+
+func (g group) String() string { return g.metric + " " + g.noise }
+
+func groups() []group {
+	var out []group
+	for _, m := range []string{MetricErrors, MetricLatency} {
+		for _, nz := range gridNoise {
+			out = append(out, group{m, nz})
+		}
+	}
+	return out
+}
+
+func (g group) has(k cellKey) bool { return k.metric == g.metric && k.noise == g.noise }
 
 // byCell indexes rows by cell and column label.
 func byCell(rows []Row) (map[cellKey]map[string]Row, []cellKey) {
@@ -72,13 +101,13 @@ func fmtSecs(p *float64) string {
 func WriteTable(out io.Writer, rows []Row) error {
 	m, order := byCell(rows)
 	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight)
-	hdr := []string{"noise", "rps", "weight", "base", "factor"}
+	hdr := []string{"metric", "noise", "rps", "weight", "base", "factor"}
 	for _, c := range columns {
 		hdr = append(hdr, c.label)
 	}
 	fmt.Fprintln(tw, strings.Join(hdr, "\t")+"\t")
 	for _, k := range order {
-		line := []string{k.noise, strconv.FormatFloat(k.rps, 'g', -1, 64), strconv.FormatFloat(100*k.w, 'g', -1, 64) + "%",
+		line := []string{k.metric, k.noise, strconv.FormatFloat(k.rps, 'g', -1, 64), strconv.FormatFloat(100*k.w, 'g', -1, 64) + "%",
 			strconv.FormatFloat(100*k.base, 'g', 3, 64) + "%", strconv.FormatFloat(k.factor, 'g', 3, 64)}
 		for _, c := range columns {
 			r, ok := m[k][c.label]
@@ -105,15 +134,15 @@ func WriteTable(out io.Writer, rows []Row) error {
 func WriteSummary(out io.Writer, rows []Row) error {
 	m, order := byCell(rows)
 	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "noise\tjudge\tmax FRR\tmean FRR\tdetect\tworst detect/oracle\tmedian time/oracle\tworst time/oracle\tscenarios\t")
-	for _, nz := range gridNoise {
+	fmt.Fprintln(tw, "metric\tnoise\tjudge\tmax FRR\tmean FRR\tdetect\tworst detect/oracle\tmedian time/oracle\tworst time/oracle\tscenarios\t")
+	for _, g := range groups() {
 		for _, c := range columns {
 			var maxFRR, sumFRR, nFRR, sumDet, nDet float64
 			worstDet := math.Inf(1)
 			var ratios []float64
 			scen := 0
 			for _, k := range order {
-				if k.noise != nz {
+				if !g.has(k) {
 					continue
 				}
 				r, ok := m[k][c.label]
@@ -153,7 +182,7 @@ func WriteSummary(out io.Writer, rows []Row) error {
 			if !math.IsInf(worstDet, 1) {
 				wd = fmtRatio(worstDet)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", nz, c.label, fmtRate(maxFRR), fmtRate(sumFRR/math.Max(1, nFRR)),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.metric, g.noise, c.label, fmtRate(maxFRR), fmtRate(sumFRR/math.Max(1, nFRR)),
 				fmtRate(sumDet/math.Max(1, nDet)), wd, med, worst, scen)
 		}
 	}
@@ -200,13 +229,13 @@ func Targets(rows []Row) []Target {
 	m, order := byCell(rows)
 	var out []Target
 	for _, judge := range []string{"vane", "vane-anytime"} {
-		for _, nz := range gridNoise {
+		for _, g := range groups() {
 			var worstFRR float64
 			var worstFRRCell, detMiss, timeMiss []string
 			var nDet, nTime int
 			peerBetter := map[string][]string{}
 			for _, k := range order {
-				if k.noise != nz {
+				if !g.has(k) {
 					continue
 				}
 				v, ok := m[k][judge]
@@ -214,6 +243,9 @@ func Targets(rows []Row) []Target {
 					continue
 				}
 				name := fmt.Sprintf("%grps/%g%%/%g%%/%gx", k.rps, 100*k.w, 100*k.base, k.factor)
+				if k.metric == MetricLatency {
+					name = fmt.Sprintf("%grps/%g%%/p99 %gx", k.rps, 100*k.w, k.factor)
+				}
 				if v.FalseRollbackRate != nil {
 					if *v.FalseRollbackRate > worstFRR {
 						worstFRR = *v.FalseRollbackRate
@@ -249,14 +281,14 @@ func Targets(rows []Row) []Target {
 				}
 			}
 			out = append(out,
-				Target{fmt.Sprintf("%s %s: false rollbacks <= 1%% in every healthy cell", judge, nz), len(worstFRRCell) == 0,
+				Target{fmt.Sprintf("%s %s: false rollbacks <= 1%% in every healthy cell", judge, g), len(worstFRRCell) == 0,
 					fmt.Sprintf("worst %s; over 1%%: %s", fmtRate(worstFRR), list(worstFRRCell))},
-				Target{fmt.Sprintf("%s %s: detection >= 0.9x oracle-fixed's (-2 points) in every cell", judge, nz), len(detMiss) == 0,
+				Target{fmt.Sprintf("%s %s: detection >= 0.9x oracle-fixed's (-2 points) in every cell", judge, g), len(detMiss) == 0,
 					fmt.Sprintf("%d of %d cells below: %s", len(detMiss), nDet, list(detMiss))},
-				Target{fmt.Sprintf("%s %s: median time <= 1.25x oracle-fixed's (rounded up to 15s) where both detect", judge, nz), len(timeMiss) == 0,
+				Target{fmt.Sprintf("%s %s: median time <= 1.25x oracle-fixed's (rounded up to 15s) where both detect", judge, g), len(timeMiss) == 0,
 					fmt.Sprintf("%d of %d cells above: %s", len(timeMiss), nTime, list(timeMiss))})
 			for _, p := range []string{"flagger-matched", "argo-matched", "kayenta-matched"} {
-				out = append(out, Target{fmt.Sprintf("%s %s: %s never detects more or sooner", judge, nz, p), len(peerBetter[p]) == 0,
+				out = append(out, Target{fmt.Sprintf("%s %s: %s never detects more or sooner", judge, g, p), len(peerBetter[p]) == 0,
 					fmt.Sprintf("%d cells: %s", len(peerBetter[p]), list(peerBetter[p]))})
 			}
 		}
@@ -277,7 +309,7 @@ func list(s []string) string {
 // WriteCSV writes the rows as CSV with a header line.
 func WriteCSV(out io.Writer, rows []Row) error {
 	w := csv.NewWriter(out)
-	_ = w.Write([]string{"judge", "threshold", "noise", "cadence_s", "rps", "weight", "base_error", "factor", "false_rollback_rate", "detection_rate",
+	_ = w.Write([]string{"judge", "metric", "threshold", "noise", "cadence_s", "rps", "weight", "base_error", "factor", "false_rollback_rate", "detection_rate",
 		"median_detect_s", "p90_detect_s", "excess_bad_requests", "runs"})
 	opt := func(p *float64) string {
 		if p == nil {
@@ -287,7 +319,7 @@ func WriteCSV(out io.Writer, rows []Row) error {
 	}
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	for _, r := range rows {
-		_ = w.Write([]string{r.Judge, opt(r.Threshold), r.Noise, g(r.CadenceS), g(r.RPS), g(r.Weight), g(r.BaseError), g(r.Factor),
+		_ = w.Write([]string{r.Judge, r.Metric, opt(r.Threshold), r.Noise, g(r.CadenceS), g(r.RPS), g(r.Weight), g(r.BaseError), g(r.Factor),
 			opt(r.FalseRollbackRate), opt(r.DetectionRate), opt(r.MedianDetectS), opt(r.P90DetectS), g(r.ExcessBadRequests), strconv.Itoa(r.Runs)})
 	}
 	w.Flush()

@@ -33,12 +33,33 @@ type FlaggerConfig struct {
 	// MinSuccessRate is request-success-rate's thresholdRange.min in
 	// percent (docs: 99).
 	MinSuccessRate float64
+	// MaxDurationMS, when positive, makes the check Flagger's builtin
+	// request-duration instead: the p99 in milliseconds, truncated to a
+	// whole millisecond as Flagger's observers return it, must not exceed
+	// thresholdRange.max (docs: 500).
+	MaxDurationMS float64
+}
+
+// passes is Flagger's thresholdRange check (scheduler_metrics.go): a
+// value below min or above max fails, and so does no value (NaN).
+func (cfg FlaggerConfig) passes(v float64) bool {
+	if math.IsNaN(v) {
+		return false
+	}
+	if cfg.MaxDurationMS > 0 {
+		return math.Trunc(v) <= cfg.MaxDurationMS
+	}
+	return v >= cfg.MinSuccessRate
 }
 
 // FlaggerDocs is the analysis of Flagger's docs/gitbook/usage/how-it-works.md:
 // interval 1m, threshold 10, maxWeight 50, stepWeight 5,
 // request-success-rate min 99 over 1m.
 var FlaggerDocs = FlaggerConfig{Interval: time.Minute, Threshold: 10, StepWeight: 5, MaxWeight: 50, MinSuccessRate: 99}
+
+// FlaggerDocsLatency is the same analysis with the docs' request-duration
+// check (thresholdRange max 500 ms over 1m) instead.
+var FlaggerDocsLatency = FlaggerConfig{Interval: time.Minute, Threshold: 10, StepWeight: 5, MaxWeight: 50, MaxDurationMS: 500}
 
 // Flagger is a pure model of Flagger's canary scheduler (fluxcd/flagger
 // pkg/controller/scheduler.go, advanceCanary and runCanary;
@@ -65,10 +86,10 @@ type Flagger struct {
 // NewFlagger returns a canary at weight 0 that has not started.
 func NewFlagger(cfg FlaggerConfig) *Flagger { return &Flagger{Config: cfg} }
 
-// Tick runs one scheduler tick; successRate is the metric's value at this
-// tick in percent (NaN when the query found no values). It returns the
-// outcome after the tick.
-func (f *Flagger) Tick(successRate float64) Outcome {
+// Tick runs one scheduler tick; value is the metric's value at this tick
+// (the success rate in percent, or the p99 in milliseconds; NaN when the
+// query found no values). It returns the outcome after the tick.
+func (f *Flagger) Tick(value float64) Outcome {
 	if f.Outcome != Running {
 		return f.Outcome
 	}
@@ -82,7 +103,7 @@ func (f *Flagger) Tick(successRate float64) Outcome {
 		return f.Outcome
 	}
 	f.Iterations++
-	if math.IsNaN(successRate) || successRate < f.Config.MinSuccessRate {
+	if !f.Config.passes(value) {
 		f.FailedChecks++
 		return f.Outcome
 	}
@@ -111,12 +132,29 @@ type ArgoConfig struct {
 	// MinSuccess is the success ratio the condition requires (docs'
 	// example 0.95).
 	MinSuccess float64
+	// MaxValue, when positive, makes the condition `result[0] <= MaxValue`
+	// instead (a latency metric; the docs' range-query example requires
+	// values under 1000 ms).
+	MaxValue float64
+}
+
+// passes is the successCondition; NaN fails either form.
+func (cfg ArgoConfig) passes(v float64) bool {
+	if cfg.MaxValue > 0 {
+		return v <= cfg.MaxValue
+	}
+	return v >= cfg.MinSuccess
 }
 
 // ArgoDocs is the AnalysisTemplate of Argo Rollouts' docs/features/analysis.md:
 // interval 5m, successCondition result[0] >= 0.95, failureLimit 3, the
 // default consecutiveErrorLimit 4, no count (background analysis).
 var ArgoDocs = ArgoConfig{Interval: 5 * time.Minute, FailureLimit: 3, ConsecutiveErrorLimit: 4, MinSuccess: 0.95}
+
+// ArgoDocsLatency is that template with a latency metric: the p99 in
+// milliseconds must be at most 1000, the bound of the docs' latency
+// example (analysis/prometheus.md, "Range queries": `all(result, # < 1000)`).
+var ArgoDocsLatency = ArgoConfig{Interval: 5 * time.Minute, FailureLimit: 3, ConsecutiveErrorLimit: 4, MaxValue: 1000}
 
 // Argo is a pure model of an AnalysisRun with one metric (argoproj/
 // argo-rollouts analysis/analysis.go, assessMetricStatus and
@@ -152,7 +190,7 @@ func (a *Argo) Measure(value float64, errored bool) Outcome {
 		if a.ConsecutiveErrors > a.Config.ConsecutiveErrorLimit {
 			a.Outcome = RolledBack
 		}
-	case math.IsNaN(value) || !(value >= a.Config.MinSuccess):
+	case !a.Config.passes(value):
 		a.ConsecutiveErrors = 0
 		a.Failed++
 		if a.Failed > a.Config.FailureLimit {

@@ -89,3 +89,41 @@ func TestArgoModel(t *testing.T) {
 		}
 	})
 }
+
+// Flagger's builtin request-duration check: the p99 in milliseconds,
+// truncated to a whole millisecond (the observers return
+// time.Duration(int64(value)) * time.Millisecond), must not exceed
+// thresholdRange.max; no value fails. Argo's latency metric with
+// `result[0] <= 1000`: NaN fails it, no series is an error.
+func TestLatencyChecks(t *testing.T) {
+	f := FlaggerDocsLatency
+	for v, want := range map[float64]bool{400: true, 500: true, 500.9: true, 501: false, 2000: false} {
+		if got := f.passes(v); got != want {
+			t.Errorf("Flagger request-duration max 500 at %v ms: pass %v, want %v", v, got, want)
+		}
+	}
+	if f.passes(math.NaN()) {
+		t.Error("Flagger: no values must fail the check")
+	}
+	fl := NewFlagger(f)
+	fl.Tick(math.NaN()) // the first tick sets the weight
+	for range 10 {
+		fl.Tick(800)
+	}
+	if fl.Tick(800) != RolledBack {
+		t.Fatalf("ten checks at 800 ms against max 500: %+v", fl)
+	}
+	a := NewArgo(ArgoDocsLatency)
+	for i, m := range []struct {
+		v       float64
+		errored bool
+		want    Outcome
+	}{{900, false, Running}, {1000, false, Running}, {math.NaN(), false, Running}, {1200, false, Running}, {1001, false, Running}, {1500, false, RolledBack}} {
+		if got := a.Measure(m.v, m.errored); got != m.want {
+			t.Fatalf("measurement %d (%v): %s, want %s; %+v", i, m.v, got, m.want, a)
+		}
+	}
+	if a.Failed != 4 {
+		t.Fatalf("failed measurements %d, want 4 (NaN, 1200, 1001, 1500)", a.Failed)
+	}
+}

@@ -58,6 +58,9 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	opts := tsdb.DefaultOptions()
 	opts.OutOfOrderTimeWindow = 0
+	// A simulated run needs no durability: without a write-ahead log the
+	// store does no disk writes while it is open.
+	opts.WALSegmentSize = -1
 	db, err := tsdb.Open(dir, nil, nil, opts, nil)
 	if err != nil {
 		return nil, fmt.Errorf("promstore: open tsdb: %w", err)
@@ -70,6 +73,19 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// WithService returns a Store over the same TSDB and engine whose series
+// carry the service label name, starting at zero at time zero: one TSDB
+// can hold many simulated runs, each under its own service. The TSDB's
+// head accepts them while the runs span less than an hour.
+func (s *Store) WithService(name string) (*Store, error) {
+	c := *s
+	c.service = name
+	if err := c.append(0, sim.Counters{Buckets: make([]float64, len(s.bounds))}, sim.Counters{Buckets: make([]float64, len(s.bounds))}); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // Close closes the TSDB.
@@ -103,9 +119,9 @@ func (s *Store) append(t time.Duration, canary, stable sim.Counters) error {
 		errs := []error{
 			add(RequestsMetric, v.c.Requests-v.c.Errors, "code", "200"),
 			add(RequestsMetric, v.c.Errors, "code", "500"),
-			add(LatencyMetric+"_count", v.c.Requests),
+			add(LatencyMetric+"_count", v.c.Observed),
 			add(LatencyMetric+"_sum", v.c.LatencySum),
-			add(LatencyMetric+"_bucket", v.c.Requests, "le", "+Inf"),
+			add(LatencyMetric+"_bucket", v.c.Observed, "le", "+Inf"),
 		}
 		for j, b := range s.bounds {
 			errs = append(errs, add(LatencyMetric+"_bucket", v.c.Buckets[j], "le", strconv.FormatFloat(b, 'g', -1, 64)))

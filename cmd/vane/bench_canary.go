@@ -25,15 +25,19 @@ func newBenchCanaryCmd(g *globals) *cobra.Command {
 		Use:   "canary",
 		Short: "Compare canary judges (Vane, Flagger, Argo Rollouts, Kayenta, an oracle) on simulated releases",
 		Long: `Runs every judge side by side on the same seeded, simulated analyses: traffic
-5, 50 and 500 rps; canary weight 1%, 5%, 25%; stable error ratio 0.1% and 1%;
-regression factor 1 (healthy), 1.25, 1.5, 2, 5, 10; Poisson traffic with
-independent errors, and overdispersed traffic (pods, bursts, restarts,
-failed scrapes, jitter); counters scraped every 15 s on a virtual clock over
-a 30-minute horizon. Judges: Vane as the product runs it (knowing the
-step's horizon) looking every 15 s, 60 s and 300 s, Vane purely anytime
-(vane-anytime), oracle-fixed and oracle-sprt, and Flagger, Argo
-Rollouts and Kayenta each over a sweep of its threshold, reported at its
-docs' threshold and at the threshold matched to at most 1% false rollbacks.
+5, 50 and 500 rps; canary weight 1%, 5%, 25%; error cells (stable error
+ratio 0.1% and 1%; regression factor 1 (healthy), 1.25, 1.5, 2, 5, 10) and
+latency cells (the canary's p99 1, 1.5 and 2 times a log-normal stable
+one); Poisson traffic with independent errors, and overdispersed traffic
+(pods, bursts, restarts, failed scrapes, jitter); counters and latency
+histograms scraped every 15 s on a virtual clock over a 30-minute horizon
+into a Prometheus TSDB, which every judge but the oracles reads through
+Prometheus's own PromQL engine. Judges: Vane's analysis.Check as the
+product runs it (knowing the step's horizon) looking every 15 s, 60 s and
+300 s, Vane purely anytime (vane-anytime), oracle-fixed and oracle-sprt,
+and Flagger, Argo Rollouts and Kayenta with their documented queries, each
+over a sweep of its threshold, reported at its docs' threshold and at the
+threshold matched to at most 1% false rollbacks.
 Prints, per judge and cell, the false-rollback rate (healthy cells), the
 detection rate, median and p90 time to rollback and the excess bad requests
 served, then the targets met or missed. Progress goes to stderr.`,
