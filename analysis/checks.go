@@ -20,71 +20,109 @@ var ErrNoData = slo.ErrNoData
 // ErrNaN is returned (wrapped) when a query's value is NaN or infinite.
 var ErrNaN = errors.New("analysis: value is NaN")
 
-// Build binds the spec to a service and its versions and returns a Check
-// that reads through an analysis.Querier. vars.Version is the canary's
-// version and vars.Stable the baseline's (needed by sequential and
-// mann-whitney checks); zero Window and Interval take the spec's. Every
-// query error, timeout, empty result or NaN makes a look Inconclusive.
-func (s Spec) Build(vars Vars) (Check, error) {
+// newBase checks vars and binds them to the defaulted common settings and
+// query window of a spec.
+func newBase(c CommonSpec, window Duration, vars Vars) (base, error) {
+	if vars.Service == "" || vars.Version == "" {
+		return base{}, errors.New("analysis: build: service and version are required")
+	}
+	if vars.Window == 0 {
+		vars.Window = window.D()
+	}
+	if vars.Interval == 0 {
+		vars.Interval = c.Interval.D()
+	}
+	return base{spec: c, vars: vars}, nil
+}
+
+// Build implements Judge: every query error, timeout, empty result or NaN
+// makes a look Inconclusive.
+func (s *SequentialSpec) Build(vars Vars) (Check, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	s = s.WithDefaults()
-	if vars.Service == "" || vars.Version == "" {
-		return nil, errors.New("analysis: build: service and version are required")
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.Window, vars)
+	if err != nil {
+		return nil, err
 	}
-	if vars.Window == 0 {
-		vars.Window = s.Window.D()
+	if vars.Stable == "" {
+		return nil, errors.New("analysis: build: the sequential judge needs the stable version")
 	}
-	if vars.Interval == 0 {
-		vars.Interval = s.Interval.D()
+	c := &sequentialCheck{base: b, spec: d}
+	if d.SLI == SLILatencyBuckets {
+		c.buckets, err = d.bucketQuery()
+	} else {
+		c.total, c.bad, err = d.queries(false)
 	}
-	b := base{spec: s, vars: vars}
-	switch s.Kind {
-	case KindSequential:
-		if vars.Stable == "" {
-			return nil, errors.New("analysis: build: the sequential judge needs the stable version")
-		}
-		c := &sequentialCheck{base: b}
-		var err error
-		if s.SLI == SLILatencyBuckets {
-			c.buckets, err = s.bucketQuery()
-		} else {
-			c.total, c.bad, err = s.queries()
-		}
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	case KindThreshold:
-		qt, err := ParseQueryTemplate(s.Query)
-		if err != nil {
-			return nil, &FieldError{Field: "query", Err: err}
-		}
-		return &thresholdCheck{base: b, query: qt}, nil
-	case KindBurnRate:
-		total, bad, err := s.queries()
-		if err != nil {
-			return nil, err
-		}
-		return &burnRateCheck{base: b, total: total, bad: bad}, nil
-	case KindMannWhitney:
-		if vars.Stable == "" {
-			return nil, errors.New("analysis: build: the mann-whitney judge needs the stable version")
-		}
-		qt, err := ParseQueryTemplate(s.Query)
-		if err != nil {
-			return nil, &FieldError{Field: "query", Err: err}
-		}
-		return &mannWhitneyCheck{base: b, query: qt}, nil
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("analysis: build: unknown kind %q", s.Kind)
+	return c, nil
+}
+
+// Build implements Judge.
+func (s *ThresholdSpec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.Window, vars)
+	if err != nil {
+		return nil, err
+	}
+	qt, err := ParseQueryTemplate(d.Query)
+	if err != nil {
+		return nil, &FieldError{Field: "query", Err: err}
+	}
+	return &thresholdCheck{base: b, spec: d, query: qt}, nil
+}
+
+// Build implements Judge.
+func (s *BurnRateSpec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.ShortWindow, vars)
+	if err != nil {
+		return nil, err
+	}
+	total, bad, err := d.queries(true)
+	if err != nil {
+		return nil, err
+	}
+	return &burnRateCheck{base: b, spec: d, total: total, bad: bad}, nil
+}
+
+// Build implements Judge.
+func (s *MannWhitneySpec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.Window, vars)
+	if err != nil {
+		return nil, err
+	}
+	if vars.Stable == "" {
+		return nil, errors.New("analysis: build: the mann-whitney judge needs the stable version")
+	}
+	qt, err := ParseQueryTemplate(d.Query)
+	if err != nil {
+		return nil, &FieldError{Field: "query", Err: err}
+	}
+	return &mannWhitneyCheck{base: b, spec: d, query: qt}, nil
 }
 
 // base holds what every check shares: its spec, variables and the last
 // result, which is returned again until the interval has passed.
 type base struct {
-	spec   Spec
+	spec   CommonSpec
 	vars   Vars
 	last   Result
 	lastAt time.Time
@@ -168,6 +206,7 @@ func (s sloQuerier) Scalar(ctx context.Context, query string, at time.Time) (flo
 // every look; the differences between looks are its intervals.
 type sequentialCheck struct {
 	base
+	spec       SequentialSpec
 	total, bad *QueryTemplate
 	buckets    *QueryTemplate
 	tests      []*RatioTest
@@ -418,6 +457,7 @@ func (c *sequentialCheck) evaluate(ctx context.Context, q Querier, now time.Time
 // measurements against the failure limit.
 type thresholdCheck struct {
 	base
+	spec  ThresholdSpec
 	query *QueryTemplate
 	state ThresholdState
 }
@@ -463,6 +503,7 @@ func (c *thresholdCheck) Evaluate(ctx context.Context, q Querier, now time.Time)
 // burnRateCheck is the canary's own burn-rate gate.
 type burnRateCheck struct {
 	base
+	spec       BurnRateSpec
 	total, bad *QueryTemplate
 }
 
@@ -505,6 +546,7 @@ func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) 
 // mannWhitneyCheck collects samples for its lifetime and judges once.
 type mannWhitneyCheck struct {
 	base
+	spec  MannWhitneySpec
 	query *QueryTemplate
 	start time.Time
 }

@@ -348,10 +348,10 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 func demoPlan(tm timings) rollout.Plan {
 	iv := analysis.Duration(tm.interval)
 	judges := []analysis.Spec{
-		{Name: "errors", Kind: analysis.KindSequential, Interval: iv, SLI: analysis.SLIErrors,
-			RequestsMetric: "demo_requests_total", BadCodes: badCodes},
-		{Name: "latency", Kind: analysis.KindSequential, Interval: iv, SLI: analysis.SLILatency,
-			LatencyMetric: "demo_request_duration_seconds", LatencyThreshold: LatencyThreshold.Seconds()},
+		{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Name: "errors", Interval: iv},
+			Counters: analysis.Counters{SLI: analysis.SLIErrors, RequestsMetric: "demo_requests_total", BadCodes: badCodes}}},
+		{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Name: "latency", Interval: iv},
+			Counters: analysis.Counters{SLI: analysis.SLILatency, LatencyMetric: "demo_request_duration_seconds", LatencyThreshold: LatencyThreshold.Seconds()}}},
 	}
 	return rollout.Plan{
 		Steps: []rollout.PlanStep{

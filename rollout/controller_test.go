@@ -86,10 +86,10 @@ func testPlan() Plan {
 	maxRatio := 0.05
 	return Plan{
 		Steps: []PlanStep{WeightStep(10), AnalysisFor(time.Minute), WeightStep(50), AnalysisFor(time.Minute)},
-		Analysis: Analysis{Interval: Duration(10 * time.Second), Judges: []analysis.Spec{{
-			Kind: analysis.KindThreshold, Name: "error-ratio", Interval: analysis.Duration(10 * time.Second),
-			Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxRatio, FailureLimit: 1,
-		}}},
+		Analysis: Analysis{Interval: Duration(10 * time.Second), Judges: []analysis.Spec{{Judge: &analysis.ThresholdSpec{
+			CommonSpec: analysis.CommonSpec{Name: "error-ratio", Interval: analysis.Duration(10 * time.Second)},
+			Query:      `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxRatio, FailureLimit: 1,
+		}}}},
 	}
 }
 

@@ -122,20 +122,11 @@ func (a Analysis) LabelValue(version string) string {
 func (a Analysis) Specs() []analysis.Spec {
 	specs := a.Judges
 	if len(specs) == 0 && a.RequestsMetric != "" {
-		specs = []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
+		specs = []analysis.Spec{{Judge: &analysis.SequentialSpec{Counters: analysis.Counters{RequestsMetric: a.RequestsMetric}}}}
 	}
 	out := make([]analysis.Spec, 0, len(specs))
 	for _, s := range specs {
-		if s.Interval == 0 && a.Interval > 0 {
-			if s.Window == 0 {
-				s.Window = s.WithDefaults().Window
-			}
-			s.Interval = analysis.Duration(a.Interval)
-		}
-		if s.MaxSampleAge == 0 && a.MaxSampleAge > 0 {
-			s.MaxSampleAge = analysis.Duration(a.MaxSampleAge)
-		}
-		out = append(out, s)
+		out = append(out, s.Inherit(analysis.Duration(a.Interval), analysis.Duration(a.MaxSampleAge)))
 	}
 	return out
 }
@@ -150,7 +141,7 @@ func (a Analysis) LookInterval() time.Duration {
 		d = DefaultAnalysisInterval
 	}
 	for _, s := range a.Specs() {
-		if i := s.WithDefaults().Interval.D(); i > 0 && i < d {
+		if i := s.WithDefaults().Common().Interval.D(); i > 0 && i < d {
 			d = i
 		}
 	}
@@ -534,7 +525,7 @@ func (p Plan) Validate() error {
 				}
 			}
 		}
-		n := j.WithDefaults().Name
+		n := j.WithDefaults().Common().Name
 		if k, dup := names[n]; dup {
 			add("%s.name: %q is also the name of analysis.judges[%d]", f, n, k)
 		}

@@ -89,7 +89,7 @@ func TestVaneJudgeMatchesCheckThroughPromQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check, err := analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: promstore.RequestsMetric, Interval: analysis.Duration(scrape)}.
+		check, err := analysis.Spec{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Interval: analysis.Duration(scrape)}, Counters: analysis.Counters{RequestsMetric: promstore.RequestsMetric}}}.
 			Build(analysis.Vars{Service: "svc", Version: "v2", Stable: "v1"})
 		if err != nil {
 			t.Fatal(err)

@@ -353,8 +353,8 @@ func lookIntervals(a rollout.Analysis) string {
 	}
 	parts := make([]string, 0, len(specs))
 	for _, sp := range specs {
-		sp = sp.WithDefaults()
-		parts = append(parts, fmt.Sprintf("%s every %s", sp.Name, sp.Interval))
+		c := sp.WithDefaults().Common()
+		parts = append(parts, fmt.Sprintf("%s every %s", c.Name, c.Interval))
 	}
 	return fmt.Sprintf("every %s (%s)", a.LookInterval(), strings.Join(parts, ", "))
 }

@@ -400,7 +400,7 @@ func checkJudges(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			var pe *analysis.PreflightError
 			switch {
 			case err == nil:
-				if _, err := fmt.Fprintf(out, "service %s: judge %s: verified on %s's live series\n", s.Name, spec.WithDefaults().Name, s.Stable.Version); err != nil {
+				if _, err := fmt.Fprintf(out, "service %s: judge %s: verified on %s's live series\n", s.Name, spec.WithDefaults().Common().Name, s.Stable.Version); err != nil {
 					return err
 				}
 			case errors.As(err, &pe):
