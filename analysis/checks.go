@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -22,15 +23,15 @@ var ErrNaN = errors.New("analysis: value is NaN")
 
 // newBase checks vars and binds them to the defaulted common settings and
 // query window of a spec.
-func newBase(c CommonSpec, window Duration, vars Vars) (base, error) {
+func newBase(c CommonSpec, window model.Duration, vars Vars) (base, error) {
 	if vars.Service == "" || vars.Version == "" {
 		return base{}, errors.New("analysis: build: service and version are required")
 	}
 	if vars.Window == 0 {
-		vars.Window = window.D()
+		vars.Window = time.Duration(window)
 	}
 	if vars.Interval == 0 {
-		vars.Interval = c.Interval.D()
+		vars.Interval = time.Duration(c.Interval)
 	}
 	return base{spec: c, vars: vars}, nil
 }
@@ -137,7 +138,7 @@ func (b *base) Name() string { return b.spec.Name }
 // controller's ticks at the same interval jitter by a little, and a look
 // skipped for a millisecond would double the time between looks.
 func (b *base) cached(now time.Time) (Result, bool) {
-	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= b.spec.Interval.D()*9/10 || now.Before(b.lastAt) {
+	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= time.Duration(b.spec.Interval)*9/10 || now.Before(b.lastAt) {
 		return Result{}, false
 	}
 	return b.last, true
@@ -164,7 +165,7 @@ func (b *base) render(qt *QueryTemplate, version string, window time.Duration) (
 
 // scalar runs an instant query that must return exactly one finite sample.
 func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout.D())
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(b.spec.Timeout))
 	defer cancel()
 	return Scalar(ctx, q, query, now)
 }
@@ -265,7 +266,7 @@ func (c *sequentialCheck) readCounts(ctx context.Context, q Querier, now time.Ti
 		if err != nil {
 			return nil, err
 		}
-		qctx, cancel := context.WithTimeout(ctx, c.spec.Timeout.D())
+		qctx, cancel := context.WithTimeout(ctx, time.Duration(c.spec.Timeout))
 		vec, err := q.Query(qctx, query, now)
 		cancel()
 		if err != nil {
@@ -513,7 +514,7 @@ func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) 
 	if r, ok := c.cached(now); ok {
 		return r
 	}
-	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad}, []string{c.vars.Version}, c.spec.ShortWindow.D())
+	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad}, []string{c.vars.Version}, time.Duration(c.spec.ShortWindow))
 	if err == nil {
 		err = c.fresh(ctx, q, now, queries...)
 	}
@@ -521,7 +522,7 @@ func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) 
 		return c.inconclusive(now, err)
 	}
 	var w [2]BurnWindow
-	for i, win := range []time.Duration{c.spec.ShortWindow.D(), c.spec.LongWindow.D()} {
+	for i, win := range []time.Duration{time.Duration(c.spec.ShortWindow), time.Duration(c.spec.LongWindow)} {
 		w[i].Window = win
 		for j, qt := range []*QueryTemplate{c.total, c.bad} {
 			query, err := c.render(qt, c.vars.Version, win)
@@ -563,7 +564,7 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 	if c.last.Verdict == Pass || c.last.Verdict == Fail {
 		return c.last
 	}
-	end := c.start.Add(c.spec.Lifetime.D())
+	end := c.start.Add(time.Duration(c.spec.Lifetime))
 	if now.Before(end) {
 		return c.done(now, Continue, fmt.Sprintf("collecting samples until %s (fixed horizon %s)", end.Format(time.RFC3339), c.spec.Lifetime), nil)
 	}
@@ -580,8 +581,8 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 		if err != nil {
 			return c.inconclusive(now, err)
 		}
-		qctx, cancel := context.WithTimeout(ctx, c.spec.Timeout.D())
-		m, err := q.QueryRange(qctx, query, c.start.Add(c.spec.Interval.D()), end, c.spec.Interval.D())
+		qctx, cancel := context.WithTimeout(ctx, time.Duration(c.spec.Timeout))
+		m, err := q.QueryRange(qctx, query, c.start.Add(time.Duration(c.spec.Interval)), end, time.Duration(c.spec.Interval))
 		cancel()
 		if err != nil {
 			return c.inconclusive(now, fmt.Errorf("query %s failed: %w", query, err))

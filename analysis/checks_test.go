@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // fakeQuerier answers queries with fn; it is the in-memory Querier of the
@@ -168,7 +170,7 @@ func TestThresholdCheckFailureLimit(t *testing.T) {
 	values := []float64{99.5, 98, 99.9, 97, 96}
 	i := 0
 	q := &fakeQuerier{fn: func(string, time.Time) (Vector, error) { v := values[i]; i++; return one(v), nil }}
-	c := build(t, Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: Duration(time.Minute)}, Query: "success_rate", Min: f(99), FailureLimit: 1}})
+	c := build(t, Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Minute)}, Query: "success_rate", Min: f(99), FailureLimit: 1}})
 	var got []Verdict
 	for k := range values {
 		got = append(got, c.Evaluate(context.Background(), q, t0.Add(time.Duration(k+1)*time.Minute)).Verdict)
@@ -188,7 +190,7 @@ func TestThresholdCheckFailureLimit(t *testing.T) {
 	// persist over the canary): one more failure after a reset exceeds the
 	// limit of 1 again.
 	i = 0
-	c = build(t, Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: Duration(time.Minute)}, Query: "success_rate", Min: f(99), FailureLimit: 1}})
+	c = build(t, Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Minute)}, Query: "success_rate", Min: f(99), FailureLimit: 1}})
 	values = []float64{98, 98}
 	if v := c.Evaluate(context.Background(), q, t0.Add(time.Minute)).Verdict; v != Continue {
 		t.Fatalf("first failure: %s", v)
@@ -277,7 +279,7 @@ func TestMannWhitneyCheck(t *testing.T) {
 			return Matrix{Series: []Series{{Points: pts}}}, nil
 		}}
 	}
-	spec := Spec{Judge: &MannWhitneySpec{Query: `err_ratio{version="{{.version}}"}`, Lifetime: Duration(10 * time.Minute)}}
+	spec := Spec{Judge: &MannWhitneySpec{Query: `err_ratio{version="{{.version}}"}`, Lifetime: model.Duration(10 * time.Minute)}}
 	c := build(t, spec)
 	if r := c.Evaluate(context.Background(), mk(0.02), t0.Add(5*time.Minute)); r.Verdict != Continue {
 		t.Fatalf("before the horizon: %s", r.Verdict)

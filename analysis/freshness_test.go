@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 func TestFreshnessQueries(t *testing.T) {
@@ -36,13 +38,13 @@ func TestStaleSamplesAreInconclusive(t *testing.T) {
 		age  time.Duration
 		want Verdict
 	}{
-		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 35 * time.Second, Inconclusive},
-		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 2 * time.Second, Continue},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 2 * time.Second, Continue},
 		// Default: twice the interval, at least 30s.
-		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: Duration(time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 35 * time.Second, Inconclusive},
-		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: Duration(time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 25 * time.Second, Continue},
-		{Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxV}}, 35 * time.Second, Inconclusive},
-		{Spec{Judge: &BurnRateSpec{CommonSpec: CommonSpec{Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}, Objective: 0.999}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 25 * time.Second, Continue},
+		{Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxV}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &BurnRateSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}, Objective: 0.999}}, 35 * time.Second, Inconclusive},
 	} {
 		q := counters(1000, 0, 1000, 0)
 		age := tc.age

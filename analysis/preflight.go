@@ -82,10 +82,10 @@ func Preflight(ctx context.Context, q Querier, s Spec, vars Vars, now time.Time)
 	vars.Version = vars.Stable
 	c := s.Common()
 	if w := s.Judge.window(); vars.Window == 0 && w != nil {
-		vars.Window = w.D()
+		vars.Window = time.Duration(*w)
 	}
 	if vars.Interval == 0 {
-		vars.Interval = c.Interval.D()
+		vars.Interval = time.Duration(c.Interval)
 	}
 	type query struct {
 		qt  *QueryTemplate
@@ -126,7 +126,7 @@ func Preflight(ctx context.Context, q Querier, s Spec, vars Vars, now time.Time)
 			return err
 		}
 		qs = append(qs, query{qt: total}, query{qt: bad, bad: j.SLI == SLIErrors})
-		vars.Window = j.ShortWindow.D()
+		vars.Window = time.Duration(j.ShortWindow)
 	case *ThresholdSpec:
 		if err := template(j.Query); err != nil {
 			return err
@@ -136,7 +136,7 @@ func Preflight(ctx context.Context, q Querier, s Spec, vars Vars, now time.Time)
 			return err
 		}
 	}
-	p := &preflight{q: q, name: c.Name, labels: labels, now: now, timeout: c.Timeout.D()}
+	p := &preflight{q: q, name: c.Name, labels: labels, now: now, timeout: time.Duration(c.Timeout)}
 	for _, x := range qs {
 		src, err := x.qt.Render(vars)
 		if err != nil {

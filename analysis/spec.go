@@ -57,29 +57,6 @@ const (
 	Either   Direction = "either"
 )
 
-// Duration is a time.Duration written as a Prometheus duration string
-// ("30s", "5m", "1h30m", "1d") in YAML and JSON.
-type Duration time.Duration
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// String formats d as Prometheus does.
-func (d Duration) String() string { return model.Duration(d).String() }
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	p, err := model.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: %w", string(b), err)
-	}
-	*d = Duration(p)
-	return nil
-}
-
 // Judge is the configuration of one judge of one kind, as it appears in a
 // rollout plan of vane.yaml: *SequentialSpec, *ThresholdSpec,
 // *BurnRateSpec or *MannWhitneySpec. Each validates and completes itself;
@@ -104,7 +81,7 @@ type Judge interface {
 	common() *CommonSpec
 	// window returns the spec's query window, or nil for a kind without
 	// one (burn-rate has its two windows).
-	window() *Duration
+	window() *model.Duration
 	// clone returns a copy that shares nothing the copy may change.
 	clone() Judge
 }
@@ -115,15 +92,15 @@ type CommonSpec struct {
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Interval is the time between looks; default 15s for sequential, 1m
 	// otherwise.
-	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	Interval model.Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
 	// Timeout bounds each query; default 10s.
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Timeout model.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// MaxSampleAge is the age beyond which the newest sample of a series a
 	// query reads is stale: the look is Inconclusive (for example while
 	// Prometheus, back from an outage, still answers with samples from
 	// before it). Default: twice Interval, at least DefaultMaxSampleAge;
 	// set it to a few scrape intervals of the series' targets.
-	MaxSampleAge Duration `yaml:"max_sample_age,omitempty" json:"max_sample_age,omitempty"`
+	MaxSampleAge model.Duration `yaml:"max_sample_age,omitempty" json:"max_sample_age,omitempty"`
 }
 
 func (c *CommonSpec) defaults(k Kind) {
@@ -134,27 +111,27 @@ func (c *CommonSpec) defaults(k Kind) {
 		c.Interval = defaultInterval(k)
 	}
 	if c.Timeout == 0 {
-		c.Timeout = Duration(DefaultTimeout)
+		c.Timeout = model.Duration(DefaultTimeout)
 	}
 	if c.MaxSampleAge == 0 {
-		c.MaxSampleAge = max(2*c.Interval, Duration(DefaultMaxSampleAge))
+		c.MaxSampleAge = max(2*c.Interval, model.Duration(DefaultMaxSampleAge))
 	}
 }
 
-func defaultInterval(k Kind) Duration {
+func defaultInterval(k Kind) model.Duration {
 	if k == KindSequential {
-		return Duration(15 * time.Second)
+		return model.Duration(15 * time.Second)
 	}
-	return Duration(time.Minute)
+	return model.Duration(time.Minute)
 }
 
 func (c *CommonSpec) validate(fe *fieldErrors) {
 	for _, d := range []struct {
 		field string
-		d     Duration
+		d     model.Duration
 	}{{"interval", c.Interval}, {"timeout", c.Timeout}, {"max_sample_age", c.MaxSampleAge}} {
 		if d.d < 0 {
-			fe.add(d.field, "must be positive, got %s", d.d.D())
+			fe.add(d.field, "must be positive, got %s", time.Duration(d.d))
 		}
 	}
 }
@@ -258,7 +235,7 @@ type SequentialSpec struct {
 	Counters   `yaml:",inline"`
 	// Window is the range {{.window}} a total_query or bad_query template
 	// may use; default: Interval.
-	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	Window model.Duration `yaml:"window,omitempty" json:"window,omitempty"`
 	// BucketQuery overrides the generated bucket query (latency-buckets):
 	// cumulative counts of {{.version}} by `le`.
 	BucketQuery string `yaml:"bucket_query,omitempty" json:"bucket_query,omitempty"`
@@ -278,9 +255,9 @@ type SequentialSpec struct {
 // Kind implements Judge.
 func (*SequentialSpec) Kind() Kind { return KindSequential }
 
-func (s *SequentialSpec) common() *CommonSpec { return &s.CommonSpec }
-func (s *SequentialSpec) window() *Duration   { return &s.Window }
-func (s *SequentialSpec) clone() Judge        { c := *s; return &c }
+func (s *SequentialSpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *SequentialSpec) window() *model.Duration { return &s.Window }
+func (s *SequentialSpec) clone() Judge            { c := *s; return &c }
 
 // Defaults implements Judge.
 func (s *SequentialSpec) Defaults() {
@@ -334,7 +311,7 @@ type ThresholdSpec struct {
 	CommonSpec `yaml:",inline"`
 	// Window is the range {{.window}} the query aggregates over; default:
 	// Interval.
-	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	Window model.Duration `yaml:"window,omitempty" json:"window,omitempty"`
 	// Query is the query template; it returns one sample.
 	Query string `yaml:"query,omitempty" json:"query,omitempty"`
 	// Min and Max bound the query's value (either or both).
@@ -349,9 +326,9 @@ type ThresholdSpec struct {
 // Kind implements Judge.
 func (*ThresholdSpec) Kind() Kind { return KindThreshold }
 
-func (s *ThresholdSpec) common() *CommonSpec { return &s.CommonSpec }
-func (s *ThresholdSpec) window() *Duration   { return &s.Window }
-func (s *ThresholdSpec) clone() Judge        { c := *s; return &c }
+func (s *ThresholdSpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *ThresholdSpec) window() *model.Duration { return &s.Window }
+func (s *ThresholdSpec) clone() Judge            { c := *s; return &c }
 
 // Defaults implements Judge.
 func (s *ThresholdSpec) Defaults() {
@@ -393,8 +370,8 @@ type BurnRateSpec struct {
 	// Objective is the SLO objective as a ratio, e.g. 0.999.
 	Objective float64 `yaml:"objective,omitempty" json:"objective,omitempty"`
 	// ShortWindow and LongWindow are the windows; defaults 5m, 1h.
-	ShortWindow Duration `yaml:"short_window,omitempty" json:"short_window,omitempty"`
-	LongWindow  Duration `yaml:"long_window,omitempty" json:"long_window,omitempty"`
+	ShortWindow model.Duration `yaml:"short_window,omitempty" json:"short_window,omitempty"`
+	LongWindow  model.Duration `yaml:"long_window,omitempty" json:"long_window,omitempty"`
 	// BurnRate is the factor both windows must exceed to fail; default 14.4
 	// (the page tier: 2% of a 30-day budget in an hour).
 	BurnRate float64 `yaml:"burn_rate,omitempty" json:"burn_rate,omitempty"`
@@ -403,19 +380,19 @@ type BurnRateSpec struct {
 // Kind implements Judge.
 func (*BurnRateSpec) Kind() Kind { return KindBurnRate }
 
-func (s *BurnRateSpec) common() *CommonSpec { return &s.CommonSpec }
-func (s *BurnRateSpec) window() *Duration   { return nil }
-func (s *BurnRateSpec) clone() Judge        { c := *s; return &c }
+func (s *BurnRateSpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *BurnRateSpec) window() *model.Duration { return nil }
+func (s *BurnRateSpec) clone() Judge            { c := *s; return &c }
 
 // Defaults implements Judge.
 func (s *BurnRateSpec) Defaults() {
 	s.CommonSpec.defaults(KindBurnRate)
 	s.Counters.defaults()
 	if s.ShortWindow == 0 {
-		s.ShortWindow = Duration(5 * time.Minute)
+		s.ShortWindow = model.Duration(5 * time.Minute)
 	}
 	if s.LongWindow == 0 {
-		s.LongWindow = Duration(time.Hour)
+		s.LongWindow = model.Duration(time.Hour)
 	}
 	if s.BurnRate == 0 {
 		s.BurnRate = DefaultBurnRate
@@ -449,7 +426,7 @@ type MannWhitneySpec struct {
 	CommonSpec `yaml:",inline"`
 	// Window is the range {{.window}} the query aggregates over; default:
 	// Interval.
-	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	Window model.Duration `yaml:"window,omitempty" json:"window,omitempty"`
 	// Query is the query template, sampled every Interval for both
 	// versions.
 	Query string `yaml:"query,omitempty" json:"query,omitempty"`
@@ -457,7 +434,7 @@ type MannWhitneySpec struct {
 	Alpha float64 `yaml:"alpha,omitempty" json:"alpha,omitempty"`
 	// Lifetime is how long the judge collects samples before it judges
 	// once; default 30m.
-	Lifetime Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
+	Lifetime model.Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
 	// Direction is which change fails; default increase.
 	Direction Direction `yaml:"direction,omitempty" json:"direction,omitempty"`
 	// AllowedIncrease and AllowedDecrease are Kayenta's meanRatio effect
@@ -472,9 +449,9 @@ type MannWhitneySpec struct {
 // Kind implements Judge.
 func (*MannWhitneySpec) Kind() Kind { return KindMannWhitney }
 
-func (s *MannWhitneySpec) common() *CommonSpec { return &s.CommonSpec }
-func (s *MannWhitneySpec) window() *Duration   { return &s.Window }
-func (s *MannWhitneySpec) clone() Judge        { c := *s; return &c }
+func (s *MannWhitneySpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *MannWhitneySpec) window() *model.Duration { return &s.Window }
+func (s *MannWhitneySpec) clone() Judge            { c := *s; return &c }
 
 // Defaults implements Judge.
 func (s *MannWhitneySpec) Defaults() {
@@ -486,7 +463,7 @@ func (s *MannWhitneySpec) Defaults() {
 		s.Alpha = DefaultMannWhitneyAlpha
 	}
 	if s.Lifetime == 0 {
-		s.Lifetime = Duration(DefaultLifetime)
+		s.Lifetime = model.Duration(DefaultLifetime)
 	}
 	if s.Direction == "" {
 		s.Direction = Increase
@@ -638,7 +615,7 @@ func (s Spec) Build(vars Vars) (Check, error) {
 // judge that takes the plan's interval keeps the query window its kind
 // would have had by default, so that a short look interval does not
 // shrink what its queries aggregate over.
-func (s Spec) Inherit(interval, maxSampleAge Duration) Spec {
+func (s Spec) Inherit(interval, maxSampleAge model.Duration) Spec {
 	if s.Judge == nil {
 		return s
 	}
@@ -717,9 +694,9 @@ func (fe *fieldErrors) template(field, src string) {
 	}
 }
 
-func (fe *fieldErrors) window(w Duration) {
+func (fe *fieldErrors) window(w model.Duration) {
 	if w < 0 {
-		fe.add("window", "must be positive, got %s", w.D())
+		fe.add("window", "must be positive, got %s", time.Duration(w))
 	}
 }
 

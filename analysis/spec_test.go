@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -57,7 +58,7 @@ func TestSpecValidate(t *testing.T) {
 			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}}}, field: "objective",
 		},
 		"Burn-rate windows must be ordered.": {
-			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999, ShortWindow: Duration(2 * time.Hour)}}, field: "short_window",
+			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999, ShortWindow: model.Duration(2 * time.Hour)}}, field: "short_window",
 		},
 		"Mann-Whitney needs a query.": {
 			spec: Spec{Judge: &MannWhitneySpec{}}, field: "query",
@@ -66,10 +67,10 @@ func TestSpecValidate(t *testing.T) {
 			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r", SLI: SLILatencyBuckets}, Objective: 0.999}}, field: "sli",
 		},
 		"A negative interval names interval.": {
-			spec: Spec{Judge: &MannWhitneySpec{CommonSpec: CommonSpec{Interval: Duration(-time.Second)}, Query: "up"}}, field: "interval",
+			spec: Spec{Judge: &MannWhitneySpec{CommonSpec: CommonSpec{Interval: model.Duration(-time.Second)}, Query: "up"}}, field: "interval",
 		},
 		"A lifetime shorter than three intervals names lifetime.": {
-			spec: Spec{Judge: &MannWhitneySpec{Query: "up", Lifetime: Duration(2 * time.Minute)}}, field: "lifetime",
+			spec: Spec{Judge: &MannWhitneySpec{Query: "up", Lifetime: model.Duration(2 * time.Minute)}}, field: "lifetime",
 		},
 	}
 	for name, tc := range tests {
@@ -108,7 +109,7 @@ alpha: 0.05
 		t.Fatal(err)
 	}
 	seq, ok := s.Judge.(*SequentialSpec)
-	if !ok || seq.Interval.D() != 30*time.Second || seq.Alpha != 0.05 || seq.RequestsMetric != "http_requests_total" {
+	if !ok || time.Duration(seq.Interval) != 30*time.Second || seq.Alpha != 0.05 || seq.RequestsMetric != "http_requests_total" {
 		t.Fatalf("unexpected %T %+v", s.Judge, s.Judge)
 	}
 	if err := s.Validate(); err != nil {
@@ -125,7 +126,7 @@ alpha: 0.05
 	if err := json.Unmarshal([]byte(`{"kind":"burn-rate","requests_metric":"r","objective":0.999,"long_window":"1d"}`), &j); err != nil {
 		t.Fatal(err)
 	}
-	if br, ok := j.Judge.(*BurnRateSpec); !ok || br.LongWindow.D() != 24*time.Hour {
+	if br, ok := j.Judge.(*BurnRateSpec); !ok || time.Duration(br.LongWindow) != 24*time.Hour {
 		t.Fatalf("unexpected %T %+v", j.Judge, j.Judge)
 	}
 }
@@ -154,6 +155,10 @@ func TestSpecYAMLIsTheKindsOwn(t *testing.T) {
 			"kind: treshold\nquery: up\n",
 			`line 1: kind: "treshold" is not one of sequential, threshold, burn-rate, mann-whitney; did you mean "threshold"?`,
 		},
+		"A Go duration is refused with its Prometheus form.": {
+			"kind: threshold\nquery: up\nmax: 1\ninterval: 1.5s\n",
+			`line 4: interval: "1.5s" is not a Prometheus duration: write 1500ms`,
+		},
 		"A judge is a mapping.": {
 			"[sequential]\n",
 			"line 1: a judge is a mapping with a kind field",
@@ -175,9 +180,9 @@ func TestSpecYAMLIsTheKindsOwn(t *testing.T) {
 func TestSpecRoundTrip(t *testing.T) {
 	one := 1.0
 	for _, s := range []Spec{
-		{Judge: &SequentialSpec{CommonSpec: CommonSpec{Name: "errors", Interval: Duration(30 * time.Second)}, Counters: Counters{RequestsMetric: "r"}, Alpha: 0.05}},
+		{Judge: &SequentialSpec{CommonSpec: CommonSpec{Name: "errors", Interval: model.Duration(30 * time.Second)}, Counters: Counters{RequestsMetric: "r"}, Alpha: 0.05}},
 		{Judge: &ThresholdSpec{Query: "up", Min: &one, FailureLimit: 2}},
-		{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999, LongWindow: Duration(24 * time.Hour)}},
+		{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999, LongWindow: model.Duration(24 * time.Hour)}},
 		{Judge: &MannWhitneySpec{Query: "up", Direction: Either}},
 	} {
 		y, err := yaml.Marshal(s)

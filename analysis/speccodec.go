@@ -10,8 +10,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/slo"
 )
+
+var durationType = reflect.TypeFor[model.Duration]()
 
 // KindField is the key of a judge's kind in YAML and JSON.
 const KindField = "kind"
@@ -51,14 +54,21 @@ func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
-	names, _ := YAMLFields(j)
-	allowed := map[string]bool{}
-	for _, f := range names {
-		allowed[f] = true
-	}
+	names, types := YAMLFields(j)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !allowed[k.Value] {
+		k, v := n.Content[i], n.Content[i+1]
+		t, ok := types[k.Value]
+		if !ok {
 			return fmt.Errorf("line %d: %s: %s", k.Line, k.Value, slo.UnknownFieldMsg(k.Value, names))
+		}
+		if t == durationType && v.Tag != "!!null" {
+			// The decoder would drop the line of a bad duration.
+			if _, err := slo.ParseDuration(v.Value); err != nil || v.Kind != yaml.ScalarNode {
+				if err == nil {
+					err = errors.New("a duration such as 30s or 5m is expected")
+				}
+				return fmt.Errorf("line %d: %s: %w", v.Line, k.Value, err)
+			}
 		}
 	}
 	// The kind key is no field of the kind's type: decode the rest.

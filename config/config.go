@@ -40,9 +40,6 @@ const (
 	DefaultQueryTimeout      = 10 * time.Second
 )
 
-// Duration is a Go or Prometheus duration string ("30s", "5m", "1d").
-type Duration = rollout.Duration
-
 // Config is vane.yaml.
 type Config struct {
 	// Prometheus is where SLIs are read.
@@ -79,7 +76,7 @@ type Prometheus struct {
 	// (default) runs Prometheus embedded in vane, fed by the scrape section.
 	URL string `yaml:"url"`
 	// Timeout bounds one query attempt (default 10s).
-	Timeout Duration `yaml:"timeout"`
+	Timeout model.Duration `yaml:"timeout"`
 	// BearerTokenFile holds a token sent to URL (default: none).
 	BearerTokenFile string `yaml:"bearer_token_file"`
 	// BasicAuth sends a user name and the password read from a file
@@ -91,7 +88,7 @@ type Prometheus struct {
 	// vane-data/prometheus next to this file).
 	DataDir string `yaml:"data_dir"`
 	// Retention is how long the embedded TSDB keeps samples (default 15d).
-	Retention Duration `yaml:"retention"`
+	Retention model.Duration `yaml:"retention"`
 	// RuleFiles are Prometheus rule files the embedded Prometheus evaluates
 	// (for example the output of `vane slo generate`). Default: none.
 	RuleFiles []string `yaml:"rule_files"`
@@ -128,7 +125,7 @@ type TLS struct {
 // Scrape configures the embedded Prometheus's scraping.
 type Scrape struct {
 	// Interval is the default scrape interval (default 5s).
-	Interval Duration `yaml:"interval"`
+	Interval model.Duration `yaml:"interval"`
 	// Jobs are static scrape jobs.
 	Jobs []ScrapeJob `yaml:"jobs"`
 }
@@ -142,7 +139,7 @@ type ScrapeJob struct {
 	// Labels are added to every scraped series (default: none).
 	Labels map[string]string `yaml:"labels"`
 	// Interval overrides scrape.interval for this job.
-	Interval Duration `yaml:"interval"`
+	Interval model.Duration `yaml:"interval"`
 	// MetricsPath is the HTTP path (default /metrics).
 	MetricsPath string `yaml:"metrics_path"`
 }
@@ -204,10 +201,10 @@ type Store struct {
 	// TLS configures the etcd client's TLS (default: none, plain gRPC).
 	TLS TLS `yaml:"tls"`
 	// DialTimeout bounds connecting to etcd at start (default 5s).
-	DialTimeout Duration `yaml:"dial_timeout"`
+	DialTimeout model.Duration `yaml:"dial_timeout"`
 	// LeaseTTL is the leader's session TTL: a dead leader is replaced
 	// after at most this long (default 10s, at least 2s).
-	LeaseTTL Duration `yaml:"lease_ttl"`
+	LeaseTTL model.Duration `yaml:"lease_ttl"`
 }
 
 // Store kinds.
@@ -290,11 +287,8 @@ func Parse(path string, data []byte, v *viper.Viper) (*Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, positioned(path, err)
 	}
-	if errs := checkDurations(path, &root); len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	if len(root.Content) > 0 {
-		if errs := unknownFields(path, root.Content[0], reflect.TypeFor[Config](), ""); len(errs) > 0 {
+		if errs := checkFields(path, root.Content[0], reflect.TypeFor[Config](), ""); len(errs) > 0 {
 			return nil, errors.Join(errs...)
 		}
 	}
@@ -372,20 +366,20 @@ func (c *Config) defaults() {
 			c.Store.Prefix = "/vane"
 		}
 		if c.Store.DialTimeout == 0 {
-			c.Store.DialTimeout = Duration(5 * time.Second)
+			c.Store.DialTimeout = model.Duration(5 * time.Second)
 		}
 		if c.Store.LeaseTTL == 0 {
-			c.Store.LeaseTTL = Duration(10 * time.Second)
+			c.Store.LeaseTTL = model.Duration(10 * time.Second)
 		}
 	}
 	if c.Scrape.Interval == 0 {
-		c.Scrape.Interval = Duration(DefaultScrapeInterval)
+		c.Scrape.Interval = model.Duration(DefaultScrapeInterval)
 	}
 	if c.Prometheus.Retention == 0 {
-		c.Prometheus.Retention = Duration(DefaultRetention)
+		c.Prometheus.Retention = model.Duration(DefaultRetention)
 	}
 	if c.Prometheus.Timeout == 0 {
-		c.Prometheus.Timeout = Duration(DefaultQueryTimeout)
+		c.Prometheus.Timeout = model.Duration(DefaultQueryTimeout)
 	}
 	for i := range c.Scrape.Jobs {
 		if c.Scrape.Jobs[i].MetricsPath == "" {
@@ -414,46 +408,6 @@ func positioned(file string, err error) error {
 		out = append(out, fmt.Errorf("%s: %s", file, l))
 	}
 	return errors.Join(out...)
-}
-
-// durationKeys are the fields whose values are durations anywhere in the file.
-var durationKeys = map[string]bool{
-	"timeout": true, "retention": true, "interval": true, "duration": true, "progress_deadline": true,
-	"window": true, "short_window": true, "long_window": true, "lifetime": true,
-	"stale_after": true, "startup_delay": true, "latency_threshold": true,
-	"dial_timeout": true, "lease_ttl": true,
-}
-
-// checkDurations reports every bad duration with its file:line and path,
-// before decoding (some decoders drop the position).
-func checkDurations(file string, root *yaml.Node) []error {
-	var errs []error
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := join(path, k.Value)
-				if durationKeys[k.Value] && v.Kind == yaml.ScalarNode && v.Tag != "!!null" && !strings.HasPrefix(path+".", "slos.") {
-					if _, err := rollout.ParseDuration(v.Value); err != nil {
-						errs = append(errs, fmt.Errorf("%s:%d: %s: %w", file, v.Line, p, err))
-					}
-				}
-				walk(v, p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, fmt.Sprintf("%s[%d]", path, i))
-			}
-		}
-	}
-	walk(root, "")
-	return errs
 }
 
 func join(path, key string) string {

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -23,14 +25,18 @@ type kinded interface {
 
 var kindedType = reflect.TypeFor[kinded]()
 
-// unknownFields walks the YAML node n against the Go type t that it decodes
+var durationType = reflect.TypeFor[model.Duration]()
+
+// checkFields walks the YAML node n against the Go type t that it decodes
 // into and reports every mapping key t has no field for, as slo reports
 // spec errors (slo.Error: file:line:col, the field's path, the allowed
 // fields and the closest one), instead of the decoder's "field x not found
-// in type y". Types that decode themselves (yaml.Unmarshaler) check their
-// own keys, except that a kinded type's mapping is checked against the
-// fields of the type its discriminating field chooses.
-func unknownFields(file string, n *yaml.Node, t reflect.Type, path string) []error {
+// in type y", and every value of a duration field that is not a
+// Prometheus duration (the decoder would drop its place). Types that
+// decode themselves (yaml.Unmarshaler) check their own keys, except that a
+// kinded type's mapping is checked against the fields of the type its
+// discriminating field chooses.
+func checkFields(file string, n *yaml.Node, t reflect.Type, path string) []error {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -38,6 +44,19 @@ func unknownFields(file string, n *yaml.Node, t reflect.Type, path string) []err
 		t = t.Elem()
 	}
 	if n == nil {
+		return nil
+	}
+	if t == durationType {
+		if n.Tag == "!!null" {
+			return nil
+		}
+		_, err := slo.ParseDuration(n.Value)
+		if err == nil && n.Kind != yaml.ScalarNode {
+			err = errors.New("a duration such as 30s or 5m is expected")
+		}
+		if err != nil {
+			return []error{&slo.Error{File: file, Line: n.Line, Column: n.Column, Field: path, Msg: err.Error()}}
+		}
 		return nil
 	}
 	if t.Implements(kindedType) && n.Kind == yaml.MappingNode {
@@ -58,14 +77,14 @@ func unknownFields(file string, n *yaml.Node, t reflect.Type, path string) []err
 			return nil
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			errs = append(errs, unknownFields(file, n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value)...)
+			errs = append(errs, checkFields(file, n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value)...)
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {
 			return nil
 		}
 		for i, item := range n.Content {
-			errs = append(errs, unknownFields(file, item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+			errs = append(errs, checkFields(file, item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
 		}
 	}
 	return errs
@@ -95,7 +114,7 @@ func structFields(file string, n *yaml.Node, t reflect.Type, path, extra string)
 			errs = append(errs, &slo.Error{File: file, Line: k.Line, Column: k.Column, Field: p, Msg: slo.UnknownFieldMsg(k.Value, names)})
 			continue
 		}
-		errs = append(errs, unknownFields(file, v, ft, p)...)
+		errs = append(errs, checkFields(file, v, ft, p)...)
 	}
 	return errs
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/bench/promstore"
 	"github.com/vaneproj/vane/sim"
@@ -89,7 +90,7 @@ func TestVaneJudgeMatchesCheckThroughPromQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check, err := analysis.Spec{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Interval: analysis.Duration(scrape)}, Counters: analysis.Counters{RequestsMetric: promstore.RequestsMetric}}}.
+		check, err := analysis.Spec{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Interval: model.Duration(scrape)}, Counters: analysis.Counters{RequestsMetric: promstore.RequestsMetric}}}.
 			Build(analysis.Vars{Service: "svc", Version: "v2", Stable: "v1"})
 		if err != nil {
 			t.Fatal(err)

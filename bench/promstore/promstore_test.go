@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/sim"
 )
@@ -85,7 +86,7 @@ func TestChecksOnSimulatedReleases(t *testing.T) {
 			cfg:  release(4, 0.01, shifted), want: analysis.Fail,
 		},
 		"The burn-rate gate fails a canary burning a 99.9% SLO at 50x.": {
-			spec: analysis.Spec{Judge: &analysis.BurnRateSpec{Counters: analysis.Counters{RequestsMetric: RequestsMetric}, Objective: 0.999, ShortWindow: analysis.Duration(time.Minute), LongWindow: analysis.Duration(5 * time.Minute)}},
+			spec: analysis.Spec{Judge: &analysis.BurnRateSpec{Counters: analysis.Counters{RequestsMetric: RequestsMetric}, Objective: 0.999, ShortWindow: model.Duration(time.Minute), LongWindow: model.Duration(5 * time.Minute)}},
 			cfg:  release(5, 0.05, sim.DefaultLatency), want: analysis.Fail,
 		},
 	}

@@ -201,15 +201,15 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	var querier analysis.Querier
 	var embedded *prom.Embedded
 	if cfg.Prometheus.URL != "" {
-		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D(), Client: promHTTPClientConfig(cfg)}
+		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: time.Duration(cfg.Prometheus.Timeout), Client: promHTTPClientConfig(cfg)}
 		q, err := prom.NewInstrumentedHTTP(hc, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(prom.NewMetrics(reg)))
 		if err != nil {
 			return err
 		}
 		querier = q
 	} else {
-		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: cfg.Prometheus.Retention.D(),
-			ScrapeInterval: cfg.Scrape.Interval.D(), Registerer: reg,
+		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: time.Duration(cfg.Prometheus.Retention),
+			ScrapeInterval: time.Duration(cfg.Scrape.Interval), Registerer: reg,
 			ExternalURL: externalURL(cfg), ExternalLabels: cfg.Prometheus.ExternalLabels}
 		for _, f := range cfg.Prometheus.RuleFiles {
 			ec.RuleFiles = append(ec.RuleFiles, cfg.Resolve(f))
@@ -237,7 +237,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 		}
 		ec.Notify = prom.NotifyAlerts(am, log.With("component", "alerts"))
 		for _, j := range cfg.Scrape.Jobs {
-			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: j.Interval.D(), MetricsPath: j.MetricsPath})
+			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: time.Duration(j.Interval), MetricsPath: j.MetricsPath})
 		}
 		pm := prom.NewMetrics(reg)
 		e, err := prom.NewEmbedded(ec, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(pm))
@@ -276,7 +276,7 @@ func runControllerWith(ctx context.Context, cfg *config.Config, log *slog.Logger
 	}
 
 	// 4. Rollout loops.
-	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
+	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: time.Duration(cfg.Prometheus.Timeout)}
 	mgr, err := rollout.NewManager(rollout.Options{Router: kw.router, Querier: querier, Store: db, Budget: slos.Budget,
 		Metrics: rollout.NewMetrics(reg), Logger: log.With("component", "rollout"),
 		MinProxies: cfg.XDS.MinProxiesOrDefault(), Preflight: true}, kw.fill(cfg.ServiceConfigs()))
@@ -386,7 +386,7 @@ func checkJudges(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "judges: not verified now (the embedded Prometheus starts with vane run); each rollout verifies them before it starts")
 		return err
 	}
-	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D(), Client: promHTTPClientConfig(cfg)})
+	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: time.Duration(cfg.Prometheus.Timeout), Client: promHTTPClientConfig(cfg)})
 	if err != nil {
 		return err
 	}

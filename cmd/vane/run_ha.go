@@ -49,13 +49,13 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 		return nil, nil, err
 	}
 	db, err := store.OpenEtcd(ctx, store.EtcdOptions{Endpoints: s.Endpoints, Prefix: s.Prefix, TLS: tc,
-		DialTimeout: s.DialTimeout.D(), HistoryLimit: s.HistoryLimit})
+		DialTimeout: time.Duration(s.DialTimeout), HistoryLimit: s.HistoryLimit})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
-	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: s.LeaseTTL.D(), Logger: log.With("component", "ha"),
+	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: time.Duration(s.LeaseTTL), Logger: log.With("component", "ha"),
 		Metrics: ha.NewMetrics(reg)})
 	if err != nil {
 		return nil, nil, errors.Join(err, db.Close())
@@ -301,7 +301,7 @@ func followThenLead(ctx context.Context, el *ha.Elector, mgr *rollout.Manager, d
 // storeDesc describes the configured store for --check.
 func storeDesc(cfg *config.Config) string {
 	if cfg.Store.Kind == config.StoreEtcd {
-		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL.D())
+		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL)
 	}
 	return cfg.Resolve(cfg.Store.Path)
 }
