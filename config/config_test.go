@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+	"github.com/vaneproj/vane/analysis"
 )
 
 const good = `prometheus:
@@ -199,5 +200,21 @@ func TestGoDurationsAreRefusedWithTheirPrometheusForm(t *testing.T) {
 	}
 	if got := cfg.Scrape.Interval.String(); got != "1m30s" {
 		t.Errorf("90s prints as %s, want 1m30s", got)
+	}
+}
+
+// TestJudgeLatencyThresholdIsSeconds checks that a sequential judge's
+// latency_threshold, a number of seconds, is not read as a duration (the
+// autoscaler's latency_threshold is one).
+func TestJudgeLatencyThresholdIsSeconds(t *testing.T) {
+	y := "services:\n  - name: a\n    stable: {version: v1, endpoints: [\"127.0.0.1:1\"]}\n    rollout:\n      analysis:\n        judges:\n" +
+		"          - {kind: sequential, sli: latency, latency_metric: h, latency_threshold: 0.3}\n"
+	cfg, err := Parse("vane.yaml", []byte(y), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, ok := cfg.Services[0].Rollout.Analysis.Judges[0].Judge.(*analysis.SequentialSpec)
+	if !ok || j.LatencyThreshold != 0.3 {
+		t.Fatalf("judge %+v", cfg.Services[0].Rollout.Analysis.Judges[0].Judge)
 	}
 }
