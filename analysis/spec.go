@@ -513,8 +513,8 @@ func (s *MannWhitneySpec) Validate() error {
 	return fe.join()
 }
 
-// Kinds are the kinds of judge, in the order the documentation lists them.
-var Kinds = []Kind{KindSequential, KindThreshold, KindBurnRate, KindMannWhitney}
+// kinds are the kinds of judge, in the order the documentation lists them.
+var kinds = []Kind{KindSequential, KindThreshold, KindBurnRate, KindMannWhitney}
 
 // NewJudge returns an empty spec of kind k.
 func NewJudge(k Kind) (Judge, error) {
@@ -531,9 +531,9 @@ func NewJudge(k Kind) (Judge, error) {
 		return nil, &FieldError{Field: KindField, Err: fmt.Errorf("is required: one of %s", kindList())}
 	}
 	msg := fmt.Sprintf("%q is not one of %s", k, kindList())
-	names := make([]string, len(Kinds))
-	for i, k := range Kinds {
-		names[i] = string(k)
+	names := make([]string, len(kinds))
+	for i, known := range kinds {
+		names[i] = string(known)
 	}
 	if c := slo.Closest(string(k), names); c != "" {
 		msg += fmt.Sprintf("; did you mean %q?", c)
@@ -543,7 +543,7 @@ func NewJudge(k Kind) (Judge, error) {
 
 func kindList() string {
 	var b strings.Builder
-	for i, k := range Kinds {
+	for i, k := range kinds {
 		if i > 0 {
 			b.WriteString(", ")
 		}

@@ -54,7 +54,7 @@ func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
-	names, types := YAMLFields(j)
+	names, types := yamlFields(j)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		t, ok := types[k.Value]
@@ -86,9 +86,9 @@ func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// YAMLFields returns the YAML names of the fields of j's kind, the kind
+// yamlFields returns the YAML names of the fields of j's kind, the kind
 // field first, and the type of each.
-func YAMLFields(j Judge) ([]string, map[string]reflect.Type) {
+func yamlFields(j Judge) ([]string, map[string]reflect.Type) {
 	names := []string{KindField}
 	types := map[string]reflect.Type{KindField: reflect.TypeFor[Kind]()}
 	var walk func(t reflect.Type)
