@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -20,71 +21,109 @@ var ErrNoData = slo.ErrNoData
 // ErrNaN is returned (wrapped) when a query's value is NaN or infinite.
 var ErrNaN = errors.New("analysis: value is NaN")
 
-// Build binds the spec to a service and its versions and returns a Check
-// that reads through an analysis.Querier. vars.Version is the canary's
-// version and vars.Stable the baseline's (needed by sequential and
-// mann-whitney checks); zero Window and Interval take the spec's. Every
-// query error, timeout, empty result or NaN makes a look Inconclusive.
-func (s Spec) Build(vars Vars) (Check, error) {
+// newBase checks vars and binds them to the defaulted common settings and
+// query window of a spec.
+func newBase(c CommonSpec, window model.Duration, vars Vars) (base, error) {
+	if vars.Service == "" || vars.Version == "" {
+		return base{}, errors.New("analysis: build: service and version are required")
+	}
+	if vars.Window == 0 {
+		vars.Window = time.Duration(window)
+	}
+	if vars.Interval == 0 {
+		vars.Interval = time.Duration(c.Interval)
+	}
+	return base{spec: c, vars: vars}, nil
+}
+
+// Build implements Judge: every query error, timeout, empty result or NaN
+// makes a look Inconclusive.
+func (s *SequentialSpec) Build(vars Vars) (Check, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	s = s.WithDefaults()
-	if vars.Service == "" || vars.Version == "" {
-		return nil, errors.New("analysis: build: service and version are required")
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.Window, vars)
+	if err != nil {
+		return nil, err
 	}
-	if vars.Window == 0 {
-		vars.Window = s.Window.D()
+	if vars.Stable == "" {
+		return nil, errors.New("analysis: build: the sequential judge needs the stable version")
 	}
-	if vars.Interval == 0 {
-		vars.Interval = s.Interval.D()
+	c := &sequentialCheck{base: b, spec: d}
+	if d.SLI == SLILatencyBuckets {
+		c.buckets, err = d.bucketQuery()
+	} else {
+		c.total, c.bad, err = d.queries(false)
 	}
-	b := base{spec: s, vars: vars}
-	switch s.Kind {
-	case KindSequential:
-		if vars.Stable == "" {
-			return nil, errors.New("analysis: build: the sequential judge needs the stable version")
-		}
-		c := &sequentialCheck{base: b}
-		var err error
-		if s.SLI == SLILatencyBuckets {
-			c.buckets, err = s.bucketQuery()
-		} else {
-			c.total, c.bad, err = s.queries()
-		}
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	case KindThreshold:
-		qt, err := ParseQueryTemplate(s.Query)
-		if err != nil {
-			return nil, &FieldError{Field: "query", Err: err}
-		}
-		return &thresholdCheck{base: b, query: qt}, nil
-	case KindBurnRate:
-		total, bad, err := s.queries()
-		if err != nil {
-			return nil, err
-		}
-		return &burnRateCheck{base: b, total: total, bad: bad}, nil
-	case KindMannWhitney:
-		if vars.Stable == "" {
-			return nil, errors.New("analysis: build: the mann-whitney judge needs the stable version")
-		}
-		qt, err := ParseQueryTemplate(s.Query)
-		if err != nil {
-			return nil, &FieldError{Field: "query", Err: err}
-		}
-		return &mannWhitneyCheck{base: b, query: qt}, nil
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("analysis: build: unknown kind %q", s.Kind)
+	return c, nil
+}
+
+// Build implements Judge.
+func (s *ThresholdSpec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.Window, vars)
+	if err != nil {
+		return nil, err
+	}
+	qt, err := ParseQueryTemplate(d.Query)
+	if err != nil {
+		return nil, &FieldError{Field: "query", Err: err}
+	}
+	return &thresholdCheck{base: b, spec: d, query: qt}, nil
+}
+
+// Build implements Judge.
+func (s *BurnRateSpec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.ShortWindow, vars)
+	if err != nil {
+		return nil, err
+	}
+	total, bad, err := d.queries(true)
+	if err != nil {
+		return nil, err
+	}
+	return &burnRateCheck{base: b, spec: d, total: total, bad: bad}, nil
+}
+
+// Build implements Judge.
+func (s *MannWhitneySpec) Build(vars Vars) (Check, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d := *s
+	d.Defaults()
+	b, err := newBase(d.CommonSpec, d.Window, vars)
+	if err != nil {
+		return nil, err
+	}
+	if vars.Stable == "" {
+		return nil, errors.New("analysis: build: the mann-whitney judge needs the stable version")
+	}
+	qt, err := ParseQueryTemplate(d.Query)
+	if err != nil {
+		return nil, &FieldError{Field: "query", Err: err}
+	}
+	return &mannWhitneyCheck{base: b, spec: d, query: qt}, nil
 }
 
 // base holds what every check shares: its spec, variables and the last
 // result, which is returned again until the interval has passed.
 type base struct {
-	spec   Spec
+	spec   CommonSpec
 	vars   Vars
 	last   Result
 	lastAt time.Time
@@ -99,7 +138,7 @@ func (b *base) Name() string { return b.spec.Name }
 // controller's ticks at the same interval jitter by a little, and a look
 // skipped for a millisecond would double the time between looks.
 func (b *base) cached(now time.Time) (Result, bool) {
-	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= b.spec.Interval.D()*9/10 || now.Before(b.lastAt) {
+	if b.lastAt.IsZero() || now.Sub(b.lastAt) >= time.Duration(b.spec.Interval)*9/10 || now.Before(b.lastAt) {
 		return Result{}, false
 	}
 	return b.last, true
@@ -126,7 +165,7 @@ func (b *base) render(qt *QueryTemplate, version string, window time.Duration) (
 
 // scalar runs an instant query that must return exactly one finite sample.
 func (b *base) scalar(ctx context.Context, q Querier, query string, now time.Time) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout.D())
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(b.spec.Timeout))
 	defer cancel()
 	return Scalar(ctx, q, query, now)
 }
@@ -190,6 +229,7 @@ func (s sloQuerier) Range(ctx context.Context, query string, start, end time.Tim
 // every look; the differences between looks are its intervals.
 type sequentialCheck struct {
 	base
+	spec       SequentialSpec
 	total, bad *QueryTemplate
 	buckets    *QueryTemplate
 	tests      []*RatioTest
@@ -248,7 +288,7 @@ func (c *sequentialCheck) readCounts(ctx context.Context, q Querier, now time.Ti
 		if err != nil {
 			return nil, err
 		}
-		qctx, cancel := context.WithTimeout(ctx, c.spec.Timeout.D())
+		qctx, cancel := context.WithTimeout(ctx, time.Duration(c.spec.Timeout))
 		vec, err := q.Query(qctx, query, now)
 		cancel()
 		if err != nil {
@@ -440,6 +480,7 @@ func (c *sequentialCheck) evaluate(ctx context.Context, q Querier, now time.Time
 // measurements against the failure limit.
 type thresholdCheck struct {
 	base
+	spec  ThresholdSpec
 	query *QueryTemplate
 	state ThresholdState
 }
@@ -485,6 +526,7 @@ func (c *thresholdCheck) Evaluate(ctx context.Context, q Querier, now time.Time)
 // burnRateCheck is the canary's own burn-rate gate.
 type burnRateCheck struct {
 	base
+	spec       BurnRateSpec
 	total, bad *QueryTemplate
 }
 
@@ -494,7 +536,7 @@ func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) 
 	if r, ok := c.cached(now); ok {
 		return r
 	}
-	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad}, []string{c.vars.Version}, c.spec.ShortWindow.D())
+	queries, err := c.renderAll([]*QueryTemplate{c.total, c.bad}, []string{c.vars.Version}, time.Duration(c.spec.ShortWindow))
 	if err == nil {
 		err = c.fresh(ctx, q, now, queries...)
 	}
@@ -502,7 +544,7 @@ func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) 
 		return c.inconclusive(now, err)
 	}
 	var w [2]BurnWindow
-	for i, win := range []time.Duration{c.spec.ShortWindow.D(), c.spec.LongWindow.D()} {
+	for i, win := range []time.Duration{time.Duration(c.spec.ShortWindow), time.Duration(c.spec.LongWindow)} {
 		w[i].Window = win
 		for j, qt := range []*QueryTemplate{c.total, c.bad} {
 			query, err := c.render(qt, c.vars.Version, win)
@@ -527,6 +569,7 @@ func (c *burnRateCheck) Evaluate(ctx context.Context, q Querier, now time.Time) 
 // mannWhitneyCheck collects samples for its lifetime and judges once.
 type mannWhitneyCheck struct {
 	base
+	spec  MannWhitneySpec
 	query *QueryTemplate
 	start time.Time
 }
@@ -543,7 +586,7 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 	if c.last.Verdict == Pass || c.last.Verdict == Fail {
 		return c.last
 	}
-	end := c.start.Add(c.spec.Lifetime.D())
+	end := c.start.Add(time.Duration(c.spec.Lifetime))
 	if now.Before(end) {
 		return c.done(now, Continue, fmt.Sprintf("collecting samples until %s (fixed horizon %s)", end.Format(time.RFC3339), c.spec.Lifetime), nil)
 	}
@@ -560,8 +603,8 @@ func (c *mannWhitneyCheck) Evaluate(ctx context.Context, q Querier, now time.Tim
 		if err != nil {
 			return c.inconclusive(now, err)
 		}
-		qctx, cancel := context.WithTimeout(ctx, c.spec.Timeout.D())
-		m, err := q.QueryRange(qctx, query, c.start.Add(c.spec.Interval.D()), end, c.spec.Interval.D())
+		qctx, cancel := context.WithTimeout(ctx, time.Duration(c.spec.Timeout))
+		m, err := q.QueryRange(qctx, query, c.start.Add(time.Duration(c.spec.Interval)), end, time.Duration(c.spec.Interval))
 		cancel()
 		if err != nil {
 			return c.inconclusive(now, fmt.Errorf("query %s failed: %w", query, err))

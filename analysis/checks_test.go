@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // fakeQuerier answers queries with fn; it is the in-memory Querier of the
@@ -77,7 +79,7 @@ func build(t *testing.T, s Spec) Check {
 }
 
 func TestSequentialCheck(t *testing.T) {
-	spec := Spec{Kind: KindSequential, RequestsMetric: "http_requests_total"}
+	spec := Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "http_requests_total"}}}
 	tests := map[string]struct {
 		q    *fakeQuerier
 		want Verdict
@@ -126,9 +128,9 @@ func TestSequentialCheck(t *testing.T) {
 func TestChecksAreInconclusiveOnBadInput(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
 	specs := map[string]Spec{
-		"sequential": {Kind: KindSequential, RequestsMetric: "r"},
-		"threshold":  {Kind: KindThreshold, Query: `sum(rate(r{service="{{.service}}"}[{{.window}}]))`, Min: f(0.99)},
-		"burn-rate":  {Kind: KindBurnRate, RequestsMetric: "r", Objective: 0.999},
+		"sequential": {Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "r"}}},
+		"threshold":  {Judge: &ThresholdSpec{Query: `sum(rate(r{service="{{.service}}"}[{{.window}}]))`, Min: f(0.99)}},
+		"burn-rate":  {Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999}},
 	}
 	answers := map[string]func(string, time.Time) (Vector, error){
 		"a query error":   func(string, time.Time) (Vector, error) { return Vector{}, errors.New("connection refused") },
@@ -168,7 +170,7 @@ func TestThresholdCheckFailureLimit(t *testing.T) {
 	values := []float64{99.5, 98, 99.9, 97, 96}
 	i := 0
 	q := &fakeQuerier{fn: func(string, time.Time) (Vector, error) { v := values[i]; i++; return one(v), nil }}
-	c := build(t, Spec{Kind: KindThreshold, Query: "success_rate", Min: f(99), FailureLimit: 1, Interval: Duration(time.Minute)})
+	c := build(t, Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Minute)}, Query: "success_rate", Min: f(99), FailureLimit: 1}})
 	var got []Verdict
 	for k := range values {
 		got = append(got, c.Evaluate(context.Background(), q, t0.Add(time.Duration(k+1)*time.Minute)).Verdict)
@@ -188,7 +190,7 @@ func TestThresholdCheckFailureLimit(t *testing.T) {
 	// persist over the canary): one more failure after a reset exceeds the
 	// limit of 1 again.
 	i = 0
-	c = build(t, Spec{Kind: KindThreshold, Query: "success_rate", Min: f(99), FailureLimit: 1, Interval: Duration(time.Minute)})
+	c = build(t, Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Minute)}, Query: "success_rate", Min: f(99), FailureLimit: 1}})
 	values = []float64{98, 98}
 	if v := c.Evaluate(context.Background(), q, t0.Add(time.Minute)).Verdict; v != Continue {
 		t.Fatalf("first failure: %s", v)
@@ -207,7 +209,7 @@ func TestBurnRateCheck(t *testing.T) {
 		}
 		return one(10), nil
 	}}
-	c := build(t, Spec{Kind: KindBurnRate, RequestsMetric: "r", Objective: 0.999})
+	c := build(t, Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999}})
 	r := c.Evaluate(context.Background(), q, t0)
 	if r.Verdict != Fail || math.Abs(r.Evidence["burn_rate_short"]-20) > 1e-9 {
 		t.Fatalf("%s %v: %s", r.Verdict, r.Evidence, r.Reason)
@@ -237,7 +239,7 @@ func TestLatencyBucketsCheck(t *testing.T) {
 		}
 		return v, nil
 	}}
-	c := build(t, Spec{Kind: KindSequential, SLI: SLILatencyBuckets, LatencyMetric: "http_request_duration_seconds"})
+	c := build(t, Spec{Judge: &SequentialSpec{Counters: Counters{SLI: SLILatencyBuckets, LatencyMetric: "http_request_duration_seconds"}}})
 	var r Result
 	for i := 1; i <= 40 && r.Verdict == Continue; i++ {
 		r = c.Evaluate(context.Background(), q, t0.Add(time.Duration(i)*15*time.Second))
@@ -248,8 +250,9 @@ func TestLatencyBucketsCheck(t *testing.T) {
 }
 
 func TestLatencyThresholdQueries(t *testing.T) {
-	s := Spec{Kind: KindSequential, SLI: SLILatency, LatencyMetric: "h", LatencyThreshold: 0.3}.WithDefaults()
-	_, bad, err := s.queries()
+	s := SequentialSpec{Counters: Counters{SLI: SLILatency, LatencyMetric: "h", LatencyThreshold: 0.3}}
+	s.Defaults()
+	_, bad, err := s.queries(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +279,7 @@ func TestMannWhitneyCheck(t *testing.T) {
 			return Matrix{Series: []Series{{Points: pts}}}, nil
 		}}
 	}
-	spec := Spec{Kind: KindMannWhitney, Query: `err_ratio{version="{{.version}}"}`, Lifetime: Duration(10 * time.Minute)}
+	spec := Spec{Judge: &MannWhitneySpec{Query: `err_ratio{version="{{.version}}"}`, Lifetime: model.Duration(10 * time.Minute)}}
 	c := build(t, spec)
 	if r := c.Evaluate(context.Background(), mk(0.02), t0.Add(5*time.Minute)); r.Verdict != Continue {
 		t.Fatalf("before the horizon: %s", r.Verdict)
@@ -291,7 +294,7 @@ func TestMannWhitneyCheck(t *testing.T) {
 }
 
 func TestSequentialCheckJudgesOnItsFirstLook(t *testing.T) {
-	spec := Spec{Kind: KindSequential, RequestsMetric: "http_requests_total"}
+	spec := Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "http_requests_total"}}}
 	t.Run("The counts at the start of the analysis are the baseline.", func(t *testing.T) {
 		c := build(t, spec) // Reset(t0)
 		r := c.Evaluate(context.Background(), counters(1000, 100, 10000, 10), t0.Add(time.Minute))

@@ -24,8 +24,13 @@
 //     window (the slo package's math);
 //   - MannWhitney with KayentaScore, Kayenta's fixed-horizon judge.
 //
-// Spec is the YAML/JSON configuration of one check in a rollout plan; its
-// Build binds it to a service and versions and returns a Check.
+// Each kind of judge has its spec type (SequentialSpec, ThresholdSpec,
+// BurnRateSpec, MannWhitneySpec: a Judge), which completes itself
+// (Defaults), validates itself (Validate, every error a *FieldError naming
+// its YAML field) and builds its Check bound to a service and versions
+// (Build). Spec holds one judge in a rollout plan and reads and writes it
+// as one YAML or JSON mapping whose `kind` field selects the type; a field
+// of another kind is an error.
 //
 // Fail-safe rule: a judge whose failure side cannot be observed is an error,
 // never a pass. Preflight renders a spec's queries for the stable version
@@ -42,7 +47,7 @@
 //
 // Usage:
 //
-//	spec := analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: "http_requests_total"}
+//	spec := &analysis.SequentialSpec{Counters: analysis.Counters{RequestsMetric: "http_requests_total"}}
 //	check, err := spec.Build(analysis.Vars{Service: "checkout", Version: "v2", Stable: "v1"})
 //	if err != nil { … }
 //	check.Reset(start)

@@ -50,7 +50,7 @@ func FreshnessQueries(query string) ([]string, error) {
 // older than the spec's MaxSampleAge at now; a selector without series is
 // left to the query itself (no data is Inconclusive there).
 func (b *base) fresh(ctx context.Context, q Querier, now time.Time, queries ...string) error {
-	maxAge := b.spec.MaxSampleAge.D()
+	maxAge := time.Duration(b.spec.MaxSampleAge)
 	if maxAge <= 0 {
 		return nil
 	}
@@ -72,7 +72,7 @@ func (b *base) fresh(ctx context.Context, q Querier, now time.Time, queries ...s
 				continue
 			}
 			seen[fq] = true
-			qctx, cancel := context.WithTimeout(ctx, b.spec.Timeout.D())
+			qctx, cancel := context.WithTimeout(ctx, time.Duration(b.spec.Timeout))
 			vec, err := q.Query(qctx, fq, now)
 			cancel()
 			if err != nil {

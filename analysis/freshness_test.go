@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 func TestFreshnessQueries(t *testing.T) {
@@ -36,13 +38,13 @@ func TestStaleSamplesAreInconclusive(t *testing.T) {
 		age  time.Duration
 		want Verdict
 	}{
-		{Spec{Kind: KindSequential, RequestsMetric: "http_requests_total", Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, 35 * time.Second, Inconclusive},
-		{Spec{Kind: KindSequential, RequestsMetric: "http_requests_total", Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, 2 * time.Second, Continue},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 2 * time.Second, Continue},
 		// Default: twice the interval, at least 30s.
-		{Spec{Kind: KindSequential, RequestsMetric: "http_requests_total", Interval: Duration(time.Second)}, 35 * time.Second, Inconclusive},
-		{Spec{Kind: KindSequential, RequestsMetric: "http_requests_total", Interval: Duration(time.Second)}, 25 * time.Second, Continue},
-		{Spec{Kind: KindThreshold, Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxV, Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, 35 * time.Second, Inconclusive},
-		{Spec{Kind: KindBurnRate, RequestsMetric: "http_requests_total", Objective: 0.999, Interval: Duration(time.Second), MaxSampleAge: Duration(10 * time.Second)}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &SequentialSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}}}, 25 * time.Second, Continue},
+		{Spec{Judge: &ThresholdSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxV}}, 35 * time.Second, Inconclusive},
+		{Spec{Judge: &BurnRateSpec{CommonSpec: CommonSpec{Interval: model.Duration(time.Second), MaxSampleAge: model.Duration(10 * time.Second)}, Counters: Counters{RequestsMetric: "http_requests_total"}, Objective: 0.999}}, 35 * time.Second, Inconclusive},
 	} {
 		q := counters(1000, 0, 1000, 0)
 		age := tc.age
@@ -51,10 +53,10 @@ func TestStaleSamplesAreInconclusive(t *testing.T) {
 		c.Reset(t0)
 		r := c.Evaluate(context.Background(), q, t0.Add(time.Minute))
 		if r.Verdict == Inconclusive != (tc.want == Inconclusive) {
-			t.Errorf("%s, samples %s old: %s (%s), want %s", tc.kind.Kind, tc.age, r.Verdict, r.Reason, tc.want)
+			t.Errorf("%s, samples %s old: %s (%s), want %s", tc.kind.Kind(), tc.age, r.Verdict, r.Reason, tc.want)
 		}
 		if tc.want == Inconclusive && !strings.Contains(r.Reason, "older than max_sample_age") {
-			t.Errorf("%s: reason %q does not say the data is stale", tc.kind.Kind, r.Reason)
+			t.Errorf("%s: reason %q does not say the data is stale", tc.kind.Kind(), r.Reason)
 		}
 	}
 }

@@ -40,17 +40,6 @@ var grpcCodes = []string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEAD
 // grpcServerErrors are the numbers of the codes in GRPCBadCodes.
 var grpcServerErrors = []int{2, 4, 12, 13, 14, 15}
 
-// WithProtocol returns s with the defaults that depend on the service's
-// protocol ("http", "http2", "grpc" or empty): a grpc service's BadCodes
-// default to GRPCBadCodes instead of HTTPBadCodes. Explicit settings are
-// kept.
-func (s Spec) WithProtocol(protocol string) Spec {
-	if s.BadCodes == "" && protocol == "grpc" {
-		s.BadCodes = GRPCBadCodes
-	}
-	return s
-}
-
 // PreflightError is a finding of Preflight: a query of a judge selects
 // nothing the stable version emits, or its bad-event side can never match,
 // so the judge could never see a failure.
@@ -83,46 +72,71 @@ func (e *PreflightError) Error() string {
 // or another error when Prometheus could not be queried (nothing was
 // verified then).
 func Preflight(ctx context.Context, q Querier, s Spec, vars Vars, now time.Time) error {
+	if s.Judge == nil {
+		return s.Validate()
+	}
 	s = s.WithDefaults()
 	if vars.Stable == "" {
 		return errors.New("analysis: preflight: the stable version is required")
 	}
 	vars.Version = vars.Stable
-	if vars.Window == 0 {
-		vars.Window = s.Window.D()
+	c := s.Common()
+	if w := s.Judge.window(); vars.Window == 0 && w != nil {
+		vars.Window = time.Duration(*w)
 	}
 	if vars.Interval == 0 {
-		vars.Interval = s.Interval.D()
+		vars.Interval = time.Duration(c.Interval)
 	}
 	type query struct {
 		qt  *QueryTemplate
 		bad bool // the bad-event side: it must not match success codes
 	}
 	var qs []query
-	switch {
-	case s.Kind == KindSequential && s.SLI == SLILatencyBuckets:
-		qt, err := s.bucketQuery()
-		if err != nil {
-			return err
-		}
-		qs = append(qs, query{qt: qt})
-	case s.Kind == KindSequential || s.Kind == KindBurnRate:
-		total, bad, err := s.queries()
-		if err != nil {
-			return err
-		}
-		qs = append(qs, query{qt: total}, query{qt: bad, bad: s.SLI == SLIErrors})
-	default:
-		qt, err := ParseQueryTemplate(s.Query)
+	// The labels of a query template are the defaults'.
+	var labels Counters
+	labels.defaults()
+	template := func(src string) error {
+		qt, err := ParseQueryTemplate(src)
 		if err != nil {
 			return &FieldError{Field: "query", Err: err}
 		}
 		qs = append(qs, query{qt: qt})
+		return nil
 	}
-	if s.Kind == KindBurnRate {
-		vars.Window = s.ShortWindow.D()
+	switch j := s.Judge.(type) {
+	case *SequentialSpec:
+		labels = j.Counters
+		if j.SLI == SLILatencyBuckets {
+			qt, err := j.bucketQuery()
+			if err != nil {
+				return err
+			}
+			qs = append(qs, query{qt: qt})
+			break
+		}
+		total, bad, err := j.queries(false)
+		if err != nil {
+			return err
+		}
+		qs = append(qs, query{qt: total}, query{qt: bad, bad: j.SLI == SLIErrors})
+	case *BurnRateSpec:
+		labels = j.Counters
+		total, bad, err := j.queries(true)
+		if err != nil {
+			return err
+		}
+		qs = append(qs, query{qt: total}, query{qt: bad, bad: j.SLI == SLIErrors})
+		vars.Window = time.Duration(j.ShortWindow)
+	case *ThresholdSpec:
+		if err := template(j.Query); err != nil {
+			return err
+		}
+	case *MannWhitneySpec:
+		if err := template(j.Query); err != nil {
+			return err
+		}
 	}
-	p := &preflight{q: q, spec: s, now: now, timeout: s.Timeout.D()}
+	p := &preflight{q: q, name: c.Name, labels: labels, now: now, timeout: time.Duration(c.Timeout)}
 	for _, x := range qs {
 		src, err := x.qt.Render(vars)
 		if err != nil {
@@ -150,7 +164,8 @@ func Preflight(ctx context.Context, q Querier, s Spec, vars Vars, now time.Time)
 
 type preflight struct {
 	q       Querier
-	spec    Spec
+	name    string
+	labels  Counters
 	now     time.Time
 	timeout time.Duration
 }
@@ -218,7 +233,7 @@ func (p *preflight) selector(ctx context.Context, ms []*labels.Matcher, bad bool
 				return err
 			}
 			if len(n) == 0 {
-				return &PreflightError{Judge: p.spec.Name, Selector: full, Problem: fmt.Sprintf(
+				return &PreflightError{Judge: p.name, Selector: full, Problem: fmt.Sprintf(
 					"Prometheus holds no live series of %s (is it scraped, and is the name right?)", m.Value)}
 			}
 			continue
@@ -242,7 +257,7 @@ func (p *preflight) selector(ctx context.Context, ms []*labels.Matcher, bad bool
 		if bad && voc != nil {
 			for _, v := range matched {
 				if voc.success(v) {
-					return &PreflightError{Judge: p.spec.Name, Selector: full, Problem: fmt.Sprintf(
+					return &PreflightError{Judge: p.name, Selector: full, Problem: fmt.Sprintf(
 						"%s matches %q, which means success (%s): every request would count as bad; use %s",
 						m, v, voc.name, voc.suggest(m.Name))}
 				}
@@ -258,11 +273,11 @@ func (p *preflight) selector(ctx context.Context, ms []*labels.Matcher, bad bool
 			if slices.ContainsFunc(voc.failures, m.Matches) {
 				continue
 			}
-			return &PreflightError{Judge: p.spec.Name, Selector: full, Problem: fmt.Sprintf(
+			return &PreflightError{Judge: p.name, Selector: full, Problem: fmt.Sprintf(
 				"%s can never match: the stable version's %s values are %s (%s) and it matches none of their server errors, so the judge could never see a failure; use %s",
 				m, m.Name, list(present), voc.name, voc.suggest(m.Name))}
 		}
-		return &PreflightError{Judge: p.spec.Name, Selector: full, Problem: p.missing(acc, m, present)}
+		return &PreflightError{Judge: p.name, Selector: full, Problem: p.missing(acc, m, present)}
 	}
 	return nil
 }
@@ -273,20 +288,20 @@ func (p *preflight) missing(acc []*labels.Matcher, m *labels.Matcher, present []
 	if len(present) == 1 && present[0] == "" {
 		hint := ""
 		switch m.Name {
-		case p.spec.VersionLabel:
+		case p.labels.VersionLabel:
 			hint = "; set version_label to the label that holds the version"
-		case p.spec.CodeLabel:
+		case p.labels.CodeLabel:
 			hint = "; set code_label to the label that holds the status code"
-		case p.spec.ServiceLabel:
+		case p.labels.ServiceLabel:
 			hint = "; add the label (for example with the scrape job's labels) or set service_label"
 		}
 		return fmt.Sprintf("no series of %s has a %s label%s", base, m.Name, hint)
 	}
 	hint := ""
 	switch m.Name {
-	case p.spec.VersionLabel:
+	case p.labels.VersionLabel:
 		hint = "; if the stable version's metrics carry another value, map it in rollout.analysis.version_label_values"
-	case p.spec.ServiceLabel:
+	case p.labels.ServiceLabel:
 		hint = "; set service_label, or label the scrape job with the service's name"
 	}
 	return fmt.Sprintf("no series of %s has %s: the values present are %s%s", base, m, list(present), hint)

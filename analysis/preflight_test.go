@@ -76,8 +76,12 @@ func TestPreflight(t *testing.T) {
 	grpcOK := reqs("v1", "OK")
 	grpcUpper := reqs("v1", "OK", "NOT_FOUND")
 	httpOK := reqs("v1", "200", "404")
-	seq := Spec{Kind: KindSequential, RequestsMetric: "demo_requests_total"}
-	withCodes := func(s Spec, codes string) Spec { s.BadCodes = codes; return s }
+	seq := Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "demo_requests_total"}}}
+	withCodes := func(s Spec, codes string) Spec {
+		j := *s.Judge.(*SequentialSpec)
+		j.BadCodes = codes
+		return Spec{Judge: &j}
+	}
 	for name, tc := range map[string]struct {
 		spec     Spec
 		protocol string
@@ -103,14 +107,9 @@ func TestPreflight(t *testing.T) {
 			"has a code label; set code_label"},
 		"a wrong service label is named": {seq, "", []map[string]string{{"__name__": "demo_requests_total", "service": "payments", "version": "v1", "code": "200"}}, "v1",
 			`no series of demo_requests_total has service="checkout": the values present are ["payments"]; set service_label, or label the scrape job`},
-		"a sloth-style custom bad query with a named code passes": {Spec{Kind: KindSequential,
-			TotalQuery: `sum(demo_requests_total{service="{{.service}}",version="{{.version}}"})`,
-			BadQuery:   `sum(demo_requests_total{service="{{.service}}",version="{{.version}}",code="Unavailable"}) or vector(0)`}, "", grpcOK, "v1", ""},
-		"a custom bad query with an HTTP code on gRPC names fails": {Spec{Kind: KindSequential,
-			TotalQuery: `sum(demo_requests_total{service="{{.service}}",version="{{.version}}"})`,
-			BadQuery:   `sum(demo_requests_total{service="{{.service}}",version="{{.version}}",code="503"}) or vector(0)`}, "", grpcOK, "v1", `code="503" can never match`},
-		"a threshold error-ratio query is checked too": {Spec{Kind: KindThreshold, Max: new(float64),
-			Query: `sum(rate(demo_requests_total{service="{{.service}}",version="{{.version}}",code=~"5.."}[1m])) / sum(rate(demo_requests_total{service="{{.service}}",version="{{.version}}"}[1m]))`}, "", grpcOK, "v1", "can never match"},
+		"a sloth-style custom bad query with a named code passes":  {Spec{Judge: &SequentialSpec{Counters: Counters{TotalQuery: `sum(demo_requests_total{service="{{.service}}",version="{{.version}}"})`, BadQuery: `sum(demo_requests_total{service="{{.service}}",version="{{.version}}",code="Unavailable"}) or vector(0)`}}}, "", grpcOK, "v1", ""},
+		"a custom bad query with an HTTP code on gRPC names fails": {Spec{Judge: &SequentialSpec{Counters: Counters{TotalQuery: `sum(demo_requests_total{service="{{.service}}",version="{{.version}}"})`, BadQuery: `sum(demo_requests_total{service="{{.service}}",version="{{.version}}",code="503"}) or vector(0)`}}}, "", grpcOK, "v1", `code="503" can never match`},
+		"a threshold error-ratio query is checked too":             {Spec{Judge: &ThresholdSpec{Max: new(float64), Query: `sum(rate(demo_requests_total{service="{{.service}}",version="{{.version}}",code=~"5.."}[1m])) / sum(rate(demo_requests_total{service="{{.service}}",version="{{.version}}"}[1m]))`}}, "", grpcOK, "v1", "can never match"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			q := &seriesQuerier{series: tc.series}
@@ -134,7 +133,7 @@ func TestPreflight(t *testing.T) {
 
 func TestPreflightQueryErrorIsNotAFinding(t *testing.T) {
 	q := &seriesQuerier{err: errors.New("connection refused")}
-	err := Preflight(context.Background(), q, Spec{Kind: KindSequential, RequestsMetric: "demo_requests_total"}, Vars{Service: "checkout", Stable: "v1"}, time.Unix(1000, 0))
+	err := Preflight(context.Background(), q, Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "demo_requests_total"}}}, Vars{Service: "checkout", Stable: "v1"}, time.Unix(1000, 0))
 	var pe *PreflightError
 	if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("got %v, want the query error", err)

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/vaneproj/vane/internal/yamlpos"
 )
 
 // Kind selects a judge.
@@ -54,60 +57,90 @@ const (
 	Either   Direction = "either"
 )
 
-// Duration is a time.Duration written as a Prometheus duration string
-// ("30s", "5m", "1h30m", "1d") in YAML and JSON.
-type Duration time.Duration
+// Judge is the configuration of one judge of one kind, as it appears in a
+// rollout plan of vane.yaml: *SequentialSpec, *ThresholdSpec,
+// *BurnRateSpec or *MannWhitneySpec. Each validates and completes itself;
+// Spec holds one in a plan and reads and writes the `kind` field that
+// selects it.
+type Judge interface {
+	// Kind is the kind the spec configures.
+	Kind() Kind
+	// Defaults sets every zero field that has a default to it.
+	Defaults()
+	// Validate checks the spec after defaults are applied and returns
+	// every problem, each a *FieldError naming the field, joined with
+	// errors.Join.
+	Validate() error
+	// Build binds the spec to a service and its versions and returns a
+	// Check that reads through an analysis.Querier. vars.Version is the
+	// canary's version and vars.Stable the baseline's; zero Window and
+	// Interval take the spec's.
+	Build(vars Vars) (Check, error)
 
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// String formats d as Prometheus does.
-func (d Duration) String() string { return model.Duration(d).String() }
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	p, err := model.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: %w", string(b), err)
-	}
-	*d = Duration(p)
-	return nil
+	// common returns the settings every kind has.
+	common() *CommonSpec
+	// window returns the spec's query window, or nil for a kind without
+	// one (burn-rate has its two windows).
+	window() *model.Duration
+	// clone returns a copy that shares nothing the copy may change.
+	clone() Judge
 }
 
-// Spec configures one analysis check as it appears in a rollout plan of
-// vane.yaml. Fields that do not apply to Kind must be left empty. Zero
-// values take the defaults documented on each field (see WithDefaults).
-//
-// The smallest useful spec enables the sequential judge on a request
-// counter with `version` and `code` labels:
-//
-//	kind: sequential
-//	requests_metric: http_requests_total
-type Spec struct {
+// CommonSpec holds the settings every kind of judge has.
+type CommonSpec struct {
 	// Name identifies the check in verdicts and events; default: the kind.
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
-	// Kind selects the judge: sequential, threshold, burn-rate or mann-whitney.
-	Kind Kind `yaml:"kind" json:"kind"`
 	// Interval is the time between looks; default 15s for sequential, 1m
 	// otherwise.
-	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	Interval model.Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
 	// Timeout bounds each query; default 10s.
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Timeout model.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// MaxSampleAge is the age beyond which the newest sample of a series a
 	// query reads is stale: the look is Inconclusive (for example while
 	// Prometheus, back from an outage, still answers with samples from
 	// before it). Default: twice Interval, at least DefaultMaxSampleAge;
 	// set it to a few scrape intervals of the series' targets.
-	MaxSampleAge Duration `yaml:"max_sample_age,omitempty" json:"max_sample_age,omitempty"`
-	// Window is the range {{.window}} a threshold query aggregates over;
-	// default: Interval.
-	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	MaxSampleAge model.Duration `yaml:"max_sample_age,omitempty" json:"max_sample_age,omitempty"`
+}
 
-	// SLI is what counts as bad (sequential, burn-rate): errors (default),
-	// latency or latency-buckets.
+func (c *CommonSpec) defaults(k Kind) {
+	if c.Name == "" {
+		c.Name = string(k)
+	}
+	if c.Interval == 0 {
+		c.Interval = defaultInterval(k)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = model.Duration(DefaultTimeout)
+	}
+	if c.MaxSampleAge == 0 {
+		c.MaxSampleAge = max(2*c.Interval, model.Duration(DefaultMaxSampleAge))
+	}
+}
+
+func defaultInterval(k Kind) model.Duration {
+	if k == KindSequential {
+		return model.Duration(15 * time.Second)
+	}
+	return model.Duration(time.Minute)
+}
+
+func (c *CommonSpec) validate(fe *fieldErrors) {
+	for _, d := range []struct {
+		field string
+		d     model.Duration
+	}{{"interval", c.Interval}, {"timeout", c.Timeout}, {"max_sample_age", c.MaxSampleAge}} {
+		if d.d < 0 {
+			fe.add(d.field, "must be positive, got %s", time.Duration(d.d))
+		}
+	}
+}
+
+// Counters are the settings of the judges that count bad events among
+// requests (sequential and burn-rate).
+type Counters struct {
+	// SLI is what counts as bad: errors (default), latency or, for the
+	// sequential judge, latency-buckets.
 	SLI SLI `yaml:"sli,omitempty" json:"sli,omitempty"`
 	// RequestsMetric is the request counter, e.g. http_requests_total, with
 	// ServiceLabel, VersionLabel and CodeLabel labels (SLI errors).
@@ -123,7 +156,8 @@ type Spec struct {
 	ServiceLabel string `yaml:"service_label,omitempty" json:"service_label,omitempty"`
 	VersionLabel string `yaml:"version_label,omitempty" json:"version_label,omitempty"`
 	CodeLabel    string `yaml:"code_label,omitempty" json:"code_label,omitempty"`
-	// BadCodes is the regular expression of bad codes; default "5..".
+	// BadCodes is the regular expression of bad codes; default "5..", or
+	// GRPCBadCodes for a grpc service (Spec.WithProtocol).
 	BadCodes string `yaml:"bad_codes,omitempty" json:"bad_codes,omitempty"`
 	// TotalQuery and BadQuery override the generated queries: templates
 	// returning one sample each, the cumulative count of all and of bad
@@ -131,47 +165,277 @@ type Spec struct {
 	// {{.window}} (burn-rate).
 	TotalQuery string `yaml:"total_query,omitempty" json:"total_query,omitempty"`
 	BadQuery   string `yaml:"bad_query,omitempty" json:"bad_query,omitempty"`
+}
+
+func (c *Counters) defaults() {
+	if c.SLI == "" {
+		c.SLI = SLIErrors
+	}
+	if c.ServiceLabel == "" {
+		c.ServiceLabel = "service"
+	}
+	if c.VersionLabel == "" {
+		c.VersionLabel = "version"
+	}
+	if c.CodeLabel == "" {
+		c.CodeLabel = "code"
+	}
+	if c.BadCodes == "" {
+		c.BadCodes = HTTPBadCodes
+	}
+}
+
+// validate checks the counter settings; bucketQuery is the sequential
+// judge's bucket_query ("" for burn-rate), buckets whether the kind takes
+// sli latency-buckets.
+func (c *Counters) validate(fe *fieldErrors, buckets bool, bucketQuery string) {
+	switch c.SLI {
+	case SLIErrors:
+		if c.RequestsMetric == "" && (c.TotalQuery == "" || c.BadQuery == "") {
+			fe.add("requests_metric", "is required for sli errors unless total_query and bad_query are set")
+		}
+	case SLILatency:
+		if c.LatencyMetric == "" && (c.TotalQuery == "" || c.BadQuery == "") {
+			fe.add("latency_metric", "is required for sli latency unless total_query and bad_query are set")
+		}
+		if c.LatencyThreshold <= 0 && c.BadQuery == "" {
+			fe.add("latency_threshold", "must be a positive bucket boundary in seconds for sli latency")
+		}
+	case SLILatencyBuckets:
+		if !buckets {
+			fe.add("sli", "latency-buckets is only for kind sequential")
+		} else if c.LatencyMetric == "" && bucketQuery == "" {
+			fe.add("latency_metric", "is required for sli latency-buckets unless bucket_query is set")
+		}
+	default:
+		if buckets {
+			fe.add("sli", "%q is not one of errors, latency, latency-buckets", c.SLI)
+		} else {
+			fe.add("sli", "%q is not one of errors, latency", c.SLI)
+		}
+	}
+	if c.RequestsMetric != "" && !model.LegacyValidation.IsValidMetricName(c.RequestsMetric) {
+		fe.add("requests_metric", "%q is not a metric name", c.RequestsMetric)
+	}
+	if c.LatencyMetric != "" && !model.LegacyValidation.IsValidMetricName(c.LatencyMetric) {
+		fe.add("latency_metric", "%q is not a metric name", c.LatencyMetric)
+	}
+	fe.template("total_query", c.TotalQuery)
+	fe.template("bad_query", c.BadQuery)
+}
+
+// SequentialSpec configures the sequential canary-vs-stable judge
+// (RatioTest). The smallest useful one names the request counter, with
+// `service`, `version` and `code` labels:
+//
+//	kind: sequential
+//	requests_metric: http_requests_total
+type SequentialSpec struct {
+	CommonSpec `yaml:",inline"`
+	Counters   `yaml:",inline"`
+	// Window is the range {{.window}} a total_query or bad_query template
+	// may use; default: Interval.
+	Window model.Duration `yaml:"window,omitempty" json:"window,omitempty"`
 	// BucketQuery overrides the generated bucket query (latency-buckets):
 	// cumulative counts of {{.version}} by `le`.
 	BucketQuery string `yaml:"bucket_query,omitempty" json:"bucket_query,omitempty"`
-
-	// Alpha is the sequential judge's false-rollback probability, or
-	// 1−confidence for Mann-Whitney; default 0.01 (sequential), 0.02
-	// (Mann-Whitney, Kayenta's 98% interval).
+	// Alpha is the false-rollback probability; default 0.01.
 	Alpha float64 `yaml:"alpha,omitempty" json:"alpha,omitempty"`
 	// Tolerance is the ratio of the canary's bad-event rate to the stable
 	// version's below which the canary passes early; default 1.2.
 	Tolerance float64 `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
-	// MinRequests is how many canary requests the sequential judge needs
-	// before it passes or fails; default 20.
+	// MinRequests is how many canary requests the judge needs before it
+	// passes or fails; default 20.
 	MinRequests float64 `yaml:"min_requests,omitempty" json:"min_requests,omitempty"`
 	// MinBad is how many bad events (both versions together) it needs
 	// before it fails; default 3.
 	MinBad float64 `yaml:"min_bad,omitempty" json:"min_bad,omitempty"`
+}
 
-	// Query is the threshold or Mann-Whitney query template.
+// Kind implements Judge.
+func (*SequentialSpec) Kind() Kind { return KindSequential }
+
+func (s *SequentialSpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *SequentialSpec) window() *model.Duration { return &s.Window }
+func (s *SequentialSpec) clone() Judge            { c := *s; return &c }
+
+// Defaults implements Judge.
+func (s *SequentialSpec) Defaults() {
+	s.CommonSpec.defaults(KindSequential)
+	s.Counters.defaults()
+	if s.Window == 0 {
+		s.Window = s.Interval
+	}
+	if s.Alpha == 0 {
+		s.Alpha = DefaultAlpha
+	}
+	if s.Tolerance == 0 {
+		s.Tolerance = DefaultTolerance
+	}
+	if s.MinRequests == 0 {
+		s.MinRequests = DefaultMinRequests
+	}
+	if s.MinBad == 0 {
+		s.MinBad = DefaultMinBad
+	}
+}
+
+// Validate implements Judge.
+func (s *SequentialSpec) Validate() error {
+	d := *s
+	d.Defaults()
+	var fe fieldErrors
+	d.CommonSpec.validate(&fe)
+	fe.window(d.Window)
+	d.Counters.validate(&fe, true, d.BucketQuery)
+	fe.template("bucket_query", d.BucketQuery)
+	if !(d.Alpha > 0 && d.Alpha < 0.5) {
+		fe.add("alpha", "must be in (0, 0.5), got %v", d.Alpha)
+	}
+	if !(d.Tolerance > 1 && d.Tolerance <= 10) {
+		fe.add("tolerance", "must be in (1, 10], got %v", d.Tolerance)
+	}
+	if d.MinRequests < 0 || math.IsNaN(d.MinRequests) {
+		fe.add("min_requests", "must not be negative")
+	}
+	if d.MinBad < 0 || math.IsNaN(d.MinBad) {
+		fe.add("min_bad", "must not be negative")
+	}
+	return fe.join()
+}
+
+// ThresholdSpec configures a check of one query's value against min/max
+// with a failure limit, as Flagger's thresholdRange and Argo Rollouts'
+// conditions do (Threshold).
+type ThresholdSpec struct {
+	CommonSpec `yaml:",inline"`
+	// Window is the range {{.window}} the query aggregates over; default:
+	// Interval.
+	Window model.Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	// Query is the query template; it returns one sample.
 	Query string `yaml:"query,omitempty" json:"query,omitempty"`
-	// Min and Max bound the threshold query's value (either or both).
+	// Min and Max bound the query's value (either or both).
 	Min *float64 `yaml:"min,omitempty" json:"min,omitempty"`
 	Max *float64 `yaml:"max,omitempty" json:"max,omitempty"`
-	// FailureLimit is how many failed measurements a threshold check
-	// tolerates: it fails when failures exceed it (Argo Rollouts'
-	// failureLimit; Flagger's threshold N is FailureLimit N−1). Default 0.
+	// FailureLimit is how many failed measurements the check tolerates:
+	// it fails when failures exceed it (Argo Rollouts' failureLimit;
+	// Flagger's threshold N is FailureLimit N−1). Default 0.
 	FailureLimit int `yaml:"failure_limit,omitempty" json:"failure_limit,omitempty"`
+}
 
-	// Objective is the SLO objective as a ratio, e.g. 0.999 (burn-rate).
+// Kind implements Judge.
+func (*ThresholdSpec) Kind() Kind { return KindThreshold }
+
+func (s *ThresholdSpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *ThresholdSpec) window() *model.Duration { return &s.Window }
+func (s *ThresholdSpec) clone() Judge            { c := *s; return &c }
+
+// Defaults implements Judge.
+func (s *ThresholdSpec) Defaults() {
+	s.CommonSpec.defaults(KindThreshold)
+	if s.Window == 0 {
+		s.Window = s.Interval
+	}
+}
+
+// Validate implements Judge.
+func (s *ThresholdSpec) Validate() error {
+	d := *s
+	d.Defaults()
+	var fe fieldErrors
+	d.CommonSpec.validate(&fe)
+	fe.window(d.Window)
+	if d.Query == "" {
+		fe.add("query", "is required for kind threshold")
+	}
+	fe.template("query", d.Query)
+	if d.Min == nil && d.Max == nil {
+		fe.add("min", "threshold needs min, max or both")
+	}
+	if d.Min != nil && d.Max != nil && *d.Min > *d.Max {
+		fe.add("max", "%v is below min %v", *d.Max, *d.Min)
+	}
+	if d.FailureLimit < 0 {
+		fe.add("failure_limit", "must not be negative, got %d", d.FailureLimit)
+	}
+	return fe.join()
+}
+
+// BurnRateSpec configures the canary's own burn-rate gate (BurnRateGate):
+// it fails when the canary alone burns its SLO's error budget faster than
+// BurnRate over both windows.
+type BurnRateSpec struct {
+	CommonSpec `yaml:",inline"`
+	Counters   `yaml:",inline"`
+	// Objective is the SLO objective as a ratio, e.g. 0.999.
 	Objective float64 `yaml:"objective,omitempty" json:"objective,omitempty"`
-	// ShortWindow and LongWindow are the burn-rate windows; defaults 5m, 1h.
-	ShortWindow Duration `yaml:"short_window,omitempty" json:"short_window,omitempty"`
-	LongWindow  Duration `yaml:"long_window,omitempty" json:"long_window,omitempty"`
+	// ShortWindow and LongWindow are the windows; defaults 5m, 1h.
+	ShortWindow model.Duration `yaml:"short_window,omitempty" json:"short_window,omitempty"`
+	LongWindow  model.Duration `yaml:"long_window,omitempty" json:"long_window,omitempty"`
 	// BurnRate is the factor both windows must exceed to fail; default 14.4
 	// (the page tier: 2% of a 30-day budget in an hour).
 	BurnRate float64 `yaml:"burn_rate,omitempty" json:"burn_rate,omitempty"`
+}
 
-	// Lifetime is how long Mann-Whitney collects samples before it judges
+// Kind implements Judge.
+func (*BurnRateSpec) Kind() Kind { return KindBurnRate }
+
+func (s *BurnRateSpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *BurnRateSpec) window() *model.Duration { return nil }
+func (s *BurnRateSpec) clone() Judge            { c := *s; return &c }
+
+// Defaults implements Judge.
+func (s *BurnRateSpec) Defaults() {
+	s.CommonSpec.defaults(KindBurnRate)
+	s.Counters.defaults()
+	if s.ShortWindow == 0 {
+		s.ShortWindow = model.Duration(5 * time.Minute)
+	}
+	if s.LongWindow == 0 {
+		s.LongWindow = model.Duration(time.Hour)
+	}
+	if s.BurnRate == 0 {
+		s.BurnRate = DefaultBurnRate
+	}
+}
+
+// Validate implements Judge.
+func (s *BurnRateSpec) Validate() error {
+	d := *s
+	d.Defaults()
+	var fe fieldErrors
+	d.CommonSpec.validate(&fe)
+	d.Counters.validate(&fe, false, "")
+	if !(d.Objective > 0 && d.Objective < 1) {
+		fe.add("objective", "must be a ratio in (0, 1) such as 0.999, got %v", d.Objective)
+	}
+	if d.ShortWindow <= 0 || d.LongWindow <= 0 {
+		fe.add("short_window", "windows must be positive")
+	} else if d.ShortWindow >= d.LongWindow {
+		fe.add("short_window", "%s must be shorter than long_window %s", d.ShortWindow, d.LongWindow)
+	}
+	if !(d.BurnRate > 0) {
+		fe.add("burn_rate", "must be positive, got %v", d.BurnRate)
+	}
+	return fe.join()
+}
+
+// MannWhitneySpec configures Kayenta's fixed-horizon Mann-Whitney judge
+// (MannWhitney, KayentaScore).
+type MannWhitneySpec struct {
+	CommonSpec `yaml:",inline"`
+	// Window is the range {{.window}} the query aggregates over; default:
+	// Interval.
+	Window model.Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	// Query is the query template, sampled every Interval for both
+	// versions.
+	Query string `yaml:"query,omitempty" json:"query,omitempty"`
+	// Alpha is 1−confidence; default 0.02 (Kayenta's 98% interval).
+	Alpha float64 `yaml:"alpha,omitempty" json:"alpha,omitempty"`
+	// Lifetime is how long the judge collects samples before it judges
 	// once; default 30m.
-	Lifetime Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
-	// Direction is which change fails (Mann-Whitney); default increase.
+	Lifetime model.Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
+	// Direction is which change fails; default increase.
 	Direction Direction `yaml:"direction,omitempty" json:"direction,omitempty"`
 	// AllowedIncrease and AllowedDecrease are Kayenta's meanRatio effect
 	// sizes: a High classification also needs mean(canary)/mean(stable) ≥
@@ -182,7 +446,216 @@ type Spec struct {
 	Weight float64 `yaml:"weight,omitempty" json:"weight,omitempty"`
 }
 
-// Defaults used by WithDefaults.
+// Kind implements Judge.
+func (*MannWhitneySpec) Kind() Kind { return KindMannWhitney }
+
+func (s *MannWhitneySpec) common() *CommonSpec     { return &s.CommonSpec }
+func (s *MannWhitneySpec) window() *model.Duration { return &s.Window }
+func (s *MannWhitneySpec) clone() Judge            { c := *s; return &c }
+
+// Defaults implements Judge.
+func (s *MannWhitneySpec) Defaults() {
+	s.CommonSpec.defaults(KindMannWhitney)
+	if s.Window == 0 {
+		s.Window = s.Interval
+	}
+	if s.Alpha == 0 {
+		s.Alpha = DefaultMannWhitneyAlpha
+	}
+	if s.Lifetime == 0 {
+		s.Lifetime = model.Duration(DefaultLifetime)
+	}
+	if s.Direction == "" {
+		s.Direction = Increase
+	}
+	if s.AllowedIncrease == 0 {
+		s.AllowedIncrease = 1
+	}
+	if s.AllowedDecrease == 0 {
+		s.AllowedDecrease = 1
+	}
+	if s.Weight == 0 {
+		s.Weight = 100
+	}
+}
+
+// Validate implements Judge.
+func (s *MannWhitneySpec) Validate() error {
+	d := *s
+	d.Defaults()
+	var fe fieldErrors
+	d.CommonSpec.validate(&fe)
+	fe.window(d.Window)
+	if d.Query == "" {
+		fe.add("query", "is required for kind mann-whitney")
+	}
+	fe.template("query", d.Query)
+	if !(d.Alpha > 0 && d.Alpha < 0.5) {
+		fe.add("alpha", "must be in (0, 0.5), got %v", d.Alpha)
+	}
+	switch d.Direction {
+	case Increase, Decrease, Either:
+	default:
+		fe.add("direction", "%q is not one of increase, decrease, either", d.Direction)
+	}
+	if d.AllowedIncrease < 1 {
+		fe.add("allowed_increase", "must be at least 1, got %v", d.AllowedIncrease)
+	}
+	if d.AllowedDecrease > 1 || d.AllowedDecrease <= 0 {
+		fe.add("allowed_decrease", "must be in (0, 1], got %v", d.AllowedDecrease)
+	}
+	if d.Weight <= 0 {
+		fe.add("weight", "must be positive, got %v", d.Weight)
+	}
+	if d.Lifetime < 3*d.Interval {
+		fe.add("lifetime", "%s gives fewer than 3 samples at interval %s", d.Lifetime, d.Interval)
+	}
+	return fe.join()
+}
+
+// kinds are the kinds of judge, in the order the documentation lists them.
+var kinds = []Kind{KindSequential, KindThreshold, KindBurnRate, KindMannWhitney}
+
+// NewJudge returns an empty spec of kind k.
+func NewJudge(k Kind) (Judge, error) {
+	switch k {
+	case KindSequential:
+		return &SequentialSpec{}, nil
+	case KindThreshold:
+		return &ThresholdSpec{}, nil
+	case KindBurnRate:
+		return &BurnRateSpec{}, nil
+	case KindMannWhitney:
+		return &MannWhitneySpec{}, nil
+	case "":
+		return nil, &FieldError{Field: KindField, Err: fmt.Errorf("is required: one of %s", kindList())}
+	}
+	msg := fmt.Sprintf("%q is not one of %s", k, kindList())
+	names := make([]string, len(kinds))
+	for i, known := range kinds {
+		names[i] = string(known)
+	}
+	if c := yamlpos.Closest(string(k), names); c != "" {
+		msg += fmt.Sprintf("; did you mean %q?", c)
+	}
+	return nil, &FieldError{Field: KindField, Err: errors.New(msg)}
+}
+
+func kindList() string {
+	var b strings.Builder
+	for i, k := range kinds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(k))
+	}
+	return b.String()
+}
+
+// Spec is one judge of a rollout plan: the Judge of the kind its `kind`
+// field names. In YAML and JSON it is one mapping, the kind and that
+// kind's own fields; a field of another kind is an error when it is read.
+// The zero Spec has no judge and does not validate.
+//
+//	kind: sequential
+//	requests_metric: http_requests_total
+type Spec struct {
+	Judge Judge
+}
+
+// Kind returns the judge's kind, or "" without a judge.
+func (s Spec) Kind() Kind {
+	if s.Judge == nil {
+		return ""
+	}
+	return s.Judge.Kind()
+}
+
+// Common returns the settings every kind has, as written (WithDefaults
+// first for the effective ones).
+func (s Spec) Common() CommonSpec {
+	if s.Judge == nil {
+		return CommonSpec{}
+	}
+	return *s.Judge.common()
+}
+
+// WithDefaults returns a copy of s with every zero field that has a
+// default set to it; s is left unchanged.
+func (s Spec) WithDefaults() Spec {
+	if s.Judge == nil {
+		return s
+	}
+	j := s.Judge.clone()
+	j.Defaults()
+	return Spec{Judge: j}
+}
+
+// Validate checks the judge after defaults are applied and returns every
+// problem, each a *FieldError naming the field, joined with errors.Join.
+func (s Spec) Validate() error {
+	if s.Judge == nil {
+		_, err := NewJudge("")
+		return err
+	}
+	return s.Judge.Validate()
+}
+
+// Build validates the judge and binds it to a service and its versions
+// (see Judge.Build).
+func (s Spec) Build(vars Vars) (Check, error) {
+	if s.Judge == nil {
+		return nil, s.Validate()
+	}
+	return s.Judge.Build(vars)
+}
+
+// Inherit returns s with a rollout plan's interval and max sample age
+// where the judge sets none of its own (zero arguments change nothing). A
+// judge that takes the plan's interval keeps the query window its kind
+// would have had by default, so that a short look interval does not
+// shrink what its queries aggregate over.
+func (s Spec) Inherit(interval, maxSampleAge model.Duration) Spec {
+	if s.Judge == nil {
+		return s
+	}
+	j := s.Judge.clone()
+	c := j.common()
+	if c.Interval == 0 && interval > 0 {
+		if w := j.window(); w != nil && *w == 0 {
+			*w = defaultInterval(j.Kind())
+		}
+		c.Interval = interval
+	}
+	if c.MaxSampleAge == 0 && maxSampleAge > 0 {
+		c.MaxSampleAge = maxSampleAge
+	}
+	return Spec{Judge: j}
+}
+
+// WithProtocol returns s with the defaults that depend on the service's
+// protocol ("http", "http2", "grpc" or empty): the BadCodes of a counting
+// judge of a grpc service default to GRPCBadCodes instead of
+// HTTPBadCodes. Explicit settings are kept.
+func (s Spec) WithProtocol(protocol string) Spec {
+	if protocol != "grpc" || s.Judge == nil {
+		return s
+	}
+	j := s.Judge.clone()
+	var c *Counters
+	switch j := j.(type) {
+	case *SequentialSpec:
+		c = &j.Counters
+	case *BurnRateSpec:
+		c = &j.Counters
+	}
+	if c != nil && c.BadCodes == "" {
+		c.BadCodes = GRPCBadCodes
+	}
+	return Spec{Judge: j}
+}
+
+// Defaults used by the specs' Defaults.
 const (
 	DefaultAlpha            = 0.01
 	DefaultMannWhitneyAlpha = 0.02
@@ -194,93 +667,6 @@ const (
 	DefaultLifetime         = 30 * time.Minute
 )
 
-// WithDefaults returns a copy of s with every zero field that has a default
-// set to it.
-func (s Spec) WithDefaults() Spec {
-	if s.Name == "" {
-		s.Name = string(s.Kind)
-	}
-	if s.Interval == 0 {
-		if s.Kind == KindSequential {
-			s.Interval = Duration(15 * time.Second)
-		} else {
-			s.Interval = Duration(time.Minute)
-		}
-	}
-	if s.Timeout == 0 {
-		s.Timeout = Duration(DefaultTimeout)
-	}
-	if s.MaxSampleAge == 0 {
-		s.MaxSampleAge = max(2*s.Interval, Duration(DefaultMaxSampleAge))
-	}
-	if s.Window == 0 {
-		s.Window = s.Interval
-	}
-	if s.ServiceLabel == "" {
-		s.ServiceLabel = "service"
-	}
-	if s.VersionLabel == "" {
-		s.VersionLabel = "version"
-	}
-	if s.CodeLabel == "" {
-		s.CodeLabel = "code"
-	}
-	if s.BadCodes == "" {
-		s.BadCodes = "5.."
-	}
-	switch s.Kind {
-	case KindSequential, KindBurnRate:
-		if s.SLI == "" {
-			s.SLI = SLIErrors
-		}
-	}
-	switch s.Kind {
-	case KindSequential:
-		if s.Alpha == 0 {
-			s.Alpha = DefaultAlpha
-		}
-		if s.Tolerance == 0 {
-			s.Tolerance = DefaultTolerance
-		}
-		if s.MinRequests == 0 {
-			s.MinRequests = DefaultMinRequests
-		}
-		if s.MinBad == 0 {
-			s.MinBad = DefaultMinBad
-		}
-	case KindBurnRate:
-		if s.ShortWindow == 0 {
-			s.ShortWindow = Duration(5 * time.Minute)
-		}
-		if s.LongWindow == 0 {
-			s.LongWindow = Duration(time.Hour)
-		}
-		if s.BurnRate == 0 {
-			s.BurnRate = DefaultBurnRate
-		}
-	case KindMannWhitney:
-		if s.Alpha == 0 {
-			s.Alpha = DefaultMannWhitneyAlpha
-		}
-		if s.Lifetime == 0 {
-			s.Lifetime = Duration(DefaultLifetime)
-		}
-		if s.Direction == "" {
-			s.Direction = Increase
-		}
-		if s.AllowedIncrease == 0 {
-			s.AllowedIncrease = 1
-		}
-		if s.AllowedDecrease == 0 {
-			s.AllowedDecrease = 1
-		}
-		if s.Weight == 0 {
-			s.Weight = 100
-		}
-	}
-	return s
-}
-
 // FieldError is a configuration error in one field of a Spec.
 type FieldError struct {
 	// Field is the YAML name of the field, e.g. "alpha".
@@ -291,163 +677,40 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// Validate checks the spec after defaults are applied and returns every
-// problem, each a *FieldError naming the field, joined with errors.Join.
-func (s Spec) Validate() error {
-	s = s.WithDefaults()
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
-	}
-	tmpl := func(field, src string) {
-		if src == "" {
-			return
-		}
-		if _, err := ParseQueryTemplate(src); err != nil {
-			errs = append(errs, &FieldError{Field: field, Err: err})
-		}
-	}
-	notFor := func(field string, set bool) {
-		if set {
-			bad(field, "does not apply to kind %s", s.Kind)
-		}
-	}
-	if s.Interval < 0 {
-		bad("interval", "must be positive, got %s", s.Interval.D())
-	}
-	if s.Timeout < 0 {
-		bad("timeout", "must be positive, got %s", s.Timeout.D())
-	}
-	if s.MaxSampleAge < 0 {
-		bad("max_sample_age", "must be positive, got %s", s.MaxSampleAge.D())
-	}
-	if s.Window < 0 {
-		bad("window", "must be positive, got %s", s.Window.D())
-	}
-	counters := func() {
-		switch s.SLI {
-		case SLIErrors:
-			if s.RequestsMetric == "" && (s.TotalQuery == "" || s.BadQuery == "") {
-				bad("requests_metric", "is required for sli errors unless total_query and bad_query are set")
-			}
-		case SLILatency:
-			if s.LatencyMetric == "" && (s.TotalQuery == "" || s.BadQuery == "") {
-				bad("latency_metric", "is required for sli latency unless total_query and bad_query are set")
-			}
-			if s.LatencyThreshold <= 0 && s.BadQuery == "" {
-				bad("latency_threshold", "must be a positive bucket boundary in seconds for sli latency")
-			}
-		case SLILatencyBuckets:
-			if s.Kind != KindSequential {
-				bad("sli", "latency-buckets is only for kind sequential")
-			}
-			if s.LatencyMetric == "" && s.BucketQuery == "" {
-				bad("latency_metric", "is required for sli latency-buckets unless bucket_query is set")
-			}
-		default:
-			bad("sli", "%q is not one of errors, latency, latency-buckets", s.SLI)
-		}
-		if s.RequestsMetric != "" && !model.LegacyValidation.IsValidMetricName(s.RequestsMetric) {
-			bad("requests_metric", "%q is not a metric name", s.RequestsMetric)
-		}
-		if s.LatencyMetric != "" && !model.LegacyValidation.IsValidMetricName(s.LatencyMetric) {
-			bad("latency_metric", "%q is not a metric name", s.LatencyMetric)
-		}
-		tmpl("total_query", s.TotalQuery)
-		tmpl("bad_query", s.BadQuery)
-		tmpl("bucket_query", s.BucketQuery)
-	}
-	switch s.Kind {
-	case KindSequential:
-		counters()
-		if !(s.Alpha > 0 && s.Alpha < 0.5) {
-			bad("alpha", "must be in (0, 0.5), got %v", s.Alpha)
-		}
-		if !(s.Tolerance > 1 && s.Tolerance <= 10) {
-			bad("tolerance", "must be in (1, 10], got %v", s.Tolerance)
-		}
-		if s.MinRequests < 0 || math.IsNaN(s.MinRequests) {
-			bad("min_requests", "must not be negative")
-		}
-		if s.MinBad < 0 || math.IsNaN(s.MinBad) {
-			bad("min_bad", "must not be negative")
-		}
-		notFor("query", s.Query != "")
-		notFor("min", s.Min != nil)
-		notFor("max", s.Max != nil)
-		notFor("objective", s.Objective != 0)
-	case KindThreshold:
-		if s.Query == "" {
-			bad("query", "is required for kind threshold")
-		}
-		tmpl("query", s.Query)
-		if s.Min == nil && s.Max == nil {
-			bad("min", "threshold needs min, max or both")
-		}
-		if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
-			bad("max", "%v is below min %v", *s.Max, *s.Min)
-		}
-		if s.FailureLimit < 0 {
-			bad("failure_limit", "must not be negative, got %d", s.FailureLimit)
-		}
-		notFor("alpha", s.Alpha != 0)
-		notFor("requests_metric", s.RequestsMetric != "")
-	case KindBurnRate:
-		counters()
-		if !(s.Objective > 0 && s.Objective < 1) {
-			bad("objective", "must be a ratio in (0, 1) such as 0.999, got %v", s.Objective)
-		}
-		if s.ShortWindow <= 0 || s.LongWindow <= 0 {
-			bad("short_window", "windows must be positive")
-		} else if s.ShortWindow >= s.LongWindow {
-			bad("short_window", "%s must be shorter than long_window %s", s.ShortWindow, s.LongWindow)
-		}
-		if !(s.BurnRate > 0) {
-			bad("burn_rate", "must be positive, got %v", s.BurnRate)
-		}
-		notFor("query", s.Query != "")
-	case KindMannWhitney:
-		if s.Query == "" {
-			bad("query", "is required for kind mann-whitney")
-		}
-		tmpl("query", s.Query)
-		if !(s.Alpha > 0 && s.Alpha < 0.5) {
-			bad("alpha", "must be in (0, 0.5), got %v", s.Alpha)
-		}
-		switch s.Direction {
-		case Increase, Decrease, Either:
-		default:
-			bad("direction", "%q is not one of increase, decrease, either", s.Direction)
-		}
-		if s.AllowedIncrease < 1 {
-			bad("allowed_increase", "must be at least 1, got %v", s.AllowedIncrease)
-		}
-		if s.AllowedDecrease > 1 || s.AllowedDecrease <= 0 {
-			bad("allowed_decrease", "must be in (0, 1], got %v", s.AllowedDecrease)
-		}
-		if s.Weight <= 0 {
-			bad("weight", "must be positive, got %v", s.Weight)
-		}
-		if s.Lifetime < 3*s.Interval {
-			bad("lifetime", "%s gives fewer than 3 samples at interval %s", s.Lifetime, s.Interval)
-		}
-	case "":
-		bad("kind", "is required: one of sequential, threshold, burn-rate, mann-whitney")
-	default:
-		bad("kind", "%q is not one of sequential, threshold, burn-rate, mann-whitney", s.Kind)
-	}
-	return errors.Join(errs...)
+// fieldErrors collects a spec's problems.
+type fieldErrors []error
+
+func (fe *fieldErrors) add(field, format string, args ...any) {
+	*fe = append(*fe, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
 }
 
-// queries returns the spec's total and bad query templates for counter
-// SLIs, generating them from the metric names when not given. For sequential
-// checks they read cumulative counts; for burn-rate checks, rates over
-// {{.window}}.
-func (s Spec) queries() (total, bad *QueryTemplate, err error) {
+// template checks a query template field, when set.
+func (fe *fieldErrors) template(field, src string) {
+	if src == "" {
+		return
+	}
+	if _, err := ParseQueryTemplate(src); err != nil {
+		*fe = append(*fe, &FieldError{Field: field, Err: err})
+	}
+}
+
+func (fe *fieldErrors) window(w model.Duration) {
+	if w < 0 {
+		fe.add("window", "must be positive, got %s", time.Duration(w))
+	}
+}
+
+func (fe fieldErrors) join() error { return errors.Join(fe...) }
+
+// queries returns the total and bad query templates for counter SLIs,
+// generating them from the metric names when not given. They read
+// cumulative counts (sequential), or with rates, rates over {{.window}}
+// (burn-rate).
+func (s Counters) queries(rates bool) (total, bad *QueryTemplate, err error) {
 	totalSrc, badSrc := s.TotalQuery, s.BadQuery
 	sel := fmt.Sprintf(`%s="{{.service}}",%s="{{.version}}"`, s.ServiceLabel, s.VersionLabel)
 	wrap := func(sel string) string {
-		if s.Kind == KindBurnRate {
+		if rates {
 			return "sum(rate(" + sel + "[{{.window}}]))"
 		}
 		return "sum(" + sel + ")"
@@ -487,7 +750,7 @@ func (s Spec) queries() (total, bad *QueryTemplate, err error) {
 }
 
 // bucketQuery returns the latency-buckets query template.
-func (s Spec) bucketQuery() (*QueryTemplate, error) {
+func (s *SequentialSpec) bucketQuery() (*QueryTemplate, error) {
 	src := s.BucketQuery
 	if src == "" {
 		src = fmt.Sprintf(`sum by (le) (%s_bucket{%s="{{.service}}",%s="{{.version}}"})`,

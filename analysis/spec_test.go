@@ -3,10 +3,12 @@ package analysis
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -17,55 +19,58 @@ func TestSpecValidate(t *testing.T) {
 		field string // "" means valid
 	}{
 		"A sequential spec with only the metric name is valid.": {
-			spec: Spec{Kind: KindSequential, RequestsMetric: "http_requests_total"},
+			spec: Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "http_requests_total"}}},
 		},
-		"A missing kind names the kind field.": {
-			spec: Spec{RequestsMetric: "x"}, field: "kind",
-		},
-		"An unknown kind names the kind field.": {
-			spec: Spec{Kind: "bayes"}, field: "kind",
+		"A spec without a judge names the kind field.": {
+			spec: Spec{}, field: "kind",
 		},
 		"A sequential spec without metric names requests_metric.": {
-			spec: Spec{Kind: KindSequential}, field: "requests_metric",
+			spec: Spec{Judge: &SequentialSpec{}}, field: "requests_metric",
 		},
 		"Alpha out of range names alpha.": {
-			spec: Spec{Kind: KindSequential, RequestsMetric: "r", Alpha: 0.7}, field: "alpha",
+			spec: Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "r"}, Alpha: 0.7}}, field: "alpha",
 		},
 		"A tolerance at or below one names tolerance.": {
-			spec: Spec{Kind: KindSequential, RequestsMetric: "r", Tolerance: 0.9}, field: "tolerance",
+			spec: Spec{Judge: &SequentialSpec{Counters: Counters{RequestsMetric: "r"}, Tolerance: 0.9}}, field: "tolerance",
 		},
 		"Latency without a threshold names latency_threshold.": {
-			spec: Spec{Kind: KindSequential, SLI: SLILatency, LatencyMetric: "h"}, field: "latency_threshold",
+			spec: Spec{Judge: &SequentialSpec{Counters: Counters{SLI: SLILatency, LatencyMetric: "h"}}}, field: "latency_threshold",
 		},
 		"A threshold spec needs a query.": {
-			spec: Spec{Kind: KindThreshold, Min: f(99)}, field: "query",
+			spec: Spec{Judge: &ThresholdSpec{Min: f(99)}}, field: "query",
 		},
 		"A threshold spec needs a bound.": {
-			spec: Spec{Kind: KindThreshold, Query: "up"}, field: "min",
+			spec: Spec{Judge: &ThresholdSpec{Query: "up"}}, field: "min",
 		},
 		"A threshold spec with min above max names max.": {
-			spec: Spec{Kind: KindThreshold, Query: "up", Min: f(2), Max: f(1)}, field: "max",
+			spec: Spec{Judge: &ThresholdSpec{Query: "up", Min: f(2), Max: f(1)}}, field: "max",
 		},
 		"An unknown template variable names the query.": {
-			spec: Spec{Kind: KindThreshold, Query: `up{job="{{.namespace}}"}`, Min: f(1)}, field: "query",
+			spec: Spec{Judge: &ThresholdSpec{Query: `up{job="{{.namespace}}"}`, Min: f(1)}}, field: "query",
 		},
 		"PromQL syntax errors after substitution name the query.": {
-			spec: Spec{Kind: KindThreshold, Query: `sum(rate(x[{{.window}}])`, Min: f(1)}, field: "query",
+			spec: Spec{Judge: &ThresholdSpec{Query: `sum(rate(x[{{.window}}])`, Min: f(1)}}, field: "query",
 		},
 		"A valid threshold spec with all variables passes.": {
-			spec: Spec{Kind: KindThreshold, Min: f(99), Query: `sum(rate(x{service="{{.service}}",version="{{.version}}"}[{{.window}}])) / {{.interval | printf "%q" | len}}`},
+			spec: Spec{Judge: &ThresholdSpec{Min: f(99), Query: `sum(rate(x{service="{{.service}}",version="{{.version}}"}[{{.window}}])) / {{.interval | printf "%q" | len}}`}},
 		},
 		"A burn-rate spec needs an objective.": {
-			spec: Spec{Kind: KindBurnRate, RequestsMetric: "r"}, field: "objective",
+			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}}}, field: "objective",
 		},
 		"Burn-rate windows must be ordered.": {
-			spec: Spec{Kind: KindBurnRate, RequestsMetric: "r", Objective: 0.999, ShortWindow: Duration(2 * time.Hour)}, field: "short_window",
+			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999, ShortWindow: model.Duration(2 * time.Hour)}}, field: "short_window",
 		},
 		"Mann-Whitney needs a query.": {
-			spec: Spec{Kind: KindMannWhitney}, field: "query",
+			spec: Spec{Judge: &MannWhitneySpec{}}, field: "query",
 		},
-		"Fields of another kind are rejected.": {
-			spec: Spec{Kind: KindSequential, RequestsMetric: "r", Query: "up"}, field: "query",
+		"Latency buckets are only for the sequential judge.": {
+			spec: Spec{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r", SLI: SLILatencyBuckets}, Objective: 0.999}}, field: "sli",
+		},
+		"A negative interval names interval.": {
+			spec: Spec{Judge: &MannWhitneySpec{CommonSpec: CommonSpec{Interval: model.Duration(-time.Second)}, Query: "up"}}, field: "interval",
+		},
+		"A lifetime shorter than three intervals names lifetime.": {
+			spec: Spec{Judge: &MannWhitneySpec{Query: "up", Lifetime: model.Duration(2 * time.Minute)}}, field: "lifetime",
 		},
 	}
 	for name, tc := range tests {
@@ -103,25 +108,113 @@ alpha: 0.05
 	if err := yaml.Unmarshal([]byte(src), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Interval.D() != 30*time.Second || s.Alpha != 0.05 || s.Kind != KindSequential {
-		t.Fatalf("unexpected %+v", s)
+	seq, ok := s.Judge.(*SequentialSpec)
+	if !ok || time.Duration(seq.Interval) != 30*time.Second || seq.Alpha != 0.05 || seq.RequestsMetric != "http_requests_total" {
+		t.Fatalf("unexpected %T %+v", s.Judge, s.Judge)
 	}
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	d := s.WithDefaults().Judge.(*SequentialSpec)
+	if d.MinBad != DefaultMinBad || d.Tolerance != DefaultTolerance || d.Name != "errors" || d.BadCodes != HTTPBadCodes {
+		t.Fatalf("defaults not applied: %+v", d)
+	}
+	if seq.MinBad != 0 {
+		t.Fatal("WithDefaults changed the spec it was called on")
 	}
 	var j Spec
 	if err := json.Unmarshal([]byte(`{"kind":"burn-rate","requests_metric":"r","objective":0.999,"long_window":"1d"}`), &j); err != nil {
 		t.Fatal(err)
 	}
-	if j.LongWindow.D() != 24*time.Hour {
-		t.Fatalf("long_window = %s", j.LongWindow)
+	if br, ok := j.Judge.(*BurnRateSpec); !ok || time.Duration(br.LongWindow) != 24*time.Hour {
+		t.Fatalf("unexpected %T %+v", j.Judge, j.Judge)
 	}
-	if err := yaml.Unmarshal([]byte("interval: 5 minutes"), &s); err == nil {
-		t.Fatal("want an error for a bad duration")
+}
+
+// TestSpecYAMLIsTheKindsOwn checks that a judge reads only its own kind's
+// fields, and that a missing or unknown kind, a field of another kind and
+// a bad duration name their line.
+func TestSpecYAMLIsTheKindsOwn(t *testing.T) {
+	tests := map[string]struct {
+		src  string
+		want string
+	}{
+		"A field of another kind is unknown, with the kind's own fields.": {
+			"kind: sequential\nrequests_metric: r\nquery: up\n",
+			`line 3: query: unknown field (allowed: alpha, bad_codes, bad_query, bucket_query, code_label, interval, kind, latency_metric, latency_threshold, max_sample_age, min_bad, min_requests, name, requests_metric, service_label, sli, timeout, tolerance, total_query, version_label, window)`,
+		},
+		"A misspelled field gets the closest one.": {
+			"kind: threshold\nquery: up\nmni: 1\n",
+			`line 3: mni: unknown field (allowed: failure_limit, interval, kind, max, max_sample_age, min, name, query, timeout, window); did you mean "min"?`,
+		},
+		"A missing kind names the kinds.": {
+			"requests_metric: r\n",
+			"line 1: kind: is required: one of sequential, threshold, burn-rate, mann-whitney",
+		},
+		"An unknown kind gets the closest one.": {
+			"kind: treshold\nquery: up\n",
+			`line 1: kind: "treshold" is not one of sequential, threshold, burn-rate, mann-whitney; did you mean "threshold"?`,
+		},
+		"A Go duration is refused with its Prometheus form.": {
+			"kind: threshold\nquery: up\nmax: 1\ninterval: 1.5s\n",
+			`line 4: interval: "1.5s" is not a Prometheus duration: write 1500ms`,
+		},
+		"A judge is a mapping.": {
+			"[sequential]\n",
+			"line 1: a judge is a mapping with a kind field",
+		},
 	}
-	d := s.WithDefaults()
-	if d.MinBad != DefaultMinBad || d.Tolerance != DefaultTolerance || d.Name != "errors" {
-		t.Fatalf("defaults not applied: %+v", d)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var s Spec
+			err := yaml.Unmarshal([]byte(tc.src), &s)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSpecRoundTrip checks that each kind writes its kind first and reads
+// back what it wrote, in YAML and JSON.
+func TestSpecRoundTrip(t *testing.T) {
+	one := 1.0
+	for _, s := range []Spec{
+		{Judge: &SequentialSpec{CommonSpec: CommonSpec{Name: "errors", Interval: model.Duration(30 * time.Second)}, Counters: Counters{RequestsMetric: "r"}, Alpha: 0.05}},
+		{Judge: &ThresholdSpec{Query: "up", Min: &one, FailureLimit: 2}},
+		{Judge: &BurnRateSpec{Counters: Counters{RequestsMetric: "r"}, Objective: 0.999, LongWindow: model.Duration(24 * time.Hour)}},
+		{Judge: &MannWhitneySpec{Query: "up", Direction: Either}},
+	} {
+		y, err := yaml.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "kind: " + string(s.Kind()) + "\n"; !strings.HasPrefix(string(y), want) {
+			t.Errorf("YAML %q does not start with %q", y, want)
+		}
+		var fromYAML Spec
+		if err := yaml.Unmarshal(y, &fromYAML); err != nil {
+			t.Fatalf("%s: %v", y, err)
+		}
+		j, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"kind":"` + string(s.Kind()) + `"`; !strings.HasPrefix(string(j), want) {
+			t.Errorf("JSON %s does not start with %s", j, want)
+		}
+		var fromJSON Spec
+		if err := json.Unmarshal(j, &fromJSON); err != nil {
+			t.Fatalf("%s: %v", j, err)
+		}
+		for _, got := range []Spec{fromYAML, fromJSON} {
+			if !reflect.DeepEqual(got, s) {
+				t.Errorf("read back %+v, want %+v", got.Judge, s.Judge)
+			}
+		}
+	}
+	if b, err := json.Marshal(Spec{}); err != nil || string(b) != "null" {
+		t.Errorf("a spec without a judge: %s, %v", b, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/slo"
 )
@@ -15,7 +16,7 @@ type Autoscale struct {
 	Min *int32 `yaml:"min"`
 	Max int32  `yaml:"max"`
 	// Interval between looks (default 15s, the HPA's sync period).
-	Interval Duration `yaml:"interval"`
+	Interval model.Duration `yaml:"interval"`
 	// Actuator is what sets the replica count.
 	Actuator AutoscaleActuator `yaml:"actuator"`
 	// Metrics feed the hpa recommender: PromQL queries with HPA targets.
@@ -35,7 +36,7 @@ type Autoscale struct {
 	// Queue enables the queue recommender.
 	Queue *AutoscaleQueue `yaml:"queue"`
 	// StaleAfter: data older than this is no data (default 2m).
-	StaleAfter Duration `yaml:"stale_after"`
+	StaleAfter model.Duration `yaml:"stale_after"`
 	// FreshnessQuery (optional) gives the age in seconds of the newest
 	// sample behind the metrics, e.g.
 	// time() - max(timestamp(http_requests_total{service="checkout"})).
@@ -60,14 +61,14 @@ type AutoscaleTarget struct {
 
 // AutoscaleSLO configures the slo recommender (see autoscale.SLOSpec).
 type AutoscaleSLO struct {
-	SLOs              []string `yaml:"slos"`
-	PageBurnRate      float64  `yaml:"page_burn_rate"`
-	UpFactor          float64  `yaml:"up_factor"`
-	SpareBudget       float64  `yaml:"spare_budget"`
-	MaxTargetFactor   float64  `yaml:"max_target_factor"`
-	TargetRisePerHour float64  `yaml:"target_rise_per_hour"`
-	HoldBelow         float64  `yaml:"hold_below"`
-	SpareDownWindow   Duration `yaml:"spare_down_window"`
+	SLOs              []string       `yaml:"slos"`
+	PageBurnRate      float64        `yaml:"page_burn_rate"`
+	UpFactor          float64        `yaml:"up_factor"`
+	SpareBudget       float64        `yaml:"spare_budget"`
+	MaxTargetFactor   float64        `yaml:"max_target_factor"`
+	TargetRisePerHour float64        `yaml:"target_rise_per_hour"`
+	HoldBelow         float64        `yaml:"hold_below"`
+	SpareDownWindow   model.Duration `yaml:"spare_down_window"`
 }
 
 // AutoscaleQueue configures the queue recommender (see autoscale.QueueSpec).
@@ -75,14 +76,14 @@ type AutoscaleQueue struct {
 	// SLO, when set, is a latency SLO whose objective and threshold are the
 	// percentile and latency_threshold (explicit fields win), and whose
 	// budget sets the headroom.
-	SLO              string   `yaml:"slo"`
-	Percentile       float64  `yaml:"percentile"`
-	LatencyThreshold Duration `yaml:"latency_threshold"`
-	Slots            int32    `yaml:"slots"`
-	StartupDelay     Duration `yaml:"startup_delay"`
-	MaxUtilization   float64  `yaml:"max_utilization"`
-	Smoothing        float64  `yaml:"smoothing"`
-	PanicThreshold   float64  `yaml:"panic_threshold"`
+	SLO              string         `yaml:"slo"`
+	Percentile       float64        `yaml:"percentile"`
+	LatencyThreshold model.Duration `yaml:"latency_threshold"`
+	Slots            int32          `yaml:"slots"`
+	StartupDelay     model.Duration `yaml:"startup_delay"`
+	MaxUtilization   float64        `yaml:"max_utilization"`
+	Smoothing        float64        `yaml:"smoothing"`
+	PanicThreshold   float64        `yaml:"panic_threshold"`
 	// Queries: throughput (requests/s completed), latency (mean seconds),
 	// optional concurrency (in flight) and arrivals (offered requests/s).
 	Throughput  string `yaml:"throughput"`
@@ -119,9 +120,9 @@ type KubernetesActuator struct {
 // ExecActuator runs commands: set gets the count as its last argument and
 // in VANE_REPLICAS; get prints "desired [ready]".
 type ExecActuator struct {
-	Set     []string `yaml:"set"`
-	Get     []string `yaml:"get"`
-	Timeout Duration `yaml:"timeout"`
+	Set     []string       `yaml:"set"`
+	Get     []string       `yaml:"get"`
+	Timeout model.Duration `yaml:"timeout"`
 }
 
 // WebhookActuator is an HTTP endpoint: GET returns {"desired":N,"ready":M},
@@ -131,16 +132,16 @@ type WebhookActuator struct {
 	Method    string            `yaml:"method"`
 	TokenFile string            `yaml:"token_file"`
 	Headers   map[string]string `yaml:"headers"`
-	Timeout   Duration          `yaml:"timeout"`
+	Timeout   model.Duration    `yaml:"timeout"`
 }
 
 // LocalActuator runs replicas of the sample service in vane's process.
 type LocalActuator struct {
-	Version        string   `yaml:"version"`
-	Listen         string   `yaml:"listen"`
-	RatePerReplica float64  `yaml:"rate_per_replica"`
-	StartupDelay   Duration `yaml:"startup_delay"`
-	Args           []string `yaml:"args"`
+	Version        string         `yaml:"version"`
+	Listen         string         `yaml:"listen"`
+	RatePerReplica float64        `yaml:"rate_per_replica"`
+	StartupDelay   model.Duration `yaml:"startup_delay"`
+	Args           []string       `yaml:"args"`
 }
 
 // AutoscalerConfig is what the wiring needs to start one autoscaler.
@@ -158,7 +159,7 @@ func (c *Config) Autoscalers() []AutoscalerConfig {
 		if s.Autoscale == nil {
 			continue
 		}
-		out = append(out, AutoscalerConfig{Spec: s.Autoscale.spec(s.Name, c.Loaded), Actuator: s.Autoscale.Actuator.spec(c), Interval: s.Autoscale.Interval.D()})
+		out = append(out, AutoscalerConfig{Spec: s.Autoscale.spec(s.Name, c.Loaded), Actuator: s.Autoscale.Actuator.spec(c), Interval: time.Duration(s.Autoscale.Interval)})
 	}
 	return out
 }
@@ -197,7 +198,7 @@ func findSLO(loaded []*slo.SLO, name string) *slo.SLO {
 }
 
 func (a *Autoscale) spec(name string, loaded []*slo.SLO) autoscale.Spec {
-	s := autoscale.Spec{Name: name, Min: 1, Max: a.Max, Tolerance: a.Tolerance, StaleAfter: a.StaleAfter.D(), FreshnessQuery: a.FreshnessQuery}
+	s := autoscale.Spec{Name: name, Min: 1, Max: a.Max, Tolerance: a.Tolerance, StaleAfter: time.Duration(a.StaleAfter), FreshnessQuery: a.FreshnessQuery}
 	if a.Min != nil {
 		s.Min = *a.Min
 	}
@@ -215,11 +216,11 @@ func (a *Autoscale) spec(name string, loaded []*slo.SLO) autoscale.Spec {
 	if x := a.SLO; x != nil {
 		s.SLO = &autoscale.SLOSpec{SLOs: x.SLOs, PageBurnRate: x.PageBurnRate, UpFactor: x.UpFactor, SpareBudget: x.SpareBudget,
 			MaxTargetFactor: x.MaxTargetFactor, TargetRisePerHour: x.TargetRisePerHour, HoldBelow: x.HoldBelow,
-			SpareDownWindow: x.SpareDownWindow.D()}
+			SpareDownWindow: time.Duration(x.SpareDownWindow)}
 	}
 	if q := a.Queue; q != nil {
-		s.Queue = &autoscale.QueueSpec{Percentile: q.Percentile, Threshold: q.LatencyThreshold.D(), Slots: q.Slots,
-			StartupDelay: q.StartupDelay.D(), MaxUtilization: q.MaxUtilization, Smoothing: q.Smoothing,
+		s.Queue = &autoscale.QueueSpec{Percentile: q.Percentile, Threshold: time.Duration(q.LatencyThreshold), Slots: q.Slots,
+			StartupDelay: time.Duration(q.StartupDelay), MaxUtilization: q.MaxUtilization, Smoothing: q.Smoothing,
 			PanicThreshold: q.PanicThreshold}
 		if l := findSLO(loaded, q.SLO); l != nil {
 			if s.Queue.Percentile == 0 {
@@ -242,13 +243,13 @@ func (a AutoscaleActuator) spec(c *Config) autoscale.ActuatorSpec {
 			APIVersion: k.APIVersion, Kind: k.Kind, Name: k.Name}
 	}
 	if e := a.Exec; e != nil {
-		out.Exec = &autoscale.ExecSpec{Set: e.Set, Get: e.Get, Timeout: e.Timeout.D()}
+		out.Exec = &autoscale.ExecSpec{Set: e.Set, Get: e.Get, Timeout: time.Duration(e.Timeout)}
 	}
 	if w := a.Webhook; w != nil {
-		out.Webhook = &autoscale.WebhookSpec{URL: w.URL, Method: w.Method, TokenFile: c.Resolve(w.TokenFile), Headers: w.Headers, Timeout: w.Timeout.D()}
+		out.Webhook = &autoscale.WebhookSpec{URL: w.URL, Method: w.Method, TokenFile: c.Resolve(w.TokenFile), Headers: w.Headers, Timeout: time.Duration(w.Timeout)}
 	}
 	if l := a.Local; l != nil {
-		out.Local = &autoscale.LocalSpec{Version: l.Version, Listen: l.Listen, RatePerReplica: l.RatePerReplica, StartupDelay: l.StartupDelay.D(), Args: l.Args}
+		out.Local = &autoscale.LocalSpec{Version: l.Version, Listen: l.Listen, RatePerReplica: l.RatePerReplica, StartupDelay: time.Duration(l.StartupDelay), Args: l.Args}
 	}
 	return out
 }

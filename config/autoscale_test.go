@@ -86,7 +86,7 @@ func TestAutoscaleConfigErrorsNameTheLine(t *testing.T) {
 		"unknown type":       {"type: AverageValue", "type: Average", `metrics[0].target.type: "Average" is not one of`},
 		"unknown kind":       {"kind: exec", "kind: ssh", `vane.yaml:10:9: services[0].autoscale.actuator.kind: "ssh" is not one of`},
 		"bad policy":         {"type: Pods, value: 2", "type: Pods, value: -2", "services[0].autoscale.behavior: scaleDown.policies[0].value: -2 must be positive"},
-		"bad duration":       {"latency_threshold: 250ms", "latency_threshold: fast", "vane.yaml:22: services[0].autoscale.queue.latency_threshold"},
+		"bad duration":       {"latency_threshold: 250ms", "latency_threshold: fast", "vane.yaml:22:28: services[0].autoscale.queue.latency_threshold"},
 		"unknown field":      {"interval: 10s", "intervall: 10s", `vane.yaml:8:7: services[0].autoscale.intervall: unknown field (allowed: actuator, behavior, freshness_query, interval, legacy_behavior, max, metrics, min, queue, slo, stale_after, tolerance); did you mean "interval"?`},
 		"no queue query":     {"throughput: sum", "arrivals: sum", "services[0].autoscale.queue.throughput: required"},
 		"missing max":        {"max: 12", "", "services[0].autoscale.max: required"},

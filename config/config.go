@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +17,6 @@ import (
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/spf13/viper"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/rollout"
@@ -38,9 +38,6 @@ const (
 	DefaultRetention         = 15 * 24 * time.Hour
 	DefaultQueryTimeout      = 10 * time.Second
 )
-
-// Duration is a Go or Prometheus duration string ("30s", "5m", "1d").
-type Duration = rollout.Duration
 
 // Config is vane.yaml.
 type Config struct {
@@ -80,7 +77,7 @@ type Prometheus struct {
 	// (default) runs Prometheus embedded in vane, fed by the scrape section.
 	URL string `yaml:"url"`
 	// Timeout bounds one query attempt (default 10s).
-	Timeout Duration `yaml:"timeout"`
+	Timeout model.Duration `yaml:"timeout"`
 	// HTTPClient is how vane reaches URL: every setting of
 	// prometheus/common's HTTP client, written inline as in Prometheus's
 	// own configuration — basic_auth, authorization, oauth2,
@@ -98,7 +95,7 @@ type Prometheus struct {
 	// vane-data/prometheus next to this file).
 	DataDir string `yaml:"data_dir"`
 	// Retention is how long the embedded TSDB keeps samples (default 15d).
-	Retention Duration `yaml:"retention"`
+	Retention model.Duration `yaml:"retention"`
 	// RuleFiles are Prometheus rule files the embedded Prometheus evaluates
 	// (for example the output of `vane slo generate`). Default: none.
 	RuleFiles []string `yaml:"rule_files"`
@@ -129,7 +126,7 @@ type TLS struct {
 // Scrape configures the embedded Prometheus's scraping.
 type Scrape struct {
 	// Interval is the default scrape interval (default 5s).
-	Interval Duration `yaml:"interval"`
+	Interval model.Duration `yaml:"interval"`
 	// Jobs are static scrape jobs.
 	Jobs []ScrapeJob `yaml:"jobs"`
 }
@@ -143,7 +140,7 @@ type ScrapeJob struct {
 	// Labels are added to every scraped series (default: none).
 	Labels map[string]string `yaml:"labels"`
 	// Interval overrides scrape.interval for this job.
-	Interval Duration `yaml:"interval"`
+	Interval model.Duration `yaml:"interval"`
 	// MetricsPath is the HTTP path (default /metrics).
 	MetricsPath string `yaml:"metrics_path"`
 }
@@ -210,10 +207,10 @@ type Store struct {
 	// TLS configures the etcd client's TLS (default: none, plain gRPC).
 	TLS TLS `yaml:"tls"`
 	// DialTimeout bounds connecting to etcd at start (default 5s).
-	DialTimeout Duration `yaml:"dial_timeout"`
+	DialTimeout model.Duration `yaml:"dial_timeout"`
 	// LeaseTTL is the leader's session TTL: a dead leader is replaced
 	// after at most this long (default 10s, at least 2s).
-	LeaseTTL Duration `yaml:"lease_ttl"`
+	LeaseTTL model.Duration `yaml:"lease_ttl"`
 }
 
 // Store kinds.
@@ -291,10 +288,10 @@ func Parse(path string, data []byte, v *viper.Viper) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if doc.Root != nil {
-		if errs := checkDurations(path, doc.Root); len(errs) > 0 {
-			return nil, errors.Join(errs...)
-		}
+	// Every duration is a Prometheus duration; a Go form gets its
+	// Prometheus spelling in the message.
+	doc.Scalars = map[reflect.Type]func(string) error{
+		reflect.TypeFor[model.Duration](): func(v string) error { _, err := slo.ParseDuration(v); return err },
 	}
 	if err := override(doc, v); err != nil {
 		return nil, err
@@ -346,20 +343,20 @@ func (c *Config) defaults() {
 			c.Store.Prefix = "/vane"
 		}
 		if c.Store.DialTimeout == 0 {
-			c.Store.DialTimeout = Duration(5 * time.Second)
+			c.Store.DialTimeout = model.Duration(5 * time.Second)
 		}
 		if c.Store.LeaseTTL == 0 {
-			c.Store.LeaseTTL = Duration(10 * time.Second)
+			c.Store.LeaseTTL = model.Duration(10 * time.Second)
 		}
 	}
 	if c.Scrape.Interval == 0 {
-		c.Scrape.Interval = Duration(DefaultScrapeInterval)
+		c.Scrape.Interval = model.Duration(DefaultScrapeInterval)
 	}
 	if c.Prometheus.Retention == 0 {
-		c.Prometheus.Retention = Duration(DefaultRetention)
+		c.Prometheus.Retention = model.Duration(DefaultRetention)
 	}
 	if c.Prometheus.Timeout == 0 {
-		c.Prometheus.Timeout = Duration(DefaultQueryTimeout)
+		c.Prometheus.Timeout = model.Duration(DefaultQueryTimeout)
 	}
 	for i := range c.Scrape.Jobs {
 		if c.Scrape.Jobs[i].MetricsPath == "" {
@@ -368,46 +365,6 @@ func (c *Config) defaults() {
 	}
 	c.kubernetesDefaults()
 	c.electionDefaults()
-}
-
-// durationKeys are the fields whose values are durations anywhere in the file.
-var durationKeys = map[string]bool{
-	"timeout": true, "retention": true, "interval": true, "duration": true, "progress_deadline": true,
-	"window": true, "short_window": true, "long_window": true, "lifetime": true,
-	"stale_after": true, "startup_delay": true, "latency_threshold": true,
-	"dial_timeout": true, "lease_ttl": true,
-}
-
-// checkDurations reports every bad duration with its file:line and path,
-// before decoding (some decoders drop the position).
-func checkDurations(file string, root *yaml.Node) []error {
-	var errs []error
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := join(path, k.Value)
-				if durationKeys[k.Value] && v.Kind == yaml.ScalarNode && v.Tag != "!!null" && !strings.HasPrefix(path+".", "slos.") {
-					if _, err := rollout.ParseDuration(v.Value); err != nil {
-						errs = append(errs, fmt.Errorf("%s:%d: %s: %w", file, v.Line, p, err))
-					}
-				}
-				walk(v, p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, fmt.Sprintf("%s[%d]", path, i))
-			}
-		}
-	}
-	walk(root, "")
-	return errs
 }
 
 func join(path, key string) string {

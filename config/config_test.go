@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+	"github.com/vaneproj/vane/analysis"
 )
 
 const good = `prometheus:
@@ -35,7 +36,7 @@ func TestGoodConfigAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.XDS.Listen != DefaultXDSListen || cfg.HTTP.Listen != DefaultHTTPListen || cfg.Store.Path != "vane-data/vane.db" ||
-		cfg.Store.HistoryLimit != 1000 || cfg.Scrape.Interval.D() != 10*time.Second || cfg.Prometheus.Retention.D() != 15*24*time.Hour {
+		cfg.Store.HistoryLimit != 1000 || time.Duration(cfg.Scrape.Interval) != 10*time.Second || time.Duration(cfg.Prometheus.Retention) != 15*24*time.Hour {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	if got := cfg.Scrape.Jobs[0].MetricsPath; got != "/metrics" {
@@ -83,13 +84,13 @@ func TestBadConfigsNameFileLineAndField(t *testing.T) {
 		"an unknown top-level field": {"prometheus: {}\nxsd:\n  listen: x\n",
 			`vane.yaml:2:1: xsd: unknown field (allowed: alertmanager, election, http, prometheus, scrape, services, slos, store, xds); did you mean "xds"?`},
 		"an unknown nested field": {"http:\n  listen: 127.0.0.1:1\n  tokenfile: x\n",
-			`vane.yaml:3:3: http.tokenfile: unknown field (allowed: cert_file, key_file, listen, token_file); did you mean "token_file"?`},
+			`vane.yaml:3:3: http.tokenfile: unknown field (allowed: advertise_url, cert_file, key_file, listen, token_file); did you mean "token_file"?`},
 		"a bad duration": {"scrape:\n  interval: 5 seconds\n",
-			`vane.yaml:2: scrape.interval: "5 seconds" is not a duration`},
+			`vane.yaml:2:13: scrape.interval: "5 seconds" is not a duration`},
 		"a bad duration deep in a plan": {good + "      progress_deadline: soon\n",
-			`vane.yaml:18: services[0].rollout.progress_deadline: "soon" is not a duration`},
+			`vane.yaml:18:26: services[0].rollout.progress_deadline: "soon" is not a duration`},
 		"a bad judge duration": {strings.Replace(good, "requests_metric: demo_requests_total", "judges: [{kind: sequential, requests_metric: x, interval: 1 minute}]", 1),
-			`vane.yaml:13: services[0].rollout.analysis.judges[0].interval: "1 minute" is not a duration`},
+			`vane.yaml:13:67: services[0].rollout.analysis.judges[0].interval: "1 minute" is not a duration`},
 		"a weight over 100": {strings.Replace(good, "weight: 10", "weight: 120", 1),
 			"vane.yaml:15:11: services[0].rollout.steps[0].weight: 120 is outside 0..100"},
 		"a step after promote": {good + "        - weight: 50\n",
@@ -167,4 +168,53 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("defaults missing")
 		}
 	})
+}
+
+// TestGoDurationsAreRefusedWithTheirPrometheusForm checks that every
+// duration of vane.yaml is a Prometheus duration: a Go-only form is an
+// error at its place that gives the same duration as Prometheus writes it,
+// and durations print as Prometheus prints them.
+func TestGoDurationsAreRefusedWithTheirPrometheusForm(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"A fraction of a second is written in milliseconds.": {"scrape:\n  interval: 1.5s\n",
+			`vane.yaml:2:13: scrape.interval: "1.5s" is not a Prometheus duration: write 1500ms`},
+		"A fraction of an hour is written in minutes.": {"prometheus:\n  timeout: 1.5h\n",
+			`vane.yaml:2:12: prometheus.timeout: "1.5h" is not a Prometheus duration: write 1h30m`},
+		"A judge's duration is checked as its kind's field.": {"services:\n  - name: a\n    stable: {version: v1, endpoints: [\"127.0.0.1:1\"]}\n    rollout:\n      analysis:\n        judges:\n          - {kind: threshold, query: up, max: 1, window: 2.5m}\n",
+			`vane.yaml:7:58: services[0].rollout.analysis.judges[0].window: "2.5m" is not a Prometheus duration: write 2m30s`},
+		"A step's duration names its line.": {"services:\n  - name: a\n    stable: {version: v1, endpoints: [\"127.0.0.1:1\"]}\n    rollout:\n      steps:\n        - weight: 5\n        - analysis: {duration: 0.5m}\n",
+			`vane.yaml:7:11: services[0].rollout.steps[1]: "0.5m" is not a Prometheus duration: write 30s (analysis.duration)`},
+		"Microseconds are finer than durations go.": {"scrape:\n  interval: 100us\n",
+			`vane.yaml:2:13: scrape.interval: "100us" is finer than a millisecond`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("vane.yaml", []byte(tc.yaml), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+	cfg, err := Parse("vane.yaml", []byte("scrape:\n  interval: 90s\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Scrape.Interval.String(); got != "1m30s" {
+		t.Errorf("90s prints as %s, want 1m30s", got)
+	}
+}
+
+// TestJudgeLatencyThresholdIsSeconds checks that a sequential judge's
+// latency_threshold, a number of seconds, is not read as a duration (the
+// autoscaler's latency_threshold is one).
+func TestJudgeLatencyThresholdIsSeconds(t *testing.T) {
+	y := "services:\n  - name: a\n    stable: {version: v1, endpoints: [\"127.0.0.1:1\"]}\n    rollout:\n      analysis:\n        judges:\n" +
+		"          - {kind: sequential, sli: latency, latency_metric: h, latency_threshold: 0.3}\n"
+	cfg, err := Parse("vane.yaml", []byte(y), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, ok := cfg.Services[0].Rollout.Analysis.Judges[0].Judge.(*analysis.SequentialSpec)
+	if !ok || j.LatencyThreshold != 0.3 {
+		t.Fatalf("judge %+v", cfg.Services[0].Rollout.Analysis.Judges[0].Judge)
+	}
 }

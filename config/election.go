@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -39,12 +40,12 @@ type Lease struct {
 	// Duration is how long the other replicas wait after the leader's
 	// last renewal before one of them takes over (default 15s): a killed
 	// leader is replaced within it.
-	Duration Duration `yaml:"duration"`
+	Duration model.Duration `yaml:"duration"`
 	// RenewDeadline is how long the leader keeps retrying a renewal before
 	// it stops acting (default 2/3 of duration); RetryPeriod is the wait
 	// between tries (default duration/8).
-	RenewDeadline Duration `yaml:"renew_deadline"`
-	RetryPeriod   Duration `yaml:"retry_period"`
+	RenewDeadline model.Duration `yaml:"renew_deadline"`
+	RetryPeriod   model.Duration `yaml:"retry_period"`
 	// Kubeconfig is a kubeconfig file, relative to this file (default: the
 	// in-cluster service account, else $KUBECONFIG or ~/.kube/config).
 	Kubeconfig string `yaml:"kubeconfig"`
@@ -67,7 +68,7 @@ func (c *Config) electionDefaults() {
 		l.Name = "vane"
 	}
 	if l.Duration == 0 {
-		l.Duration = Duration(15 * time.Second)
+		l.Duration = model.Duration(15 * time.Second)
 	}
 	if l.RenewDeadline == 0 {
 		l.RenewDeadline = l.Duration * 2 / 3
@@ -114,7 +115,7 @@ func (c *Config) validateElection(v *validator) {
 	if errs := validation.IsDNS1123Subdomain(l.Name); len(errs) > 0 {
 		v.at("election.lease.name", "%q: %s", l.Name, strings.Join(errs, "; "))
 	}
-	d, renew, retry := l.Duration.D(), l.RenewDeadline.D(), l.RetryPeriod.D()
+	d, renew, retry := time.Duration(l.Duration), time.Duration(l.RenewDeadline), time.Duration(l.RetryPeriod)
 	switch {
 	case d < time.Second:
 		v.at("election.lease.duration", "%s is under a second", d)

@@ -65,10 +65,10 @@ func TestEnvironmentSetsNestedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := cfg.Prometheus.HTTPClient
-	if cfg.HTTP.Listen != "127.0.0.1:9999" || cfg.XDS.MinProxiesOrDefault() != 0 || cfg.Scrape.Interval.D() != 30*time.Second ||
+	if cfg.HTTP.Listen != "127.0.0.1:9999" || cfg.XDS.MinProxiesOrDefault() != 0 || time.Duration(cfg.Scrape.Interval) != 30*time.Second ||
 		cfg.Store.HistoryLimit != 5 || cfg.Prometheus.URL != "https://prom.example:9090" {
 		t.Errorf("settings: http %s, min_proxies %d, interval %s, history %d, url %s", cfg.HTTP.Listen, cfg.XDS.MinProxiesOrDefault(),
-			cfg.Scrape.Interval.D(), cfg.Store.HistoryLimit, cfg.Prometheus.URL)
+			time.Duration(cfg.Scrape.Interval), cfg.Store.HistoryLimit, cfg.Prometheus.URL)
 	}
 	if hc.BasicAuth == nil || hc.BasicAuth.Username != "bob" || hc.BasicAuth.PasswordFile != pw ||
 		hc.TLSConfig.ServerName != "prom.internal" || hc.FollowRedirects || !hc.EnableHTTP2 {

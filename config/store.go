@@ -35,11 +35,11 @@ func (c *Config) validateStore(v *validator) {
 	if !strings.HasPrefix(s.Prefix, "/") || strings.HasSuffix(s.Prefix, "/") {
 		v.at("store.prefix", "%q must start with / and not end with one (e.g. /vane)", s.Prefix)
 	}
-	if d := s.DialTimeout.D(); d <= 0 {
-		v.at("store.dial_timeout", "%s must be positive", d)
+	if s.DialTimeout <= 0 {
+		v.at("store.dial_timeout", "%s must be positive", s.DialTimeout)
 	}
-	if d := s.LeaseTTL.D(); d < 2*time.Second || d%time.Second != 0 {
-		v.at("store.lease_ttl", "%s must be a whole number of seconds, at least 2s (etcd leases count in seconds)", d)
+	if d := time.Duration(s.LeaseTTL); d < 2*time.Second || d%time.Second != 0 {
+		v.at("store.lease_ttl", "%s must be a whole number of seconds, at least 2s (etcd leases count in seconds)", s.LeaseTTL)
 	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
 		v.at("store.tls", "cert_file and key_file go together")

@@ -26,7 +26,7 @@ func TestStoreSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Store.Prefix != "/vane" || c.Store.DialTimeout.D() != 5*time.Second || c.Store.LeaseTTL.D() != 10*time.Second {
+	if c.Store.Prefix != "/vane" || time.Duration(c.Store.DialTimeout) != 5*time.Second || time.Duration(c.Store.LeaseTTL) != 10*time.Second {
 		t.Fatalf("etcd defaults = %+v", c.Store)
 	}
 	for _, tc := range []struct{ yaml, want string }{
@@ -34,8 +34,8 @@ func TestStoreSection(t *testing.T) {
 		{"  kind: etcd\n", "vane.yaml:2:1: store.endpoints: kind etcd needs at least one endpoint"},
 		{"  kind: etcd\n  endpoints:\n    - http://a:1\n    - 127.0.0.1:2379\n", `vane.yaml:6:7: store.endpoints[1]: "127.0.0.1:2379": want an http:// or https:// URL`},
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  prefix: vane/\n", `vane.yaml:5:3: store.prefix: "vane/" must start with /`},
-		{"  kind: etcd\n  endpoints: [http://a:1]\n  lease_ttl: 1500ms\n", "vane.yaml:5:3: store.lease_ttl: 1.5s must be a whole number of seconds"},
-		{"  kind: etcd\n  endpoints: [http://a:1]\n  dial_timeout: soon\n", "vane.yaml:5: store.dial_timeout"},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  lease_ttl: 1500ms\n", "vane.yaml:5:3: store.lease_ttl: 1s500ms must be a whole number of seconds"},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  dial_timeout: soon\n", "vane.yaml:5:17: store.dial_timeout"},
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  tls: {ca_file: nope.pem}\n", "vane.yaml:5:9: store.tls.ca_file"},
 		{"  endpoints: [http://a:1]\n", "vane.yaml:3:3: store.endpoints: set, but store.kind is bbolt"},
 	} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/model"
 	"google.golang.org/grpc/codes"
 
 	"github.com/vaneproj/vane/analysis"
@@ -285,12 +286,12 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 // sequential canary-vs-stable judges (errors, and calls slower than the
 // SLO's threshold).
 func demoPlan(tm timings) rollout.Plan {
-	iv := analysis.Duration(tm.interval)
+	iv := model.Duration(tm.interval)
 	judges := []analysis.Spec{
-		{Name: "errors", Kind: analysis.KindSequential, Interval: iv, SLI: analysis.SLIErrors,
-			RequestsMetric: "demo_requests_total", BadCodes: badCodes},
-		{Name: "latency", Kind: analysis.KindSequential, Interval: iv, SLI: analysis.SLILatency,
-			LatencyMetric: "demo_request_duration_seconds", LatencyThreshold: LatencyThreshold.Seconds()},
+		{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Name: "errors", Interval: iv},
+			Counters: analysis.Counters{SLI: analysis.SLIErrors, RequestsMetric: "demo_requests_total", BadCodes: badCodes}}},
+		{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Name: "latency", Interval: iv},
+			Counters: analysis.Counters{SLI: analysis.SLILatency, LatencyMetric: "demo_request_duration_seconds", LatencyThreshold: LatencyThreshold.Seconds()}}},
 	}
 	return rollout.Plan{
 		Steps: []rollout.PlanStep{
@@ -299,8 +300,8 @@ func demoPlan(tm timings) rollout.Plan {
 			rollout.WeightStep(60), rollout.AnalysisFor(tm.analysis),
 			rollout.PromoteStep(),
 		},
-		Analysis:         rollout.Analysis{Interval: rollout.Duration(tm.interval), Judges: judges},
-		ProgressDeadline: rollout.Duration(4 * tm.analysis),
+		Analysis:         rollout.Analysis{Interval: model.Duration(tm.interval), Judges: judges},
+		ProgressDeadline: model.Duration(4 * tm.analysis),
 	}
 }
 

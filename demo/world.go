@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/common/model"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -175,9 +176,9 @@ func StartWorld(ctx context.Context, cfg WorldConfig) (_ *World, err error) {
 	oneProxy := 1
 	c, err := controller.New(ctx, controller.Options{
 		Config: &config.Config{
-			Prometheus: config.Prometheus{DataDir: filepath.Join(dir, "prometheus"), Retention: config.Duration(time.Hour),
-				Timeout: config.Duration(2 * time.Second)},
-			Scrape: config.Scrape{Interval: config.Duration(cfg.ScrapeInterval), Jobs: []config.ScrapeJob{{
+			Prometheus: config.Prometheus{DataDir: filepath.Join(dir, "prometheus"), Retention: model.Duration(time.Hour),
+				Timeout: model.Duration(2 * time.Second)},
+			Scrape: config.Scrape{Interval: model.Duration(cfg.ScrapeInterval), Jobs: []config.ScrapeJob{{
 				Name: cfg.Service, Targets: targets, Labels: map[string]string{"service": cfg.Service}}}},
 			// A change counts once the users' xDS client ACKed it.
 			XDS:      config.XDS{Listen: "127.0.0.1:0", MinProxies: &oneProxy},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/internal/promtest"
@@ -85,7 +86,7 @@ func TestIntegrationHTTPQuerierOnPrometheus(t *testing.T) {
 	// Inconclusive, never Pass.
 	max := 0.05
 	build := func(query string) analysis.Check {
-		c, err := analysis.Spec{Kind: analysis.KindThreshold, Query: query, Max: &max, Interval: analysis.Duration(time.Millisecond)}.
+		c, err := analysis.Spec{Judge: &analysis.ThresholdSpec{CommonSpec: analysis.CommonSpec{Interval: model.Duration(time.Millisecond)}, Query: query, Max: &max}}.
 			Build(analysis.Vars{Service: "checkout", Version: "v1"})
 		if err != nil {
 			t.Fatal(err)
@@ -169,7 +170,7 @@ func judgeCanaries(t *testing.T, exp *promtest.Exporter, q analysis.Querier) {
 		exp.Record(v, 0, 0)
 	}
 	stableTotal := 0.0
-	spec := analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: promtest.RequestsMetric, Interval: analysis.Duration(time.Millisecond)}
+	spec := analysis.Spec{Judge: &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Interval: model.Duration(time.Millisecond)}, Counters: analysis.Counters{RequestsMetric: promtest.RequestsMetric}}}
 	for _, tc := range []struct {
 		canary   string
 		badRatio float64

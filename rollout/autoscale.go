@@ -37,7 +37,7 @@ func (s State) CanaryLoad() (c CanaryLoad, ok bool) {
 	var end time.Time
 	switch st := s.CurrentStep(); {
 	case st.Analysis != nil:
-		d := st.Analysis.Duration.D()
+		d := time.Duration(st.Analysis.Duration)
 		if d == 0 {
 			d = 2 * time.Minute
 		}
@@ -45,7 +45,7 @@ func (s State) CanaryLoad() (c CanaryLoad, ok bool) {
 			end = s.AnalysisStarted.Add(d)
 		}
 	case st.Pause != nil && st.Pause.Duration > 0:
-		end = s.StepStarted.Add(st.Pause.Duration.D())
+		end = s.StepStarted.Add(time.Duration(st.Pause.Duration))
 	}
 	for i := s.Step + 1; i < len(s.Plan.Steps); i++ {
 		next := s.Plan.Steps[i]

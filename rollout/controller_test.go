@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
 	"github.com/vaneproj/vane/analysis"
@@ -86,10 +87,10 @@ func testPlan() Plan {
 	maxRatio := 0.05
 	return Plan{
 		Steps: []PlanStep{WeightStep(10), AnalysisFor(time.Minute), WeightStep(50), AnalysisFor(time.Minute)},
-		Analysis: Analysis{Interval: Duration(10 * time.Second), Judges: []analysis.Spec{{
-			Kind: analysis.KindThreshold, Name: "error-ratio", Interval: analysis.Duration(10 * time.Second),
-			Query: `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxRatio, FailureLimit: 1,
-		}}},
+		Analysis: Analysis{Interval: model.Duration(10 * time.Second), Judges: []analysis.Spec{{Judge: &analysis.ThresholdSpec{
+			CommonSpec: analysis.CommonSpec{Name: "error-ratio", Interval: model.Duration(10 * time.Second)},
+			Query:      `sum(rate(errors_total{version="{{.version}}"}[1m]))`, Max: &maxRatio, FailureLimit: 1,
+		}}}},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -35,7 +36,7 @@ func TestLastLookCompletesTheConclusiveWindow(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := base
-			s.Conclusive = Duration(tc.conclusive)
+			s.Conclusive = model.Duration(tc.conclusive)
 			if tc.countFrom >= 0 {
 				s.CountFrom = t0.Add(tc.countFrom)
 			}

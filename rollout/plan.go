@@ -12,8 +12,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/internal/yamlpos"
+	"github.com/vaneproj/vane/slo"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -74,7 +76,7 @@ type Plan struct {
 	InconclusiveLimit *int `json:"inconclusive_limit,omitempty" yaml:"inconclusive_limit,omitempty"`
 	// ProgressDeadline rolls back a step (other than a pause) that has not
 	// completed within it (default 10m). It must exceed every analysis step.
-	ProgressDeadline Duration `json:"progress_deadline,omitempty" yaml:"progress_deadline,omitempty"`
+	ProgressDeadline model.Duration `json:"progress_deadline,omitempty" yaml:"progress_deadline,omitempty"`
 	// MinTraffic keeps an analysis from passing on too few canary requests.
 	MinTraffic MinTraffic `json:"min_traffic" yaml:"min_traffic,omitempty"`
 	// BudgetGate freezes the rollout while the service's SLO error budget is
@@ -89,12 +91,12 @@ type Analysis struct {
 	// Interval is the time between two looks (default 15s). It governs
 	// every judge that does not set its own interval; a judge's own
 	// interval overrides it for that judge.
-	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	Interval model.Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
 	// MaxSampleAge is the age beyond which the newest sample a judge reads
 	// is stale and its look Inconclusive, for every judge that does not
 	// set its own (default: twice the judge's interval, at least 30s). Set
 	// it to a few scrape intervals of the services' targets.
-	MaxSampleAge Duration `json:"max_sample_age,omitempty" yaml:"max_sample_age,omitempty"`
+	MaxSampleAge model.Duration `json:"max_sample_age,omitempty" yaml:"max_sample_age,omitempty"`
 	// RequestsMetric, when Judges is empty, enables the sequential
 	// canary-vs-stable judge on this request counter (labels service,
 	// version, code; 5xx codes are bad).
@@ -123,20 +125,11 @@ func (a Analysis) LabelValue(version string) string {
 func (a Analysis) Specs() []analysis.Spec {
 	specs := a.Judges
 	if len(specs) == 0 && a.RequestsMetric != "" {
-		specs = []analysis.Spec{{Kind: analysis.KindSequential, RequestsMetric: a.RequestsMetric}}
+		specs = []analysis.Spec{{Judge: &analysis.SequentialSpec{Counters: analysis.Counters{RequestsMetric: a.RequestsMetric}}}}
 	}
 	out := make([]analysis.Spec, 0, len(specs))
 	for _, s := range specs {
-		if s.Interval == 0 && a.Interval > 0 {
-			if s.Window == 0 {
-				s.Window = s.WithDefaults().Window
-			}
-			s.Interval = analysis.Duration(a.Interval)
-		}
-		if s.MaxSampleAge == 0 && a.MaxSampleAge > 0 {
-			s.MaxSampleAge = analysis.Duration(a.MaxSampleAge)
-		}
-		out = append(out, s)
+		out = append(out, s.Inherit(model.Duration(a.Interval), model.Duration(a.MaxSampleAge)))
 	}
 	return out
 }
@@ -146,12 +139,12 @@ func (a Analysis) Specs() []analysis.Spec {
 // without judges. A judge whose interval is longer reuses its last result
 // until its own interval has passed.
 func (a Analysis) LookInterval() time.Duration {
-	d := a.Interval.D()
+	d := time.Duration(a.Interval)
 	if d <= 0 {
 		d = DefaultAnalysisInterval
 	}
 	for _, s := range a.Specs() {
-		if i := s.WithDefaults().Interval.D(); i > 0 && i < d {
+		if i := time.Duration(s.WithDefaults().Common().Interval); i > 0 && i < d {
 			d = i
 		}
 	}
@@ -199,7 +192,7 @@ type Webhooks struct {
 type Webhook struct {
 	URL string `json:"url" yaml:"url"`
 	// Timeout bounds the call (default 10s).
-	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	Timeout model.Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 }
 
 // HookName names a webhook.
@@ -246,13 +239,13 @@ type PlanStep struct {
 
 // Pause is a pause step.
 type Pause struct {
-	Duration Duration `json:"duration,omitempty" yaml:"duration,omitempty"`
+	Duration model.Duration `json:"duration,omitempty" yaml:"duration,omitempty"`
 }
 
 // AnalysisStep is an analysis step.
 type AnalysisStep struct {
 	// Duration bounds the step (default 2m).
-	Duration Duration `json:"duration,omitempty" yaml:"duration,omitempty"`
+	Duration model.Duration `json:"duration,omitempty" yaml:"duration,omitempty"`
 }
 
 // WeightStep returns a weight step.
@@ -260,11 +253,11 @@ func WeightStep(w int) PlanStep { return PlanStep{Weight: &w} }
 
 // AnalysisFor returns an analysis step of duration d.
 func AnalysisFor(d time.Duration) PlanStep {
-	return PlanStep{Analysis: &AnalysisStep{Duration: Duration(d)}}
+	return PlanStep{Analysis: &AnalysisStep{Duration: model.Duration(d)}}
 }
 
 // PauseFor returns a pause step; 0 pauses until promoted.
-func PauseFor(d time.Duration) PlanStep { return PlanStep{Pause: &Pause{Duration: Duration(d)}} }
+func PauseFor(d time.Duration) PlanStep { return PlanStep{Pause: &Pause{Duration: model.Duration(d)}} }
 
 // PromoteStep returns a promote step.
 func PromoteStep() PlanStep { return PlanStep{Promote: true} }
@@ -377,7 +370,7 @@ func (s *PlanStep) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func decodeDurationMap(v *yaml.Node, field string, d *Duration) error {
+func decodeDurationMap(v *yaml.Node, field string, d *model.Duration) error {
 	if v.Tag == "!!null" {
 		return nil
 	}
@@ -389,10 +382,23 @@ func decodeDurationMap(v *yaml.Node, field string, d *Duration) error {
 		if k.Value != "duration" {
 			return yamlpos.At(k, field+"."+k.Value, "%s", yamlpos.UnknownFieldMsg(k.Value, []string{"duration"}))
 		}
-		if err := d.UnmarshalYAML(val); err != nil {
+		if err := decodeDuration(val, d); err != nil {
 			return fmt.Errorf("%w (%s.duration)", err, field)
 		}
 	}
+	return nil
+}
+
+// decodeDuration reads a duration scalar; the error names the line.
+func decodeDuration(n *yaml.Node, d *model.Duration) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a duration string is expected", n.Line)
+	}
+	p, err := slo.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = model.Duration(p)
 	return nil
 }
 
@@ -413,7 +419,7 @@ func (p Plan) WithDefaults() Plan {
 		copy(steps, p.Steps)
 		for i, s := range steps {
 			if s.Analysis != nil && s.Analysis.Duration == 0 {
-				steps[i].Analysis = &AnalysisStep{Duration: Duration(DefaultAnalysisDuration)}
+				steps[i].Analysis = &AnalysisStep{Duration: model.Duration(DefaultAnalysisDuration)}
 			}
 		}
 		if last := steps[len(steps)-1]; !last.Promote {
@@ -422,7 +428,7 @@ func (p Plan) WithDefaults() Plan {
 		p.Steps = steps
 	}
 	if p.Analysis.Interval == 0 {
-		p.Analysis.Interval = Duration(DefaultAnalysisInterval)
+		p.Analysis.Interval = model.Duration(DefaultAnalysisInterval)
 	}
 	if specs := p.Analysis.Specs(); len(specs) > 0 {
 		// Every judge written out with its effective interval, so that
@@ -437,16 +443,16 @@ func (p Plan) WithDefaults() Plan {
 		p.InconclusiveLimit = &l
 	}
 	if p.ProgressDeadline == 0 {
-		p.ProgressDeadline = Duration(DefaultProgressDeadline)
+		p.ProgressDeadline = model.Duration(DefaultProgressDeadline)
 		for _, s := range p.Steps {
-			if s.Analysis != nil && s.Analysis.Duration.D() >= p.ProgressDeadline.D() {
-				p.ProgressDeadline = Duration(s.Analysis.Duration.D() + DefaultProgressDeadline/2)
+			if s.Analysis != nil && time.Duration(s.Analysis.Duration) >= time.Duration(p.ProgressDeadline) {
+				p.ProgressDeadline = model.Duration(time.Duration(s.Analysis.Duration) + DefaultProgressDeadline/2)
 			}
 		}
 	}
 	for _, w := range []*Webhook{p.Webhooks.PreRollout, p.Webhooks.PrePromote, p.Webhooks.PostRollout, p.Webhooks.Notify} {
 		if w != nil && w.Timeout == 0 {
-			w.Timeout = Duration(DefaultWebhookTimeout)
+			w.Timeout = model.Duration(DefaultWebhookTimeout)
 		}
 	}
 	return p
@@ -497,7 +503,7 @@ func (p Plan) Validate() error {
 			}
 			d := s.Analysis.Duration
 			if d == 0 {
-				d = Duration(DefaultAnalysisDuration)
+				d = model.Duration(DefaultAnalysisDuration)
 			}
 			if p.ProgressDeadline > 0 && d >= p.ProgressDeadline {
 				add("%s.analysis.duration: %s is not shorter than progress_deadline %s", f, d, p.ProgressDeadline)
@@ -539,7 +545,7 @@ func (p Plan) Validate() error {
 				}
 			}
 		}
-		n := j.WithDefaults().Name
+		n := j.WithDefaults().Common().Name
 		if k, dup := names[n]; dup {
 			add("%s.name: %q is also the name of analysis.judges[%d]", f, n, k)
 		}
@@ -549,7 +555,7 @@ func (p Plan) Validate() error {
 		add("analysis.max_sample_age: %s is negative", p.Analysis.MaxSampleAge)
 	}
 	errs = append(errs, p.intervalErrors()...)
-	if p.Analysis.Interval != 0 && p.Analysis.Interval.D() < 100*time.Millisecond {
+	if p.Analysis.Interval != 0 && time.Duration(p.Analysis.Interval) < 100*time.Millisecond {
 		add("analysis.interval: %s is below 100ms", p.Analysis.Interval)
 	}
 	if p.ProgressDeadline < 0 {

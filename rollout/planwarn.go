@@ -1,12 +1,17 @@
 package rollout
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
 
 // intervalErrors reports analysis steps shorter than the plan's look
 // interval: such a step ends before its first look, so its judges never
 // speak. Each error starts with the field's path, as Validate's do.
 func (p Plan) intervalErrors() []error {
-	iv := p.Analysis.Interval.D()
+	iv := time.Duration(p.Analysis.Interval)
 	if iv == 0 {
 		iv = DefaultAnalysisInterval
 	}
@@ -15,13 +20,13 @@ func (p Plan) intervalErrors() []error {
 		if s.Analysis == nil {
 			continue
 		}
-		d := s.Analysis.Duration.D()
+		d := time.Duration(s.Analysis.Duration)
 		if d == 0 {
 			d = DefaultAnalysisDuration
 		}
 		if d > 0 && iv > d {
 			errs = append(errs, fmt.Errorf("steps[%d].analysis.duration: %s is shorter than analysis.interval %s: the step would end before the judges' first look; lengthen it or shorten the interval",
-				i, Duration(d), Duration(iv)))
+				i, model.Duration(d), model.Duration(iv)))
 		}
 	}
 	return errs

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/traffic"
 )
@@ -87,7 +88,7 @@ type State struct {
 	// time during which the judges were Inconclusive (a Prometheus outage,
 	// stale samples) never counts, and after an outage the first
 	// conclusive look cannot complete a step by itself.
-	Conclusive Duration `json:"conclusive,omitempty"`
+	Conclusive model.Duration `json:"conclusive,omitempty"`
 	// CountFrom is when the next conclusive look starts counting from: the
 	// last conclusive look, or the start of the analysis; zero after an
 	// inconclusive look or a restart of the controller.
@@ -162,7 +163,7 @@ func (s State) LastLook(now time.Time) bool {
 	if st.Analysis == nil {
 		return false
 	}
-	return s.Conclusive.D()+now.Sub(s.CountFrom) >= st.Analysis.Duration.D()
+	return time.Duration(s.Conclusive)+now.Sub(s.CountFrom) >= time.Duration(st.Analysis.Duration)
 }
 
 // NeedsBudget reports whether the next Step needs the remaining error
@@ -180,7 +181,7 @@ func (s State) WakeAt() time.Time {
 	if s.Phase != Paused || s.ManualPause || st.Pause == nil || st.Pause.Duration <= 0 {
 		return time.Time{}
 	}
-	return s.StepStarted.Add(st.Pause.Duration.D())
+	return s.StepStarted.Add(time.Duration(st.Pause.Duration))
 }
 
 // BlockCause names what blocks a rollout.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/traffic"
 )
@@ -205,12 +206,12 @@ func (m *machine) onResults() {
 	}
 	if len(inconclusive) == 0 {
 		if !s.CountFrom.IsZero() && !m.now.Before(s.CountFrom) {
-			s.Conclusive += Duration(m.now.Sub(s.CountFrom))
+			s.Conclusive += model.Duration(m.now.Sub(s.CountFrom))
 			m.counted = true
 		}
 		s.CountFrom = m.now
 		if s.Inconclusive > *s.Plan.InconclusiveLimit {
-			s.Reason = fmt.Sprintf("judges have data again; the analysis window (%s of conclusive looking so far) goes on from this look", s.Conclusive.D().Round(time.Second))
+			s.Reason = fmt.Sprintf("judges have data again; the analysis window (%s of conclusive looking so far) goes on from this look", model.Duration(time.Duration(s.Conclusive).Round(time.Second)))
 			m.event(EvAnalysis, s.Reason, s.Results)
 		}
 		s.Inconclusive = 0
@@ -352,7 +353,7 @@ func (m *machine) advance() {
 		case st.Weight != nil, st.Headers != nil:
 			m.complete(fmt.Sprintf("step %d/%d (%s) applied", s.Step+1, len(s.Plan.Steps), st))
 		case st.Analysis != nil:
-			m.analysisStep(st.Analysis.Duration.D())
+			m.analysisStep(time.Duration(st.Analysis.Duration))
 		case st.Pause != nil:
 			s.Phase = Paused
 		default:
@@ -396,14 +397,14 @@ func (m *machine) retryApply() {
 
 func (m *machine) deadlineExceeded() bool {
 	s := &m.s
-	d := s.Plan.ProgressDeadline.D()
+	d := time.Duration(s.Plan.ProgressDeadline)
 	if d <= 0 || s.Phase != Progressing || s.StepStarted.IsZero() || m.now.Sub(s.StepStarted) <= d {
 		return false
 	}
 	if _, _, frozen := m.gateBlocked(); frozen {
 		return false // a deploy freeze holds a healthy canary; it is not a failure
 	}
-	m.rollback(fmt.Sprintf("step %d/%d (%s) did not complete within the progress deadline of %s", s.Step+1, len(s.Plan.Steps), s.CurrentStep(), d), s.Results)
+	m.rollback(fmt.Sprintf("step %d/%d (%s) did not complete within the progress deadline of %s", s.Step+1, len(s.Plan.Steps), s.CurrentStep(), s.Plan.ProgressDeadline), s.Results)
 	return true
 }
 
@@ -419,7 +420,7 @@ func (m *machine) analysisStep(d time.Duration) {
 		// the count.
 		return
 	}
-	elapsed := s.Conclusive.D()
+	elapsed := time.Duration(s.Conclusive)
 	trafficOK, trafficWhy := true, ""
 	if mt := s.Plan.MinTraffic; mt.Requests > 0 {
 		n := m.o.CanaryRequests
@@ -436,12 +437,12 @@ func (m *machine) analysisStep(d time.Duration) {
 	}
 	switch {
 	case allPass && trafficOK:
-		m.complete(fmt.Sprintf("every judge passed after %s of conclusive looking", elapsed.Round(time.Second)))
+		m.complete(fmt.Sprintf("every judge passed after %s of conclusive looking", model.Duration(elapsed.Round(time.Second))))
 	case elapsed < d:
 	case !trafficOK:
-		m.blocked(BlockMinTraffic, fmt.Sprintf("analysis window of %s ended but %s; waiting", d, trafficWhy))
+		m.blocked(BlockMinTraffic, fmt.Sprintf("analysis window of %s ended but %s; waiting", model.Duration(d), trafficWhy))
 	default:
-		m.complete(fmt.Sprintf("analysis window of %s of conclusive looking ended with no failure (%s)", d, verdictSummary(s.Results)))
+		m.complete(fmt.Sprintf("analysis window of %s of conclusive looking ended with no failure (%s)", model.Duration(d), verdictSummary(s.Results)))
 	}
 }
 

@@ -49,7 +49,7 @@ func (h HTTPHooks) Post(ctx context.Context, w Webhook, body any) error {
 	if err != nil {
 		return fmt.Errorf("encode webhook body: %w", err)
 	}
-	t := w.Timeout.D()
+	t := time.Duration(w.Timeout)
 	if t <= 0 {
 		t = DefaultWebhookTimeout
 	}

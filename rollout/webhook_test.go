@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/traffic"
 )
@@ -45,7 +46,7 @@ func TestHTTPHooksPost(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "change freeze until Monday") {
 		t.Fatalf("failing hook: %v", err)
 	}
-	err = h.Post(ctx, Webhook{URL: srv.URL + "/slow", Timeout: Duration(20 * time.Millisecond)}, body)
+	err = h.Post(ctx, Webhook{URL: srv.URL + "/slow", Timeout: model.Duration(20 * time.Millisecond)}, body)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("slow hook: %v, want a deadline error", err)
 	}

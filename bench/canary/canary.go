@@ -3,6 +3,7 @@ package canary
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/common/model"
 	"io"
 	"math"
 	"slices"
@@ -241,11 +242,11 @@ var docsThreshold = map[string]map[string]float64{
 // or latency (requests slower than the 0.5 s bucket of
 // http_request_duration_seconds).
 func vaneSpec(metric string, cadence time.Duration) analysis.Spec {
-	s := analysis.Spec{Kind: analysis.KindSequential, Interval: analysis.Duration(cadence), RequestsMetric: promstore.RequestsMetric}
+	s := &analysis.SequentialSpec{CommonSpec: analysis.CommonSpec{Interval: model.Duration(cadence)}, Counters: analysis.Counters{RequestsMetric: promstore.RequestsMetric}}
 	if metric == MetricLatency {
 		s.SLI, s.LatencyMetric, s.LatencyThreshold = analysis.SLILatency, promstore.LatencyMetric, slowThreshold
 	}
-	return s
+	return analysis.Spec{Judge: s}
 }
 
 func vaneVars(svc string) analysis.Vars {

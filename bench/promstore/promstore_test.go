@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/sim"
 )
@@ -69,25 +70,24 @@ func TestChecksOnSimulatedReleases(t *testing.T) {
 		want analysis.Verdict
 	}{
 		"The sequential judge rolls back a canary with five times the errors.": {
-			spec: analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: RequestsMetric},
+			spec: analysis.Spec{Judge: &analysis.SequentialSpec{Counters: analysis.Counters{RequestsMetric: RequestsMetric}}},
 			cfg:  release(1, 0.05, sim.DefaultLatency), want: analysis.Fail,
 		},
 		"The sequential judge passes an equally good canary within a 1.5x tolerance.": {
-			spec: analysis.Spec{Kind: analysis.KindSequential, RequestsMetric: RequestsMetric, Tolerance: 1.5},
+			spec: analysis.Spec{Judge: &analysis.SequentialSpec{Counters: analysis.Counters{RequestsMetric: RequestsMetric}, Tolerance: 1.5}},
 			cfg:  release(2, 0.01, sim.DefaultLatency), want: analysis.Pass,
 		},
 		"The sequential latency judge rolls back a slower canary.": {
-			spec: analysis.Spec{Kind: analysis.KindSequential, SLI: analysis.SLILatency, LatencyMetric: LatencyMetric, LatencyThreshold: 0.3},
+			spec: analysis.Spec{Judge: &analysis.SequentialSpec{Counters: analysis.Counters{SLI: analysis.SLILatency, LatencyMetric: LatencyMetric, LatencyThreshold: 0.3}}},
 			cfg:  release(3, 0.01, shifted), want: analysis.Fail,
 		},
 		"The bucket-distribution judge rolls back a slower canary.": {
-			spec: analysis.Spec{Kind: analysis.KindSequential, SLI: analysis.SLILatencyBuckets, LatencyMetric: LatencyMetric},
+			spec: analysis.Spec{Judge: &analysis.SequentialSpec{Counters: analysis.Counters{SLI: analysis.SLILatencyBuckets, LatencyMetric: LatencyMetric}}},
 			cfg:  release(4, 0.01, shifted), want: analysis.Fail,
 		},
 		"The burn-rate gate fails a canary burning a 99.9% SLO at 50x.": {
-			spec: analysis.Spec{Kind: analysis.KindBurnRate, RequestsMetric: RequestsMetric, Objective: 0.999,
-				ShortWindow: analysis.Duration(time.Minute), LongWindow: analysis.Duration(5 * time.Minute)},
-			cfg: release(5, 0.05, sim.DefaultLatency), want: analysis.Fail,
+			spec: analysis.Spec{Judge: &analysis.BurnRateSpec{Counters: analysis.Counters{RequestsMetric: RequestsMetric}, Objective: 0.999, ShortWindow: model.Duration(time.Minute), LongWindow: model.Duration(5 * time.Minute)}},
+			cfg:  release(5, 0.05, sim.DefaultLatency), want: analysis.Fail,
 		},
 	}
 	for name, tc := range tests {

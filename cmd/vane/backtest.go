@@ -78,7 +78,7 @@ Times are RFC 3339, "now", or "now-30d".`,
 						return err
 					}
 					hc.Client = controller.PromHTTPClientConfig(cfg)
-					hc.Timeout = cfg.Prometheus.Timeout.D()
+					hc.Timeout = time.Duration(cfg.Prometheus.Timeout)
 					if hc.URL == "" {
 						hc.URL = cfg.Prometheus.URL
 					}

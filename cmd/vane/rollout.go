@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 
 	"github.com/vaneproj/vane/analysis"
@@ -315,7 +316,7 @@ func printStatus(w io.Writer, d api.RolloutDetail, now time.Time) error {
 	}
 	if !s.AnalysisStarted.IsZero() {
 		fmt.Fprintf(&b, "Analysis: running for %s, %s of it conclusive (the window counts only conclusive looking)\n",
-			age(now.Sub(s.AnalysisStarted)), s.Conclusive.D().Round(time.Second))
+			age(now.Sub(s.AnalysisStarted)), model.Duration(time.Duration(s.Conclusive).Round(time.Second)))
 	}
 	if looks := lookIntervals(s.Plan.Analysis); looks != "" {
 		fmt.Fprintf(&b, "Looks:    %s\n", looks)
@@ -353,10 +354,10 @@ func lookIntervals(a rollout.Analysis) string {
 	}
 	parts := make([]string, 0, len(specs))
 	for _, sp := range specs {
-		sp = sp.WithDefaults()
-		parts = append(parts, fmt.Sprintf("%s every %s", sp.Name, sp.Interval))
+		c := sp.WithDefaults().Common()
+		parts = append(parts, fmt.Sprintf("%s every %s", c.Name, c.Interval))
 	}
-	return fmt.Sprintf("every %s (%s)", a.LookInterval(), strings.Join(parts, ", "))
+	return fmt.Sprintf("every %s (%s)", model.Duration(a.LookInterval()), strings.Join(parts, ", "))
 }
 
 func progressSteps(s rollout.State) int {

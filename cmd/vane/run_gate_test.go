@@ -167,7 +167,7 @@ services:
 	if d := afterPause.Sub(pauseAt); d < 3*time.Second || d > 3500*time.Millisecond {
 		t.Fatalf("a 3s pause lasted %s", d)
 	}
-	if len(st.Plan.Analysis.Judges) != 1 || st.Plan.Analysis.Judges[0].Interval.D() != time.Second {
+	if len(st.Plan.Analysis.Judges) != 1 || time.Duration(st.Plan.Analysis.Judges[0].Common().Interval) != time.Second {
 		t.Fatalf("the API shows the judges %+v, want errors every 1s", st.Plan.Analysis.Judges)
 	}
 	looks := strings.Count(p.out.String(), `msg="Judge looked" component=rollout rollout=checkout judge=errors cached=false`)

@@ -29,7 +29,7 @@ func CheckJudges(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "judges: not verified now (the embedded Prometheus starts with vane run); each rollout verifies them before it starts")
 		return err
 	}
-	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D(), Client: PromHTTPClientConfig(cfg)})
+	q, err := prom.NewHTTPQuerier(prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: time.Duration(cfg.Prometheus.Timeout), Client: PromHTTPClientConfig(cfg)})
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func CheckJudges(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			var pe *analysis.PreflightError
 			switch {
 			case err == nil:
-				if _, err := fmt.Fprintf(out, "service %s: judge %s: verified on %s's live series\n", s.Name, spec.WithDefaults().Name, s.Stable.Version); err != nil {
+				if _, err := fmt.Fprintf(out, "service %s: judge %s: verified on %s's live series\n", s.Name, spec.WithDefaults().Common().Name, s.Stable.Version); err != nil {
 					return err
 				}
 			case errors.As(err, &pe):

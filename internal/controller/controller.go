@@ -146,15 +146,15 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 	var querier analysis.Querier
 	var embedded *prom.Embedded
 	if cfg.Prometheus.URL != "" {
-		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: cfg.Prometheus.Timeout.D(), Client: PromHTTPClientConfig(cfg)}
+		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: time.Duration(cfg.Prometheus.Timeout), Client: PromHTTPClientConfig(cfg)}
 		q, err := prom.NewInstrumentedHTTP(hc, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(prom.NewMetrics(reg)))
 		if err != nil {
 			return nil, err
 		}
 		querier = q
 	} else {
-		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: cfg.Prometheus.Retention.D(),
-			ScrapeInterval: cfg.Scrape.Interval.D(), EvaluationInterval: o.EvaluationInterval, Registerer: reg,
+		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: time.Duration(cfg.Prometheus.Retention),
+			ScrapeInterval: time.Duration(cfg.Scrape.Interval), EvaluationInterval: o.EvaluationInterval, Registerer: reg,
 			ExternalURL: externalURL(cfg), ExternalLabels: cfg.Prometheus.ExternalLabels}
 		for _, f := range cfg.Prometheus.RuleFiles {
 			ec.RuleFiles = append(ec.RuleFiles, cfg.Resolve(f))
@@ -182,7 +182,7 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 		}
 		ec.Notify = prom.NotifyAlerts(am, log.With("component", "alerts"))
 		for _, j := range cfg.Scrape.Jobs {
-			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: j.Interval.D(), MetricsPath: j.MetricsPath})
+			ec.Jobs = append(ec.Jobs, prom.ScrapeJob{Name: j.Name, Targets: j.Targets, Labels: j.Labels, Interval: time.Duration(j.Interval), MetricsPath: j.MetricsPath})
 		}
 		pm := prom.NewMetrics(reg)
 		e, err := prom.NewEmbedded(ec, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(pm))
@@ -227,7 +227,7 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 	}
 
 	// 4. Rollout loops.
-	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: cfg.Prometheus.Timeout.D()}
+	slos := &slo.Evaluator{SLOs: cfg.Loaded, Querier: analysis.SLOQuerier(querier), Timeout: time.Duration(cfg.Prometheus.Timeout)}
 	router := haRouter(presence, kw.router)
 	if o.WrapRouter != nil {
 		router = o.WrapRouter(router)

@@ -54,7 +54,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 		return nil, nil, err
 	}
 	db, err := store.OpenEtcd(ctx, store.EtcdOptions{Endpoints: s.Endpoints, Prefix: s.Prefix, TLS: tc,
-		DialTimeout: s.DialTimeout.D(), HistoryLimit: s.HistoryLimit})
+		DialTimeout: time.Duration(s.DialTimeout), HistoryLimit: s.HistoryLimit})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
@@ -67,7 +67,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 		}
 		return closer{db.Fenced(le), db}, le, nil
 	}
-	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: s.LeaseTTL.D(), Logger: log.With("component", "ha"),
+	el, err := ha.New(db.Client(), ha.Options{Prefix: db.Prefix(), ID: id, TTL: time.Duration(s.LeaseTTL), Logger: log.With("component", "ha"),
 		Metrics: ha.NewMetrics(reg)})
 	if err != nil {
 		return nil, nil, errors.Join(err, db.Close())
@@ -318,9 +318,9 @@ func StoreDesc(cfg *config.Config) string {
 			if ns == "" {
 				ns = "the Pod's namespace"
 			}
-			return fmt.Sprintf("etcd %s prefix %s (leader: Kubernetes Lease %s in %s, duration %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, l.Name, ns, l.Duration.D())
+			return fmt.Sprintf("etcd %s prefix %s (leader: Kubernetes Lease %s in %s, duration %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, l.Name, ns, time.Duration(l.Duration))
 		}
-		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, cfg.Store.LeaseTTL.D())
+		return fmt.Sprintf("etcd %s prefix %s (lease TTL %s)", strings.Join(cfg.Store.Endpoints, ","), cfg.Store.Prefix, time.Duration(cfg.Store.LeaseTTL))
 	}
 	return cfg.Resolve(cfg.Store.Path)
 }
@@ -369,7 +369,7 @@ func newPresence(cfg *config.Config, db stateStore, el elector, xs *xds.Server, 
 		conf[sc.Service.Name] = ha.ConfigFingerprint(sc)
 	}
 	return ha.NewPresence(c.Client(), ha.PresenceOptions{Prefix: c.Prefix(), ID: id, API: advertiseURL(cfg),
-		TTL: cfg.Store.LeaseTTL.D(), Config: conf, Local: xs, Elector: el, Metrics: m, Logger: log.With("component", "ha")})
+		TTL: time.Duration(cfg.Store.LeaseTTL), Config: conf, Local: xs, Elector: el, Metrics: m, Logger: log.With("component", "ha")})
 }
 
 // haRouter wraps the router so that the leader counts a change applied

@@ -64,7 +64,7 @@ func newLeaseElector(cfg *config.Config, cli *clientv3.Client, prefix, id string
 		ns = l.Namespace
 	}
 	le, err := kube.NewLease(client, kube.LeaseOptions{Namespace: ns, Name: l.Name, ID: id,
-		LeaseDuration: l.Duration.D(), RenewDeadline: l.RenewDeadline.D(), RetryPeriod: l.RetryPeriod.D(), Logger: log})
+		LeaseDuration: time.Duration(l.Duration), RenewDeadline: time.Duration(l.RenewDeadline), RetryPeriod: time.Duration(l.RetryPeriod), Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("election.lease: %w", err)
 	}

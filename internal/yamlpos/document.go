@@ -15,6 +15,10 @@ type Doc struct {
 	File string
 	// Root is the document's top node; nil for an empty document.
 	Root *yaml.Node
+	// Scalars checks, by Go type, the scalar values Decode puts into
+	// fields of that type, before the type's own decoder (whose message may
+	// be poorer, e.g. a duration). Optional.
+	Scalars map[reflect.Type]func(value string) error
 	// origin names where a node set by Set came from.
 	origin map[*yaml.Node]string
 }
@@ -264,6 +268,18 @@ func (d *Doc) check(n *yaml.Node, t reflect.Type, path string) []error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if f := d.Scalars[t]; f != nil {
+		if n.Kind != yaml.ScalarNode {
+			return []error{d.place(n, path, "must be "+want(t)+", got "+Describe(n))}
+		}
+		if err := f(n.Value); err != nil {
+			return []error{d.place(n, path, err.Error())}
+		}
+		return nil
+	}
+	if k, ok := reflect.Zero(t).Interface().(Kinded); ok && n.Kind == yaml.MappingNode {
+		return d.checkKinded(n, t, k, path)
+	}
 	switch {
 	case Opaque(t):
 		return d.decodeWith(n, t, path)
@@ -331,13 +347,52 @@ func Opaque(t reflect.Type) bool {
 	return true
 }
 
-// checkStruct checks a mapping's keys against t's fields, then each value.
-func (d *Doc) checkStruct(n *yaml.Node, t reflect.Type, path string) []error {
+// Kinded is a type that decodes a mapping into one of several types, the
+// one a discriminating field names (a judge by its kind). Decode checks
+// such a mapping against the fields of the chosen type, plus the
+// discriminating field, then lets the type decode itself.
+type Kinded interface {
+	// DecodeTarget returns a value of the type the mapping n decodes into
+	// and the name of the discriminating field; a missing or unknown
+	// value of that field is an error.
+	DecodeTarget(n *yaml.Node) (any, string, error)
+}
+
+// checkKinded checks the mapping n of the Kinded type t.
+func (d *Doc) checkKinded(n *yaml.Node, t reflect.Type, k Kinded, path string) []error {
+	target, field, err := k.DecodeTarget(n)
+	if err != nil {
+		at := n
+		for _, kv := range pairs(n) {
+			if kv[0].Value == field {
+				at = kv[1]
+			}
+		}
+		msg := strings.TrimPrefix(err.Error(), field+": ")
+		return []error{d.place(at, join(path, field), msg)}
+	}
+	tt := reflect.TypeOf(target)
+	for tt.Kind() == reflect.Pointer {
+		tt = tt.Elem()
+	}
+	if errs := d.checkStruct(n, tt, path, field); len(errs) > 0 {
+		return errs
+	}
+	return d.decodeWith(n, t, path)
+}
+
+// checkStruct checks a mapping's keys against t's fields (and extra, one
+// more allowed key when not ""), then each value.
+func (d *Doc) checkStruct(n *yaml.Node, t reflect.Type, path string, extra ...string) []error {
 	if n.Kind != yaml.MappingNode {
 		return []error{d.place(n, path, "must be a mapping, got "+Describe(n))}
 	}
 	fields := map[string]reflect.Type{}
 	var names []string
+	for _, x := range extra {
+		names = append(names, x)
+		fields[x] = reflect.TypeFor[string]()
+	}
 	Fields(t, fields, &names)
 	rest := inlineMap(t)
 	var errs []error
