@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	promconfig "github.com/prometheus/common/config"
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/api"
@@ -439,7 +440,9 @@ func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, fill fu
 			continue
 		}
 		last = b
-		cfg, err := config.Parse(file, b, nil)
+		// The VANE_* variables apply as at start (a fresh viper reads
+		// them); the flags set only top-level settings a reload ignores.
+		cfg, err := config.Parse(file, b, viper.New())
 		if err != nil {
 			log.Error("Configuration changed but is invalid; keeping the running one", "file", file, "err", err)
 			continue
