@@ -35,22 +35,17 @@ system does not trust, pass its CA with --ca-file (env VANE_CA_FILE).`
 // apiClientFlags adds the flags that reach `vane run`'s HTTP API
 // (--server, --token-file, --ca-file) to cmd's subcommands and returns
 // the constructor of their client. A flag given on the command line wins
-// over its VANE_* environment variable, which wins over the default. The
-// flags are read here rather than bound to viper: several commands have
-// the same keys.
+// over its VANE_* environment variable, which wins over the default
+// (viper's precedence). Several commands have these flags, so each is
+// bound to viper when the client is built, by the command that runs.
 func apiClientFlags(cmd *cobra.Command, g *globals) func() (*apiClient, error) {
 	pf := cmd.PersistentFlags()
 	pf.String("server", "http://127.0.0.1:8080", "URL of vane run's HTTP API (env VANE_SERVER)")
 	pf.String("token-file", "", "file holding the API bearer token (env VANE_TOKEN_FILE)")
 	pf.String("ca-file", "", "PEM CA certificates that verify vane run's HTTPS certificate (env VANE_CA_FILE)")
 	setting := func(name string) string {
-		if f := pf.Lookup(name); f.Changed {
-			return f.Value.String()
-		}
-		if v := g.v.GetString(name); v != "" {
-			return v
-		}
-		return pf.Lookup(name).DefValue
+		_ = g.v.BindPFlag(name, pf.Lookup(name))
+		return g.v.GetString(name)
 	}
 	return func() (*apiClient, error) {
 		server := strings.TrimRight(setting("server"), "/")

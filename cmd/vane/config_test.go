@@ -1,10 +1,13 @@
 package main
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vaneproj/vane/rollout"
 )
 
 // TestConfigDiscoveryEnvironmentAndFlags runs `vane run --check` as a user
@@ -37,5 +40,22 @@ func TestConfigDiscoveryEnvironmentAndFlags(t *testing.T) {
 	t.Setenv("VANE_STORE_HISTORY_LIMIT", "lots")
 	if _, err := runCLI("run", "--check"); err == nil || !strings.Contains(err.Error(), `VANE_STORE_HISTORY_LIMIT: store.history_limit: must be an integer, got the str "lots"`) {
 		t.Fatalf("a bad variable: %v", err)
+	}
+}
+
+// TestAPIFlagsBeatTheirVariables checks the API client's settings through
+// viper: VANE_SERVER when --server is not given, --server when it is, on
+// both commands that have the flag.
+func TestAPIFlagsBeatTheirVariables(t *testing.T) {
+	_, srv := startRolloutAPI(t, t.TempDir(), rollout.Plan{Steps: []rollout.PlanStep{rollout.WeightStep(10)}}, "", httptest.NewServer)
+	t.Setenv("VANE_SERVER", srv.URL)
+	if out, err := runCLI("rollout", "list"); err != nil || out != "no rollouts\n" {
+		t.Fatalf("rollout list with VANE_SERVER: %q %v", out, err)
+	}
+	if _, err := runCLI("autoscale", "list"); err != nil {
+		t.Fatalf("autoscale list with VANE_SERVER: %v", err)
+	}
+	if _, err := runCLI("rollout", "list", "--server", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("--server does not win over VANE_SERVER: %v", err)
 	}
 }

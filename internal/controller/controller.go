@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spf13/viper"
 	"log/slog"
 	"net"
 	"net/http"
@@ -414,7 +415,9 @@ func watchConfig(ctx context.Context, file string, mgr *rollout.Manager, fill fu
 			continue
 		}
 		last = b
-		cfg, err := config.Parse(file, b, nil)
+		// The VANE_* variables apply as at start (a fresh viper reads
+		// them); the flags set only top-level settings a reload ignores.
+		cfg, err := config.Parse(file, b, viper.New())
 		if err != nil {
 			log.Error("Configuration changed but is invalid; keeping the running one", "file", file, "err", err)
 			continue

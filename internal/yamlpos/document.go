@@ -213,7 +213,9 @@ func (d *Doc) Set(path, value, origin string) error {
 			}
 		}
 		if slot == nil {
-			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"})
+			key := &yaml.Node{Kind: yaml.ScalarNode, Value: k}
+			d.origin[key] = origin
+			n.Content = append(n.Content, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"})
 			slot = &n.Content[len(n.Content)-1]
 		}
 		switch {
@@ -222,6 +224,7 @@ func (d *Doc) Set(path, value, origin string) error {
 			d.origin[*slot] = origin
 		case Resolve(*slot).ShortTag() == "!!null":
 			*slot = &yaml.Node{Kind: yaml.MappingNode}
+			d.origin[*slot] = origin
 		}
 		n = Resolve(*slot)
 	}

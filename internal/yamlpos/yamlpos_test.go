@@ -127,6 +127,9 @@ func TestSetOverridesAndNamesTheOrigin(t *testing.T) {
 	if err := d.Set("http.listen", "c", "--http-listen"); err != nil {
 		t.Fatal(err)
 	}
+	if e := d.Errorf("http", "bad"); e.Error() != "--http-listen: http: bad" {
+		t.Errorf("Errorf on a section made by Set: %s", e)
+	}
 	if err := d.Decode(&out); err != nil || out.HTTP.Listen != "c" {
 		t.Errorf("Set on an empty document: %+v %v", out, err)
 	}
