@@ -1,14 +1,18 @@
 // Package api serves Vane's HTTP API and web UI for `vane run`: health
 // (/healthz, /readyz), /metrics, the rollout endpoints under
-// /api/v1/rollouts, the SLO status under /api/v1/slos, handlers mounted
+// /api/v1/rollouts, the SLO status under /api/v1/slos and each SLO's burn
+// rates and budget over time under /api/v1/slos/{service}/{slo}/history
+// (range queries through the SLO engine, bounded: 400 on a range over 7d
+// or more than 1000 points per series), handlers mounted
 // under a prefix (Options.Mounts: vane run's /prometheus/ and /runbooks/)
 // and the web page at / (ui/index.html, embedded: graphs as inline SVG,
 // rollout history, action buttons that send the token). Errors are JSON, {"error": "...", "code": "..."}, with a fitting
 // status; mutating calls need `Authorization: Bearer <token>` when a token
 // file is configured (401 without a token, 403 with a wrong one).
 //
-// The package defines the interfaces it consumes (Rollouts, SLOs); the
-// rollout.Manager implements Rollouts. It must not import xds, prom or cmd.
+// The package defines the interfaces it consumes (Rollouts, SLOs,
+// SLOHistories, Autoscalers); the rollout.Manager implements Rollouts and
+// slo.Evaluator SLOs and SLOHistories. It must not import xds, prom or cmd.
 //
 // Usage:
 //
