@@ -2,7 +2,10 @@
 // (/healthz, /readyz), /metrics, the rollout endpoints under
 // /api/v1/rollouts, the configured services at /api/v1/services (their
 // versions, rollout phase and whether they autoscale; shell completion
-// reads it), the SLO status under /api/v1/slos, handlers mounted
+// reads it), the SLO status under /api/v1/slos and each SLO's burn rates
+// and budget over time under /api/v1/slos/{service}/{slo}/history (range
+// queries through the SLO engine, bounded: 400 on a range over 7d or more
+// than 1000 points per series), handlers mounted
 // under a prefix (Options.Mounts: vane run's /prometheus/ and /runbooks/)
 // and the web page at / (ui/index.html, embedded: graphs as inline SVG,
 // rollout history, action buttons that send the token). Errors are JSON, {"error": "...", "code": "..."}, with a fitting
@@ -10,7 +13,9 @@
 // file is configured (401 without a token, 403 with a wrong one).
 //
 // The package defines the interfaces it consumes (Rollouts, Services, SLOs,
-// Autoscalers); the rollout.Manager implements Rollouts and Services. It must not import xds, prom or cmd.
+// SLOHistories, Autoscalers); the rollout.Manager implements Rollouts and
+// Services, slo.Evaluator SLOs and SLOHistories. It must not import xds,
+// prom or cmd.
 //
 // Usage:
 //

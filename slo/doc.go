@@ -34,6 +34,12 @@
 //	ev := &slo.Evaluator{SLOs: slos, Querier: analysis.SLOQuerier(q)}
 //	remaining, err := ev.Budget(ctx, "checkout-availability", now)
 //
+// History (history.go) computes the same burn rates and budget at every
+// step of a time range, with range queries of the same SLI queries, when
+// the Querier also implements RangeQuerier (analysis.SLOQuerier's does):
+//
+//	h, err := ev.History(ctx, ev.Find("checkout", "availability"), now.Add(-6*time.Hour), now, 30*time.Second)
+//
 // An error query that selects no series (Sloth-style, before the first
 // error) counts zero errors when the total can be read; the budget is
 // unknown only when the total cannot be read.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,7 +44,8 @@ slos:
 // endpoint computes the burn rates and the budget from the SLI's own
 // queries over those two hours, agreeing with the SLO engine's instant
 // reads; bad parameters are refused with 400; and the web page draws the
-// burn rate and budget from before it was opened.
+// burn rate and budget from before it was opened (screenshot:
+// $VANE_TEST_ARTIFACTS/ui-slo-history.png).
 func TestUISLOHistoryWithPrometheusServer(t *testing.T) {
 	chromium := promtest.Tool(t, "chromium")
 	bin := buildVane(t)
@@ -178,6 +180,21 @@ store:
 	}
 	assertChartHistory(t, bctx, "burn-checkout-availability", opened.Add(-time.Hour), "last 6h")
 	assertChartHistory(t, bctx, "budget-checkout-availability", opened.Add(-time.Hour), "last 6h")
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := os.Getenv("VANE_TEST_ARTIFACTS")
+	if out == "" {
+		out = filepath.Join("..", "..", "bin", "test-artifacts")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "ui-slo-history.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", filepath.Join(out, "ui-slo-history.png"))
 }
 
 // assertChartHistory checks that every series of the chart id starts
