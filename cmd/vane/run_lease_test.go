@@ -132,6 +132,10 @@ services:
 	if leaderOf(reps) != reps[0] {
 		t.Fatal("the Lease does not name the first replica")
 	}
+	// client-go's own logs go through vane's logger.
+	if out := reps[0].p.out.String(); !strings.Contains(out, "acquire leader lease") || !strings.Contains(out, "component=client-go") {
+		t.Fatalf("client-go's election logs are not vane's:\n%s", tail(out, 20))
+	}
 	reps = append(reps, newReplica(1))
 	waitUntil(t, "the follower is ready", 60*time.Second, reps[1].p, func() bool { return ready(reps[1]) })
 	if code, body := rawCall(t, reps[1].api.base, "POST", "/api/v1/rollouts/checkout/pause", ""); code != 503 || !strings.Contains(body, "not the leader; the leader is") {
