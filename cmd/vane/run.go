@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/internal/controller"
@@ -79,6 +80,9 @@ beats the file. Flags: --http-listen, --xds-listen, --store-path,
 			for _, w := range cfg.Warnings {
 				log.Warn("Configuration: " + w)
 			}
+			// client-go (endpoint informers, the Lease election) logs
+			// through klog, a process-wide logger: send it to ours.
+			klog.SetSlogLogger(log.With("component", "client-go"))
 			return runController(cmd.Context(), cfg, log)
 		},
 	}

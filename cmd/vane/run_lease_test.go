@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/internal/etcdtest"
 	"github.com/vaneproj/vane/internal/kubetest"
@@ -127,6 +132,10 @@ services:
 	if leaderOf(reps) != reps[0] {
 		t.Fatal("the Lease does not name the first replica")
 	}
+	// client-go's own logs go through vane's logger.
+	if out := reps[0].p.out.String(); !strings.Contains(out, "acquire leader lease") || !strings.Contains(out, "component=client-go") {
+		t.Fatalf("client-go's election logs are not vane's:\n%s", tail(out, 20))
+	}
 	reps = append(reps, newReplica(1))
 	waitUntil(t, "the follower is ready", 60*time.Second, reps[1].p, func() bool { return ready(reps[1]) })
 	if code, body := rawCall(t, reps[1].api.base, "POST", "/api/v1/rollouts/checkout/pause", ""); code != 503 || !strings.Contains(body, "not the leader; the leader is") {
@@ -212,9 +221,9 @@ services:
 
 // TestKubernetesManifestAppliesOnTheAPIServer checks deploy/kubernetes's
 // manifests with `kubectl apply --dry-run=server` against a real
-// kube-apiserver (which validates every object against its schema), and
-// that the Lease election's Role grants what client-go's leaderelection
-// uses.
+// kube-apiserver (which validates every object against its schema), that
+// each ConfigMap's vane.yaml passes Vane's own validation, and that the
+// Lease election's Role grants what client-go's leaderelection uses.
 func TestKubernetesManifestAppliesOnTheAPIServer(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -233,6 +242,35 @@ func TestKubernetesManifestAppliesOnTheAPIServer(t *testing.T) {
 			t.Fatalf("kubectl apply --dry-run=server -f %s: %v\n%s", f, err, out)
 		}
 		t.Logf("%s:\n%s", f, out)
+		// The ConfigMap's vane.yaml is a valid configuration.
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		found := false
+		for {
+			var doc struct {
+				Kind string            `yaml:"kind"`
+				Data map[string]string `yaml:"data"`
+			}
+			if err := dec.Decode(&doc); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				t.Fatalf("%s: %v", f, err)
+			}
+			if doc.Kind != "ConfigMap" || doc.Data["vane.yaml"] == "" {
+				continue
+			}
+			found = true
+			if _, err := config.Parse(filepath.Base(f)+":vane.yaml", []byte(doc.Data["vane.yaml"]), nil); err != nil {
+				t.Errorf("%s: the ConfigMap's vane.yaml: %v", f, err)
+			}
+		}
+		if !found {
+			t.Errorf("%s has no ConfigMap with a vane.yaml", f)
+		}
 	}
 	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", "vane-lease.yaml"))
 	if err != nil {
