@@ -83,7 +83,7 @@ func TestBadConfigsNameFileLineAndField(t *testing.T) {
 		"an unknown top-level field": {"prometheus: {}\nxsd:\n  listen: x\n",
 			`vane.yaml:2:1: xsd: unknown field (allowed: alertmanager, http, prometheus, scrape, services, slos, store, xds); did you mean "xds"?`},
 		"an unknown nested field": {"http:\n  listen: 127.0.0.1:1\n  tokenfile: x\n",
-			`vane.yaml:3:3: http.tokenfile: unknown field (allowed: cert_file, key_file, listen, token_file); did you mean "token_file"?`},
+			`vane.yaml:3:3: http.tokenfile: unknown field (allowed: advertise_url, cert_file, key_file, listen, token_file); did you mean "token_file"?`},
 		"a bad duration": {"scrape:\n  interval: 5 seconds\n",
 			`vane.yaml:2: scrape.interval: "5 seconds" is not a duration`},
 		"a bad duration deep in a plan": {good + "      progress_deadline: soon\n",
