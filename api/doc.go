@@ -12,10 +12,17 @@
 // status; mutating calls need `Authorization: Bearer <token>` when a token
 // file is configured (401 without a token, 403 with a wrong one).
 //
+// With several replicas (Options.Leader), a follower forwards the mutating
+// calls and the autoscaler reads to the leader's API through a
+// httputil.ReverseProxy, the caller's Authorization header intact (the
+// leader authorizes them); 503 not_running when no leader is known, 502
+// leader_unreachable when it does not answer. GET /api/v1/replicas lists
+// the replicas (Options.Cluster).
+//
 // The package defines the interfaces it consumes (Rollouts, Services, SLOs,
 // SLOHistories, Autoscalers); the rollout.Manager implements Rollouts and
 // Services, slo.Evaluator SLOs and SLOHistories. It must not import xds,
-// prom or cmd.
+// prom or cmd (it imports ha for the replicas' status type).
 //
 // Usage:
 //

@@ -71,6 +71,24 @@ func TestFollowerForwardsCommandsToTheLeader(t *testing.T) {
 		t.Fatalf("the forwarded promote did not move the leader's rollout: step %d", st.Step)
 	}
 
+	// Autoscaler commands and reads go to the leader too (only it runs
+	// the autoscalers).
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/api/v1/autoscalers/checkout/pause"}, {"POST", "/api/v1/autoscalers/checkout/resume"},
+		{"GET", "/api/v1/autoscalers"}, {"GET", "/api/v1/autoscalers/checkout"},
+	} {
+		req, _ := http.NewRequest(c.method, follower.srv.URL+c.path, nil)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Vane-Leader"); got != leader.srv.URL {
+			t.Errorf("%s %s on the follower: answered by %q, want the leader %s", c.method, c.path, got, leader.srv.URL)
+		}
+	}
+
 	// Reads are local: the follower's own (empty) list, no forwarding.
 	calls := at.calls.Load()
 	if a := follower.do("GET", "/api/v1/rollouts", "", ""); a.code != 200 || strings.Contains(a.body, `"v2"`) {

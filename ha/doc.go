@@ -1,6 +1,7 @@
 // Package ha elects one leader among several Vane replicas that share an
 // etcd store, with etcd's concurrency package (a Session whose lease has a
-// TTL, and an Election under <prefix>/leader).
+// TTL, and an Election under <prefix>/leader), and lets the replicas see
+// each other.
 //
 // The leader alone runs the rollout and autoscale loops. Every write that
 // acts on a decision is fenced: the Elector is a store.Fence, and the etcd
@@ -12,6 +13,15 @@
 // ErrLeadershipLost: the process exits and its supervisor starts it again
 // as a follower, as kube-controller-manager does.
 //
-// It imports the etcd client and the store package; it must not import
+// A Presence publishes each replica's record under <prefix>/replicas/,
+// attached to a lease of its own: its API URL, a fingerprint of each
+// service's configuration, and what its xDS proxies did with the routing
+// it serves. With them the leader counts a change applied only when the
+// proxies of every live replica took it up (Presence.Router), a follower
+// finds the leader's API to forward commands to (Presence.LeaderURL), and
+// configurations that differ between replicas are reported. A dead
+// replica's record, and its proxies, drop out when its lease expires.
+//
+// It imports the etcd client and the traffic model; it must not import
 // the rollout, autoscale, xds or api packages.
 package ha

@@ -263,7 +263,7 @@ func (p *Presence) publishLoop(ctx context.Context, s *concurrency.Session) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 		b, err := json.Marshal(p.record())
 		if err != nil {

@@ -66,6 +66,11 @@
 // subscribed it returns at once with none, and the rollout controller's
 // min_proxies decides whether that counts as applied.
 //
+// Holding reports the same without waiting (which nodes hold a service's
+// current state, which rejected it, how many are silent) and Changes
+// signals when that may have changed: with several replicas each one
+// publishes it for the leader (package ha).
+//
 // # Clients
 //
 // A proxyless gRPC client (the demo's load generator, tests) gets its own

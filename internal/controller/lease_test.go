@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/common/model"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -36,8 +37,8 @@ current-context: test
 		t.Fatal(err)
 	}
 	cfg := &config.Config{File: filepath.Join(dir, "vane.yaml"), Election: config.Election{Kind: config.ElectionLease, Lease: &config.Lease{
-		Name: "fence-test", Duration: config.Duration(2 * time.Second), RenewDeadline: config.Duration(time.Second),
-		RetryPeriod: config.Duration(200 * time.Millisecond), Kubeconfig: "kubeconfig"}}}
+		Name: "fence-test", Duration: model.Duration(2 * time.Second), RenewDeadline: model.Duration(time.Second),
+		RetryPeriod: model.Duration(200 * time.Millisecond), Kubeconfig: "kubeconfig"}}}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
