@@ -51,6 +51,10 @@ type Event struct {
 	From   int32  `json:"from"`
 	To     int32  `json:"to"`
 	Reason string `json:"reason"`
+	// Recommendations are every recommender's proposal and reason at a
+	// scaled, hold or fight event, the winner's and the others': why the
+	// count is what it is, and what each recommender would have done.
+	Recommendations []Recommendation `json:"recommendations,omitempty"`
 }
 
 // Options configures a Controller.
@@ -404,12 +408,14 @@ func (c *Controller) look(ctx context.Context) {
 	var events []Event
 	switch {
 	case d.Event == "fight":
-		events = append(events, Event{At: now, Autoscaler: name, Type: "fight", From: st.LastSet, To: d.Current, Reason: d.Reason})
+		events = append(events, Event{At: now, Autoscaler: name, Type: "fight", From: st.LastSet, To: d.Current, Reason: d.Reason,
+			Recommendations: d.Recommendations})
 		c.log.Warn("Autoscaler stopped: someone else scales the target", "from", st.LastSet, "to", d.Current)
 	case d.Action == ActionHold:
 		c.o.Metrics.holds.WithLabelValues(name).Inc()
 		if st.Last == nil || st.Last.Action != ActionHold || st.Last.Reason != d.Reason {
-			events = append(events, Event{At: now, Autoscaler: name, Type: "hold", From: d.Current, To: d.Current, Reason: d.Reason})
+			events = append(events, Event{At: now, Autoscaler: name, Type: "hold", From: d.Current, To: d.Current, Reason: d.Reason,
+				Recommendations: d.Recommendations})
 		}
 	}
 	c.o.Metrics.desired.WithLabelValues(name).Set(float64(d.Desired))
@@ -447,7 +453,8 @@ func (c *Controller) look(ctx context.Context) {
 			}
 			c.o.Metrics.actions.WithLabelValues(name, dir).Inc()
 			c.o.Metrics.current.WithLabelValues(name).Set(float64(confirmed))
-			events = append(events, Event{At: now, Autoscaler: name, Type: "scaled", From: d.Current, To: confirmed, Reason: d.Reason})
+			events = append(events, Event{At: now, Autoscaler: name, Type: "scaled", From: d.Current, To: confirmed, Reason: d.Reason,
+				Recommendations: d.Recommendations})
 			c.log.Info("Scaled", "from", d.Current, "to", confirmed, "reason", d.Reason)
 		}
 	}

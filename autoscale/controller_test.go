@@ -157,6 +157,11 @@ func TestControllerScalesConfirmsAndPersists(t *testing.T) {
 		var types []string
 		for _, e := range st.Recent {
 			types = append(types, e.Type)
+			// Each scale event explains every recommender's proposal.
+			if e.Type == "scaled" && (len(e.Recommendations) != 1 || e.Recommendations[0].Recommender != "hpa" ||
+				e.Recommendations[0].Replicas < 2 || !strings.Contains(e.Recommendations[0].Reason, "per replica")) {
+				t.Fatalf("scaled event without the recommenders' explanation: %+v", e)
+			}
 		}
 		if !strings.Contains(strings.Join(types, ","), "scaled") {
 			t.Fatalf("events %v", types)

@@ -26,7 +26,8 @@
 //     ahead, with headroom set by the budget left. A jump of the short
 //     window's arrival rate (ArrivalsNow) is sized at once; far above the
 //     ready replicas it is a panic, past the behavior's scale-up limits.
-//     Its count also sizes the slo recommender's urgent scale-up.
+//     Its count also sizes the slo recommender's urgent scale-up. While
+//     the arrival rate rises by more than its noise, it holds scale-down.
 //
 // Step(spec, state, inputs, now) takes the highest valid recommendation,
 // sizes stable and canary to their weights during a rollout, applies the
@@ -35,14 +36,18 @@
 // no data, NaN or stale data, an unknown current scale, a pause, or a
 // fight (the count changed by someone else). It never scales down while
 // a recommender is blind, while the canary's analysis runs, or when the
-// slo recommender says the budget is nearly spent.
+// slo recommender says the budget is nearly spent. With the queue
+// recommender it holds a scale-up that is neither urgent nor larger than
+// the tolerance within the scale-down window of the last scale-down (the
+// load estimate's noise, which would be a reversal).
 //
 // The Controller owns its ticker: each look it reads the scale and the
 // metrics (through an analysis.Querier), runs Step, sets the scale through
 // the Actuator with retries and backoff, reads it back (it never assumes a
 // count it could not confirm), persists the state (the stabilization
 // windows and rate-limit events survive a restart) and emits events and
-// metrics. Step does no I/O, no logging and never reads the clock.
+// metrics; scaled, hold and fight events carry every recommender's
+// proposal and reason. Step does no I/O, no logging and never reads the clock.
 //
 // autoscale imports analysis, slo (the page tiers), store (its not-found
 // error) and the standard library; it must not import api, cmd, xds or the actuators'

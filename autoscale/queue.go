@@ -24,7 +24,11 @@ import (
 // the estimate, forecasts λ one start-up delay ahead from its trend, and
 // returns the fewest replicas with P(T > threshold) ≤ (1 − percentile) ×
 // headroom and ρ ≤ MaxUtilization. Headroom is 1 with at least half the
-// budget left and falls linearly to 0.5 as the budget runs out.
+// budget left and falls linearly to 0.5 as the budget runs out. While the
+// load rises by more than its noise (the smoothed slope above one standard
+// deviation of it), the recommendation holds scale-down: a count released
+// on a rising load is asked for again within the start-up delay, a
+// reversal, and the replicas start too late for the load that came back.
 
 // QueueSpec configures the queue recommender.
 type QueueSpec struct {
@@ -124,8 +128,11 @@ type QueueState struct {
 	// Rate and At are the last arrival rate seen and when.
 	Rate float64   `json:"rate"`
 	At   time.Time `json:"at"`
-	// Slope is the smoothed trend of the arrival rate, per second.
-	Slope float64 `json:"slope"`
+	// Slope is the smoothed trend of the arrival rate, per second, and
+	// SlopeVar the smoothed squared deviation of each look's trend from
+	// it: the trend's noise.
+	Slope    float64 `json:"slope"`
+	SlopeVar float64 `json:"slope_var,omitempty"`
 }
 
 // JumpRatio is how far the short window's arrival rate must be above the
@@ -167,7 +174,9 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	// Trend of the arrival rate.
 	if !st.At.IsZero() && now.After(st.At) {
 		d := (lam - st.Rate) / now.Sub(st.At).Seconds()
+		dev := d - st.Slope
 		st.Slope = 0.5*d + 0.5*st.Slope
+		st.SlopeVar = 0.5*dev*dev + 0.5*st.SlopeVar
 	}
 	st.Rate, st.At = lam, now
 	if st.ServiceTime == 0 {
@@ -203,7 +212,20 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 			}
 		}
 	}
+	if r := risingBeyondNoise(st); r > 0 {
+		rec.HoldDown = true
+		rec.Reason += fmt.Sprintf("; scale-down held: the load rises (%.2f req/s per second beyond its noise)", r)
+	}
 	return rec, st
+}
+
+// risingBeyondNoise is how far the smoothed slope of the arrival rate is
+// above one standard deviation of it (0 when it is not): a load that rises
+// by more than the scrape-to-scrape noise of its rate. The smoothed slope
+// (weight ½ per look) has a third of the variance of one look's slope,
+// which SlopeVar tracks.
+func risingBeyondNoise(st QueueState) float64 {
+	return math.Max(0, st.Slope-math.Sqrt(st.SlopeVar/3))
 }
 
 // estimateServiceTime inverts E[T](S) = S + C(c, λS)·S/(c − λS) for S.

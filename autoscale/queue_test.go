@@ -67,3 +67,35 @@ func TestQueueRecommendation(t *testing.T) {
 		t.Fatal("valid without data")
 	}
 }
+
+// A load rising faster than its noise holds scale-down; a flat load whose
+// rate only jitters from look to look, and a falling one, do not.
+func TestQueueHoldsScaleDownWhileTheLoadRises(t *testing.T) {
+	spec := QueueSpec{Percentile: 0.99, Threshold: time.Second}.WithDefaults()
+	run := func(rate func(i int) float64) (Recommendation, QueueState) {
+		st := QueueState{}
+		var rec Recommendation
+		for i := range 20 {
+			lam := rate(i)
+			in := QueueInput{Throughput: lam, Arrivals: lam, Latency: meanSojourn(20, lam, 0.05), Ready: 20, Budget: math.NaN()}
+			rec, st = RecommendQueue(spec, in, st, t0.Add(time.Duration(i)*15*time.Second))
+		}
+		return rec, st
+	}
+	// 100 → 290 req/s over 5 minutes: 0.67 req/s per second, the teeth of
+	// the benchmark's sawtooth, with ±3 req/s of jitter.
+	jitter := func(i int) float64 { return 3 * float64(i%2*2-1) }
+	rec, st := run(func(i int) float64 { return 100 + 10*float64(i) + jitter(i) })
+	if !rec.HoldDown || !strings.Contains(rec.Reason, "the load rises") || risingBeyondNoise(st) <= 0 {
+		t.Fatalf("rising: %+v (slope %v, var %v)", rec, st.Slope, st.SlopeVar)
+	}
+	// Flat with ±15 req/s from look to look: noise, not a trend.
+	rec, st = run(func(i int) float64 { return 200 + 5*jitter(i) })
+	if rec.HoldDown {
+		t.Fatalf("jitter held scale-down: %+v (slope %v, var %v)", rec, st.Slope, st.SlopeVar)
+	}
+	rec, _ = run(func(i int) float64 { return 300 - 10*float64(i) })
+	if rec.HoldDown {
+		t.Fatalf("falling load held scale-down: %+v", rec)
+	}
+}

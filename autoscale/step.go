@@ -237,6 +237,10 @@ type State struct {
 	// early.
 	SpareDownAt       time.Time `json:"spare_down_at,omitempty"`
 	SpareDownOffUntil time.Time `json:"spare_down_off_until,omitempty"`
+	// LastDownAt is when the last scale-down was confirmed: with the
+	// queue recommender, a small scale-up within the scale-down window
+	// after it is held (see Step).
+	LastDownAt time.Time `json:"last_down_at,omitempty"`
 	// Since is the autoscaler's first look: the shorter scale-down window
 	// waits until it has seen a full behavior window of its own.
 	Since time.Time `json:"since,omitempty"`
@@ -482,9 +486,37 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	if downWin >= 0 && d.Desired < cur {
 		st.SpareDownAt = now
 	}
+	d = holdSmallStepUp(spec, st, d, urgent, now)
 	d.Action = actionOf(cur, d.Desired)
 	st.Last = &d
 	return st, d
+}
+
+// holdSmallStepUp is the queue recommender's hysteresis: within the
+// scale-down window of the last scale-down, a scale-up that is not urgent
+// and no larger than the tolerance (at most max(1, ⌊tolerance × current⌋)
+// replicas) is held. The scale-down found the count enough over a whole
+// window; a step that small so soon after is the noise of the load's
+// estimate (its count moves by a replica from one look to the next), and
+// following it is a reversal. A larger step, a page-tier burn, a jump and a
+// panic go through. Without the queue recommender the step is the HPA's,
+// unchanged.
+func holdSmallStepUp(spec Spec, st State, d Decision, urgent bool, now time.Time) Decision {
+	cur := d.Current
+	if spec.Queue == nil || urgent || d.Desired <= cur || st.LastDownAt.IsZero() {
+		return d
+	}
+	win := LegacyDownscaleWindow
+	if spec.Behavior != nil {
+		win = time.Duration(*spec.Behavior.ScaleDown.StabilizationWindowSeconds) * time.Second
+	}
+	small := max(1, int32(math.Floor(spec.Tolerance*float64(cur))))
+	if since := now.Sub(st.LastDownAt); since <= win && d.Desired-cur <= small {
+		d.Reason += fmt.Sprintf("; held at %d: a step of %d (within the tolerance) %s after the last scale-down, inside its %s window",
+			cur, d.Desired-cur, fmtDur(since.Round(time.Second)), fmtDur(win))
+		d.Desired = cur
+	}
+	return d
 }
 
 // stabilizeAndLimit applies the behavior. urgent skips the scale-up
@@ -586,6 +618,7 @@ func Confirm(spec Spec, st State, from, confirmed int32, now time.Time) State {
 		}
 	} else if confirmed < from {
 		st.DownEvents = append(st.DownEvents, ScaleEvent{At: now, Change: from - confirmed})
+		st.LastDownAt = now
 	}
 	keep := 10 * time.Minute
 	if spec.Behavior != nil {

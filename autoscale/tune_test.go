@@ -167,3 +167,94 @@ func TestStepSpareBudgetShortensTheDownWindow(t *testing.T) {
 		t.Fatalf("reversal: %+v, off until %s", d, st.SpareDownOffUntil)
 	}
 }
+
+// A load that swings by a replica's worth around the count, look after
+// look, after a fall (the bottom of a sawtooth, or the noise of the load's
+// estimate): with the queue recommender, the small scale-ups that follow
+// a scale-down within its window are held, so there is no reversal within
+// 5 minutes; a larger step, an urgent one, and the plain HPA still scale up.
+func TestStepHoldsSmallScaleUpsAfterAScaleDown(t *testing.T) {
+	withQueue := qpsSpec()
+	withQueue.Queue = &QueueSpec{Percentile: 0.99, Threshold: 300 * time.Millisecond}
+	withQueue = withQueue.WithDefaults()
+	// The queue model sees a light load (a replica or two): the qps
+	// metric sizes the service, the queue recommender stays valid.
+	q := QueueInput{Throughput: 10, Arrivals: 10, Latency: meanSojourn(1, 10, 0.02), Budget: math.NaN()}
+	type move struct {
+		at   time.Duration
+		from int32
+		to   int32
+	}
+	run := func(spec Spec, load func(i int) float64, looks int) []move {
+		st := Adopt(NewState("checkout"), 10, t0)
+		cur := int32(10)
+		var moves []move
+		for i := range looks {
+			now := t0.Add(time.Duration(i) * 15 * time.Second)
+			var d Decision
+			st, d = look(spec, st, cur, Inputs{Metrics: qps(load(i)), Queue: q}, now)
+			if d.Desired != cur {
+				moves = append(moves, move{now.Sub(t0), cur, d.Desired})
+				cur = d.Desired
+			}
+		}
+		return moves
+	}
+	reversals := func(ms []move) int {
+		n := 0
+		for i := 1; i < len(ms); i++ {
+			up, prevUp := ms[i].to > ms[i].from, ms[i-1].to > ms[i-1].from
+			if up != prevUp && ms[i].at-ms[i-1].at <= 5*time.Minute {
+				n++
+			}
+		}
+		return n
+	}
+	// 1000 req/s for 6 minutes (10 replicas), 780 for 6 minutes (8 after
+	// the window), then 780 and 900 in turn: 9 on every other look (900
+	// against 800 is past the tolerance).
+	swing := func(i int) float64 {
+		switch {
+		case i < 24:
+			return 1000
+		case i < 48 || i%2 == 0:
+			return 780
+		}
+		return 900
+	}
+	ms := run(withQueue, swing, 48+60)
+	if len(ms) == 0 || ms[0].to >= 10 {
+		t.Fatalf("no scale-down after the fall: %v", ms)
+	}
+	if n := reversals(ms); n != 0 {
+		t.Fatalf("%d reversals within 5 minutes with the queue recommender: %v", n, ms)
+	}
+	// The plain HPA follows the swing: it scales down to 8 after its
+	// window, then up to 9 on the next high look.
+	if n := reversals(run(qpsSpec(), swing, 48+60)); n == 0 {
+		t.Fatal("the HPA's step no longer reverses on this swing: the test lost its contrast")
+	}
+	// A step past the tolerance goes through at once.
+	st := Adopt(NewState("checkout"), 10, t0)
+	st = Confirm(withQueue, st, 10, 8, t0)
+	_, d := look(withQueue, st, 8, Inputs{Metrics: qps(900), Queue: q}, t0.Add(time.Minute))
+	if d.Desired != 8 || !strings.Contains(d.Reason, "held at 8") {
+		t.Fatalf("small step: %+v", d)
+	}
+	_, d = look(withQueue, st, 8, Inputs{Metrics: qps(1000), Queue: q}, t0.Add(time.Minute))
+	if d.Desired != 10 {
+		t.Fatalf("a step of 2 from 8 (tolerance 0.1): %+v", d)
+	}
+	// After the window, the small step goes through.
+	_, d = look(withQueue, st, 8, Inputs{Metrics: qps(900), Queue: q}, t0.Add(5*time.Minute+15*time.Second))
+	if d.Desired != 9 {
+		t.Fatalf("after the window: %+v", d)
+	}
+	// An urgent scale-up (a jump the queue model sizes at once) goes through.
+	jump := q
+	jump.ArrivalsNow = 600
+	_, d = look(withQueue, st, 8, Inputs{Metrics: qps(780), Queue: jump}, t0.Add(time.Minute))
+	if d.Desired <= 8 {
+		t.Fatalf("urgent: %+v", d)
+	}
+}
