@@ -367,13 +367,6 @@ func (c *Config) defaults() {
 	c.electionDefaults()
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 // validator collects errors, each placed at its field.
 type validator struct {
 	doc  *yamlpos.Doc
