@@ -265,7 +265,7 @@ func checkEndpoints(t *testing.T, base string) {
 		}
 	}
 	// The autoscaler's replicas are drawn against the load it read.
-	if !regexp.MustCompile(`<svg class="chart" id="replicas-demo" [^>]*role="img" aria-label="demo: replicas against load \(calls_per_second\)"`).MatchString(dom) ||
+	if !regexp.MustCompile(`<svg class="chart" id="replicas-demo" [^>]*role="img" aria-label="demo: replicas against load \(calls_per_second\)[^"]*"`).MatchString(dom) ||
 		!strings.Contains(dom, `data-name="calls_per_second"`) || !strings.Contains(dom, `data-name="current replicas"`) {
 		t.Errorf("the web UI draws no replicas against load for the demo's autoscaler; its DOM:\n%s", dom)
 	}

@@ -791,25 +791,29 @@ type RuleGroupStatus struct {
 }
 
 // eval runs one PromQL query under a shared lock, so Close waits for it.
-func (e *Embedded) eval(ctx context.Context, query string, build func(context.Context) (promql.Query, error)) (*promql.Result, error) {
+//
+// read runs on the result before the query is closed: closing returns the
+// result's point slices to the engine's pools, where the next evaluation
+// (a rule's, another query's) reuses them.
+func (e *Embedded) eval(ctx context.Context, query string, build func(context.Context) (promql.Query, error), read func(*promql.Result) error) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
-		return nil, &QueryError{Kind: KindServer, Source: "embedded", Query: query, Attempts: 1, Err: errors.New("embedded Prometheus is closed")}
+		return &QueryError{Kind: KindServer, Source: "embedded", Query: query, Attempts: 1, Err: errors.New("embedded Prometheus is closed")}
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
 	defer cancel()
 	defer context.AfterFunc(e.queriesCtx, cancel)()
 	q, err := build(ctx)
 	if err != nil {
-		return nil, &QueryError{Kind: engineErrorKind(ctx, err), Source: "embedded", Query: query, Attempts: 1, Err: err}
+		return &QueryError{Kind: engineErrorKind(ctx, err), Source: "embedded", Query: query, Attempts: 1, Err: err}
 	}
 	defer q.Close()
 	res := q.Exec(ctx)
 	if res.Err != nil {
-		return nil, &QueryError{Kind: engineErrorKind(ctx, res.Err), Source: "embedded", Query: query, Attempts: 1, Err: res.Err}
+		return &QueryError{Kind: engineErrorKind(ctx, res.Err), Source: "embedded", Query: query, Attempts: 1, Err: res.Err}
 	}
-	return res, nil
+	return read(res)
 }
 
 // engineErrorKind mirrors how Prometheus's HTTP API maps engine errors to
@@ -838,28 +842,31 @@ func (e *Embedded) Query(ctx context.Context, query string, at time.Time) (analy
 		at = time.Now()
 	}
 	at = apiTime(at)
-	res, err := e.eval(ctx, query, func(ctx context.Context) (promql.Query, error) {
+	var out analysis.Vector
+	err := e.eval(ctx, query, func(ctx context.Context) (promql.Query, error) {
 		return e.engine.NewInstantQuery(ctx, e.db, nil, query, at)
+	}, func(res *promql.Result) error {
+		out.Warnings = warningsOf(res, query)
+		switch v := res.Value.(type) {
+		case promql.Vector:
+			out.Samples = make([]analysis.Sample, 0, len(v))
+			for _, s := range v {
+				if s.H != nil {
+					return &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
+						Err: fmt.Errorf("series %s is a native histogram; query histogram_quantile, histogram_count or histogram_sum of it", s.Metric)}
+				}
+				out.Samples = append(out.Samples, analysis.Sample{Labels: s.Metric.Map(), Value: s.F})
+			}
+		case promql.Scalar:
+			out.Samples = []analysis.Sample{{Labels: map[string]string{}, Value: v.V}}
+		default:
+			return &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
+				Err: fmt.Errorf("instant query returned a %s, want a vector or scalar", res.Value.Type())}
+		}
+		return nil
 	})
 	if err != nil {
-		return analysis.Vector{}, err
-	}
-	out := analysis.Vector{Warnings: warningsOf(res, query)}
-	switch v := res.Value.(type) {
-	case promql.Vector:
-		out.Samples = make([]analysis.Sample, 0, len(v))
-		for _, s := range v {
-			if s.H != nil {
-				return out, &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
-					Err: fmt.Errorf("series %s is a native histogram; query histogram_quantile, histogram_count or histogram_sum of it", s.Metric)}
-			}
-			out.Samples = append(out.Samples, analysis.Sample{Labels: s.Metric.Map(), Value: s.F})
-		}
-	case promql.Scalar:
-		out.Samples = []analysis.Sample{{Labels: map[string]string{}, Value: v.V}}
-	default:
-		return out, &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
-			Err: fmt.Errorf("instant query returned a %s, want a vector or scalar", res.Value.Type())}
+		return out, err
 	}
 	if len(out.Samples) == 0 {
 		out.Warnings = append(out.Warnings, e.downWarnings()...) // why the data may be missing
@@ -877,31 +884,31 @@ func (e *Embedded) QueryRange(ctx context.Context, query string, start, end time
 			Err: fmt.Errorf("end %s is before start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))}
 	}
 	start, end = apiTime(start), apiTime(end)
-	res, err := e.eval(ctx, query, func(ctx context.Context) (promql.Query, error) {
+	var out analysis.Matrix
+	err := e.eval(ctx, query, func(ctx context.Context) (promql.Query, error) {
 		return e.engine.NewRangeQuery(ctx, e.db, nil, query, start, end, step)
+	}, func(res *promql.Result) error {
+		out.Warnings = warningsOf(res, query)
+		m, ok := res.Value.(promql.Matrix)
+		if !ok {
+			return &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
+				Err: fmt.Errorf("range query returned a %s, want a matrix", res.Value.Type())}
+		}
+		out.Series = make([]analysis.Series, 0, len(m))
+		for _, s := range m {
+			if len(s.Histograms) > 0 {
+				return &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
+					Err: fmt.Errorf("series %s holds native histograms; query histogram_quantile, histogram_count or histogram_sum of it", s.Metric)}
+			}
+			pts := make([]analysis.Point, len(s.Floats))
+			for i, p := range s.Floats {
+				pts[i] = analysis.Point{T: time.UnixMilli(p.T).UTC(), V: p.F}
+			}
+			out.Series = append(out.Series, analysis.Series{Labels: s.Metric.Map(), Points: pts})
+		}
+		return nil
 	})
-	if err != nil {
-		return analysis.Matrix{}, err
-	}
-	out := analysis.Matrix{Warnings: warningsOf(res, query)}
-	m, ok := res.Value.(promql.Matrix)
-	if !ok {
-		return out, &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
-			Err: fmt.Errorf("range query returned a %s, want a matrix", res.Value.Type())}
-	}
-	out.Series = make([]analysis.Series, 0, len(m))
-	for _, s := range m {
-		if len(s.Histograms) > 0 {
-			return out, &QueryError{Kind: KindBadResponse, Source: "embedded", Query: query, Attempts: 1,
-				Err: fmt.Errorf("series %s holds native histograms; query histogram_quantile, histogram_count or histogram_sum of it", s.Metric)}
-		}
-		pts := make([]analysis.Point, len(s.Floats))
-		for i, p := range s.Floats {
-			pts[i] = analysis.Point{T: time.UnixMilli(p.T).UTC(), V: p.F}
-		}
-		out.Series = append(out.Series, analysis.Series{Labels: s.Metric.Map(), Points: pts})
-	}
-	return out, nil
+	return out, err
 }
 
 // apiTime rounds t to the millisecond as Prometheus's HTTP API does with

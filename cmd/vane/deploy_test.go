@@ -58,6 +58,22 @@ current-context: test
 			t.Fatalf("kubectl apply --dry-run=server of vane.yaml does not list %s:\n%s", kind, out)
 		}
 	}
+	// The Lease variant: two replicas electing with a Kubernetes Lease.
+	out = must("apply", "--dry-run=server", "-n", "vane", "-f", "../../deploy/kubernetes/vane-lease.yaml")
+	for _, kind := range []string{"role.rbac.authorization.k8s.io/vane-leader-election", "rolebinding.rbac.authorization.k8s.io/vane-leader-election", "deployment.apps/vane"} {
+		if !strings.Contains(out, kind) {
+			t.Fatalf("kubectl apply --dry-run=server of vane-lease.yaml does not list %s:\n%s", kind, out)
+		}
+	}
+	lease, err := os.ReadFile("../../deploy/kubernetes/vane-lease.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"resources: [leases]", "verbs: [get, create, update]", "kind: lease", "fieldPath: metadata.namespace", "replicas: 2"} {
+		if !strings.Contains(string(lease), want) {
+			t.Errorf("vane-lease.yaml lacks %q", want)
+		}
+	}
 	must("apply", "-f", "../../deploy/kubernetes/endpointslices-rbac.yaml")
 	sa := "system:serviceaccount:vane:vane"
 	for _, c := range []struct {
@@ -88,8 +104,17 @@ current-context: test
 		}
 	}
 
-	// The ConfigMap's vane.yaml passes vane run --check.
-	f, err := os.Open("../../deploy/kubernetes/vane.yaml")
+	// Each ConfigMap's vane.yaml passes vane run --check.
+	for _, m := range []string{"vane.yaml", "vane-lease.yaml"} {
+		checkConfigMap(t, dir, "../../deploy/kubernetes/"+m)
+	}
+}
+
+// checkConfigMap runs vane run --check on the vane.yaml of the manifest
+// file's ConfigMap.
+func checkConfigMap(t *testing.T, dir, manifest string) {
+	t.Helper()
+	f, err := os.Open(manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,14 +136,14 @@ current-context: test
 		}
 	}
 	if conf == "" {
-		t.Fatal("deploy/kubernetes/vane.yaml has no ConfigMap with vane.yaml")
+		t.Fatalf("%s has no ConfigMap with vane.yaml", manifest)
 	}
-	cfgFile := filepath.Join(dir, "vane.yaml")
+	cfgFile := filepath.Join(dir, filepath.Base(manifest))
 	writeFile(t, cfgFile, conf, 0o644)
 	var stdout bytes.Buffer
 	root := newRootCmd(&stdout, io.Discard)
 	root.SetArgs([]string{"run", "-c", cfgFile, "--check"})
 	if err := root.Execute(); err != nil || !strings.Contains(stdout.String(), "OK") {
-		t.Fatalf("vane run --check on the ConfigMap's vane.yaml: %v\n%s", err, stdout.String())
+		t.Fatalf("vane run --check on %s's ConfigMap vane.yaml: %v\n%s", manifest, err, stdout.String())
 	}
 }

@@ -258,12 +258,13 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 	autoscalers := o.Autoscalers
 	switch {
 	case elector == nil && autoscalers == nil:
-		am, err := newAutoscalers(actx, deps)
-		if err != nil {
-			return nil, err
-		}
-		autoscalers = am
-		g.add("autoscalers", am.Run)
+		// Built once the rollout manager runs: a local actuator waits for
+		// it to publish the services.
+		has := &haAutoscalers{}
+		autoscalers = has
+		g.add("autoscalers", func(ctx context.Context) error {
+			return runAutoscalers(ctx, has, func(context.Context) (*autoscale.Manager, error) { return newAutoscalers(actx, deps) })
+		})
 	case elector != nil:
 		// Several replicas on etcd: only the leader runs the loops, and
 		// builds the autoscalers when its term starts; losing the lead ends

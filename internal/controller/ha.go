@@ -212,17 +212,40 @@ func (h haRollouts) Command(ctx context.Context, name string, c rollout.Command)
 
 // haAutoscalers are the autoscalers of the current leadership term: built
 // when this replica starts leading (so they load the state the previous
-// leader stored), absent on a follower.
+// leader stored), absent on a follower. With a single replica (el nil)
+// they are built once the rollout manager runs (a local actuator waits
+// for it to publish the services).
 type haAutoscalers struct {
 	el  elector
 	cur atomic.Pointer[autoscale.Manager]
 }
 
 func (h *haAutoscalers) get() (*autoscale.Manager, error) {
-	if m := h.cur.Load(); m != nil && h.el.IsLeader() {
+	m := h.cur.Load()
+	switch {
+	case h.el == nil && m == nil:
+		return nil, fmt.Errorf("%w: the autoscalers are starting", rollout.ErrNotRunning)
+	case h.el == nil:
+		return m, nil
+	case m != nil && h.el.IsLeader():
 		return m, nil
 	}
 	return nil, notLeader(h.el)
+}
+
+// runAutoscalers builds the autoscalers, publishes them to as, and runs
+// them until ctx ends.
+func runAutoscalers(ctx context.Context, as *haAutoscalers, build func(ctx context.Context) (*autoscale.Manager, error)) error {
+	am, err := build(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting to build
+		}
+		return err
+	}
+	as.cur.Store(am)
+	defer as.cur.Store(nil)
+	return am.Run(ctx)
 }
 
 // List returns the autoscalers' status (none on a follower).
@@ -264,17 +287,13 @@ func (h *haAutoscalers) Resume(name string) error {
 // lead is what the leader runs: the rollout loops and the autoscalers
 // (built now, from the stored state), until ctx ends or either stops.
 func lead(ctx context.Context, mgr *rollout.Manager, as *haAutoscalers, build func(ctx context.Context) (*autoscale.Manager, error)) error {
-	am, err := build(ctx)
-	if err != nil {
-		return err
-	}
-	as.cur.Store(am)
-	defer as.cur.Store(nil)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
-	for i, run := range []func(context.Context) error{mgr.Run, am.Run} {
+	// The manager runs while the autoscalers are built: a local actuator
+	// waits for it to publish the services.
+	for i, run := range []func(context.Context) error{mgr.Run, func(ctx context.Context) error { return runAutoscalers(ctx, as, build) }} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
