@@ -89,6 +89,12 @@ type Options struct {
 	// ForwardTLS verifies the leader's HTTPS certificate (default: the
 	// system's roots).
 	ForwardTLS *tls.Config
+	// Alerts, when set, serves GET /api/v1/alerts (501 otherwise).
+	Alerts AlertSource
+	// AlertsFrom names the alert source in the answers of GET
+	// /api/v1/alerts (AlertList.Source): AlertsEmbedded, or the URL of the
+	// Prometheus server (without its password).
+	AlertsFrom string
 	// Cluster, when set, serves GET /api/v1/replicas.
 	Cluster Cluster
 	// Mounts are handlers served under a path prefix ending in "/" (such as
@@ -224,6 +230,7 @@ func (s *Server) routes() {
 	h("GET /api/v1/replicas", "replicas", false, s.replicas)
 	s.autoscaleRoutes(h)
 	s.serviceRoutes(h)
+	s.alertRoutes(h)
 	for prefix, mh := range s.o.Mounts {
 		route := strings.Trim(prefix, "/")
 		s.mux.Handle(prefix, s.instrument(route, false, http.StripPrefix(strings.TrimSuffix(prefix, "/"), mh).ServeHTTP))

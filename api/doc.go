@@ -5,7 +5,9 @@
 // reads it), the SLO status under /api/v1/slos and each SLO's burn rates
 // and budget over time under /api/v1/slos/{service}/{slo}/history (range
 // queries through the SLO engine, bounded: 400 on a range over 7d or more
-// than 1000 points per series), handlers mounted
+// than 1000 points per series), the active alerts at /api/v1/alerts (from
+// an AlertSource: the embedded Prometheus, or a Prometheus server's own
+// alerts API; 501 without one, 502 when it fails), handlers mounted
 // under a prefix (Options.Mounts: vane run's /prometheus/ and /runbooks/)
 // and the web page at / (ui/index.html, embedded: graphs as inline SVG,
 // rollout history, action buttons that send the token). Errors are JSON, {"error": "...", "code": "..."}, with a fitting
@@ -20,8 +22,9 @@
 // the replicas (Options.Cluster).
 //
 // The package defines the interfaces it consumes (Rollouts, Services, SLOs,
-// SLOHistories, Autoscalers); the rollout.Manager implements Rollouts and
-// Services, slo.Evaluator SLOs and SLOHistories. It must not import xds,
+// SLOHistories, Autoscalers, AlertSource); the rollout.Manager implements
+// Rollouts and Services, slo.Evaluator SLOs and SLOHistories, and the
+// controller adapts prom's alerts to AlertSource. It must not import xds,
 // prom or cmd (it imports ha for the replicas' status type).
 //
 // Usage:

@@ -759,13 +759,18 @@ func (e *Embedded) Alerts() []Alert {
 			out = append(out, al)
 		}
 	}
+	sortAlerts(out)
+	return out
+}
+
+// sortAlerts orders alerts by name, then labels.
+func sortAlerts(out []Alert) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
 		}
 		return labels.FromMap(out[i].Labels).String() < labels.FromMap(out[j].Labels).String()
 	})
-	return out
 }
 
 // RuleGroups returns the names of the loaded rule groups with their last

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -229,6 +230,43 @@ func (q *HTTPQuerier) QueryRange(ctx context.Context, query string, start, end t
 		return warn, err
 	}, &out.Warnings)
 	return out, err
+}
+
+// alertsQuery names the alerts API in a QueryError.
+const alertsQuery = "GET /api/v1/alerts"
+
+// Alerts returns the server's active (pending and firing) alerts, from its
+// /api/v1/alerts endpoint (Prometheus's; the Thanos and Mimir rulers serve
+// it too), sorted by name and labels, with the retries of queries. The
+// endpoint gives no generatorURL.
+func (q *HTTPQuerier) Alerts(ctx context.Context) ([]Alert, error) {
+	var out []Alert
+	var warnings []string
+	err := q.do(ctx, alertsQuery, func(ctx context.Context) (v1.Warnings, error) {
+		res, err := q.api.Alerts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = make([]Alert, 0, len(res.Alerts))
+		for _, a := range res.Alerts {
+			v, err := strconv.ParseFloat(a.Value, 64)
+			if err != nil {
+				return nil, errDecode{fmt.Sprintf("alert %s: value %q is not a number", a.Labels, a.Value)}
+			}
+			al := Alert{Name: string(a.Labels[model.AlertNameLabel]), State: string(a.State), Labels: labelsOf(model.Metric(a.Labels)),
+				Value: v, ActiveAt: a.ActiveAt}
+			if len(a.Annotations) > 0 {
+				al.Annotations = labelsOf(model.Metric(a.Annotations))
+			}
+			out = append(out, al)
+		}
+		return nil, nil
+	}, &warnings)
+	if err != nil {
+		return nil, err
+	}
+	sortAlerts(out)
+	return out, nil
 }
 
 // errDecode marks a successful answer whose value cannot be converted.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/internal/promtest"
 )
@@ -85,6 +86,13 @@ alertmanager:
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "vector(1)") || !strings.Contains(string(body), "<svg") {
 		t.Fatalf("generatorURL answers %d:\n%s", resp.StatusCode, body)
+	}
+	// The API lists the embedded Prometheus's alert, with its generatorURL.
+	var l api.AlertList
+	if code := (apiCaller{t: t, base: "http://" + httpAddr}).call("GET", "/api/v1/alerts", "", nil, &l); code != 200 || l.Source != api.AlertsEmbedded ||
+		len(l.Alerts) != 1 || l.Alerts[0].Name != "VaneRunTestAlert" || l.Alerts[0].State != "firing" ||
+		l.Alerts[0].Annotations["summary"] != "always firing" || l.Alerts[0].Value == nil || *l.Alerts[0].Value != 1 || !strings.HasPrefix(l.Alerts[0].GeneratorURL, "http://"+httpAddr+"/prometheus/graph?g0.expr=vector%281%29") {
+		t.Errorf("GET /api/v1/alerts: HTTP %d %+v", code, l)
 	}
 	// promtool reads vane run's embedded Prometheus under /prometheus/.
 	promtool := promtest.Tool(t, "promtool")

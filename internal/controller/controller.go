@@ -146,13 +146,15 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 	// 2. Prometheus.
 	var querier analysis.Querier
 	var embedded *prom.Embedded
+	var alerts alertSource // what GET /api/v1/alerts reads
 	if cfg.Prometheus.URL != "" {
 		hc := prom.HTTPConfig{URL: cfg.Prometheus.URL, Timeout: time.Duration(cfg.Prometheus.Timeout), Client: PromHTTPClientConfig(cfg)}
-		q, err := prom.NewInstrumentedHTTP(hc, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(prom.NewMetrics(reg)))
+		pm := prom.NewMetrics(reg)
+		q, err := prom.NewHTTPQuerier(hc, prom.WithLogger(log.With("component", "prometheus")), prom.WithMetrics(pm))
 		if err != nil {
 			return nil, err
 		}
-		querier = q
+		querier, alerts = prom.Instrument(q, pm, "http"), alertSource{from: q.URL(), list: q.Alerts}
 	} else {
 		ec := prom.EmbeddedConfig{DataDir: cfg.Resolve(cfg.Prometheus.DataDir), Retention: time.Duration(cfg.Prometheus.Retention),
 			ScrapeInterval: time.Duration(cfg.Scrape.Interval), EvaluationInterval: o.EvaluationInterval, Registerer: reg,
@@ -192,6 +194,7 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 		}
 		c.closers = append(c.closers, e.Close)
 		embedded, querier = e, prom.Instrument(e, pm, "embedded")
+		alerts = alertSource{from: api.AlertsEmbedded, list: func(context.Context) ([]prom.Alert, error) { return e.Alerts(), nil }}
 		g.add("embedded prometheus", embedded.Run)
 	}
 	c.querier, c.embedded = querier, embedded
@@ -288,7 +291,7 @@ func New(ctx context.Context, o Options) (_ *Controller, err error) {
 			return nil, err
 		}
 	}
-	apiOpts := api.Options{Mounts: mounts, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
+	apiOpts := api.Options{Mounts: mounts, Alerts: alerts, AlertsFrom: alerts.from, Rollouts: rollouts, SLOs: slos, Autoscalers: autoscalers, TokenFile: cfg.Resolve(cfg.HTTP.TokenFile),
 		CertFile: cfg.Resolve(cfg.HTTP.CertFile), KeyFile: cfg.Resolve(cfg.HTTP.KeyFile),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Ready: mgr.Ready, Registerer: reg,
 		Logger: log.With("component", "api")}
