@@ -80,7 +80,10 @@ import (
 // with the other looks (binomial z ≥ 3) it is left out; otherwise — and in
 // the first w looks, when the window is all there is — it is capped: it
 // counts only as evidence that ρ exceeds B = 2.5, the most a burst on one
-// pod of several makes of its version's rate (logEFailCapped). The test
+// pod of several makes of its version's rate (logEFailCapped), where the
+// window has enough bad events for such a burst to be significant (z ≥
+// 2.5 of a B-fold excess; at a few bad events a window a burst cannot
+// fail the canary, and capping would only cost time). The test
 // fails only when both Λ_φ of all looks and that burst-free Λ_φ reach 1/α.
 // A regression shows in every window, a burst in one; a regression beyond
 // B still fails at the first looks, one below B on the evidence outside
@@ -167,6 +170,11 @@ const (
 	// beyond B (one pod of three at 4× its errors raises its version's
 	// rate about 2×).
 	seqBurstCap = 2.5
+	// seqCapZ: the cap applies only where a B-fold burst over the window
+	// would itself be evidence, its excess at least seqCapZ standard
+	// deviations of the window's binomial count; with fewer bad events a
+	// burst cannot fail the canary and capping would only cost time.
+	seqCapZ = 2.5
 )
 
 // look is one informative look's counts, kept for the dispersion estimate.
@@ -450,6 +458,12 @@ func (t *RatioTest) logEFailCapped() float64 {
 		}
 	}
 	if best.e <= 0 || best.ns <= 0 {
+		return t.logFail
+	}
+	// Where a B-fold burst over the window would not itself be evidence
+	// (its excess below seqCapZ standard deviations), bursts cannot fail
+	// the canary and the window is not capped.
+	if th := best.nc / (best.nc + best.ns); (seqBurstCap-1)*(best.e*th)/math.Sqrt(best.e*th*(1-th)) < seqCapZ {
 		return t.logFail
 	}
 	a := best.nc / best.ns
