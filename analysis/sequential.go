@@ -82,8 +82,8 @@ import (
 // counts only as evidence that ρ exceeds B = 2.5, the most a burst on one
 // pod of several makes of its version's rate (logEFailCapped), where the
 // window has enough bad events for such a burst to be significant (z ≥
-// 2.5 of a B-fold excess; at a few bad events a window a burst cannot
-// fail the canary, and capping would only cost time). The test
+// 2.5 of a B-fold excess; with few bad events in the window a burst
+// cannot fail the canary, and capping would only cost time). The test
 // fails only when both Λ_φ of all looks and that burst-free Λ_φ reach 1/α.
 // A regression shows in every window, a burst in one; a regression beyond
 // B still fails at the first looks, one below B on the evidence outside
