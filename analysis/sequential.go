@@ -73,13 +73,23 @@ import (
 //
 // Bursts. A dispersion estimated from half an hour of data cannot foresee
 // a burst that comes once an hour: the first burst on a canary pod is the
-// evidence. So the test also asks that the evidence survive without the
-// window of ⌊√K⌋ consecutive looks (after K informative looks) where the
-// canary's bad events most exceed its share of traffic: it fails only when
-// both Λ_φ of all looks and Λ_φ of all looks but that window reach 1/α. A
-// regression shows in every window; a burst in one. (The first informative
-// look has no such window and stands on its own.) The final test at a
-// known horizon (DecideFinal) asks the same.
+// evidence. So the test also asks that the evidence survive the window of
+// w = max(⌊√K⌋, 8) consecutive looks (after K informative looks; 8 looks
+// cover nine in ten one-minute bursts at 15 s looks) where the canary's bad
+// events most exceed its share of traffic. When that window is out of line
+// with the other looks (binomial z ≥ 3) it is left out; otherwise — and in
+// the first w looks, when the window is all there is — it is capped: it
+// counts only as evidence that ρ exceeds B = 2.5, the most a burst on one
+// pod of several makes of its version's rate (logEFailCapped), where the
+// window has enough bad events for such a burst to be significant (z ≥
+// 2.5 of a B-fold excess; with few bad events in the window a burst
+// cannot fail the canary, and capping would only cost time). The test
+// fails only when both Λ_φ of all looks and that burst-free Λ_φ reach 1/α.
+// A regression shows in every window, a burst in one; a regression beyond
+// B still fails at the first looks, one below B on the evidence outside
+// its worst window, which costs time (measured in `vane bench canary`).
+// The final test at a known horizon (DecideFinal) leaves out the window
+// when it is out of line.
 //
 // What remains guaranteed. For any φ ≥ 1, chosen however from the data,
 //
@@ -151,6 +161,20 @@ const (
 	// seqBurstZ is the z above which the worst window counts as out of
 	// line with the other looks, a burst to leave out.
 	seqBurstZ = 3
+	// seqBurstLooks is the shortest window of looks the burst guard
+	// considers: a burst on one pod lasts about a minute, four looks of
+	// 15 s, and often longer; eight looks cover nine bursts in ten.
+	seqBurstLooks = 8
+	// seqBurstCap is B, the ratio a burst can reach: a window that is not
+	// out of line with the rest still counts as evidence only for ratios
+	// beyond B (one pod of three at 4× its errors raises its version's
+	// rate about 2×).
+	seqBurstCap = 2.5
+	// seqCapZ: the cap applies only where a B-fold burst over the window
+	// would itself be evidence, its excess at least seqCapZ standard
+	// deviations of the window's binomial count; with fewer bad events a
+	// burst cannot fail the canary and capping would only cost time.
+	seqCapZ = 2.5
 )
 
 // look is one informative look's counts, kept for the dispersion estimate.
@@ -374,13 +398,19 @@ func (t *RatioTest) dispersion() float64 {
 }
 
 // logEFailWithoutBurst is log Λ_fail over all looks but the window of
-// ⌊√K⌋ consecutive informative looks where the canary's bad events most
-// exceed its share of traffic: the evidence that remains if that window
-// was a burst rather than a regression. The test fails only when this too
-// crosses 1/α (see the file comment).
+// max(⌊√K⌋, seqBurstLooks) consecutive informative looks where the canary's
+// bad events most exceed its share of traffic: the evidence that remains if
+// that window was a burst rather than a regression. When that window is not
+// out of line with the rest (or is all the looks so far), it is not left
+// out but capped: it counts only as evidence of a ratio beyond
+// seqBurstCap. The test fails only when this too crosses 1/α (see the file
+// comment).
 func (t *RatioTest) logEFailWithoutBurst() float64 {
 	best, ok := t.worstWindow()
-	if !ok || best.e <= 0 || best.ns <= 0 {
+	if !ok {
+		return t.logEFailCapped()
+	}
+	if best.e <= 0 || best.ns <= 0 {
 		return t.logFail
 	}
 	ll := t.scratch[:0]
@@ -392,14 +422,77 @@ func (t *RatioTest) logEFailWithoutBurst() float64 {
 	return logMixOf(ll, t.i1, t.failW, 1, t.phi)
 }
 
-// worstWindow returns the totals of the window of ⌊√K⌋ consecutive
-// informative looks where the canary's bad events most exceed its share of
-// traffic, when it is out of line with the other looks; ok is false when
-// it is not, or when that window would hold every look (at the first
-// informative look, whose evidence then stands on its own).
+// logEFailCapped is log Λ_fail with the evidence of the worst window (of
+// max(⌊√K⌋, seqBurstLooks) looks, or all of them) counted only beyond
+// the ratio B = seqBurstCap: the log-likelihood becomes
+//
+//	ℓ'(ρ) = ℓ_rest(ρ) + ℓ_w(1) + ℓ_w(ρ) − ℓ_w(min(ρ, B)),   ρ ≥ 1,
+//
+// so that ℓ'(ρ) − ℓ'(1) is the rest's evidence for ρ ≤ B, plus the
+// window's evidence of ρ against B beyond it. A burst that raises the
+// canary's rate at most B-fold for a window cannot fail the canary by
+// itself; a regression beyond B still fails at the first looks, and one
+// below B on the evidence of the other looks.
+func (t *RatioTest) logEFailCapped() float64 {
+	k := len(t.hist)
+	w := min(max(int(math.Sqrt(float64(k))), seqBurstLooks), k)
+	var best, cur look
+	bestEx := math.Inf(-1)
+	for i, l := range t.hist {
+		cur.x += l.x
+		cur.e += l.e
+		cur.nc += l.nc
+		cur.ns += l.ns
+		if i >= w {
+			o := t.hist[i-w]
+			cur.x -= o.x
+			cur.e -= o.e
+			cur.nc -= o.nc
+			cur.ns -= o.ns
+		}
+		if i < w-1 {
+			continue
+		}
+		if ex := cur.x - cur.e*cur.nc/(cur.nc+cur.ns); ex > bestEx {
+			best, bestEx = cur, ex
+		}
+	}
+	if best.e <= 0 || best.ns <= 0 {
+		return t.logFail
+	}
+	// Where a B-fold burst over the window would not itself be evidence
+	// (its excess below seqCapZ standard deviations), bursts cannot fail
+	// the canary and the window is not capped.
+	if th := best.nc / (best.nc + best.ns); (seqBurstCap-1)*(best.e*th)/math.Sqrt(best.e*th*(1-th)) < seqCapZ {
+		return t.logFail
+	}
+	a := best.nc / best.ns
+	lw := func(lr, r float64) float64 { return best.x*lr - best.e*math.Log1p(a*r) }
+	lb := math.Log(seqBurstCap)
+	l1, lB := lw(0, 1), lw(lb, seqBurstCap)
+	ll := t.scratch[:0]
+	for i, lr := range t.logRho {
+		v := t.ll[i]
+		if lr > 0 {
+			v += l1 - lw(lr, t.rho[i])
+			if lr > lb {
+				v += lw(lr, t.rho[i]) - lB
+			}
+		}
+		ll = append(ll, v)
+	}
+	t.scratch = ll
+	return math.Min(t.logFail, logMixOf(ll, t.i1, t.failW, 1, t.phi))
+}
+
+// worstWindow returns the totals of the window of max(⌊√K⌋,
+// seqBurstLooks) consecutive informative looks where the canary's bad
+// events most exceed its share of traffic, when it is out of line with the
+// other looks; ok is false when it is not, or when that window would hold
+// every look (then logEFailCapped caps it instead).
 func (t *RatioTest) worstWindow() (best look, ok bool) {
 	k := len(t.hist)
-	w := int(math.Sqrt(float64(k)))
+	w := max(int(math.Sqrt(float64(k))), seqBurstLooks)
 	if w >= k {
 		return look{}, false
 	}
