@@ -209,4 +209,3 @@ services:
 		return st.Routing.Weights.Canary == 50
 	})
 }
-
