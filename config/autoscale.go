@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/autoscale"
+	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/slo"
 )
 
@@ -300,7 +301,7 @@ func (c *Config) validateAutoscale(v *validator, i int, s Service) {
 	}
 	spec := a.spec(s.Name, c.Loaded)
 	if err := spec.Validate(); err != nil {
-		for _, e := range unjoin(err) {
+		for _, e := range yamlpos.Unjoin(err) {
 			msg := e.Error()
 			// Target errors were reported above with the HPA field names.
 			if strings.HasPrefix(msg, "metrics[") && strings.Contains(msg, "].target:") {

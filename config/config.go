@@ -388,20 +388,6 @@ func (v *validator) place(base, msg string) string {
 	return v.doc.Place(base, errors.New(msg))[0].Error()
 }
 
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unjoin(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
 func checkAddr(v *validator, path, addr string) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		v.at(path, "%q is not host:port: %v", addr, err)

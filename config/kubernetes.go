@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/vaneproj/vane/internal/yamlpos"
 )
 
 // Kubernetes takes a service's endpoints from the EndpointSlices of a
@@ -89,7 +91,7 @@ func kubernetesEndpoints(s Service, err error) error {
 		return err
 	}
 	var keep []error
-	for _, e := range unjoin(err) {
+	for _, e := range yamlpos.Unjoin(err) {
 		if !strings.HasPrefix(e.Error(), "stable.endpoints: at least one") {
 			keep = append(keep, e)
 		}

@@ -536,7 +536,7 @@ func (p Plan) Validate() error {
 			f = fmt.Sprintf("analysis.judges[%d]", i)
 		}
 		if err := j.Validate(); err != nil {
-			for _, e := range unjoin(err) {
+			for _, e := range yamlpos.Unjoin(err) {
 				var fe *analysis.FieldError
 				if errors.As(e, &fe) && len(p.Analysis.Judges) > 0 {
 					add("%s.%s: %w", f, fe.Field, fe.Err)
@@ -594,17 +594,6 @@ func (p Plan) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unjoin(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 func headerMatches(h map[string]string) []traffic.HeaderMatch {

@@ -139,7 +139,7 @@ func (d *Doc) Errorf(path, format string, a ...any) *Error {
 // to that field; any other message to base.
 func (d *Doc) Place(base string, err error) []error {
 	var out []error
-	for _, e := range unjoin(err) {
+	for _, e := range Unjoin(err) {
 		var pe *Error
 		if errors.As(e, &pe) && pe.File == "" {
 			p := join(base, pe.Field)
@@ -162,14 +162,16 @@ func (d *Doc) Place(base string, err error) []error {
 	return out
 }
 
-func unjoin(err error) []error {
+// Unjoin flattens err, possibly made by errors.Join (nested), into its
+// single errors; nil gives none.
+func Unjoin(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, unjoin(e)...)
+			out = append(out, Unjoin(e)...)
 		}
 		return out
 	}
@@ -447,7 +449,7 @@ func pairs(n *yaml.Node) [][2]*yaml.Node {
 // decodeWith decodes n into a new value of type t and places its error.
 func (d *Doc) decodeWith(n *yaml.Node, t reflect.Type, path string) []error {
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
-		return unjoin(d.decodeError(n, path, err))
+		return Unjoin(d.decodeError(n, path, err))
 	}
 	return nil
 }
