@@ -1,0 +1,42 @@
+package rollout
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/vaneproj/vane/analysis"
+)
+
+// TestPlanJSONDurations checks that a plan's durations, its judges' too,
+// are written in the API's JSON as Prometheus writes them, and read back.
+func TestPlanJSONDurations(t *testing.T) {
+	maxV := 0.1
+	p := Plan{
+		Steps: []PlanStep{WeightStep(5), AnalysisFor(90 * time.Second), PauseFor(1500 * time.Millisecond)},
+		Analysis: Analysis{Interval: model.Duration(time.Minute), Judges: []analysis.Spec{{Judge: &analysis.ThresholdSpec{
+			CommonSpec: analysis.CommonSpec{Name: "ratio", Interval: model.Duration(2 * time.Hour)}, Query: "up", Max: &maxV}}}},
+		ProgressDeadline: model.Duration(36 * time.Hour),
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"duration":"1m30s"`, `"duration":"1s500ms"`, `"interval":"1m"`,
+		`"judges":[{"kind":"threshold","name":"ratio","interval":"2h","query":"up","max":0.1}]`, `"progress_deadline":"1d12h"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s\nlacks %s", b, want)
+		}
+	}
+	var back Plan
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, p) {
+		t.Errorf("read back %+v\nwant %+v", back, p)
+	}
+}
