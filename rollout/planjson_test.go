@@ -40,3 +40,31 @@ func TestPlanJSONDurations(t *testing.T) {
 		t.Errorf("read back %+v\nwant %+v", back, p)
 	}
 }
+
+// TestStateReadsAStoredGoConclusiveTime checks that a state stored with
+// its conclusive time as Go wrote it resumes, and that the state's JSON
+// reads back what it wrote.
+func TestStateReadsAStoredGoConclusiveTime(t *testing.T) {
+	var st State
+	if err := json.Unmarshal([]byte(`{"name":"checkout","phase":"Progressing","conclusive":"1m2.0345678s","plan":{"progress_deadline":"10m0s"}}`), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Name != "checkout" || st.Phase != Progressing || time.Duration(st.Conclusive) != 62034*time.Millisecond ||
+		time.Duration(st.Plan.ProgressDeadline) != 10*time.Minute {
+		t.Fatalf("read %+v", st)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"conclusive":"1m2s34ms"`) {
+		t.Errorf("%s lacks the conclusive time as a Prometheus duration", b)
+	}
+	var back State
+	if err := json.Unmarshal(b, &back); err != nil || back.Conclusive != st.Conclusive || back.Name != st.Name {
+		t.Fatalf("read back %+v, %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"conclusive":"soon"}`), &back); err == nil {
+		t.Error("a conclusive time that is no duration was read")
+	}
+}
