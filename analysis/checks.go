@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/slo"
 )
 

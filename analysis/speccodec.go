@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/slo"
 )

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/slo"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/traffic"
 )
 

@@ -10,9 +10,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/prometheus/common/model"
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/internal/yamlpos"
 	"github.com/vaneproj/vane/slo"

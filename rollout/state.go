@@ -1,11 +1,13 @@
 package rollout
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/traffic"
 )
@@ -367,4 +369,33 @@ type Event struct {
 	Weight   int               `json:"weight"`
 	Reason   string            `json:"reason"`
 	Evidence []analysis.Result `json:"evidence,omitempty"`
+}
+
+// UnmarshalJSON reads a stored state. Its conclusive time is the one
+// duration that a state stored by an earlier Vane holds as Go wrote it
+// ("1m2.0345s"), which a Prometheus duration cannot be; it is read to the
+// millisecond, so that such a store resumes.
+func (s *State) UnmarshalJSON(b []byte) error {
+	type plain State
+	aux := struct {
+		*plain
+		Conclusive string `json:"conclusive,omitempty"`
+	}{plain: (*plain)(s)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	s.Conclusive = 0
+	if aux.Conclusive == "" {
+		return nil
+	}
+	d, err := model.ParseDuration(aux.Conclusive)
+	if err != nil {
+		g, gerr := time.ParseDuration(aux.Conclusive)
+		if gerr != nil || g < 0 {
+			return fmt.Errorf("conclusive: %w", err)
+		}
+		d = model.Duration(g.Truncate(time.Millisecond))
+	}
+	s.Conclusive = d
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/analysis"
 	"github.com/vaneproj/vane/traffic"
 )

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
 	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/traffic"
 )
