@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/common/model"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/config"

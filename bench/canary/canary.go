@@ -3,7 +3,6 @@ package canary
 import (
 	"context"
 	"fmt"
-	"github.com/prometheus/common/model"
 	"io"
 	"math"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/vaneproj/vane/analysis"
