@@ -435,28 +435,7 @@ func (t *RatioTest) logEFailWithoutBurst() float64 {
 // below B on the evidence of the other looks.
 func (t *RatioTest) logEFailCapped() float64 {
 	k := len(t.hist)
-	w := min(max(int(math.Sqrt(float64(k))), seqBurstLooks), k)
-	var best, cur look
-	bestEx := math.Inf(-1)
-	for i, l := range t.hist {
-		cur.x += l.x
-		cur.e += l.e
-		cur.nc += l.nc
-		cur.ns += l.ns
-		if i >= w {
-			o := t.hist[i-w]
-			cur.x -= o.x
-			cur.e -= o.e
-			cur.nc -= o.nc
-			cur.ns -= o.ns
-		}
-		if i < w-1 {
-			continue
-		}
-		if ex := cur.x - cur.e*cur.nc/(cur.nc+cur.ns); ex > bestEx {
-			best, bestEx = cur, ex
-		}
-	}
+	best := t.maxExcessWindow(min(max(int(math.Sqrt(float64(k))), seqBurstLooks), k))
 	if best.e <= 0 || best.ns <= 0 {
 		return t.logFail
 	}
@@ -485,19 +464,12 @@ func (t *RatioTest) logEFailCapped() float64 {
 	return math.Min(t.logFail, logMixOf(ll, t.i1, t.failW, 1, t.phi))
 }
 
-// worstWindow returns the totals of the window of max(⌊√K⌋,
-// seqBurstLooks) consecutive informative looks where the canary's bad
-// events most exceed its share of traffic, when it is out of line with the
-// other looks; ok is false when it is not, or when that window would hold
-// every look (then logEFailCapped caps it instead).
-func (t *RatioTest) worstWindow() (best look, ok bool) {
-	k := len(t.hist)
-	w := max(int(math.Sqrt(float64(k))), seqBurstLooks)
-	if w >= k {
-		return look{}, false
-	}
+// maxExcessWindow returns the totals of the w consecutive looks (w at
+// most the number of looks) where the canary's bad events most exceed its
+// share of traffic.
+func (t *RatioTest) maxExcessWindow(w int) look {
+	var best, cur look
 	bestEx := math.Inf(-1)
-	var cur look
 	for i, l := range t.hist {
 		cur.x += l.x
 		cur.e += l.e
@@ -517,6 +489,21 @@ func (t *RatioTest) worstWindow() (best look, ok bool) {
 			best, bestEx = cur, ex
 		}
 	}
+	return best
+}
+
+// worstWindow returns the totals of the window of max(⌊√K⌋,
+// seqBurstLooks) consecutive informative looks where the canary's bad
+// events most exceed its share of traffic, when it is out of line with the
+// other looks; ok is false when it is not, or when that window would hold
+// every look (then logEFailCapped caps it instead).
+func (t *RatioTest) worstWindow() (best look, ok bool) {
+	k := len(t.hist)
+	w := max(int(math.Sqrt(float64(k))), seqBurstLooks)
+	if w >= k {
+		return look{}, false
+	}
+	best = t.maxExcessWindow(w)
 	// Only a window out of line with the rest is a burst: its canary share
 	// against the one the other looks' ratio ρ_r predicts, binomial z above
 	// seqBurstZ (a regression raises every window alike, and then nothing

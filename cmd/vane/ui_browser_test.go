@@ -230,21 +230,7 @@ services:
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#weight-chart polyline.series`))); err != nil {
 		t.Fatal(err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("VANE_TEST_ARTIFACTS")
-	if out == "" {
-		out = filepath.Join("..", "..", "bin", "test-artifacts")
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "ui.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", filepath.Join(out, "ui.png"))
+	saveScreenshot(t, ctx, "ui.png")
 
 	// The overview draws the SLO's burn rate per window and its budget
 	// over the last hours (from before the page opened), from the SLI's
@@ -274,12 +260,7 @@ services:
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#replicas-search polyline.series`))); err != nil {
 		t.Fatalf("autoscaler graph: %v", err)
 	}
-	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "ui-overview.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	saveScreenshot(t, ctx, "ui-overview.png")
 
 	// A fast burn: every version fails every call (whichever the judges
 	// promote, the service burns). The page tier's alert fires and the page
@@ -314,4 +295,26 @@ func stopVane(t *testing.T, p *vaneProc) {
 	t.Helper()
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	_ = p.cmd.Wait()
+}
+
+// saveScreenshot saves a full-page screenshot of the page in ctx as name
+// in the test artifacts directory ($VANE_TEST_ARTIFACTS, default
+// bin/test-artifacts).
+func saveScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := os.Getenv("VANE_TEST_ARTIFACTS")
+	if out == "" {
+		out = filepath.Join("..", "..", "bin", "test-artifacts")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, name), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", filepath.Join(out, name))
 }

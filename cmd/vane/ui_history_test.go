@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,21 +179,7 @@ store:
 	}
 	assertChartHistory(t, bctx, "burn-checkout-availability", opened.Add(-time.Hour), "last 6h")
 	assertChartHistory(t, bctx, "budget-checkout-availability", opened.Add(-time.Hour), "last 6h")
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("VANE_TEST_ARTIFACTS")
-	if out == "" {
-		out = filepath.Join("..", "..", "bin", "test-artifacts")
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "ui-slo-history.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", filepath.Join(out, "ui-slo-history.png"))
+	saveScreenshot(t, bctx, "ui-slo-history.png")
 }
 
 // assertChartHistory checks that every series of the chart id starts
