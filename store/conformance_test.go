@@ -10,8 +10,10 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/etcdtest"
+	"github.com/vaneproj/vane/internal/kubetest"
 )
 
 // backend is what both stores offer.
@@ -27,6 +29,11 @@ type backend interface {
 // backends opens each store kind with the given history limit.
 func backends(t *testing.T) map[string]func(limit int) backend {
 	srv := etcdtest.Start(t)
+	cluster := kubetest.Start(t)
+	client, err := kubernetes.NewForConfig(cluster.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n int
 	return map[string]func(int) backend{
 		"bbolt": func(limit int) backend {
@@ -45,6 +52,14 @@ func backends(t *testing.T) map[string]func(limit int) backend {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
+			return db
+		},
+		"kubernetes": func(limit int) backend {
+			n++
+			db, err := OpenKube(context.Background(), client, KubeOptions{Namespace: "default", Name: fmt.Sprintf("t%d", n), HistoryLimit: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
 			return db
 		},
 	}

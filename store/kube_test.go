@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vaneproj/vane/internal/kubetest"
+)
+
+// fixedTerm is a TermFence frozen at one term.
+type fixedTerm struct {
+	term int64
+	ok   bool
+}
+
+func (f fixedTerm) Term() (int64, bool) { return f.term, f.ok }
+
+// TestKubeFencedWrites checks the Kubernetes store's fencing against a real
+// kube-apiserver: a write without a term is refused; the leader's write
+// under its term applies; once a successor started its term in the state
+// ConfigMap, the deposed leader's writes are refused with ErrFenced and
+// change neither the state nor the history.
+func TestKubeFencedWrites(t *testing.T) {
+	cluster := kubetest.Start(t)
+	client, err := kubernetes.NewForConfig(cluster.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := OpenKube(ctx, client, KubeOptions{Namespace: "default", Name: "fence"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Fenced(fixedTerm{}).Save("rollout", "x", doc{Step: 1}); !errors.Is(err, ErrFenced) {
+		t.Fatalf("a write without a term = %v, want ErrFenced", err)
+	}
+	term, err := db.BeginTerm(ctx, "replica-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leading := db.Fenced(fixedTerm{term, true})
+	if err := leading.Save("rollout", "x", doc{Step: 1}, doc{Note: "a"}); err != nil {
+		t.Fatalf("the leader's write: %v", err)
+	}
+	next, err := db.BeginTerm(ctx, "replica-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != term+1 {
+		t.Fatalf("successor's term %d after %d", next, term)
+	}
+	err = leading.Save("rollout", "x", doc{Step: 2}, doc{Note: "b"})
+	if !errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "replica-b") {
+		t.Fatalf("the deposed leader's write = %v, want ErrFenced naming replica-b", err)
+	}
+	var got doc
+	if err := db.Get("rollout", "x", &got); err != nil || got.Step != 1 {
+		t.Fatalf("state = %+v, %v; want the leader's step 1 only", got, err)
+	}
+	if got := steps(t, db, "rollout", "x", 0); got != "[0a]" {
+		t.Fatalf("history = %v", got)
+	}
+	if err := db.Fenced(fixedTerm{next, true}).Save("rollout", "x", doc{Step: 3}, doc{Note: "c"}); err != nil {
+		t.Fatalf("the successor's write: %v", err)
+	}
+	if got := steps(t, db, "rollout", "x", 0); got != "[0a 0c]" {
+		t.Fatalf("history = %v", got)
+	}
+	if cur, holder, err := db.Term(ctx); err != nil || cur != next || holder != "replica-b" {
+		t.Fatalf("Term = %d %q %v", cur, holder, err)
+	}
+}
+
+// TestKubeHistoryBoundedByBytes checks that an object's history ConfigMap
+// keeps its newest events within the byte bound, and that events written
+// with the state but not yet copied to the history are still listed.
+func TestKubeHistoryBoundedByBytes(t *testing.T) {
+	cluster := kubetest.Start(t)
+	client, err := kubernetes.NewForConfig(cluster.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := OpenKube(ctx, client, KubeOptions{Namespace: "default", Name: "bytes", HistoryBytes: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := strings.Repeat("x", 100)
+	for i := range 40 {
+		if err := db.Save("rollout", "x", doc{Step: i}, doc{Step: i, Note: pad}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := db.History("rollout", "x", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) < 5 || len(h) > 2000/100 {
+		t.Fatalf("history keeps %d events of ~130 bytes under a 2000-byte bound", len(h))
+	}
+	if got := steps(t, db, "rollout", "x", 1); got != "[39"+pad+"]" {
+		t.Fatalf("newest event = %v", got)
+	}
+	// The history ConfigMap loses its copy (an interrupted Save): the
+	// latest events are still read from the state ConfigMap.
+	if err := client.CoreV1().ConfigMaps("default").Delete(ctx, db.historyName("rollout", "x"), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := steps(t, db, "rollout", "x", 0); got != "[39"+pad+"]" {
+		t.Fatalf("history without its ConfigMap = %v", got)
+	}
+}
