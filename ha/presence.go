@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/vaneproj/vane/traffic"
 )
@@ -97,14 +95,18 @@ type Leadership interface {
 
 // PresenceOptions configures a Presence.
 type PresenceOptions struct {
-	// Prefix is the store's key prefix. Required.
+	// Transport carries the records between the replicas. Default: etcd,
+	// under Prefix, with the client NewPresence is given.
+	Transport Transport
+	// Prefix is the etcd store's key prefix. Required without Transport.
 	Prefix string
 	// ID is this replica's election ID (Elector's Options.ID). Required.
 	ID string
 	// API is the base URL of this replica's HTTP API, e.g.
 	// "http://10.0.0.5:8080". Required.
 	API string
-	// TTL is the lease's TTL (whole seconds, at least 1s).
+	// TTL is how long a replica's record outlives its last renewal (with
+	// etcd, the lease's TTL: whole seconds, at least 1s).
 	TTL time.Duration
 	// Config is, per configured service, ConfigFingerprint of its
 	// configuration.
@@ -129,10 +131,9 @@ type PresenceOptions struct {
 // is (LeaderURL), and reports configurations that differ between replicas.
 // It is safe for concurrent use.
 type Presence struct {
-	cli *clientv3.Client
+	tr  Transport
 	o   PresenceOptions
 	log *slog.Logger
-	pfx string
 
 	mu      sync.Mutex
 	peers   map[string]Replica // by ID, this replica's own record included
@@ -144,13 +145,20 @@ type Presence struct {
 	halt  chan struct{} // closed by crash (tests)
 }
 
-// NewPresence checks the options; Run publishes and follows.
+// NewPresence checks the options; Run publishes and follows. cli is the
+// etcd client of the default transport (nil with o.Transport).
 func NewPresence(cli *clientv3.Client, o PresenceOptions) (*Presence, error) {
-	if o.Prefix == "" || o.ID == "" || o.API == "" || o.Local == nil || o.Elector == nil {
-		return nil, errors.New("ha: PresenceOptions.Prefix, ID, API, Local and Elector are required")
+	if o.ID == "" || o.API == "" || o.Local == nil || o.Elector == nil {
+		return nil, errors.New("ha: PresenceOptions.ID, API, Local and Elector are required")
 	}
 	if o.TTL < time.Second {
 		return nil, fmt.Errorf("ha: TTL %s is under a second", o.TTL)
+	}
+	if o.Transport == nil {
+		if cli == nil || o.Prefix == "" {
+			return nil, errors.New("ha: the etcd presence needs a client and PresenceOptions.Prefix")
+		}
+		o.Transport = &etcdTransport{cli: cli, pfx: o.Prefix + "/replicas/", id: o.ID, ttl: o.TTL, log: o.Logger}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -162,7 +170,10 @@ func NewPresence(cli *clientv3.Client, o PresenceOptions) (*Presence, error) {
 			o.Metrics = NewMetrics(nil)
 		}
 	}
-	return &Presence{cli: cli, o: o, log: o.Logger, pfx: o.Prefix + "/replicas/",
+	if e, ok := o.Transport.(*etcdTransport); ok && e.log == nil {
+		e.log = o.Logger
+	}
+	return &Presence{tr: o.Transport, o: o, log: o.Logger,
 		peers: map[string]Replica{}, serving: map[string]string{}, update: make(chan struct{}),
 		dirty: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
@@ -192,8 +203,6 @@ func hash(v any) string {
 // ID is this replica's election ID.
 func (p *Presence) ID() string { return p.o.ID }
 
-func (p *Presence) key(id string) string { return p.pfx + url.PathEscape(id) }
-
 func (p *Presence) markDirty() {
 	select {
 	case p.dirty <- struct{}{}:
@@ -202,94 +211,55 @@ func (p *Presence) markDirty() {
 }
 
 // Run publishes this replica's record and follows the others' until ctx
-// ends; then it deletes the record (its lease is revoked). A lost lease
-// (etcd away longer than the TTL) is replaced and the record published
-// again.
+// ends; then it withdraws the record. Changes of the record are merged
+// over 20ms (every proxy ACKing one push) into one write.
 func (p *Presence) Run(ctx context.Context) error {
 	wctx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
-	go func() { defer close(watched); p.watch(wctx) }()
+	go func() { defer close(watched); p.tr.Watch(wctx, p.setRecords) }()
 	defer func() { stopWatch(); <-watched }()
-	for ctx.Err() == nil {
-		s, err := concurrency.NewSession(p.cli, concurrency.WithTTL(int(p.o.TTL/time.Second)), concurrency.WithContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			p.log.Warn("Could not start the presence lease; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		p.publishLoop(ctx, s)
-		select {
-		case <-p.halt:
-			s.Orphan() // no revoke: the record stays until the TTL, as after a crash
-			return nil
-		default:
-		}
-		if ctx.Err() != nil {
-			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_, _ = p.cli.Revoke(rctx, s.Lease())
-			cancel()
-			s.Orphan()
-			return nil
-		}
-		p.log.Warn("Presence lease lost; publishing again under a new one")
-	}
-	return nil
-}
-
-// publishLoop writes the record whenever it changes, until ctx ends or the
-// session does.
-func (p *Presence) publishLoop(ctx context.Context, s *concurrency.Session) {
-	var last []byte
+	changed := make(chan struct{}, 1)
+	pctx, stopPublishing := context.WithCancel(ctx)
+	published := make(chan struct{})
+	go func() { defer close(published); p.tr.Publish(pctx, p.encoded, changed, p.halt) }()
+	defer func() { stopPublishing(); <-published }()
 	p.markDirty()
 	local := p.o.Local.Changes()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-s.Done():
-			return
+			return nil
 		case <-p.halt:
-			return
+			<-published // it returns without withdrawing the record
+			return nil
 		case <-local:
 		case <-p.dirty:
 		}
-		// Merge a burst (every proxy ACKing one push) into one write.
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(20 * time.Millisecond):
 		}
-		b, err := json.Marshal(p.record())
-		if err != nil {
-			p.log.Error("Could not encode this replica's record", "err", err)
-			continue
+		select {
+		case changed <- struct{}{}:
+		default:
 		}
-		if string(b) == string(last) {
-			continue
-		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = p.cli.Put(wctx, p.key(p.o.ID), string(b), clientv3.WithLease(s.Lease()))
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				p.log.Warn("Could not publish this replica's record; retrying", "err", err)
-				time.AfterFunc(500*time.Millisecond, p.markDirty)
-			}
-			continue
-		}
-		last = b
 	}
 }
 
-// crash stops publishing and keeping the lease alive without revoking it,
+// crash stops publishing and renewing the record without withdrawing it,
 // as a killed process would. For tests.
 func (p *Presence) crash() { close(p.halt) }
+
+// encoded is this replica's record now, encoded (nil if it cannot be).
+func (p *Presence) encoded() []byte {
+	b, err := json.Marshal(p.record())
+	if err != nil {
+		p.log.Error("Could not encode this replica's record", "err", err)
+		return nil
+	}
+	return b
+}
 
 // record builds this replica's record now.
 func (p *Presence) record() Replica {
@@ -305,57 +275,15 @@ func (p *Presence) record() Replica {
 	return r
 }
 
-// watch follows every replica's record.
-func (p *Presence) watch(ctx context.Context) {
-	for ctx.Err() == nil {
-		resp, err := p.cli.Get(ctx, p.pfx, clientv3.WithPrefix())
-		if err != nil {
-			if ctx.Err() == nil {
-				p.log.Warn("Could not read the replicas' records; retrying", "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
-			}
-			continue
-		}
-		peers := map[string]Replica{}
-		for _, kv := range resp.Kvs {
-			if r, ok := p.decode(kv.Value); ok {
-				peers[r.ID] = r
-			}
-		}
-		p.setPeers(peers)
-		wch := p.cli.Watch(clientv3.WithRequireLeader(ctx), p.pfx, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
-		for wr := range wch {
-			if wr.Err() != nil {
-				break
-			}
-			p.mu.Lock()
-			next := maps.Clone(p.peers)
-			p.mu.Unlock()
-			for _, ev := range wr.Events {
-				id, err := url.PathUnescape(strings.TrimPrefix(string(ev.Kv.Key), p.pfx))
-				if err != nil {
-					continue
-				}
-				if ev.Type == clientv3.EventTypeDelete {
-					delete(next, id)
-					continue
-				}
-				if r, ok := p.decode(ev.Kv.Value); ok {
-					next[r.ID] = r
-				}
-			}
-			p.setPeers(next)
-		}
-		if ctx.Err() == nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
+// setRecords installs the live replicas' records the transport delivers.
+func (p *Presence) setRecords(recs [][]byte) {
+	peers := make(map[string]Replica, len(recs))
+	for _, b := range recs {
+		if r, ok := p.decode(b); ok {
+			peers[r.ID] = r
 		}
 	}
+	p.setPeers(peers)
 }
 
 func (p *Presence) decode(b []byte) (Replica, bool) {
