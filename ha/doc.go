@@ -13,15 +13,19 @@
 // ErrLeadershipLost: the process exits and its supervisor starts it again
 // as a follower, as kube-controller-manager does.
 //
-// A Presence publishes each replica's record under <prefix>/replicas/,
-// attached to a lease of its own: its API URL, a fingerprint of each
+// A Presence publishes each replica's record over a Transport (by default
+// etcd keys under <prefix>/replicas/, attached to a lease of the replica's
+// own; package kube's Board keeps them in ConfigMaps for replicas without
+// etcd): its API URL, a fingerprint of each
 // service's configuration, and what its xDS proxies did with the routing
 // it serves. With them the leader counts a change applied only when the
 // proxies of every live replica took it up (Presence.Router), a follower
 // finds the leader's API to forward commands to (Presence.LeaderURL), and
 // configurations that differ between replicas are reported. A dead
-// replica's record, and its proxies, drop out when its lease expires.
+// replica's record, and its proxies, drop out when its lease (or the
+// Board's TTL) expires.
 //
 // It imports the etcd client and the traffic model; it must not import
-// the rollout, autoscale, xds or api packages.
+// the rollout, autoscale, xds, api or kube packages (its tests use kube's
+// Board as a Transport).
 package ha

@@ -10,8 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/etcdtest"
+	"github.com/vaneproj/vane/internal/kubetest"
+	"github.com/vaneproj/vane/kube"
 	"github.com/vaneproj/vane/traffic"
 )
 
@@ -67,12 +70,12 @@ type member struct {
 	stop    context.CancelFunc
 }
 
-func startMember(t *testing.T, srv *etcdtest.Server, id string, ttl time.Duration, conf map[string]string) *member {
+func startMember(t *testing.T, srv *etcdtest.Server, transport func(id string) Transport, id string, ttl time.Duration, conf map[string]string) *member {
 	t.Helper()
 	r := start(t, srv, id, ttl)
 	local := newProxies()
 	pr, err := NewPresence(newClient(t, srv), PresenceOptions{Prefix: "/vane", ID: id, API: "http://" + id + ":8080", TTL: ttl,
-		Config: conf, Local: local, Elector: r.el})
+		Config: conf, Local: local, Elector: r.el, Transport: transport(id)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +112,37 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 // TestLeaderCountsEveryReplicasProxies: the leader's apply returns once
 // the follower serves the same routing and its proxies ACKed it, with the
 // follower's nodes in Applied; a NACK there fails it; a silent proxy holds
-// it until the follower dies and its record drops out with its lease.
+// it until the follower dies and its record drops out with its lease. The
+// records travel over etcd, then over ConfigMaps of a real kube-apiserver
+// (kube.Board).
 func TestLeaderCountsEveryReplicasProxies(t *testing.T) {
-	srv := etcdtest.Start(t)
+	const ttl = 2 * time.Second
+	t.Run("etcd", func(t *testing.T) {
+		testLeaderCountsEveryReplicasProxies(t, etcdtest.Start(t), func(string) Transport { return nil })
+	})
+	t.Run("kubernetes", func(t *testing.T) {
+		srv := etcdtest.Start(t)
+		cluster := kubetest.Start(t)
+		client, err := kubernetes.NewForConfig(cluster.REST())
+		if err != nil {
+			t.Fatal(err)
+		}
+		testLeaderCountsEveryReplicasProxies(t, srv, func(id string) Transport {
+			b, err := kube.NewBoard(client, kube.BoardOptions{Namespace: "default", Name: "vane", ID: id, TTL: ttl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		})
+	})
+}
+
+func testLeaderCountsEveryReplicasProxies(t *testing.T, srv *etcdtest.Server, transport func(id string) Transport) {
 	const ttl = 2 * time.Second
 	conf := map[string]string{"checkout": "c1"}
-	a := startMember(t, srv, "a", ttl, conf)
+	a := startMember(t, srv, transport, "a", ttl, conf)
 	wait(t, a.leading, 10*time.Second, "a leads")
-	b := startMember(t, srv, "b", ttl, map[string]string{"checkout": "c2"})
+	b := startMember(t, srv, transport, "b", ttl, map[string]string{"checkout": "c2"})
 	waitFor(t, "a sees b", 10*time.Second, func() bool { st, _ := a.pr.Status(context.Background()); return len(st.Replicas) == 2 })
 
 	// The configuration difference is reported on both sides.

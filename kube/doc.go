@@ -20,6 +20,12 @@
 // within RenewDeadline, which is shorter than the LeaseDuration followers
 // wait, so a deposed leader stops acting before another starts.
 //
+// A Board carries the replicas' presence records (package ha's Transport)
+// in ConfigMaps, one per replica, renewed every TTL/3 and followed with an
+// informer, for replicas that share their state through the Kubernetes API
+// (store.kind kubernetes) instead of etcd. StorePermissions lists the RBAC
+// verbs that mode needs, and CheckPermissions names any that is missing.
+//
 // kube must not import rollout, xds, store or cmd: it knows traffic.Router
 // only.
 package kube

@@ -104,8 +104,15 @@ var ErrForbidden = errors.New("permission missing")
 // CheckAccess asks the API server whether the client may do everything
 // in Permissions in the namespace; the error names each missing permission.
 func CheckAccess(ctx context.Context, client kubernetes.Interface, namespace string) error {
+	return CheckPermissions(ctx, client, namespace, Permissions)
+}
+
+// CheckPermissions asks the API server (SelfSubjectAccessReview) whether
+// the client may do each of perms in the namespace; the error names each
+// missing permission and wraps ErrForbidden.
+func CheckPermissions(ctx context.Context, client kubernetes.Interface, namespace string, perms []Permission) error {
 	var errs []error
-	for _, p := range Permissions {
+	for _, p := range perms {
 		r, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 				Namespace: namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource}}}, metav1.CreateOptions{})
