@@ -197,8 +197,10 @@ type Store struct {
 	Path string `yaml:"path"`
 	// HistoryLimit is how many events are kept per rollout (default 1000).
 	HistoryLimit int `yaml:"history_limit"`
-	// Kind is "bbolt" (the default: one file, one replica) or "etcd"
-	// (several replicas with leader election).
+	// Kind is "bbolt" (the default: one file, one replica), "etcd"
+	// (several replicas with leader election) or "kubernetes" (several
+	// replicas sharing ConfigMaps through the Kubernetes API, elected with
+	// a Lease: for clusters without an etcd of their own).
 	Kind string `yaml:"kind"`
 	// Endpoints are the etcd client URLs (kind etcd; required there).
 	Endpoints []string `yaml:"endpoints"`
@@ -211,12 +213,24 @@ type Store struct {
 	// LeaseTTL is the leader's session TTL: a dead leader is replaced
 	// after at most this long (default 10s, at least 2s).
 	LeaseTTL model.Duration `yaml:"lease_ttl"`
+	// Namespace of the ConfigMaps (kind kubernetes; default: the Pod's
+	// namespace, from the POD_NAMESPACE variable or the service account,
+	// else the kubeconfig's context, else "default").
+	Namespace string `yaml:"namespace"`
+	// Name is the ConfigMaps' base name (kind kubernetes; default "vane"):
+	// <name>-state, <name>-history-<hash>, <name>-replica-<hash>.
+	Name string `yaml:"name"`
+	// Kubeconfig is a kubeconfig file, relative to this file (kind
+	// kubernetes; default: the in-cluster service account, else
+	// $KUBECONFIG or ~/.kube/config).
+	Kubeconfig string `yaml:"kubeconfig"`
 }
 
 // Store kinds.
 const (
-	StoreBbolt = "bbolt"
-	StoreEtcd  = "etcd"
+	StoreBbolt      = "bbolt"
+	StoreEtcd       = "etcd"
+	StoreKubernetes = "kubernetes"
 )
 
 // Alertmanager configures alert delivery.
@@ -348,6 +362,9 @@ func (c *Config) defaults() {
 		if c.Store.LeaseTTL == 0 {
 			c.Store.LeaseTTL = model.Duration(10 * time.Second)
 		}
+	}
+	if c.Store.Kind == StoreKubernetes && c.Store.Name == "" {
+		c.Store.Name = "vane"
 	}
 	if c.Scrape.Interval == 0 {
 		c.Scrape.Interval = model.Duration(DefaultScrapeInterval)

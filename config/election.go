@@ -10,14 +10,16 @@ import (
 )
 
 // Election chooses how the replicas of a controller on a shared store
-// (store.kind etcd) elect the one that runs the rollout and autoscale
-// loops. Every replica serves xDS and the API either way.
+// (store.kind etcd or kubernetes) elect the one that runs the rollout and
+// autoscale loops. Every replica serves xDS and the API either way.
 type Election struct {
 	// Kind is etcd (the default with store.kind etcd: etcd's concurrency
 	// election, beside the state) or lease (a Kubernetes Lease, through
-	// client-go's leaderelection). Both need store.kind etcd: a new leader
-	// must resume the rollouts where the old one left them, so the state
-	// is shared, and the leader's writes stay fenced in etcd.
+	// client-go's leaderelection; the default, and the only choice, with
+	// store.kind kubernetes). Both need a shared store: a new leader must
+	// resume the rollouts where the old one left them, and the leader's
+	// writes are fenced in that store (etcd: a term key; kubernetes: a
+	// term in the state ConfigMap).
 	Kind string `yaml:"kind"`
 	// Lease configures kind lease.
 	Lease *Lease `yaml:"lease"`
@@ -31,9 +33,10 @@ const (
 
 // Lease is a coordination.k8s.io/v1 Lease that the replicas compete for.
 type Lease struct {
-	// Namespace of the Lease (default: the Pod's namespace, from the
-	// POD_NAMESPACE variable or the service account, else the
-	// kubeconfig's context, else "default").
+	// Namespace of the Lease (default: store.namespace with store.kind
+	// kubernetes, else the Pod's namespace, from the POD_NAMESPACE
+	// variable or the service account, else the kubeconfig's context,
+	// else "default").
 	Namespace string `yaml:"namespace"`
 	// Name of the Lease (default "vane").
 	Name string `yaml:"name"`
@@ -46,16 +49,20 @@ type Lease struct {
 	// between tries (default duration/8).
 	RenewDeadline model.Duration `yaml:"renew_deadline"`
 	RetryPeriod   model.Duration `yaml:"retry_period"`
-	// Kubeconfig is a kubeconfig file, relative to this file (default: the
-	// in-cluster service account, else $KUBECONFIG or ~/.kube/config).
+	// Kubeconfig is a kubeconfig file, relative to this file (default:
+	// store.kubeconfig with store.kind kubernetes, else the in-cluster
+	// service account, else $KUBECONFIG or ~/.kube/config).
 	Kubeconfig string `yaml:"kubeconfig"`
 }
 
 // electionDefaults fills the election section's defaults.
 func (c *Config) electionDefaults() {
 	e := &c.Election
-	if e.Kind == "" && c.Store.Kind == StoreEtcd {
+	switch {
+	case e.Kind == "" && c.Store.Kind == StoreEtcd:
 		e.Kind = ElectionEtcd
+	case e.Kind == "" && c.Store.Kind == StoreKubernetes:
+		e.Kind = ElectionLease
 	}
 	if e.Kind != ElectionLease {
 		return
@@ -64,6 +71,15 @@ func (c *Config) electionDefaults() {
 		e.Lease = &Lease{}
 	}
 	l := e.Lease
+	if c.Store.Kind == StoreKubernetes {
+		// The Lease lives beside the state unless told otherwise.
+		if l.Namespace == "" {
+			l.Namespace = c.Store.Namespace
+		}
+		if l.Kubeconfig == "" {
+			l.Kubeconfig = c.Store.Kubeconfig
+		}
+	}
 	if l.Name == "" {
 		l.Name = "vane"
 	}
@@ -96,9 +112,16 @@ func (c *Config) validateElection(v *validator) {
 		v.at("election.kind", "%q is not an election kind (want %s or %s)", e.Kind, ElectionEtcd, ElectionLease)
 		return
 	}
-	if c.Store.Kind != StoreEtcd {
-		v.at("election.kind", "%s needs store.kind: etcd: a new leader resumes the rollouts from the state the old one stored, "+
-			"and with %s every replica keeps its own file", e.Kind, c.Store.Kind)
+	switch {
+	case e.Kind == ElectionEtcd && c.Store.Kind == StoreKubernetes:
+		v.at("election.kind", "etcd needs store.kind: etcd, and store.kind is kubernetes: with the state in ConfigMaps, "+
+			"elect with election.kind: lease (the default there)")
+	case e.Kind == ElectionEtcd && c.Store.Kind != StoreEtcd:
+		v.at("election.kind", "etcd needs store.kind: etcd: a new leader resumes the rollouts from the state the old one stored, "+
+			"and with store.kind %s every replica keeps its own file", c.Store.Kind)
+	case e.Kind == ElectionLease && c.Store.Kind != StoreEtcd && c.Store.Kind != StoreKubernetes:
+		v.at("election.kind", "lease needs store.kind: etcd or kubernetes: a new leader resumes the rollouts from the state the old one stored, "+
+			"and with store.kind %s every replica keeps its own file", c.Store.Kind)
 	}
 	if e.Kind != ElectionLease {
 		if e.Lease != nil {

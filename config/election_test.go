@@ -45,6 +45,8 @@ func TestElectionSection(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"election:\n  kind: lease\n", "vane.yaml:3:3: election.kind: lease needs store.kind: etcd"},
 		{"election:\n  kind: etcd\n", "vane.yaml:3:3: election.kind: etcd needs store.kind: etcd"},
+		{"election:\n  kind: lease\n", "store.kind bbolt"},
+		{"store: {kind: kubernetes}\nelection:\n  kind: etcd\n", "vane.yaml:4:3: election.kind: etcd needs store.kind: etcd, and store.kind is kubernetes"},
 		{etcd + "election:\n  kind: raft\n", `vane.yaml:6:3: election.kind: "raft" is not an election kind`},
 		{etcd + "election:\n  lease: {name: x}\n", "vane.yaml:6:3: election.lease: set, but election.kind is etcd"},
 		{etcd + "election:\n  kind: lease\n  lease:\n    name: Vane_Lease\n", `vane.yaml:8:5: election.lease.name: "Vane_Lease"`},

@@ -7,21 +7,33 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // validateStore checks the store section: its kind, and for etcd the
 // endpoints, prefix, TLS files and timings.
 func (c *Config) validateStore(v *validator) {
 	s := c.Store
+	if s.Kind != StoreKubernetes {
+		for _, f := range []struct{ path, value string }{{"store.namespace", s.Namespace}, {"store.name", s.Name}, {"store.kubeconfig", s.Kubeconfig}} {
+			if f.value != "" {
+				v.at(f.path, "set, but store.kind is %s (it needs kind: kubernetes)", s.Kind)
+			}
+		}
+	}
 	switch s.Kind {
 	case StoreBbolt:
 		if len(s.Endpoints) > 0 {
 			v.at("store.endpoints", "set, but store.kind is %s (endpoints need kind: etcd)", s.Kind)
 		}
 		return
+	case StoreKubernetes:
+		c.validateKubeStore(v)
+		return
 	case StoreEtcd:
 	default:
-		v.at("store.kind", "%q is not a store kind (want %s or %s)", s.Kind, StoreBbolt, StoreEtcd)
+		v.at("store.kind", "%q is not a store kind (want %s, %s or %s)", s.Kind, StoreBbolt, StoreEtcd, StoreKubernetes)
 		return
 	}
 	if len(s.Endpoints) == 0 {
@@ -65,4 +77,41 @@ func checkEtcdEndpoint(e string) string {
 		return "want host:port after the scheme"
 	}
 	return ""
+}
+
+// kubeNameMax is the longest store.name: Kubernetes object names are at
+// most 253 characters, and the longest derived name adds "-history-" and
+// 16 hex digits.
+const kubeNameMax = 253 - len("-history-") - 16
+
+// validateKubeStore checks store.kind kubernetes: the namespace, the
+// ConfigMaps' base name and the kubeconfig, and that no etcd setting is
+// given.
+func (c *Config) validateKubeStore(v *validator) {
+	s := c.Store
+	if len(s.Endpoints) > 0 {
+		v.at("store.endpoints", "set, but store.kind is kubernetes (endpoints need kind: etcd)")
+	}
+	if s.Prefix != "" {
+		v.at("store.prefix", "set, but store.kind is kubernetes (the ConfigMaps are named by store.name)")
+	}
+	if s.TLS != (TLS{}) {
+		v.at("store.tls", "set, but store.kind is kubernetes (the kubeconfig configures the API server's TLS)")
+	}
+	if s.Namespace != "" {
+		if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {
+			v.at("store.namespace", "%q: %s", s.Namespace, strings.Join(errs, "; "))
+		}
+	}
+	if errs := validation.IsDNS1123Subdomain(s.Name); len(errs) > 0 || len(s.Name) > kubeNameMax {
+		if len(errs) == 0 {
+			errs = []string{fmt.Sprintf("at most %d characters", kubeNameMax)}
+		}
+		v.at("store.name", "%q: %s", s.Name, strings.Join(errs, "; "))
+	}
+	if s.Kubeconfig != "" {
+		if _, err := os.Stat(c.Resolve(s.Kubeconfig)); err != nil {
+			v.at("store.kubeconfig", "%v", err)
+		}
+	}
 }

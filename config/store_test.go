@@ -22,6 +22,13 @@ func TestStoreSection(t *testing.T) {
 	if err != nil || c.Store.Kind != StoreBbolt {
 		t.Fatalf("default kind = %q, %v; want bbolt", c.Store.Kind, err)
 	}
+	c, err = parse("  kind: kubernetes\n  namespace: ops\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Name != "vane" || c.Election.Kind != ElectionLease || c.Election.Lease.Namespace != "ops" || c.Election.Lease.Name != "vane" {
+		t.Fatalf("kubernetes defaults = %+v, election %+v %+v", c.Store, c.Election, c.Election.Lease)
+	}
 	c, err = parse("  kind: etcd\n  endpoints: [http://127.0.0.1:2379]\n")
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +44,12 @@ func TestStoreSection(t *testing.T) {
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  lease_ttl: 1500ms\n", "vane.yaml:5:3: store.lease_ttl: 1s500ms must be a whole number of seconds"},
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  dial_timeout: soon\n", "vane.yaml:5:17: store.dial_timeout"},
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  tls: {ca_file: nope.pem}\n", "vane.yaml:5:9: store.tls.ca_file"},
+		{"  kind: kubernetes\n  endpoints: [http://a:1]\n", "vane.yaml:4:3: store.endpoints: set, but store.kind is kubernetes"},
+		{"  kind: kubernetes\n  prefix: /vane\n", "vane.yaml:4:3: store.prefix: set, but store.kind is kubernetes"},
+		{"  kind: kubernetes\n  name: Vane_State\n", `vane.yaml:4:3: store.name: "Vane_State"`},
+		{"  kind: kubernetes\n  namespace: a.b\n", `vane.yaml:4:3: store.namespace: "a.b"`},
+		{"  kind: kubernetes\n  kubeconfig: nope\n", "vane.yaml:4:3: store.kubeconfig"},
+		{"  kind: etcd\n  endpoints: [http://a:1]\n  namespace: ops\n", "vane.yaml:5:3: store.namespace: set, but store.kind is etcd"},
 		{"  endpoints: [http://a:1]\n", "vane.yaml:3:3: store.endpoints: set, but store.kind is bbolt"},
 	} {
 		_, err := parse(tc.yaml)
