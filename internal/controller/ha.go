@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/api"
 	"github.com/vaneproj/vane/autoscale"
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/ha"
+	"github.com/vaneproj/vane/kube"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/store"
 	"github.com/vaneproj/vane/traffic"
@@ -45,7 +47,11 @@ type stateStore interface {
 // file).
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (stateStore, elector, error) {
 	s := cfg.Store
-	if s.Kind != config.StoreEtcd {
+	switch s.Kind {
+	case config.StoreKubernetes:
+		return openKubeStore(ctx, cfg, log, reg)
+	case config.StoreEtcd:
+	default:
 		db, err := store.Open(cfg.Resolve(s.Path), store.Options{HistoryLimit: s.HistoryLimit})
 		return db, nil, err
 	}
@@ -58,8 +64,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	host, _ := os.Hostname()
-	id := fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
+	id := replicaID(cfg)
 	if cfg.Election.Kind == config.ElectionLease {
 		le, err := newLeaseElector(cfg, db.Client(), db.Prefix(), id, log.With("component", "ha"), ha.NewMetrics(reg))
 		if err != nil {
@@ -73,6 +78,48 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 		return nil, nil, errors.Join(err, db.Close())
 	}
 	return closer{db.Fenced(el), db}, el, nil
+}
+
+// replicaID names this replica in the election: host, process and API
+// address.
+func replicaID(cfg *config.Config) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s pid %d api %s", host, os.Getpid(), cfg.HTTP.Listen)
+}
+
+// openKubeStore opens the Kubernetes store (ConfigMaps) and the Lease
+// election that fences its writes. A permission that RBAC does not grant
+// is an error naming it.
+func openKubeStore(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (stateStore, elector, error) {
+	s := cfg.Store
+	client, ns, err := kubeClient(cfg.Resolve(s.Kubeconfig))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: store: %w", cfg.File, err)
+	}
+	if s.Namespace != "" {
+		ns = s.Namespace
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := kube.CheckPermissions(cctx, client, ns, kube.StorePermissions); err != nil {
+		return nil, nil, fmt.Errorf("%s: store.kind kubernetes: %w (deploy/kubernetes/vane-lease.yaml has the Role)", cfg.File, err)
+	}
+	db, err := store.OpenKube(cctx, client, store.KubeOptions{Namespace: ns, Name: s.Name, HistoryLimit: s.HistoryLimit})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	le, err := newKubeLeaseElector(cfg, db, replicaID(cfg), log.With("component", "ha"), ha.NewMetrics(reg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	return kubeStore{Kube: db.Fenced(le), client: client}, le, nil
+}
+
+// kubeStore is the Kubernetes store's fenced view with the client the
+// replicas' presence uses.
+type kubeStore struct {
+	*store.Kube
+	client kubernetes.Interface
 }
 
 // closer is a fenced view whose Close closes the client it shares.
@@ -331,6 +378,15 @@ func followThenLead(ctx context.Context, el elector, mgr *rollout.Manager, db st
 
 // StoreDesc describes the configured store (for vane run --check).
 func StoreDesc(cfg *config.Config) string {
+	if cfg.Store.Kind == config.StoreKubernetes {
+		ns := cfg.Store.Namespace
+		if ns == "" {
+			ns = "the Pod's namespace"
+		}
+		l := cfg.Election.Lease
+		return fmt.Sprintf("kubernetes configmaps %s-state, %s-history-*, %s-replica-* in %s (leader: Kubernetes Lease %s, duration %s)",
+			cfg.Store.Name, cfg.Store.Name, cfg.Store.Name, ns, l.Name, time.Duration(l.Duration))
+	}
 	if cfg.Store.Kind == config.StoreEtcd {
 		if l := cfg.Election.Lease; cfg.Election.Kind == config.ElectionLease && l != nil {
 			ns := l.Namespace
@@ -362,7 +418,8 @@ func (h haRollouts) Services() []rollout.ServiceStatus {
 	return out
 }
 
-// newPresence builds this replica's presence (its record in etcd: API URL,
+// newPresence builds this replica's presence (its record in etcd or in a
+// ConfigMap: API URL,
 // configuration fingerprints, its proxies' ACKs), or nil with a bbolt
 // store.
 func newPresence(cfg *config.Config, db stateStore, el elector, xs *xds.Server, log *slog.Logger) (*ha.Presence, error) {
@@ -379,16 +436,28 @@ func newPresence(cfg *config.Config, db stateStore, el elector, xs *xds.Server, 
 	default:
 		return nil, fmt.Errorf("replica presence: unknown election %T", el)
 	}
-	c, ok := db.(closer)
-	if !ok {
-		return nil, errors.New("replicated store without an etcd client")
-	}
 	conf := map[string]string{}
 	for _, sc := range cfg.ServiceConfigs() {
 		conf[sc.Service.Name] = ha.ConfigFingerprint(sc)
 	}
-	return ha.NewPresence(c.Client(), ha.PresenceOptions{Prefix: c.Prefix(), ID: id, API: advertiseURL(cfg),
-		TTL: time.Duration(cfg.Store.LeaseTTL), Config: conf, Local: xs, Elector: el, Metrics: m, Logger: log.With("component", "ha")})
+	o := ha.PresenceOptions{ID: id, API: advertiseURL(cfg), TTL: time.Duration(cfg.Store.LeaseTTL), Config: conf, Local: xs,
+		Elector: el, Metrics: m, Logger: log.With("component", "ha")}
+	switch c := db.(type) {
+	case closer:
+		o.Prefix = c.Prefix()
+		return ha.NewPresence(c.Client(), o)
+	case kubeStore:
+		// A record lives as long as the Lease: a dead replica's proxies
+		// drop out within about the time its successor takes over.
+		o.TTL = time.Duration(cfg.Election.Lease.Duration)
+		b, err := kube.NewBoard(c.client, kube.BoardOptions{Namespace: c.Namespace(), Name: c.Name(), ID: id, TTL: o.TTL, Logger: o.Logger})
+		if err != nil {
+			return nil, err
+		}
+		o.Transport = b
+		return ha.NewPresence(nil, o)
+	}
+	return nil, fmt.Errorf("replica presence: the store %T is not shared", db)
 }
 
 // haRouter wraps the router so that the leader counts a change applied
