@@ -213,16 +213,16 @@ type Store struct {
 	// LeaseTTL is the leader's session TTL: a dead leader is replaced
 	// after at most this long (default 10s, at least 2s).
 	LeaseTTL model.Duration `yaml:"lease_ttl"`
-	// Namespace of the ConfigMaps (kind kubernetes; default: the Pod's
-	// namespace, from the POD_NAMESPACE variable or the service account,
+	// Namespace of the ConfigMaps (kind kubernetes; default:
+	// election.lease.namespace, else the Pod's namespace, from the POD_NAMESPACE variable or the service account,
 	// else the kubeconfig's context, else "default").
 	Namespace string `yaml:"namespace"`
 	// Name is the ConfigMaps' base name (kind kubernetes; default "vane"):
 	// <name>-state, <name>-history-<hash>, <name>-replica-<hash>.
 	Name string `yaml:"name"`
 	// Kubeconfig is a kubeconfig file, relative to this file (kind
-	// kubernetes; default: the in-cluster service account, else
-	// $KUBECONFIG or ~/.kube/config).
+	// kubernetes; default: election.lease.kubeconfig, else the in-cluster
+	// service account, else $KUBECONFIG or ~/.kube/config).
 	Kubeconfig string `yaml:"kubeconfig"`
 }
 

@@ -34,7 +34,7 @@ const (
 // Lease is a coordination.k8s.io/v1 Lease that the replicas compete for.
 type Lease struct {
 	// Namespace of the Lease (default: store.namespace with store.kind
-	// kubernetes, else the Pod's namespace, from the POD_NAMESPACE
+	// kubernetes, which defaults to this in turn; else the Pod's namespace, from the POD_NAMESPACE
 	// variable or the service account, else the kubeconfig's context,
 	// else "default").
 	Namespace string `yaml:"namespace"`
@@ -50,7 +50,8 @@ type Lease struct {
 	RenewDeadline model.Duration `yaml:"renew_deadline"`
 	RetryPeriod   model.Duration `yaml:"retry_period"`
 	// Kubeconfig is a kubeconfig file, relative to this file (default:
-	// store.kubeconfig with store.kind kubernetes, else the in-cluster
+	// store.kubeconfig with store.kind kubernetes, which defaults to this
+	// in turn; else the in-cluster
 	// service account, else $KUBECONFIG or ~/.kube/config).
 	Kubeconfig string `yaml:"kubeconfig"`
 }
@@ -72,12 +73,17 @@ func (c *Config) electionDefaults() {
 	}
 	l := e.Lease
 	if c.Store.Kind == StoreKubernetes {
-		// The Lease lives beside the state unless told otherwise.
-		if l.Namespace == "" {
-			l.Namespace = c.Store.Namespace
-		}
-		if l.Kubeconfig == "" {
-			l.Kubeconfig = c.Store.Kubeconfig
+		// The Lease lives beside the state, in the same cluster, unless
+		// told otherwise; either section may name the namespace and the
+		// kubeconfig for both.
+		s := &c.Store
+		for _, p := range []struct{ a, b *string }{{&l.Namespace, &s.Namespace}, {&l.Kubeconfig, &s.Kubeconfig}} {
+			switch {
+			case *p.a == "":
+				*p.a = *p.b
+			case *p.b == "":
+				*p.b = *p.a
+			}
 		}
 	}
 	if l.Name == "" {

@@ -29,6 +29,10 @@ func TestStoreSection(t *testing.T) {
 	if c.Store.Name != "vane" || c.Election.Kind != ElectionLease || c.Election.Lease.Namespace != "ops" || c.Election.Lease.Name != "vane" {
 		t.Fatalf("kubernetes defaults = %+v, election %+v %+v", c.Store, c.Election, c.Election.Lease)
 	}
+	c, err = parse("  kind: kubernetes\nelection:\n  lease: {namespace: ops2}\n")
+	if err != nil || c.Store.Namespace != "ops2" {
+		t.Fatalf("store namespace from the lease's = %+v, %v", c.Store, err)
+	}
 	c, err = parse("  kind: etcd\n  endpoints: [http://127.0.0.1:2379]\n")
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,30 @@ func TestRunFailoverOnKubernetesLease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test of vane run on a Kubernetes Lease; run without -short")
 	}
+	srv := etcdtest.Start(t)
+	testLeaseFailover(t, fmt.Sprintf(`store:
+  kind: etcd
+  endpoints: [%s]
+  prefix: /vane-lease-test`, srv.Endpoints()[0]))
+}
+
+// TestRunFailoverOnKubernetesWithoutEtcd is TestRunFailoverOnKubernetesLease
+// with the state, the fencing term and the replicas' presence in ConfigMaps
+// (store.kind kubernetes): no etcd of Vane's own, only the Kubernetes API.
+// The follower also lists both replicas in GET /api/v1/replicas, from their
+// ConfigMap records.
+func TestRunFailoverOnKubernetesWithoutEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test of vane run on the Kubernetes API; run without -short")
+	}
+	testLeaseFailover(t, `store:
+  kind: kubernetes
+  name: vane-test`)
+}
+
+// testLeaseFailover runs TestRunFailoverOnKubernetesLease with the given
+// store section.
+func testLeaseFailover(t *testing.T, storeYAML string) {
 	runs := 3
 	if v := os.Getenv("VANE_LEASE_RUNS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -59,7 +83,6 @@ func TestRunFailoverOnKubernetesLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := etcdtest.Start(t)
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	writeKubeconfig(t, cluster, kubeconfig)
@@ -82,10 +105,7 @@ http:
   listen: %s
 prometheus:
   data_dir: prom
-store:
-  kind: etcd
-  endpoints: [%s]
-  prefix: /vane-lease-test
+%s
 election:
   kind: lease
   lease:
@@ -101,7 +121,7 @@ services:
         - pause: {}
         - weight: 50
         - pause: {}
-`, xdsAddr, httpAddr, srv.Endpoints()[0], leaseDuration, kubeconfig, apps["v1"].Addr()), 0o644)
+`, xdsAddr, httpAddr, storeYAML, leaseDuration, kubeconfig, apps["v1"].Addr()), 0o644)
 		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f, xds: xdsAddr}
 	}
 	ready := func(r *haReplica) bool { return r.api.call("GET", "/readyz", "", nil, nil) == 200 }
@@ -132,6 +152,26 @@ services:
 	}
 	reps = append(reps, newReplica(1))
 	waitUntil(t, "the follower is ready", 60*time.Second, reps[1].p, func() bool { return ready(reps[1]) })
+	// Each replica sees both records (API URL, leader) through the store's
+	// transport.
+	waitUntil(t, "the follower lists both replicas", 30*time.Second, reps[1].p, func() bool {
+		var st struct {
+			Leader   string `json:"leader"`
+			Replicas []struct {
+				API    string `json:"api"`
+				Leader bool   `json:"leader"`
+			} `json:"replicas"`
+		}
+		if reps[1].api.call("GET", "/api/v1/replicas", "", nil, &st) != 200 || len(st.Replicas) != 2 {
+			return false
+		}
+		for _, r := range st.Replicas {
+			if r.Leader != (r.API == reps[0].api.base) {
+				return false
+			}
+		}
+		return true
+	})
 	// A command sent to the follower is forwarded to the Lease holder.
 	start := rollout.StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{apps["v2"].Addr()}}
 	if code := reps[1].api.call("POST", "/api/v1/rollouts", "", start, nil); code != 201 && code != 200 {
