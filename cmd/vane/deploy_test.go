@@ -14,14 +14,17 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vaneproj/vane/internal/kubetest"
+	"github.com/vaneproj/vane/kube"
 )
 
 // TestDeployManifests checks deploy/kubernetes against a real
 // kube-apiserver with the RBAC authorizer: `kubectl apply --dry-run=server`
-// accepts vane.yaml; the EndpointSlice mode's Role, applied for real, lets
-// the vane ServiceAccount list and watch EndpointSlices and Pods in the
+// accepts vane.yaml and vane-lease.yaml; vane-lease.yaml's Role, applied
+// for real, lets the vane ServiceAccount do what store.kind kubernetes and
+// the Lease need in its namespace and nothing elsewhere; the EndpointSlice
+// mode's Role lets it list and watch EndpointSlices and Pods in the
 // services' namespace and nothing more (`kubectl auth can-i --as`); and
-// `vane run --check` accepts the ConfigMap's vane.yaml.
+// `vane run --check` accepts each ConfigMap's vane.yaml.
 func TestDeployManifests(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -58,9 +61,10 @@ current-context: test
 			t.Fatalf("kubectl apply --dry-run=server of vane.yaml does not list %s:\n%s", kind, out)
 		}
 	}
-	// The Lease variant: two replicas electing with a Kubernetes Lease.
+	// The Lease variant: two replicas electing with a Kubernetes Lease,
+	// their state in ConfigMaps.
 	out = must("apply", "--dry-run=server", "-n", "vane", "-f", "../../deploy/kubernetes/vane-lease.yaml")
-	for _, kind := range []string{"role.rbac.authorization.k8s.io/vane-leader-election", "rolebinding.rbac.authorization.k8s.io/vane-leader-election", "deployment.apps/vane"} {
+	for _, kind := range []string{"role.rbac.authorization.k8s.io/vane-replicas", "rolebinding.rbac.authorization.k8s.io/vane-replicas", "deployment.apps/vane"} {
 		if !strings.Contains(out, kind) {
 			t.Fatalf("kubectl apply --dry-run=server of vane-lease.yaml does not list %s:\n%s", kind, out)
 		}
@@ -69,17 +73,32 @@ current-context: test
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"resources: [leases]", "verbs: [get, create, update]", "kind: lease", "fieldPath: metadata.namespace", "replicas: 2"} {
+	for _, want := range []string{"resources: [leases]", "verbs: [get, create, update]", "resources: [configmaps]", "kind: kubernetes", "kind: lease",
+		"fieldPath: metadata.namespace", "VANE_HTTP_ADVERTISE_URL", "replicas: 2"} {
 		if !strings.Contains(string(lease), want) {
 			t.Errorf("vane-lease.yaml lacks %q", want)
 		}
 	}
 	must("apply", "-f", "../../deploy/kubernetes/endpointslices-rbac.yaml")
+	// The Lease variant's Role and RoleBinding, applied for real: the
+	// ServiceAccount may do what store.kind kubernetes and the Lease need
+	// in its namespace (kube.StorePermissions), and nothing elsewhere.
+	must("apply", "-n", "vane", "-f", "../../deploy/kubernetes/vane-lease.yaml")
 	sa := "system:serviceaccount:vane:vane"
-	for _, c := range []struct {
+	type check struct {
 		verb, resource, ns string
 		want               bool
-	}{
+	}
+	var checks []check
+	for _, p := range kube.StorePermissions {
+		r := p.Resource
+		if p.Group != "" {
+			r += "." + p.Group
+		}
+		checks = append(checks, check{p.Verb, r, "vane", true}, check{p.Verb, r, "shop", false})
+	}
+	checks = append(checks, check{"get", "secrets", "vane", false}, check{"update", "deployments.apps", "vane", false})
+	for _, c := range append(checks, []check{
 		{"list", "endpointslices.discovery.k8s.io", "shop", true},
 		{"watch", "endpointslices.discovery.k8s.io", "shop", true},
 		{"list", "pods", "shop", true},
@@ -88,7 +107,7 @@ current-context: test
 		{"get", "secrets", "shop", false},
 		{"list", "endpointslices.discovery.k8s.io", "default", false},
 		{"create", "selfsubjectaccessreviews.authorization.k8s.io", "", true},
-	} {
+	}...) {
 		args := []string{"auth", "can-i", c.verb, c.resource, "--as", sa}
 		if c.ns != "" {
 			args = append(args, "-n", c.ns)
