@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,8 +39,9 @@ current-context: test
 // acts; the leader is SIGKILLed mid-rollout (VANE_LEASE_RUNS times, 3 by
 // default; the killed replica comes back as a follower): each time the
 // other replica holds the Lease and resumes the rollout at the same step
-// and weight within the lease duration plus one look, and a deposed
-// leader's writes are fenced.
+// and weight within the lease duration plus one look. Then the leader is
+// paused (SIGSTOP, a partition) until the other replica leads; resumed, it
+// exits on its lost Lease without applying a routing.
 func TestRunFailoverOnKubernetesLease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test of vane run on a Kubernetes Lease; run without -short")
@@ -238,6 +240,41 @@ services:
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 	t.Logf("failover (SIGKILL of the Lease holder to the other replica resuming at the same step) over %d runs, lease duration %s: median %s, max %s, all %v",
 		runs, leaseDuration, sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond), took)
+
+	// A partition of the leader, simulated by SIGSTOP: the other replica
+	// takes the Lease and starts its term; resumed (SIGCONT), the old
+	// leader finds its Lease lost and exits without applying a routing.
+	paused := leaderOf(reps)
+	var other *haReplica
+	for _, r := range reps {
+		if r != paused {
+			other = r
+		}
+	}
+	appliedBefore := strings.Count(paused.p.out.String(), `msg="Routing applied"`)
+	if err := paused.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the other replica leads while the old leader is paused", leaseDuration+10*time.Second, other.p, func() bool {
+		return leaderOf(reps) == other && ready(other) && strings.Count(other.p.out.String(), `msg="Term started"`) > 0
+	})
+	if err := paused.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- paused.p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(paused.p.out.String(), "leadership lost") {
+			t.Fatalf("the resumed old leader exited with %v:\n%s", err, tail(paused.p.out.String(), 20))
+		}
+	case <-time.After(2*leaseDuration + 10*time.Second):
+		t.Fatalf("the resumed old leader still runs:\n%s", tail(paused.p.out.String(), 20))
+	}
+	if n := strings.Count(paused.p.out.String(), `msg="Routing applied"`); n != appliedBefore {
+		t.Fatalf("the old leader applied a routing after it was resumed (%d applies before the pause, %d after):\n%s", appliedBefore, n, tail(paused.p.out.String(), 20))
+	}
+	reps = []*haReplica{other}
 
 	// The rollout goes on under the last leader.
 	leader := leaderOf(reps)
