@@ -16,7 +16,8 @@ func TestEveryScalarKeyHasItsOwnEnvironmentVariable(t *testing.T) {
 	keys := Keys()
 	for _, k := range []string{"http.listen", "xds.min_proxies", "scrape.interval", "store.tls.ca_file", "store.history_limit",
 		"prometheus.url", "prometheus.basic_auth.username", "prometheus.tls_config.server_name", "prometheus.tls.ca_file",
-		"prometheus.oauth2.client_id", "prometheus.proxy_url", "prometheus.follow_redirects", "alertmanager.url"} {
+		"prometheus.oauth2.client_id", "prometheus.proxy_url", "prometheus.follow_redirects", "alertmanager.url",
+		"store.namespace", "store.name", "store.kubeconfig"} {
 		if !slices.Contains(keys, k) {
 			t.Errorf("Keys() lacks %s", k)
 		}

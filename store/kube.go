@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,6 +81,46 @@ type Kube struct {
 	maxBytes int
 	timeout  time.Duration
 	fence    TermFence
+	sh       *kubeCache // shared by the fenced views
+}
+
+// kubeCache is what this process last wrote or read of the ConfigMaps, so
+// that a write needs no read first while no other process writes.
+type kubeCache struct {
+	mu    sync.Mutex         // serializes this process's writes of the state ConfigMap
+	state *corev1.ConfigMap // guarded by mu
+
+	hmu     sync.Mutex
+	history map[string]*corev1.ConfigMap // by name
+	flushed map[string]uint64            // by name: the last event known in the history ConfigMap
+}
+
+func (c *kubeCache) flushedUpTo(name string) uint64 {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	return c.flushed[name]
+}
+
+func (c *kubeCache) cachedHistory(name string) *corev1.ConfigMap {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	return c.history[name]
+}
+
+// historyWritten records the history ConfigMap as last written or read
+// (nil: unknown) and the last event it holds.
+func (c *kubeCache) historyWritten(name string, cm *corev1.ConfigMap, last uint64) {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if cm == nil {
+		delete(c.history, name)
+		return
+	}
+	if old := c.history[name]; old != nil && last < c.flushed[name] {
+		return // a concurrent flush got further
+	}
+	c.history[name] = cm
+	c.flushed[name] = last
 }
 
 // Keys in the state ConfigMap.
@@ -117,7 +158,8 @@ func OpenKube(ctx context.Context, client kubernetes.Interface, o KubeOptions) (
 	if o.OpTimeout <= 0 {
 		o.OpTimeout = 10 * time.Second
 	}
-	k := &Kube{client: client, ns: o.Namespace, name: o.Name, limit: o.HistoryLimit, maxBytes: o.HistoryBytes, timeout: o.OpTimeout}
+	k := &Kube{client: client, ns: o.Namespace, name: o.Name, limit: o.HistoryLimit, maxBytes: o.HistoryBytes, timeout: o.OpTimeout,
+		sh: &kubeCache{history: map[string]*corev1.ConfigMap{}, flushed: map[string]uint64{}}}
 	cctx, cancel := context.WithTimeout(ctx, o.OpTimeout)
 	defer cancel()
 	if _, err := k.state(cctx); err != nil {
@@ -335,69 +377,97 @@ func (k *Kube) Save(kind, name string, state any, events ...any) error {
 }
 
 func (k *Kube) save(ctx context.Context, kind, name string, sb []byte, evs []json.RawMessage) error {
-	sk, pk := stateKey(kind, name), pendingKey(kind, name)
+	sk, pk, hn := stateKey(kind, name), pendingKey(kind, name), k.historyName(kind, name)
+	// This process's writes of the state ConfigMap take turns (they would
+	// only conflict with each other), starting from the copy the last one
+	// left; another process's write makes the update conflict, and the
+	// ConfigMap is read again.
+	k.sh.mu.Lock()
+	cm := k.sh.state
+	var next pending
 	for attempt := 0; ; attempt++ {
-		cm, err := k.state(ctx)
-		if err != nil {
-			return err
+		if cm == nil {
+			fresh, err := k.state(ctx)
+			if err != nil {
+				k.sh.mu.Unlock()
+				return err
+			}
+			cm = fresh
 		}
+		cm = cm.DeepCopy()
 		if k.fence != nil {
 			mine, ok := k.fence.Term()
 			if !ok {
+				k.sh.mu.Unlock()
 				return ErrFenced
 			}
 			if cur, _ := strconv.ParseInt(cm.Data[kubeTermKey], 10, 64); cur != mine {
+				if attempt == 0 {
+					cm = nil // the copy may be old: decide on a fresh read
+					continue
+				}
+				k.sh.mu.Unlock()
 				return fmt.Errorf("%w (the state holds term %d, started by %s; this replica's is %d)", ErrFenced, cur, cm.Data[kubeHolderKey], mine)
 			}
 		}
 		prev, err := decodePending(cm.Data[pk])
 		if err != nil {
+			k.sh.mu.Unlock()
 			return fmt.Errorf("configmap %s/%s key %s: %w", k.ns, k.stateName(), pk, err)
 		}
 		if len(evs) > 0 {
 			// The previous Save's events leave the state ConfigMap now:
-			// copy them to the history first.
-			if err := k.flush(ctx, kind, name, prev.Events); err != nil {
-				return err
+			// copy them to the history first, unless they are known there.
+			if prev.Last > k.sh.flushedUpTo(hn) {
+				if err := k.flush(ctx, kind, name, prev.Events); err != nil {
+					k.sh.mu.Unlock()
+					return err
+				}
 			}
-			next := pending{Last: prev.Last}
+			next = pending{Last: prev.Last}
 			for _, ev := range evs {
 				next.Last++
 				next.Events = append(next.Events, seqEvent{Seq: next.Last, Event: ev})
 			}
 			b, err := json.Marshal(next)
 			if err != nil {
+				k.sh.mu.Unlock()
 				return err
 			}
 			cm.Data[pk] = string(b)
 		}
 		cm.Data[sk] = string(sb)
 		if n := dataSize(cm.Data); n > kubeMaxObject {
+			k.sh.mu.Unlock()
 			return fmt.Errorf("configmap %s/%s would hold %d bytes, over the %d a Kubernetes object may (too many objects or states too large for store.kind kubernetes)",
 				k.ns, k.stateName(), n, kubeMaxObject)
 		}
-		_, err = k.client.CoreV1().ConfigMaps(k.ns).Update(ctx, cm, metav1.UpdateOptions{})
+		updated, err := k.client.CoreV1().ConfigMaps(k.ns).Update(ctx, cm, metav1.UpdateOptions{})
 		switch {
 		case err == nil:
+			k.sh.state = updated
 		case apierrors.IsConflict(err):
-			// Another write (or a new term) came first: read again.
-			select {
-			case <-ctx.Done():
+			// Another replica's write (or a new term) came first: read again.
+			cm = nil
+			if ctx.Err() != nil {
+				k.sh.mu.Unlock()
 				return fmt.Errorf("the state ConfigMap kept changing under concurrent writers: %w", ctx.Err())
-			case <-time.After(time.Duration(attempt%8) * 2 * time.Millisecond):
 			}
 			continue
 		default:
+			k.sh.state = nil
+			k.sh.mu.Unlock()
 			return fmt.Errorf("update configmap %s/%s: %w", k.ns, k.stateName(), k.permission(err, "update"))
 		}
-		if len(evs) > 0 {
-			next, _ := decodePending(cm.Data[pk])
-			// Best effort: the events are safe in the state ConfigMap
-			// (History reads them there), and the next Save copies them.
-			_ = k.flush(ctx, kind, name, next.Events)
-		}
-		return nil
+		break
 	}
+	k.sh.mu.Unlock()
+	if len(evs) > 0 {
+		// Best effort: the events are safe in the state ConfigMap
+		// (History reads them there), and the next Save copies them.
+		_ = k.flush(ctx, kind, name, next.Events)
+	}
+	return nil
 }
 
 // history reads an object's history ConfigMap (nil when there is none).
@@ -410,27 +480,43 @@ func (k *Kube) history(ctx context.Context, kind, name string) (*corev1.ConfigMa
 	if err != nil {
 		return nil, nil, fmt.Errorf("read configmap %s/%s: %w", k.ns, hn, k.permission(err, "get"))
 	}
+	evs, err := decodeHistory(cm)
+	return cm, evs, err
+}
+
+func decodeHistory(cm *corev1.ConfigMap) ([]seqEvent, error) {
 	var evs []seqEvent
 	if s := cm.Data["events"]; s != "" {
 		if err := json.Unmarshal([]byte(s), &evs); err != nil {
-			return nil, nil, fmt.Errorf("configmap %s/%s: %w", k.ns, hn, err)
+			return nil, fmt.Errorf("configmap %s/%s: %w", cm.Namespace, cm.Name, err)
 		}
 	}
-	return cm, evs, nil
+	return evs, nil
 }
 
 // flush appends to the object's history ConfigMap the events it lacks,
 // then trims it to the limits; concurrent flushes of the same events
-// append them once.
+// append them once. It starts from the copy of the ConfigMap this process
+// last wrote, and reads it again when that copy is stale.
 func (k *Kube) flush(ctx context.Context, kind, name string, evs []seqEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	hn := k.historyName(kind, name)
+	cm, fresh := k.sh.cachedHistory(hn), false
 	for {
-		cm, kept, err := k.history(ctx, kind, name)
-		if err != nil {
-			return err
+		var kept []seqEvent
+		if cm == nil {
+			var err error
+			if cm, kept, err = k.history(ctx, kind, name); err != nil {
+				return err
+			}
+			fresh = true
+		} else {
+			var err error
+			if kept, err = decodeHistory(cm); err != nil {
+				return err
+			}
 		}
 		var last uint64
 		if len(kept) > 0 {
@@ -443,38 +529,48 @@ func (k *Kube) flush(ctx context.Context, kind, name string, evs []seqEvent) err
 			}
 		}
 		if len(kept) == n {
+			if !fresh {
+				cm = nil // the copy may lag behind: check on a fresh read
+				continue
+			}
+			k.sh.historyWritten(hn, cm, last)
 			return nil // already there
 		}
 		b, err := k.encodeHistory(kept)
 		if err != nil {
 			return err
 		}
+		var written *corev1.ConfigMap
 		if cm == nil {
 			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: hn, Namespace: k.ns, Labels: k.labels(),
 				Annotations: map[string]string{"vane.dev/kind": kind, "vane.dev/name": name}},
 				Data: map[string]string{"events": string(b)}}
-			_, err = k.client.CoreV1().ConfigMaps(k.ns).Create(ctx, cm, metav1.CreateOptions{})
+			written, err = k.client.CoreV1().ConfigMaps(k.ns).Create(ctx, cm, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
+				cm, fresh = nil, false
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("create configmap %s/%s: %w", k.ns, hn, k.permission(err, "create"))
 			}
-			return nil
-		}
-		cm.Data = map[string]string{"events": string(b)}
-		_, err = k.client.CoreV1().ConfigMaps(k.ns).Update(ctx, cm, metav1.UpdateOptions{})
-		switch {
-		case err == nil:
-			return nil
-		case apierrors.IsConflict(err):
-			if ctx.Err() != nil {
-				return ctx.Err()
+		} else {
+			cm = cm.DeepCopy()
+			cm.Data = map[string]string{"events": string(b)}
+			written, err = k.client.CoreV1().ConfigMaps(k.ns).Update(ctx, cm, metav1.UpdateOptions{})
+			switch {
+			case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				cm, fresh = nil, false
+				continue
+			case err != nil:
+				k.sh.historyWritten(hn, nil, 0)
+				return fmt.Errorf("update configmap %s/%s: %w", k.ns, hn, k.permission(err, "update"))
 			}
-			continue
-		default:
-			return fmt.Errorf("update configmap %s/%s: %w", k.ns, hn, k.permission(err, "update"))
 		}
+		k.sh.historyWritten(hn, written, kept[len(kept)-1].Seq)
+		return nil
 	}
 }
 

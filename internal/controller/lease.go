@@ -162,6 +162,13 @@ func (e *leaseElector) Term() (int64, bool) {
 	return e.rev, e.rev != 0 && e.cli == nil
 }
 
+// KubeQPS and KubeBurst bound the requests per second of Vane's
+// Kubernetes clients.
+const (
+	KubeQPS   = 50
+	KubeBurst = 100
+)
+
 // kubeClient returns a client from the kubeconfig at path (empty: the
 // in-cluster service account, else $KUBECONFIG or ~/.kube/config) and
 // the namespace it implies (the Pod's, or the context's; "default").
@@ -174,6 +181,13 @@ func kubeClient(path string) (kubernetes.Interface, string, error) {
 		return nil, "", fmt.Errorf("kubeconfig: %w", err)
 	}
 	rc.UserAgent = "vane"
+	// client-go's default, 5 requests/s with bursts of 10, would throttle
+	// the leader's saves with store.kind kubernetes (a save with events
+	// takes up to five requests); the API server's priority and fairness
+	// still protects it.
+	if rc.QPS == 0 {
+		rc.QPS, rc.Burst = KubeQPS, KubeBurst
+	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, "", err
