@@ -87,7 +87,7 @@ type Kube struct {
 // kubeCache is what this process last wrote or read of the ConfigMaps, so
 // that a write needs no read first while no other process writes.
 type kubeCache struct {
-	mu    sync.Mutex         // serializes this process's writes of the state ConfigMap
+	mu    sync.Mutex        // serializes this process's writes of the state ConfigMap
 	state *corev1.ConfigMap // guarded by mu
 
 	hmu     sync.Mutex
