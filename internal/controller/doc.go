@@ -1,6 +1,8 @@
 // Package controller wires Vane's controller from a configuration: it is
-// the one place that builds the store (bbolt, or etcd with the leader
-// election), Prometheus (a client of prometheus.url, or embedded with the
+// the one place that builds the store (bbolt; etcd with the leader
+// election, etcd's or a Kubernetes Lease's; or ConfigMaps through the
+// Kubernetes API with a Lease, whose term fences the writes), the
+// replicas' presence (over etcd or ConfigMaps), Prometheus (a client of prometheus.url, or embedded with the
 // scrape jobs and the SLOs' rules), the xDS server, the Kubernetes
 // endpoint watchers, the rollout loops, the autoscalers and their
 // actuators, the HTTP API with the web UI and /metrics, and the
