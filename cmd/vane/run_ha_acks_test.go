@@ -26,8 +26,10 @@ import (
 
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
+	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/ha"
 	"github.com/vaneproj/vane/internal/etcdtest"
+	"github.com/vaneproj/vane/internal/kubetest"
 	"github.com/vaneproj/vane/rollout"
 	"github.com/vaneproj/vane/xds"
 )
@@ -300,9 +302,44 @@ services:
 // canary turns bad (30% errors). The follower takes over, resumes the
 // analysis and rolls the canary back; its clients stop calling it.
 func TestRunHABadCanaryDuringFailover(t *testing.T) {
+	testBadCanaryDuringFailover(t, config.StoreEtcd)
+}
+
+// TestRunHABadCanaryDuringFailoverOnKubernetes is
+// TestRunHABadCanaryDuringFailover with store.kind kubernetes on a real
+// kube-apiserver: the state, the fencing term and the replicas' records in
+// ConfigMaps, the leader elected with a Lease of 2 s, no etcd of Vane's.
+func TestRunHABadCanaryDuringFailoverOnKubernetes(t *testing.T) {
+	testBadCanaryDuringFailover(t, config.StoreKubernetes)
+}
+
+func testBadCanaryDuringFailover(t *testing.T, kind string) {
 	bin, dir := e2eVane(t)
 	const ttl = 2 * time.Second
-	srv := etcdtest.Start(t)
+	// storeYAML is the replicas' store (and election) section; etcdURL
+	// the etcd whose revision counts the writes (with Kubernetes, the API
+	// server's: Vane's writes and the API server's own).
+	var storeYAML, etcdURL, prefix string
+	if kind == config.StoreEtcd {
+		srv := etcdtest.Start(t)
+		etcdURL, prefix = srv.Endpoints()[0], "/vane-bad/"
+		storeYAML = fmt.Sprintf(`store:
+  kind: etcd
+  endpoints: [%s]
+  prefix: /vane-bad
+  lease_ttl: %s`, etcdURL, ttl)
+	} else {
+		cluster := kubetest.Start(t)
+		kubeconfig := filepath.Join(dir, "kubeconfig")
+		writeKubeconfig(t, cluster, kubeconfig)
+		etcdURL, prefix = cluster.EtcdURL, "/"
+		storeYAML = fmt.Sprintf(`store:
+  kind: kubernetes
+  name: vane-bad
+  kubeconfig: %s
+election:
+  lease: {name: vane-bad, duration: %s}`, kubeconfig, ttl)
+	}
 	apps := map[string]*sampleapp.Instance{}
 	for _, v := range []string{"v1", "v2"} {
 		apps[v] = startApp(t, sampleapp.Config{Version: v, ErrorRatio: 0.002})
@@ -320,11 +357,7 @@ xds:
   listen: %s
 http:
   listen: %s
-store:
-  kind: etcd
-  endpoints: [%s]
-  prefix: /vane-bad
-  lease_ttl: %s
+%s
 services:
   - name: checkout
     stable: {version: v1, endpoints: [%q]}
@@ -342,7 +375,7 @@ services:
             interval: 1s
             requests_metric: demo_requests_total
             bad_codes: "Unavailable|Internal|Unknown"
-`, promSrv.URL, xdsAddr, httpAddr, srv.Endpoints()[0], ttl, apps["v1"].Addr())
+`, promSrv.URL, xdsAddr, httpAddr, storeYAML, apps["v1"].Addr())
 		f := filepath.Join(d, "vane.yaml")
 		writeFile(t, f, cfg, 0o644)
 		return &haReplica{p: startVane(t, bin, f), api: apiCaller{t: t, base: "http://" + httpAddr}, cfg: f, xds: xdsAddr}
@@ -393,13 +426,13 @@ services:
 	})
 	// A few good evaluations; what one rollout under analysis costs etcd
 	// (every replica's writes) and Prometheus (the leader's queries).
-	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
 	revision := func() int64 {
-		r, err := cli.Get(context.Background(), "/vane-bad/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		r, err := cli.Get(context.Background(), prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -420,8 +453,8 @@ services:
 	rev0, q0, t0 := revision(), queries(), time.Now()
 	time.Sleep(5 * time.Second)
 	secs := time.Since(t0).Seconds()
-	t.Logf("one rollout under analysis (judge interval 1s), 2 replicas, 2 clients: %.1f etcd writes/s, %.1f Prometheus queries/s from the leader",
-		float64(revision()-rev0)/secs, (queries()-q0)/secs)
+	t.Logf("store %s: one rollout under analysis (judge interval 1s), 2 replicas, 2 clients: %.1f etcd writes/s, %.1f Prometheus queries/s from the leader",
+		kind, float64(revision()-rev0)/secs, (queries()-q0)/secs)
 	killed := time.Now()
 	if err := a.p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
