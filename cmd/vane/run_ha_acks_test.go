@@ -24,9 +24,9 @@ import (
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
 
+	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/demo/loadgen"
 	"github.com/vaneproj/vane/demo/sampleapp"
-	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/ha"
 	"github.com/vaneproj/vane/internal/etcdtest"
 	"github.com/vaneproj/vane/internal/kubetest"
