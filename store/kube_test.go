@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -113,5 +115,54 @@ func TestKubeHistoryBoundedByBytes(t *testing.T) {
 	}
 	if got := steps(t, db, "rollout", "x", 0); got != "[39"+pad+"]" {
 		t.Fatalf("history without its ConfigMap = %v", got)
+	}
+}
+
+// TestKubeTwoWritersKeepEveryEvent: two stores on the same ConfigMaps (as
+// two processes, each with its own copy of what it last wrote) save the
+// same object at once: their updates conflict and are retried on a fresh
+// read, and every event reaches the history once.
+func TestKubeTwoWritersKeepEveryEvent(t *testing.T) {
+	cluster := kubetest.Start(t)
+	client, err := kubernetes.NewForConfig(cluster.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var dbs []*Kube
+	for range 2 {
+		db, err := OpenKube(ctx, client, KubeOptions{Namespace: "default", Name: "two"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+	}
+	var wg sync.WaitGroup
+	for w, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				if err := db.Save("rollout", "x", doc{Step: i}, doc{Step: w*100 + i}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	h, err := dbs[0].History("rollout", "x", 0)
+	if err != nil || len(h) != 30 {
+		t.Fatalf("History = %d events, %v; want 30", len(h), err)
+	}
+	seen := map[int]bool{}
+	for _, r := range h {
+		var d doc
+		if err := json.Unmarshal(r, &d); err != nil {
+			t.Fatal(err)
+		}
+		if seen[d.Step] {
+			t.Fatalf("event %d twice", d.Step)
+		}
+		seen[d.Step] = true
 	}
 }
