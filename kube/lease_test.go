@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/vaneproj/vane/internal/kubetest"
 )
@@ -106,14 +107,18 @@ func TestLeaseElectionFailsOver(t *testing.T) {
 
 	// c's Lease is taken from it (as another writer would): c stops
 	// acting and Run returns ErrLeadershipLost.
-	l, err := client.CoordinationV1().Leases("default").Get(context.Background(), "vane-leader", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	other := "intruder"
 	start = time.Now()
-	l.Spec.HolderIdentity = &other
-	if _, err := client.CoordinationV1().Leases("default").Update(context.Background(), l, metav1.UpdateOptions{}); err != nil {
+	// c renews concurrently: retry the read and update on a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := client.CoordinationV1().Leases("default").Get(context.Background(), "vane-leader", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		l.Spec.HolderIdentity = &other
+		_, err = client.CoordinationV1().Leases("default").Update(context.Background(), l, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	select {
