@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tag := fs.String("tag", "", "name the docker load tarballs give the image (default vane:VERSION)")
 	push := fs.String("push", "", "registry reference to push the index to, e.g. registry.example.com/vane:v0.4.0")
 	dir := fs.String("C", ".", "the vane module's root directory")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON {
+		return writeJSON(stdout, res)
+	}
 	for _, p := range res.Platforms {
 		fmt.Fprintf(stdout, "%-12s %s  binary %.1f MB, layer %.1f MB (compressed)  %s\n",
 			p.Platform, p.Digest, float64(p.BinarySize)/1e6, float64(p.LayerSize)/1e6, p.Tarball)
@@ -91,4 +96,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "pushed       %s\n", res.Pushed)
 	}
 	return nil
+}
+
+// jsonResult is -json's output.
+type jsonResult struct {
+	Index     string         `json:"index"`
+	Layout    string         `json:"layout"`
+	Pushed    string         `json:"pushed,omitempty"`
+	Platforms []jsonPlatform `json:"platforms"`
+}
+
+type jsonPlatform struct {
+	Platform    string `json:"platform"`
+	Digest      string `json:"digest"`
+	Binary      string `json:"binary"`
+	Tarball     string `json:"tarball"`
+	BinaryBytes int64  `json:"binary_bytes"`
+	LayerBytes  int64  `json:"layer_bytes"`
+}
+
+func writeJSON(w io.Writer, res *ociimage.Result) error {
+	out := jsonResult{Index: res.Index.String(), Layout: res.Layout, Pushed: res.Pushed, Platforms: []jsonPlatform{}}
+	for _, p := range res.Platforms {
+		out.Platforms = append(out.Platforms, jsonPlatform{
+			Platform: p.Platform.String(), Digest: p.Digest.String(), Binary: p.Binary, Tarball: p.Tarball,
+			BinaryBytes: p.BinarySize, LayerBytes: p.LayerSize,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

@@ -1,4 +1,4 @@
-package ociimage
+package main
 
 import (
 	"archive/tar"
@@ -6,11 +6,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -33,55 +35,80 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/vaneproj/vane/internal/ociimage"
 	"github.com/vaneproj/vane/internal/tools"
 )
 
 // imageUID is the image's user, which the Deployment runs it as.
 const imageUID = 65532
 
-// TestImage builds the image twice from the tree with Build, as `make
-// image` does (two `go build`s, two image assemblies), and checks:
-// the same digests and byte-identical `docker load` tarballs; the
-// tarball and the OCI layout read back with go-containerregistry, with
-// the user, entrypoint, command, ports and labels of the image's
-// contract; a layer of exactly /tmp (1777) and /vane (0755), nothing else,
-// so no shell; the second build pushed to a registry (go-containerregistry's
-// in-memory one) and pulled back by digest. Then, as close to `docker run`
-// as this machine allows without a container runtime, it extracts the
-// layer into a root directory and runs the image's entrypoint and command
-// in it as uid 65532 (chroot in a user namespace): `vane version`, then
-// `vane run -c /etc/vane/vane.yaml` with a vane.yaml in that place, which
-// serves /healthz and /readyz, writes the embedded Prometheus's data under
-// the image's /tmp, and stops cleanly on SIGTERM.
+// TestImage runs vane-image twice, as `make image` does, from the tree
+// (two `go build`s of vane, two image assemblies), the second pushing to a
+// registry (go-containerregistry's in-memory one), and checks: the same
+// digests and byte-identical `docker load` tarballs; the tarball, the OCI
+// layout and the pushed index read back with go-containerregistry, with
+// the user, entrypoint, command, ports and labels of the image's contract;
+// a layer of exactly /tmp (1777) and /vane (0755), nothing else, so no
+// shell; a static, trimmed binary. Then, as close to `docker run` as this
+// machine allows without a container runtime, it extracts the layer into a
+// root directory and runs the image's entrypoint and command in it as uid
+// 65532 (chroot in a user namespace): `vane version`, then `vane run -c
+// /etc/vane/vane.yaml` with a vane.yaml in that place, which serves
+// /healthz, /readyz and /metrics, writes its store, the embedded
+// Prometheus's TSDB and the SLO rule file under the image's /tmp, and
+// stops cleanly on SIGTERM.
+//
+// The builds run in vane-image's own process, not this test's, so that
+// -race does not slow the compression of a 100 MB layer tenfold.
 func TestImage(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Fatalf("the image is a Linux image: run this test on linux, not %s", runtime.GOOS)
 	}
 	ctx := t.Context()
-	p := Platform{OS: "linux", Arch: runtime.GOARCH}
-	meta := Metadata{Version: "v0.0.0-test.1", Revision: "0123456789abcdef0123456789abcdef01234567", Created: time.Unix(1700000000, 0).UTC()}
-	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
+	p := ociimage.Platform{OS: "linux", Arch: runtime.GOARCH}
+	meta := ociimage.Metadata{Version: "v0.0.0-test.1", Revision: "0123456789abcdef0123456789abcdef01234567", Created: time.Unix(1700000000, 0).UTC()}
 
 	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer reg.Close()
 	pushRef := strings.TrimPrefix(reg.URL, "http://") + "/vane:test"
 
-	var res [2]*Result
+	tool := filepath.Join(t.TempDir(), "vane-image")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", tool, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/vane-image: %v\n%s", err, out)
+	}
+	var res [2]jsonResult
 	for i := range res {
 		start := time.Now()
-		o := Options{Dir: "../..", Platforms: []Platform{p}, Metadata: meta, OutDir: filepath.Join(t.TempDir(), "image"), Logger: logger}
+		args := []string{"-C", "../..", "-platforms", p.String(), "-version", meta.Version, "-revision", meta.Revision,
+			"-source-date-epoch", "1700000000", "-out", filepath.Join(t.TempDir(), "image"), "-json"}
 		if i == 1 {
-			o.Push = pushRef
+			args = append(args, "-push", pushRef)
 		}
-		var err error
-		if res[i], err = Build(ctx, o); err != nil {
-			t.Fatal(err)
+		var stdout bytes.Buffer
+		cmd := exec.CommandContext(ctx, tool, args...)
+		cmd.Stdout, cmd.Stderr = &stdout, t.Output()
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("vane-image %s: %v", strings.Join(args, " "), err)
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &res[i]); err != nil || len(res[i].Platforms) != 1 {
+			t.Fatalf("vane-image -json printed %q (%v), want one platform", stdout.String(), err)
 		}
 		t.Logf("build %d took %s", i+1, time.Since(start).Round(time.Millisecond))
 	}
 	r := res[0]
 	pr := r.Platforms[0]
-	t.Logf("index %s, %s image %s: binary %d bytes, layer %d bytes compressed", r.Index, p, pr.Digest, pr.BinarySize, pr.LayerSize)
+	t.Logf("index %s, %s image %s: binary %d bytes, layer %d bytes compressed", r.Index, p, pr.Digest, pr.BinaryBytes, pr.LayerBytes)
+	if pr.Platform != p.String() || !strings.HasSuffix(pr.Tarball, "vane-linux-"+p.Arch+".tar") || res[1].Pushed == "" {
+		t.Fatalf("vane-image -json: %+v", res)
+	}
+	indexDigest, err := v1.NewHash(r.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imageDigest, err := v1.NewHash(pr.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Reproducible: the same digests, and the same tarball bytes.
 	if res[1].Index != r.Index || res[1].Platforms[0].Digest != pr.Digest {
@@ -116,16 +143,16 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(topManifest.Manifests) != 1 || topManifest.Manifests[0].Digest != r.Index ||
+	if len(topManifest.Manifests) != 1 || topManifest.Manifests[0].Digest != indexDigest ||
 		topManifest.Manifests[0].MediaType != types.OCIImageIndex ||
 		topManifest.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != meta.Version {
 		t.Fatalf("index.json of %s: %+v, want one OCI index %s named %s", r.Layout, topManifest.Manifests, r.Index, meta.Version)
 	}
-	idx, err := top.ImageIndex(r.Index)
+	idx, err := top.ImageIndex(indexDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkIndex(t, "OCI layout", idx, r.Index, p, pr.Digest, meta)
+	checkIndex(t, "OCI layout", idx, indexDigest, p, imageDigest, meta)
 
 	// Pushed by the second build, pulled back by digest.
 	pushed, err := name.ParseReference(res[1].Pushed)
@@ -136,11 +163,11 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pulling %s back: %v", pushed, err)
 	}
-	checkIndex(t, "registry", remoteIdx, r.Index, p, pr.Digest, meta)
+	checkIndex(t, "registry", remoteIdx, indexDigest, p, imageDigest, meta)
 
 	// The layer's files, from the OCI layout; the tarball holds the same
 	// layer (the same diff ID; `docker save` tarballs record no media type).
-	img, err := idx.Image(pr.Digest)
+	img, err := idx.Image(imageDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,9 +196,11 @@ func TestImage(t *testing.T) {
 	}
 	checkLayer(t, layers[0], meta.Created, bin, rootfs)
 
+	checkStatic(t, filepath.Join(rootfs, "vane"), p)
+
 	// `vane version`, from the image's root, as its user.
 	var out bytes.Buffer
-	cmd := containerCommand(t, rootfs, append(Entrypoint(), "version", "--json"))
+	cmd := containerCommand(t, rootfs, append(ociimage.Entrypoint(), "version", "--json"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("/vane version --json in the image's root as uid %d: %v\n%s", imageUID, err, out.String())
@@ -189,7 +218,7 @@ func TestImage(t *testing.T) {
 
 // checkIndex checks an index holds exactly the platform's image, with the
 // image's contract.
-func checkIndex(t *testing.T, where string, idx v1.ImageIndex, want v1.Hash, p Platform, imgDigest v1.Hash, meta Metadata) {
+func checkIndex(t *testing.T, where string, idx v1.ImageIndex, want v1.Hash, p ociimage.Platform, imgDigest v1.Hash, meta ociimage.Metadata) {
 	t.Helper()
 	d, err := idx.Digest()
 	if err != nil {
@@ -218,7 +247,7 @@ func checkIndex(t *testing.T, where string, idx v1.ImageIndex, want v1.Hash, p P
 }
 
 // checkImage checks an image's config against the image's contract.
-func checkImage(t *testing.T, where string, img v1.Image, p Platform, meta Metadata) {
+func checkImage(t *testing.T, where string, img v1.Image, p ociimage.Platform, meta ociimage.Metadata) {
 	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -239,7 +268,7 @@ func checkImage(t *testing.T, where string, img v1.Image, p Platform, meta Metad
 	}
 	wantLabels := map[string]string{
 		"org.opencontainers.image.title":       "vane",
-		"org.opencontainers.image.description": Labels(meta)["org.opencontainers.image.description"],
+		"org.opencontainers.image.description": ociimage.Labels(meta)["org.opencontainers.image.description"],
 		"org.opencontainers.image.version":     meta.Version,
 		"org.opencontainers.image.revision":    meta.Revision,
 		"org.opencontainers.image.source":      "https://github.com/vaneproj/vane",
@@ -317,6 +346,44 @@ func checkLayer(t *testing.T, l v1.Layer, created time.Time, bin []byte, rootfs 
 	}
 }
 
+// checkStatic checks the binary needs no C library nor anything else from
+// an image (no ELF interpreter, no dynamic section), was built as the
+// image's binary must be, and carries the CA roots a scratch image lacks.
+func checkStatic(t *testing.T, path string, p ociimage.Platform) {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP || prog.Type == elf.PT_DYNAMIC {
+			t.Errorf("/vane has an ELF %s program header: it is not static", prog.Type)
+		}
+	}
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := make(map[string]string)
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	// (-trimpath leaves -ldflags out; `vane version` shows the version.)
+	want := map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "GOOS": p.OS, "GOARCH": p.Arch}
+	for k, v := range want {
+		if settings[k] != v {
+			t.Errorf("/vane was built with %s=%q, want %q", k, settings[k], v)
+		}
+	}
+	if bi.Path != "github.com/vaneproj/vane/cmd/vane" {
+		t.Errorf("/vane is %s, want github.com/vaneproj/vane/cmd/vane", bi.Path)
+	}
+	if !slices.ContainsFunc(bi.Deps, func(m *debug.Module) bool { return m.Path == "golang.org/x/crypto/x509roots/fallback" }) {
+		t.Errorf("/vane lacks golang.org/x/crypto/x509roots/fallback: on scratch it could verify no public TLS certificate")
+	}
+}
+
 // containerCommand runs argv (argv[0] a path in the image) with rootfs as
 // its root directory and / as its working directory, as uid and gid 65532
 // in a new user namespace (65532 there is 65532 on the host when the test
@@ -344,7 +411,7 @@ func containerCommand(t *testing.T, rootfs string, argv []string) *exec.Cmd {
 // runImage runs the image's entrypoint and command in rootfs with a
 // vane.yaml at the command's path, and checks it serves, uses the image's
 // /tmp, and stops cleanly on SIGTERM.
-func runImage(t *testing.T, rootfs string, meta Metadata) {
+func runImage(t *testing.T, rootfs string, meta ociimage.Metadata) {
 	t.Helper()
 	httpAddr, err := tools.FreeAddr()
 	if err != nil {
@@ -354,7 +421,7 @@ func runImage(t *testing.T, rootfs string, meta Metadata) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(rootfs, ConfigPath)
+	conf := filepath.Join(rootfs, ociimage.ConfigPath)
 	if err := os.MkdirAll(filepath.Join(filepath.Dir(conf), "slos"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +455,7 @@ services:
 		t.Fatal(err)
 	}
 
-	cmd := containerCommand(t, rootfs, append(Entrypoint(), Cmd()...))
+	cmd := containerCommand(t, rootfs, append(ociimage.Entrypoint(), ociimage.Cmd()...))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
