@@ -35,7 +35,9 @@ type CompileOptions struct {
 
 // Compile runs `go build` for a static, reproducible binary:
 // CGO_ENABLED=0 (no C library is linked, so it runs on scratch),
-// -trimpath (no path of the building machine in it), and -ldflags
+// -trimpath (no path of the building machine in it), -buildvcs=false (the
+// checkout's state, such as an untracked file, stays out of it: the
+// version and the image's labels say where it comes from), and -ldflags
 // "-s -w -X main.version=…". The go command is the one on PATH, with the
 // environment's other settings (GOFLAGS, GOAMD64, the build cache).
 func Compile(ctx context.Context, o CompileOptions) error {
@@ -49,7 +51,7 @@ func Compile(ctx context.Context, o CompileOptions) error {
 	if err != nil {
 		return fmt.Errorf("ociimage: compile: the go command is not on PATH: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath",
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-buildvcs=false",
 		"-ldflags", "-s -w -X main.version="+o.Version, "-o", o.Out, o.Package)
 	cmd.Dir = o.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+o.Platform.OS, "GOARCH="+o.Platform.Arch)
