@@ -176,6 +176,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("ociimage: %w", err)
 		}
 		pr.BinarySize = int64(len(bin))
+		log.Info("Compressing the layer", "platform", p.String(), "binary_bytes", pr.BinarySize)
 		img, err := Image(bin, p, o.Metadata)
 		if err != nil {
 			return nil, err

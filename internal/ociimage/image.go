@@ -88,9 +88,10 @@ func Labels(m Metadata) map[string]string {
 }
 
 // Layer returns the image's only layer: a /tmp directory anyone may write
-// (mode 1777, as on any Linux system: the embedded Prometheus and the
-// rule files go there, whatever user the Pod runs as) and the binary at
-// /vane (mode 0755, owned by root so that the process cannot rewrite it).
+// (mode 1777, as on any Linux system, whatever user the Pod runs as: the
+// SLO rule files go there, and what vane.yaml puts there) and the binary
+// at /vane (mode 0755, owned by root so that the process cannot rewrite
+// it).
 // Every entry's time is created. The layer is gzip-compressed at the
 // default level; its compressed form is computed once.
 func Layer(binary []byte, created time.Time) (v1.Layer, error) {
