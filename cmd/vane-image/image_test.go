@@ -370,11 +370,14 @@ func checkStatic(t *testing.T, path string, p ociimage.Platform) {
 		settings[s.Key] = s.Value
 	}
 	// (-trimpath leaves -ldflags out; `vane version` shows the version.)
-	want := map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "-buildvcs": "false", "GOOS": p.OS, "GOARCH": p.Arch}
+	want := map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "GOOS": p.OS, "GOARCH": p.Arch}
 	for k, v := range want {
 		if settings[k] != v {
 			t.Errorf("/vane was built with %s=%q, want %q", k, settings[k], v)
 		}
+	}
+	if v, ok := settings["vcs.modified"]; ok {
+		t.Errorf("/vane records the checkout's state (vcs.modified=%s): build it with -buildvcs=false", v)
 	}
 	if bi.Path != "github.com/vaneproj/vane/cmd/vane" {
 		t.Errorf("/vane is %s, want github.com/vaneproj/vane/cmd/vane", bi.Path)
