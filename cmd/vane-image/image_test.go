@@ -76,6 +76,13 @@ func TestImage(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", tool, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/vane-image: %v\n%s", err, out)
 	}
+	// VCS stamping on, so that the check of the binary below shows that
+	// vane-image turns it off (this machine's go env may turn it off too).
+	goflags, err := exec.CommandContext(ctx, "go", "env", "GOFLAGS").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "GOFLAGS="+strings.TrimSpace(string(goflags))+" -buildvcs=true")
 	var res [2]jsonResult
 	for i := range res {
 		start := time.Now()
@@ -86,7 +93,7 @@ func TestImage(t *testing.T) {
 		}
 		var stdout bytes.Buffer
 		cmd := exec.CommandContext(ctx, tool, args...)
-		cmd.Stdout, cmd.Stderr = &stdout, t.Output()
+		cmd.Stdout, cmd.Stderr, cmd.Env = &stdout, t.Output(), env
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("vane-image %s: %v", strings.Join(args, " "), err)
 		}
