@@ -210,7 +210,9 @@ func TestImage(t *testing.T) {
 	cmd := containerCommand(t, rootfs, append(ociimage.Entrypoint(), "version", "--json"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("/vane version --json in the image's root as uid %d: %v\n%s", imageUID, err, out.String())
+		t.Fatalf("/vane version --json in the image's root as uid %d: %v\n%s\n"+
+			"(this runs the binary chrooted in a new user namespace: run the test as root, or allow unprivileged user namespaces, e.g. sysctl kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)",
+			imageUID, err, out.String())
 	}
 	var ver struct{ Version, OS, Arch string }
 	if err := json.Unmarshal(out.Bytes(), &ver); err != nil {
