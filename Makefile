@@ -12,12 +12,27 @@ export PATH := $(TOOLS):$(PATH)
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build test test-tools unit fuzz bench demo lint clean
+.PHONY: all build image test test-tools unit fuzz bench demo lint clean
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vane
+
+# image: the container image, without a container engine (cmd/vane-image):
+# the static binary on scratch for IMAGE_PLATFORMS, as an OCI layout with a
+# multi-platform index (bin/image/oci) and a `docker load` tarball per
+# platform (bin/image/vane-linux-ARCH.tar). IMAGE=registry/repo:tag pushes
+# the index too. Every timestamp is the commit's time, so the same commit
+# gives the same digests.
+IMAGE_PLATFORMS   ?= linux/amd64,linux/arm64
+IMAGE             ?=
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+REVISION          ?= $(shell git rev-parse HEAD 2>/dev/null)
+
+image:
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/vane-image -platforms $(IMAGE_PLATFORMS) \
+		-version $(VERSION) -revision '$(REVISION)' -out bin/image $(if $(IMAGE),-push $(IMAGE))
 
 test-tools:
 	bash scripts/install-test-tools.sh
