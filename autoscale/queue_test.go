@@ -99,3 +99,80 @@ func TestQueueHoldsScaleDownWhileTheLoadRises(t *testing.T) {
 		t.Fatalf("falling load held scale-down: %+v", rec)
 	}
 }
+
+// The slo recommender's target factor raises the utilization cap: a load
+// bound by the cap needs fewer replicas at a factor of 1.1, no fewer than
+// the cap MaxRaisedUtilization allows at any factor, and the same count
+// at a factor of 1, 0 or NaN.
+func TestQueueUtilizationCapRisesWithTheTargetFactor(t *testing.T) {
+	spec := QueueSpec{Percentile: 0.99, Threshold: time.Second, Slots: 2}.WithDefaults()
+	// S = 60 ms, 400 req/s: 24 servers of load, the cap 0.85 asks for 29
+	// servers (15 replicas); the 1 s tail is far from binding.
+	in := QueueInput{Throughput: 400, Arrivals: 400, Latency: meanSojourn(30, 400, 0.06), Ready: 15, Budget: math.NaN()}
+	rec := func(f float64) Recommendation {
+		in := in
+		in.TargetFactor = f
+		r, _ := RecommendQueue(spec, in, QueueState{}, t0)
+		return r
+	}
+	base := rec(1)
+	if !base.Valid || !strings.Contains(base.Reason, "utilization ≤ 0.85") {
+		t.Fatalf("factor 1: %+v", base)
+	}
+	for _, f := range []float64{0, math.NaN(), math.Inf(1), 0.5} {
+		if r := rec(f); r.Replicas != base.Replicas || r.Reason != base.Reason {
+			t.Errorf("factor %v: %+v, want %+v", f, r, base)
+		}
+	}
+	raised := rec(1.1)
+	if raised.Replicas >= base.Replicas || !strings.Contains(raised.Reason, "utilization ≤ 0.935") ||
+		!strings.Contains(raised.Reason, "target factor 1.10") {
+		t.Fatalf("factor 1.1: %+v (factor 1: %d)", raised, base.Replicas)
+	}
+	top := rec(1.25)
+	if !strings.Contains(top.Reason, "utilization ≤ 0.95") {
+		t.Fatalf("factor 1.25: %+v", top)
+	}
+	// ρ ≤ 0.95 at the estimated service time.
+	s := 0.06
+	if c := 2 * int(top.Replicas); float64(c)*MaxRaisedUtilization < 400*s*0.999 {
+		t.Fatalf("factor 1.25: %d replicas overrun the cap", top.Replicas)
+	}
+	// A cap already above MaxRaisedUtilization is kept, not lowered.
+	if got := raisedUtilization(0.97, 1.2); got != 0.97 {
+		t.Fatalf("raisedUtilization(0.97, 1.2) = %v", got)
+	}
+}
+
+// In the step, the slo recommender's factor, risen over hours of spare
+// budget, reaches the queue recommender: the same load then asks the
+// queue model for fewer replicas than it does with the budget short.
+func TestStepPassesTheTargetFactorToTheQueueModel(t *testing.T) {
+	spec := queueSLOSpec()
+	spec.Queue.Slots = 2
+	spec.Queue.Threshold = time.Second
+	spare := []SLOSignal{{SLO: "lat", BurnLong: 0.2, BurnShort: 0.2, Budget: 0.95, BurnNow: 0.2, HasNow: true}}
+	q := QueueInput{Throughput: 400, Arrivals: 400, Latency: meanSojourn(30, 400, 0.06), Budget: 0.95}
+	run := func(sigs []SLOSignal) (State, Decision) {
+		st := Adopt(NewState("checkout"), 15, t0)
+		st.TargetFactor, st.FactorAt = 1, t0
+		var d Decision
+		// Four hours of looks every 15 minutes (the factor rises 0.05 per
+		// hour while the budget is spare).
+		for i := 1; i <= 16; i++ {
+			now := t0.Add(time.Duration(i) * 15 * time.Minute)
+			in := Inputs{Metrics: qps(400), SLO: sigs, Queue: q}
+			in.Scale = Scale{Desired: 15, Ready: 15}
+			st, d = Step(spec, st, in, now)
+		}
+		return st, d
+	}
+	st, d := run(spare)
+	short := []SLOSignal{{SLO: "lat", BurnLong: 0.2, BurnShort: 0.2, Budget: 0.3, BurnNow: 0.2, HasNow: true}}
+	_, dShort := run(short)
+	qr, qs := d.Recommendations[2], dShort.Recommendations[2]
+	if st.TargetFactor < 1.19 || qr.Recommender != RecommenderQueue || qr.Replicas >= qs.Replicas ||
+		!strings.Contains(qr.Reason, "target factor") || strings.Contains(qs.Reason, "target factor") {
+		t.Fatalf("factor %.2f: spare %+v, short %+v", st.TargetFactor, qr, qs)
+	}
+}
