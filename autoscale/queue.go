@@ -24,9 +24,7 @@ import (
 // the estimate, forecasts λ one start-up delay ahead from its trend, and
 // returns the fewest replicas with P(T > threshold) ≤ (1 − percentile) ×
 // headroom and ρ ≤ MaxUtilization. Headroom is 1 with at least half the
-// budget left and falls linearly to 0.5 as the budget runs out; while the
-// budget is spare, the slo recommender's target factor raises the
-// utilization cap (QueueInput.TargetFactor), as it raises the hpa targets. While the
+// budget left and falls linearly to 0.5 as the budget runs out. While the
 // load rises by more than its noise (the smoothed slope above one standard
 // deviation of it), the recommendation holds scale-down: a count released
 // on a rising load is asked for again within the start-up delay, a
@@ -119,14 +117,6 @@ type QueueInput struct {
 	Ready int32 `json:"ready"`
 	// Budget is the error budget remaining (NaN: unknown, headroom 1).
 	Budget float64 `json:"budget"`
-	// TargetFactor is the slo recommender's target factor (0 or less than
-	// 1 reads as 1): it rises slowly while the budget is spare and falls
-	// back quickly when it is not, and the utilization cap rises with it,
-	// MaxUtilization × TargetFactor up to MaxRaisedUtilization (never
-	// under MaxUtilization). The step passes it when both recommenders
-	// run, so that spare budget lowers the count the queue model asks
-	// for as it lowers the one the raised hpa targets ask for.
-	TargetFactor float64 `json:"target_factor,omitempty"`
 	// Err, when set, says why the inputs could not be read.
 	Err string `json:"err,omitempty"`
 }
@@ -144,10 +134,6 @@ type QueueState struct {
 	Slope    float64 `json:"slope"`
 	SlopeVar float64 `json:"slope_var,omitempty"`
 }
-
-// MaxRaisedUtilization bounds how far the slo recommender's target factor
-// raises the queue recommender's utilization cap (QueueInput.TargetFactor).
-const MaxRaisedUtilization = 0.95
 
 // JumpRatio is how far the short window's arrival rate must be above the
 // smoothed one for the queue recommender to size from it: a jump, not the
@@ -205,11 +191,7 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	alpha := (1 - spec.Percentile) * headroom
 	mu := 1 / st.ServiceTime
 	t := spec.Threshold.Seconds()
-	maxUtil := raisedUtilization(spec.MaxUtilization, in.TargetFactor)
-	c, why := serversFor(ahead, mu, t, alpha, maxUtil)
-	if maxUtil > spec.MaxUtilization {
-		why += fmt.Sprintf(" (the cap %s × the spare budget's target factor %.2f)", fmtNum(spec.MaxUtilization), in.TargetFactor)
-	}
+	c, why := serversFor(ahead, mu, t, alpha, spec.MaxUtilization)
 	rec.Valid = true
 	rec.Replicas = max(1, int32((c+int(spec.Slots)-1)/int(spec.Slots)))
 	rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s expected in %s (now %.1f): %d replicas keep %s (p%s ≤ %s)",
@@ -218,7 +200,7 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 		// A jump: the short window is well above the smoothed rate (its
 		// noise stays far below JumpRatio), so it sizes the count now
 		// instead of a minute later.
-		cn, whyNow := serversFor(now, mu, t, alpha, maxUtil)
+		cn, whyNow := serversFor(now, mu, t, alpha, spec.MaxUtilization)
 		if r := max(1, int32((cn+int(spec.Slots)-1)/int(spec.Slots))); r > rec.Replicas {
 			rec.Replicas = r
 			rec.Reason = fmt.Sprintf("service time %.1fms, a jump to %.1f req/s over the short window (%.1f smoothed): %d replicas keep %s (p%s ≤ %s)",
@@ -235,16 +217,6 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 		rec.Reason += fmt.Sprintf("; scale-down held: the load rises (%.2f req/s per second beyond its noise)", r)
 	}
 	return rec, st
-}
-
-// raisedUtilization is the utilization cap u raised by the slo
-// recommender's target factor f: u × f, at most MaxRaisedUtilization
-// (or u when u is higher), and never under u.
-func raisedUtilization(u, f float64) float64 {
-	if !(f > 1) || math.IsInf(f, 0) {
-		return u
-	}
-	return math.Max(u, math.Min(u*f, math.Max(u, MaxRaisedUtilization)))
 }
 
 // risingBeyondNoise is how far the smoothed slope of the arrival rate is

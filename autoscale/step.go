@@ -358,12 +358,6 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		if qi.Ready == 0 {
 			qi.Ready = in.Scale.Ready
 		}
-		if spec.SLO != nil {
-			// The spare budget's target factor raises the queue model's
-			// utilization cap too: otherwise its count holds the
-			// replicas the raised targets would release.
-			qi.TargetFactor = st.TargetFactor
-		}
 		var r Recommendation
 		r, st.Queue = RecommendQueue(*spec.Queue, qi, st.Queue, now)
 		r = queueTolerance(r, cur, spec.Tolerance)
