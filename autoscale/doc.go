@@ -23,7 +23,8 @@
 //     throughput and latency by inverting the M/M/c mean response time, and
 //     picks the fewest replicas that keep the SLO's latency percentile under
 //     its threshold (Erlang C) for the load expected one start-up delay
-//     ahead, with headroom set by the budget left. A jump of the short
+//     ahead, with headroom set by the budget left; Step holds its count
+//     at the current one when within the tolerance. A jump of the short
 //     window's arrival rate (ArrivalsNow) is sized at once; far above the
 //     ready replicas it is a panic, past the behavior's scale-up limits.
 //     Its count also sizes the slo recommender's urgent scale-up. While

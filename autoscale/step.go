@@ -360,6 +360,7 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		}
 		var r Recommendation
 		r, st.Queue = RecommendQueue(*spec.Queue, qi, st.Queue, now)
+		r = queueTolerance(r, cur, spec.Tolerance)
 		recs = append(recs, r)
 		// The slo recommender's urgent scale-up is sized by the queue
 		// model when it has a count: what the load needs, at least one
@@ -490,6 +491,25 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 	d.Action = actionOf(cur, d.Desired)
 	st.Last = &d
 	return st, d
+}
+
+// queueTolerance applies the hpa recommender's tolerance to the queue
+// recommender's count, as the HPA applies it to its usage ratio: a count
+// within tol of the current one (|count/current − 1| ≤ tol) proposes the
+// current count. The queue model's count follows the noise of the rates
+// it reads, a replica up or down from one look to the next; without the
+// tolerance the max of the recommendations (and the scale-down window's
+// highest one) rides that noise up. An urgent or panic count, and any
+// larger change, are kept.
+func queueTolerance(r Recommendation, cur int32, tol float64) Recommendation {
+	if !r.Valid || r.Urgent || r.Panic || cur <= 0 || r.Replicas == cur {
+		return r
+	}
+	if math.Abs(float64(r.Replicas)/float64(cur)-1) <= tol {
+		r.Reason += fmt.Sprintf("; %d is within the tolerance %s of the current %d: %d", r.Replicas, fmtNum(tol), cur, cur)
+		r.Replicas = cur
+	}
+	return r
 }
 
 // holdSmallStepUp is the queue recommender's hysteresis: within the

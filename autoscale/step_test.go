@@ -248,3 +248,36 @@ func TestStepSLOWithQueueOnly(t *testing.T) {
 		t.Fatalf("spent: %+v", d)
 	}
 }
+
+// The queue recommender's count honours the tolerance: within 10% of the
+// current count it proposes the current count (its count moves by a
+// replica from look to look on the rates' noise); a larger change goes
+// through, and so does a panic.
+func TestStepQueueCountWithinTheTolerance(t *testing.T) {
+	spec := Spec{Name: "checkout", Min: 1, Max: 100, Behavior: &Behavior{},
+		Queue: &QueueSpec{Percentile: 0.99, Threshold: time.Second, Slots: 2}}.WithDefaults()
+	// S = 60 ms at 400 req/s: the cap 0.85 asks for 15 replicas.
+	q := QueueInput{Throughput: 400, Arrivals: 400, Latency: meanSojourn(30, 400, 0.06), Ready: 15, Budget: math.NaN()}
+	want, _ := RecommendQueue(*spec.Queue, q, QueueState{}, t0)
+	if want.Replicas != 15 {
+		t.Fatalf("the queue model asks for %d, want 15: %s", want.Replicas, want.Reason)
+	}
+	for _, tc := range []struct {
+		cur, rec int32
+	}{{14, 14}, {16, 16}, {15, 15}, {13, 15}, {17, 15}, {9, 15}} {
+		st := Adopt(NewState("checkout"), tc.cur, t0)
+		_, d := look(spec, st, tc.cur, Inputs{Queue: q}, t0)
+		r := d.Recommendations[0]
+		if r.Replicas != tc.rec {
+			t.Errorf("current %d: the queue proposes %d, want %d (%s)", tc.cur, r.Replicas, tc.rec, r.Reason)
+		}
+		if tc.rec == tc.cur && tc.cur != 15 && !strings.Contains(r.Reason, "within the tolerance 0.1 of the current") {
+			t.Errorf("current %d: reason %q", tc.cur, r.Reason)
+		}
+	}
+	// A panic is kept even when within the tolerance.
+	r := queueTolerance(Recommendation{Valid: true, Replicas: 21, Urgent: true, Panic: true}, 20, 0.1)
+	if r.Replicas != 21 {
+		t.Fatalf("panic: %+v", r)
+	}
+}
