@@ -170,11 +170,27 @@ const (
 	// beyond B (one pod of three at 4× its errors raises its version's
 	// rate about 2×).
 	seqBurstCap = 2.5
-	// seqCapZ: the cap applies only where a B-fold burst over the window
-	// would itself be evidence, its excess at least seqCapZ standard
-	// deviations of the window's binomial count; with fewer bad events a
-	// burst cannot fail the canary and capping would only cost time.
+	// seqCapZ: the cap applies only where a B-fold burst of a healthy
+	// canary over the window would itself be evidence, its excess at least
+	// seqCapZ standard deviations of the window's binomial count; with
+	// fewer bad events a burst cannot fail the canary and capping would
+	// only cost time.
 	seqCapZ = 2.5
+	// seqStableLooks is the number of looks at the stable version before
+	// its counts may turn the burst cap off: until then the judge assumes
+	// overdispersed noise.
+	seqStableLooks = 16
+	// seqStableDisp and seqStableZ: the cap stays on while the stable
+	// version's per-look dispersion φ̂_s, seqStableZ standard errors up,
+	// reaches seqStableDisp.
+	seqStableDisp = 1.5
+	seqStableZ    = 1
+	// seqCanaryDisp and seqCanaryZ: the cap stays on while the variance
+	// the stable version's dispersion implies for the canary's count over
+	// a window of looks, seqCanaryZ standard errors up, exceeds the
+	// binomial's by seqCanaryDisp times or more.
+	seqCanaryDisp = 1
+	seqCanaryZ    = 2
 )
 
 // look is one informative look's counts, kept for the dispersion estimate.
@@ -199,6 +215,9 @@ type RatioTest struct {
 	scratch    []float64
 	finalSpent bool    // DecideLast ran the final test
 	phi        float64 // dispersion estimate φ̂ ≥ 1 after the last look
+	stable     stableLooks
+	stablePhi  float64 // the stable version's per-look dispersion φ̂_s (NaN before it is known)
+	capOn      bool    // the burst cap applies: the noise may be overdispersed
 	maxLogFail float64
 	logFail    float64 // Λ_fail and Λ_pass after the last informative look
 	logPass    float64
@@ -226,6 +245,13 @@ type Decision struct {
 	// share of bad events (1 is the binomial model); the log-likelihoods
 	// behind the e-values are divided by it.
 	Dispersion float64
+	// StableDispersion is Pearson's dispersion of the stable version's
+	// per-look bad events (1 under the binomial model; NaN before two
+	// looks with bad events). BurstCap reports whether the burst cap
+	// applies: until the stable version's looks show the noise is close
+	// enough to binomial that a burst cannot be what fails the canary.
+	StableDispersion float64
+	BurstCap         bool
 	// Total holds the counts since the test started.
 	Total Counts
 	Looks int
@@ -253,7 +279,7 @@ func NewRatioTest(cfg SequentialConfig) (*RatioTest, error) {
 	k := int(math.Ceil(lt / seqTargetStep))
 	h := lt / float64(k) // τ falls exactly on the grid
 	n := int(math.Ceil(seqMaxLogRatio / h))
-	t := &RatioTest{cfg: cfg, i1: n, iTol: n + k, phi: 1}
+	t := &RatioTest{cfg: cfg, i1: n, iTol: n + k, phi: 1, stablePhi: math.NaN(), capOn: true}
 	for i := -n; i <= n; i++ {
 		lr := float64(i) * h
 		t.logRho = append(t.logRho, lr)
@@ -292,6 +318,9 @@ func (t *RatioTest) Reset() {
 	t.hist = t.hist[:0]
 	t.finalSpent = false
 	t.phi = 1
+	t.stable = stableLooks{}
+	t.stablePhi = math.NaN()
+	t.capOn = true
 	t.maxLogFail, t.logFail, t.logPass = 0, 0, 0
 	t.decided = nil
 }
@@ -307,6 +336,10 @@ func (t *RatioTest) Observe(c Counts) bool {
 	t.total.CanaryBad += c.CanaryBad
 	t.total.StableRequests += c.StableRequests
 	t.total.StableBad += c.StableBad
+	if c.StableRequests > 0 {
+		t.stable.add(c.StableBad, c.StableRequests)
+		t.stablePhi, t.capOn = t.stableDispersion()
+	}
 	e := c.CanaryBad + c.StableBad
 	if e == 0 || c.CanaryRequests == 0 || c.StableRequests == 0 {
 		// No bad events, or one version had no traffic: the canary's share
@@ -408,6 +441,9 @@ func (t *RatioTest) dispersion() float64 {
 func (t *RatioTest) logEFailWithoutBurst() float64 {
 	best, ok := t.worstWindow()
 	if !ok {
+		if !t.capOn {
+			return t.logFail
+		}
 		return t.logEFailCapped()
 	}
 	if best.e <= 0 || best.ns <= 0 {
@@ -420,6 +456,50 @@ func (t *RatioTest) logEFailWithoutBurst() float64 {
 	}
 	t.scratch = ll
 	return logMixOf(ll, t.i1, t.failW, 1, t.phi)
+}
+
+// stableLooks accumulates the stable version's per-look bad events y and
+// requests n for its dispersion: Σy, Σy²/n, Σn, Σ1/n and the looks.
+type stableLooks struct {
+	y, y2n, n, invN float64
+	k               int
+}
+
+func (s *stableLooks) add(y, n float64) {
+	s.y += y
+	s.y2n += y * y / n
+	s.n += n
+	s.invN += 1 / n
+	s.k++
+}
+
+// stableDispersion returns φ̂_s, Pearson's dispersion of the stable
+// version's per-look bad events around its pooled ratio (NaN while it
+// cannot be computed), and whether the burst cap applies: while fewer than
+// seqStableLooks looks have been seen, or while the looks so far do not
+// show, one standard error up, φ_s below seqStableDisp, or the canary's
+// window's variance within 1 + seqCanaryDisp of the binomial's, seqCanaryZ
+// standard errors up (see the file comment).
+func (t *RatioTest) stableDispersion() (phi float64, capOn bool) {
+	s := t.stable
+	p := s.y / s.n
+	if s.k < 2 || !(p > 0 && p < 1) {
+		return math.NaN(), true
+	}
+	df := float64(s.k - 1)
+	phi = (s.y2n/p - s.y) / (1 - p) / df
+	if s.k < seqStableLooks || t.total.StableRequests <= 0 {
+		return phi, true
+	}
+	// Under the binomial model each look's Pearson term has mean 1 and
+	// variance 2 + 1/μ_k (Poisson's fourth moment), μ_k = p n_k.
+	se := math.Sqrt(2*float64(s.k)+s.invN/p) / df
+	if phi+seqStableZ*se >= seqStableDisp {
+		return phi, true
+	}
+	w := float64(min(max(int(math.Sqrt(float64(len(t.hist)))), seqBurstLooks), max(len(t.hist), 1)))
+	share := t.total.CanaryRequests / t.total.StableRequests * w
+	return phi, (phi-1+seqCanaryZ*se)*share >= seqCanaryDisp
 }
 
 // logEFailCapped is log Λ_fail with the evidence of the worst window (of
@@ -442,7 +522,13 @@ func (t *RatioTest) logEFailCapped() float64 {
 	// Where a B-fold burst over the window would not itself be evidence
 	// (its excess below seqCapZ standard deviations), bursts cannot fail
 	// the canary and the window is not capped.
-	if th := best.nc / (best.nc + best.ns); (seqBurstCap-1)*(best.e*th)/math.Sqrt(best.e*th*(1-th)) < seqCapZ {
+	//
+	// The canary's bad events a healthy canary would have had in the
+	// window are read from the stable version's rate, μ₀ = y_w n_c/n_s, not
+	// from the window's own events, which a regression inflates.
+	th := best.nc / (best.nc + best.ns)
+	mu0 := (best.e - best.x) * best.nc / best.ns
+	if !(mu0 > 0) || (seqBurstCap-1)*mu0/math.Sqrt(mu0*(1-th)) < seqCapZ {
 		return t.logFail
 	}
 	a := best.nc / best.ns
@@ -567,13 +653,15 @@ func (t *RatioTest) Decide() Decision {
 		return d
 	}
 	d := Decision{
-		LogEFail:   t.logFail,
-		LogEPass:   t.logPass,
-		PValue:     math.Min(1, math.Exp(-t.maxLogFail)),
-		Estimate:   observedRatio(t.total),
-		Dispersion: t.phi,
-		Total:      t.total,
-		Looks:      t.looks,
+		LogEFail:         t.logFail,
+		LogEPass:         t.logPass,
+		PValue:           math.Min(1, math.Exp(-t.maxLogFail)),
+		Estimate:         observedRatio(t.total),
+		Dispersion:       t.phi,
+		StableDispersion: t.stablePhi,
+		BurstCap:         t.capOn,
+		Total:            t.total,
+		Looks:            t.looks,
 	}
 	bad := t.total.CanaryBad + t.total.StableBad
 	failAt, passAt := math.Log(1/t.seqAlpha()), math.Log(1/t.cfg.PassAlpha)
@@ -738,20 +826,29 @@ func (t *RatioTest) Interval(alpha float64) (lo, hi float64) {
 // Evidence returns d's numbers by name for a Result.
 func (d Decision) Evidence(cfg SequentialConfig) map[string]float64 {
 	return map[string]float64{
-		"canary_requests": d.Total.CanaryRequests,
-		"canary_bad":      d.Total.CanaryBad,
-		"stable_requests": d.Total.StableRequests,
-		"stable_bad":      d.Total.StableBad,
-		"ratio_estimate":  d.Estimate,
-		"dispersion":      d.Dispersion,
-		"log_e_fail":      d.LogEFail,
-		"log_e_pass":      d.LogEPass,
-		"p_value":         d.PValue,
-		"alpha":           cfg.Alpha,
-		"fail_progress":   d.LogEFail / math.Log(1/cfg.Alpha),
-		"tolerance":       cfg.Tolerance,
-		"looks":           float64(d.Looks),
+		"canary_requests":   d.Total.CanaryRequests,
+		"canary_bad":        d.Total.CanaryBad,
+		"stable_requests":   d.Total.StableRequests,
+		"stable_bad":        d.Total.StableBad,
+		"ratio_estimate":    d.Estimate,
+		"dispersion":        d.Dispersion,
+		"stable_dispersion": d.StableDispersion,
+		"burst_cap":         boolFloat(d.BurstCap),
+		"log_e_fail":        d.LogEFail,
+		"log_e_pass":        d.LogEPass,
+		"p_value":           d.PValue,
+		"alpha":             cfg.Alpha,
+		"fail_progress":     d.LogEFail / math.Log(1/cfg.Alpha),
+		"tolerance":         cfg.Tolerance,
+		"looks":             float64(d.Looks),
 	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // observedRatio is the ratio of the canary's bad-event rate to the stable
