@@ -122,7 +122,7 @@ import (
 // version's looks are overdispersed (per-pod beta-binomial errors) and the
 // cap stays on; under Poisson noise, at 5% canary weight, it is off in
 // about two runs of three by look 20 and nine of ten by look 60, and at
-// 25% later, still on at the horizon in about a third of the runs. What
+// 25% later, still on at the horizon in about half the runs. What
 // the stable version cannot show is a burst that has not happened yet:
 // noise whose only departure from the binomial model is rare bursts, with
 // binomial counts between them, turns the cap off, and such a burst is
