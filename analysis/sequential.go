@@ -288,8 +288,9 @@ type Decision struct {
 	// behind the e-values are divided by it.
 	Dispersion float64
 	// StableDispersion is Pearson's dispersion of the stable version's
-	// per-look bad events (1 under the binomial model; NaN before two
-	// looks with bad events). BurstCap reports whether the burst cap
+	// per-look bad events (about 1 under the binomial model; NaN before
+	// two looks, or while the stable version has had no bad event).
+	// BurstCap reports whether the burst cap
 	// applies: until the stable version's looks show the noise is close
 	// enough to binomial that a burst cannot be what fails the canary.
 	StableDispersion float64
