@@ -16,8 +16,10 @@
 //     the canary is no worse than a tolerance, with its false-rollback
 //     probability below alpha however often it looks; it estimates the
 //     errors' overdispersion and asks a failure to hold without the
-//     window most like a burst, and in a step of known length keeps part
-//     of alpha for the look that completes it (LastLooker);
+//     window most like a burst (capping that window only while the stable
+//     version's looks leave overdispersion possible), and in a step of
+//     known length keeps part of alpha for the look that completes it
+//     (LastLooker);
 //   - Threshold, Flagger/Argo Rollouts-compatible value checks with a failure
 //     limit;
 //   - BurnRateGate, the canary's own SLO burn rate over a short and a long

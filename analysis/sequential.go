@@ -80,16 +80,54 @@ import (
 // with the other looks (binomial z ≥ 3) it is left out; otherwise — and in
 // the first w looks, when the window is all there is — it is capped: it
 // counts only as evidence that ρ exceeds B = 2.5, the most a burst on one
-// pod of several makes of its version's rate (logEFailCapped), where the
-// window has enough bad events for such a burst to be significant (z ≥
-// 2.5 of a B-fold excess; with few bad events in the window a burst
-// cannot fail the canary, and capping would only cost time). The test
-// fails only when both Λ_φ of all looks and that burst-free Λ_φ reach 1/α.
-// A regression shows in every window, a burst in one; a regression beyond
-// B still fails at the first looks, one below B on the evidence outside
-// its worst window, which costs time (measured in `vane bench canary`).
-// The final test at a known horizon (DecideFinal) leaves out the window
-// when it is out of line.
+// pod of several makes of its version's rate (logEFailCapped), where a
+// B-fold burst of a healthy canary would be significant in the window (z
+// ≥ 2.5; the canary's healthy count is read from the stable version's
+// rate in the window, μ₀ = y_w n_c/n_s, which a regression does not
+// inflate; with few bad events a burst cannot fail the canary, and
+// capping would only cost time). The test fails only when both Λ_φ of all
+// looks and that burst-free Λ_φ reach 1/α. A regression shows in every
+// window, a burst in one; a regression beyond B still fails at the first
+// looks, one below B on the evidence outside its worst window, which
+// costs time (measured in `vane bench canary`). The final test at a known
+// horizon (DecideFinal) leaves out the window when it is out of line.
+//
+// When the cap applies. The cap is a price paid for bursts; under
+// binomial counts it buys nothing. The stable version is the control: it
+// runs under the same noise, is read through the same queries at the same
+// looks, and has the more bad events wherever the canary is the smaller
+// version. So the test measures the noise on it: Pearson's dispersion of
+// its per-look bad events y_k around its pooled ratio p̂,
+//
+//	φ̂_s = Σ_k (y_k − p̂ n_k)² / (p̂ n_k (1 − p̂)) / (K − 1),
+//
+// with standard error under the binomial model about √(Σ_k (2 + 1/(p̂
+// n_k))) / (K − 1). Robust until shown otherwise, the cap applies during
+// the first 16 looks, and after them as long as either
+//
+//   - φ̂_s + 1 standard error ≥ 1.5: the stable version's own counts may
+//     be overdispersed; or
+//   - (φ̂_s − 1 + 2 standard errors) × w n_c/n_s ≥ 1: the variance beyond
+//     binomial that the stable version's dispersion implies for the
+//     canary's count over the window of w looks may reach the binomial
+//     variance itself. Extra variance c μ² on a count of mean μ gives the
+//     stable version φ_s − 1 = c μ_s a look; over w looks of a burst that
+//     spans them the canary's count has c (w μ_c)² against its binomial
+//     w μ_c, a ratio c w μ_c = (φ_s − 1) w μ_c/μ_s. With the canary at a
+//     quarter of the traffic a window of 8 looks holds more of its bad
+//     events than a look of the stable version, and the stable version
+//     must show its dispersion that much more closely.
+//
+// Under sim.Overdispersed noise at the benchmark's counts the stable
+// version's looks are overdispersed (per-pod beta-binomial errors) and the
+// cap stays on; under Poisson noise, at 5% canary weight, it is off in
+// about two runs of three by look 20 and nine of ten by look 60, and at
+// 25% later, still on at the horizon in about half the runs. What
+// the stable version cannot show is a burst that has not happened yet:
+// noise whose only departure from the binomial model is rare bursts, with
+// binomial counts between them, turns the cap off, and such a burst is
+// then held back only by leaving out a window out of line with the others
+// (which stays on whatever the stable version shows).
 //
 // What remains guaranteed. For any φ ≥ 1, chosen however from the data,
 //
@@ -97,14 +135,18 @@ import (
 //
 // (Jensen: t ↦ t^{1/φ} is concave), so Λ_φ ≥ 1/α > 1 implies Λ ≥ 1/α: the
 // dispersed test never fails (or passes) a canary the binomial test would
-// not; asking the burst-free evidence as well only removes failures. Its
+// not; asking the burst-free evidence as well only removes failures,
+// whichever the looks at which it is asked (chosen from the data, as the
+// stable version's dispersion chooses them for the cap). Its
 // false-rollback probability therefore stays below α exactly under the
 // Poisson/binomial model, at every look. Under overdispersion the guarantee
 // is the quasi-likelihood's: approximate, holding as φ̂ tracks the
 // dispersion of the cumulative counts (errors whose correlation spans
-// more than about √K looks are underestimated). What it costs under the
-// binomial model is the spread of φ̂ above 1 (measured in `vane bench
-// canary`).
+// more than about √K looks are underestimated) and, for bursts, as the
+// stable version's looks show the noise the canary's counts have (above).
+// What it costs under the binomial model is the spread of φ̂ above 1, and
+// the burst cap until the stable version's looks have shown binomial
+// counts (measured in `vane bench canary`).
 
 // Counts are the requests and bad events of both versions in one interval
 // (or, for the cumulative views in Evidence, since the analysis started).
@@ -170,11 +212,27 @@ const (
 	// beyond B (one pod of three at 4× its errors raises its version's
 	// rate about 2×).
 	seqBurstCap = 2.5
-	// seqCapZ: the cap applies only where a B-fold burst over the window
-	// would itself be evidence, its excess at least seqCapZ standard
-	// deviations of the window's binomial count; with fewer bad events a
-	// burst cannot fail the canary and capping would only cost time.
+	// seqCapZ: the cap applies only where a B-fold burst of a healthy
+	// canary over the window would itself be evidence, its excess at least
+	// seqCapZ standard deviations of the window's binomial count; with
+	// fewer bad events a burst cannot fail the canary and capping would
+	// only cost time.
 	seqCapZ = 2.5
+	// seqStableLooks is the number of looks at the stable version before
+	// its counts may turn the burst cap off: until then the judge assumes
+	// overdispersed noise.
+	seqStableLooks = 16
+	// seqStableDisp and seqStableZ: the cap stays on while the stable
+	// version's per-look dispersion φ̂_s, seqStableZ standard errors up,
+	// reaches seqStableDisp.
+	seqStableDisp = 1.5
+	seqStableZ    = 1
+	// seqCanaryDisp and seqCanaryZ: the cap stays on while the variance
+	// the stable version's dispersion implies for the canary's count over
+	// a window of looks, seqCanaryZ standard errors up, exceeds the
+	// binomial's by seqCanaryDisp times or more.
+	seqCanaryDisp = 1
+	seqCanaryZ    = 2
 )
 
 // look is one informative look's counts, kept for the dispersion estimate.
@@ -199,6 +257,9 @@ type RatioTest struct {
 	scratch    []float64
 	finalSpent bool    // DecideLast ran the final test
 	phi        float64 // dispersion estimate φ̂ ≥ 1 after the last look
+	stable     stableLooks
+	stablePhi  float64 // the stable version's per-look dispersion φ̂_s (NaN before it is known)
+	capOn      bool    // the burst cap applies: the noise may be overdispersed
 	maxLogFail float64
 	logFail    float64 // Λ_fail and Λ_pass after the last informative look
 	logPass    float64
@@ -226,6 +287,14 @@ type Decision struct {
 	// share of bad events (1 is the binomial model); the log-likelihoods
 	// behind the e-values are divided by it.
 	Dispersion float64
+	// StableDispersion is Pearson's dispersion of the stable version's
+	// per-look bad events (about 1 under the binomial model; NaN before
+	// two looks, or while the stable version has had no bad event).
+	// BurstCap reports whether the burst cap
+	// applies: until the stable version's looks show the noise is close
+	// enough to binomial that a burst cannot be what fails the canary.
+	StableDispersion float64
+	BurstCap         bool
 	// Total holds the counts since the test started.
 	Total Counts
 	Looks int
@@ -253,7 +322,7 @@ func NewRatioTest(cfg SequentialConfig) (*RatioTest, error) {
 	k := int(math.Ceil(lt / seqTargetStep))
 	h := lt / float64(k) // τ falls exactly on the grid
 	n := int(math.Ceil(seqMaxLogRatio / h))
-	t := &RatioTest{cfg: cfg, i1: n, iTol: n + k, phi: 1}
+	t := &RatioTest{cfg: cfg, i1: n, iTol: n + k, phi: 1, stablePhi: math.NaN(), capOn: true}
 	for i := -n; i <= n; i++ {
 		lr := float64(i) * h
 		t.logRho = append(t.logRho, lr)
@@ -292,6 +361,9 @@ func (t *RatioTest) Reset() {
 	t.hist = t.hist[:0]
 	t.finalSpent = false
 	t.phi = 1
+	t.stable = stableLooks{}
+	t.stablePhi = math.NaN()
+	t.capOn = true
 	t.maxLogFail, t.logFail, t.logPass = 0, 0, 0
 	t.decided = nil
 }
@@ -307,6 +379,10 @@ func (t *RatioTest) Observe(c Counts) bool {
 	t.total.CanaryBad += c.CanaryBad
 	t.total.StableRequests += c.StableRequests
 	t.total.StableBad += c.StableBad
+	if c.StableRequests > 0 {
+		t.stable.add(c.StableBad, c.StableRequests)
+		t.stablePhi, t.capOn = t.stableDispersion()
+	}
 	e := c.CanaryBad + c.StableBad
 	if e == 0 || c.CanaryRequests == 0 || c.StableRequests == 0 {
 		// No bad events, or one version had no traffic: the canary's share
@@ -408,6 +484,9 @@ func (t *RatioTest) dispersion() float64 {
 func (t *RatioTest) logEFailWithoutBurst() float64 {
 	best, ok := t.worstWindow()
 	if !ok {
+		if !t.capOn {
+			return t.logFail
+		}
 		return t.logEFailCapped()
 	}
 	if best.e <= 0 || best.ns <= 0 {
@@ -420,6 +499,50 @@ func (t *RatioTest) logEFailWithoutBurst() float64 {
 	}
 	t.scratch = ll
 	return logMixOf(ll, t.i1, t.failW, 1, t.phi)
+}
+
+// stableLooks accumulates the stable version's per-look bad events y and
+// requests n for its dispersion: Σy, Σy²/n, Σn, Σ1/n and the looks.
+type stableLooks struct {
+	y, y2n, n, invN float64
+	k               int
+}
+
+func (s *stableLooks) add(y, n float64) {
+	s.y += y
+	s.y2n += y * y / n
+	s.n += n
+	s.invN += 1 / n
+	s.k++
+}
+
+// stableDispersion returns φ̂_s, Pearson's dispersion of the stable
+// version's per-look bad events around its pooled ratio (NaN while it
+// cannot be computed), and whether the burst cap applies: while fewer than
+// seqStableLooks looks have been seen, or while the looks so far do not
+// show, one standard error up, φ_s below seqStableDisp, or the canary's
+// window's variance within 1 + seqCanaryDisp of the binomial's, seqCanaryZ
+// standard errors up (see the file comment).
+func (t *RatioTest) stableDispersion() (phi float64, capOn bool) {
+	s := t.stable
+	p := s.y / s.n
+	if s.k < 2 || !(p > 0 && p < 1) {
+		return math.NaN(), true
+	}
+	df := float64(s.k - 1)
+	phi = (s.y2n/p - s.y) / (1 - p) / df
+	if s.k < seqStableLooks || t.total.StableRequests <= 0 {
+		return phi, true
+	}
+	// Under the binomial model each look's Pearson term has mean 1 and
+	// variance 2 + 1/μ_k (Poisson's fourth moment), μ_k = p n_k.
+	se := math.Sqrt(2*float64(s.k)+s.invN/p) / df
+	if phi+seqStableZ*se >= seqStableDisp {
+		return phi, true
+	}
+	w := float64(min(max(int(math.Sqrt(float64(len(t.hist)))), seqBurstLooks), max(len(t.hist), 1)))
+	share := t.total.CanaryRequests / t.total.StableRequests * w
+	return phi, (phi-1+seqCanaryZ*se)*share >= seqCanaryDisp
 }
 
 // logEFailCapped is log Λ_fail with the evidence of the worst window (of
@@ -442,7 +565,13 @@ func (t *RatioTest) logEFailCapped() float64 {
 	// Where a B-fold burst over the window would not itself be evidence
 	// (its excess below seqCapZ standard deviations), bursts cannot fail
 	// the canary and the window is not capped.
-	if th := best.nc / (best.nc + best.ns); (seqBurstCap-1)*(best.e*th)/math.Sqrt(best.e*th*(1-th)) < seqCapZ {
+	//
+	// The canary's bad events a healthy canary would have had in the
+	// window are read from the stable version's rate, μ₀ = y_w n_c/n_s, not
+	// from the window's own events, which a regression inflates.
+	th := best.nc / (best.nc + best.ns)
+	mu0 := (best.e - best.x) * best.nc / best.ns
+	if !(mu0 > 0) || (seqBurstCap-1)*mu0/math.Sqrt(mu0*(1-th)) < seqCapZ {
 		return t.logFail
 	}
 	a := best.nc / best.ns
@@ -567,13 +696,15 @@ func (t *RatioTest) Decide() Decision {
 		return d
 	}
 	d := Decision{
-		LogEFail:   t.logFail,
-		LogEPass:   t.logPass,
-		PValue:     math.Min(1, math.Exp(-t.maxLogFail)),
-		Estimate:   observedRatio(t.total),
-		Dispersion: t.phi,
-		Total:      t.total,
-		Looks:      t.looks,
+		LogEFail:         t.logFail,
+		LogEPass:         t.logPass,
+		PValue:           math.Min(1, math.Exp(-t.maxLogFail)),
+		Estimate:         observedRatio(t.total),
+		Dispersion:       t.phi,
+		StableDispersion: t.stablePhi,
+		BurstCap:         t.capOn,
+		Total:            t.total,
+		Looks:            t.looks,
 	}
 	bad := t.total.CanaryBad + t.total.StableBad
 	failAt, passAt := math.Log(1/t.seqAlpha()), math.Log(1/t.cfg.PassAlpha)
@@ -738,20 +869,29 @@ func (t *RatioTest) Interval(alpha float64) (lo, hi float64) {
 // Evidence returns d's numbers by name for a Result.
 func (d Decision) Evidence(cfg SequentialConfig) map[string]float64 {
 	return map[string]float64{
-		"canary_requests": d.Total.CanaryRequests,
-		"canary_bad":      d.Total.CanaryBad,
-		"stable_requests": d.Total.StableRequests,
-		"stable_bad":      d.Total.StableBad,
-		"ratio_estimate":  d.Estimate,
-		"dispersion":      d.Dispersion,
-		"log_e_fail":      d.LogEFail,
-		"log_e_pass":      d.LogEPass,
-		"p_value":         d.PValue,
-		"alpha":           cfg.Alpha,
-		"fail_progress":   d.LogEFail / math.Log(1/cfg.Alpha),
-		"tolerance":       cfg.Tolerance,
-		"looks":           float64(d.Looks),
+		"canary_requests":   d.Total.CanaryRequests,
+		"canary_bad":        d.Total.CanaryBad,
+		"stable_requests":   d.Total.StableRequests,
+		"stable_bad":        d.Total.StableBad,
+		"ratio_estimate":    d.Estimate,
+		"dispersion":        d.Dispersion,
+		"stable_dispersion": d.StableDispersion,
+		"burst_cap":         boolFloat(d.BurstCap),
+		"log_e_fail":        d.LogEFail,
+		"log_e_pass":        d.LogEPass,
+		"p_value":           d.PValue,
+		"alpha":             cfg.Alpha,
+		"fail_progress":     d.LogEFail / math.Log(1/cfg.Alpha),
+		"tolerance":         cfg.Tolerance,
+		"looks":             float64(d.Looks),
 	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // observedRatio is the ratio of the canary's bad-event rate to the stable
