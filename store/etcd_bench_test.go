@@ -39,6 +39,13 @@ func BenchmarkEtcdSave(b *testing.B) {
 		b.Fatal(err)
 	}
 	fenced := db.Fenced(fixedFence{clientv3.Compare(clientv3.CreateRevision("/bench/leader/x"), "=", put.Header.Revision), true})
+	benchSaves(b, fenced.Save)
+}
+
+// benchSaves runs the save benchmarks shared by the stores: a state alone,
+// a state with one event, and the latter from 16 writers per GOMAXPROCS,
+// each reporting writes/s.
+func benchSaves(b *testing.B, save func(kind, name string, state any, events ...any) error) {
 	pad := strings.Repeat("x", 2000)
 	report := func(b *testing.B, start time.Time) {
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
@@ -46,7 +53,7 @@ func BenchmarkEtcdSave(b *testing.B) {
 	b.Run("state", func(b *testing.B) {
 		start := time.Now()
 		for i := 0; b.Loop(); i++ {
-			if err := fenced.Save("autoscaler", "checkout", benchState{Step: i, Padding: pad}); err != nil {
+			if err := save("autoscaler", "checkout", benchState{Step: i, Padding: pad}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -55,7 +62,7 @@ func BenchmarkEtcdSave(b *testing.B) {
 	b.Run("state+event", func(b *testing.B) {
 		start := time.Now()
 		for i := 0; b.Loop(); i++ {
-			if err := fenced.Save("rollout", "checkout", benchState{Step: i, Padding: pad}, benchState{Step: i}); err != nil {
+			if err := save("rollout", "checkout", benchState{Step: i, Padding: pad}, benchState{Step: i}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -68,7 +75,7 @@ func BenchmarkEtcdSave(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			name := fmt.Sprintf("svc-%d", n.Add(1))
 			for i := 0; pb.Next(); i++ {
-				if err := fenced.Save("rollout", name, benchState{Step: i, Padding: pad}, benchState{Step: i}); err != nil {
+				if err := save("rollout", name, benchState{Step: i, Padding: pad}, benchState{Step: i}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -2,11 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -41,41 +37,5 @@ func BenchmarkKubeSave(b *testing.B) {
 		b.Fatal(err)
 	}
 	fenced := db.Fenced(fixedTerm{term, true})
-	pad := strings.Repeat("x", 2000)
-	report := func(b *testing.B, start time.Time) {
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
-	}
-	b.Run("state", func(b *testing.B) {
-		start := time.Now()
-		for i := 0; b.Loop(); i++ {
-			if err := fenced.Save("autoscaler", "checkout", benchState{Step: i, Padding: pad}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b, start)
-	})
-	b.Run("state+event", func(b *testing.B) {
-		start := time.Now()
-		for i := 0; b.Loop(); i++ {
-			if err := fenced.Save("rollout", "checkout", benchState{Step: i, Padding: pad}, benchState{Step: i}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b, start)
-	})
-	b.Run("state+event-parallel", func(b *testing.B) {
-		var n atomic.Int64
-		start := time.Now()
-		b.SetParallelism(16)
-		b.RunParallel(func(pb *testing.PB) {
-			name := fmt.Sprintf("svc-%d", n.Add(1))
-			for i := 0; pb.Next(); i++ {
-				if err := fenced.Save("rollout", name, benchState{Step: i, Padding: pad}, benchState{Step: i}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		report(b, start)
-	})
+	benchSaves(b, fenced.Save)
 }
