@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -82,23 +81,7 @@ election:
 	if err := save(); !errors.Is(err, store.ErrFenced) {
 		t.Fatalf("a write before leading: %v, want ErrFenced", err)
 	}
-	leading := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- el.Run(ctx, func(ctx context.Context) error {
-			close(leading)
-			<-ctx.Done()
-			return nil
-		})
-	}()
-	select {
-	case <-leading:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no leadership within 30s")
-	}
-	if !el.IsLeader() {
-		t.Fatal("leading, but IsLeader is false")
-	}
+	done := campaign(ctx, t, el)
 	if err := save(); err != nil {
 		t.Fatalf("the leader's write: %v", err)
 	}

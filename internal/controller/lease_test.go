@@ -58,23 +58,7 @@ current-context: test
 		t.Fatalf("a write before leading: %v, want ErrFenced", err)
 	}
 
-	leading := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- el.Run(ctx, func(ctx context.Context) error {
-			close(leading)
-			<-ctx.Done()
-			return nil
-		})
-	}()
-	select {
-	case <-leading:
-	case <-time.After(30 * time.Second):
-		t.Fatal("replica-a did not lead within 30s")
-	}
-	if !el.IsLeader() {
-		t.Fatal("leading, but IsLeader is false")
-	}
+	done := campaign(ctx, t, el)
 	if id, err := el.Leader(ctx); err != nil || id != "replica-a" {
 		t.Fatalf("Leader = %q, %v", id, err)
 	}
@@ -96,4 +80,28 @@ current-context: test
 	if el.IsLeader() {
 		t.Fatal("IsLeader after Run returned")
 	}
+}
+
+// campaign runs el's election in the background until ctx ends and waits,
+// 30 s at most, until it leads; the channel receives Run's result.
+func campaign(ctx context.Context, t *testing.T, el elector) <-chan error {
+	t.Helper()
+	leading := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- el.Run(ctx, func(ctx context.Context) error {
+			close(leading)
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	select {
+	case <-leading:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no leadership within 30s")
+	}
+	if !el.IsLeader() {
+		t.Fatal("leading, but IsLeader is false")
+	}
+	return done
 }
