@@ -272,22 +272,7 @@ services:
 		}
 	}
 	waitUntil(t, "a new leader while the old one is paused", ttl+10*time.Second, others[0].p, func() bool { return leaderOf(others) != nil })
-	if err := paused.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- paused.p.cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err == nil || !strings.Contains(paused.p.out.String(), "leadership lost") {
-			t.Fatalf("the resumed old leader exited with %v:\n%s", err, tail(paused.p.out.String(), 20))
-		}
-	case <-time.After(2*ttl + 10*time.Second):
-		t.Fatalf("the resumed old leader still runs:\n%s", tail(paused.p.out.String(), 20))
-	}
-	if n := strings.Count(paused.p.out.String(), `msg="Routing applied"`); n != appliedBefore {
-		t.Fatalf("the old leader applied a routing after it was resumed (%d applies before the pause, %d after):\n%s", appliedBefore, n, tail(paused.p.out.String(), 20))
-	}
+	resumeDeposed(t, paused, appliedBefore, 2*ttl+10*time.Second)
 	reps = others
 
 	// The rollout goes on under the last leader.
@@ -351,4 +336,27 @@ func rawCall(t *testing.T, base, method, path, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// resumeDeposed resumes the paused old leader (SIGCONT) after another
+// replica has taken over and checks that it exits within wait, saying its
+// leadership was lost, without applying a routing after appliedBefore.
+func resumeDeposed(t *testing.T, paused *haReplica, appliedBefore int, wait time.Duration) {
+	t.Helper()
+	if err := paused.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- paused.p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(paused.p.out.String(), "leadership lost") {
+			t.Fatalf("the resumed old leader exited with %v:\n%s", err, tail(paused.p.out.String(), 20))
+		}
+	case <-time.After(wait):
+		t.Fatalf("the resumed old leader still runs:\n%s", tail(paused.p.out.String(), 20))
+	}
+	if n := strings.Count(paused.p.out.String(), `msg="Routing applied"`); n != appliedBefore {
+		t.Fatalf("the old leader applied a routing after it was resumed (%d applies before the pause, %d after):\n%s", appliedBefore, n, tail(paused.p.out.String(), 20))
+	}
 }

@@ -258,22 +258,7 @@ services:
 	waitUntil(t, "the other replica leads while the old leader is paused", leaseDuration+10*time.Second, other.p, func() bool {
 		return leaderOf(reps) == other && ready(other) && strings.Count(other.p.out.String(), `msg="Term started"`) > 0
 	})
-	if err := paused.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- paused.p.cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err == nil || !strings.Contains(paused.p.out.String(), "leadership lost") {
-			t.Fatalf("the resumed old leader exited with %v:\n%s", err, tail(paused.p.out.String(), 20))
-		}
-	case <-time.After(2*leaseDuration + 10*time.Second):
-		t.Fatalf("the resumed old leader still runs:\n%s", tail(paused.p.out.String(), 20))
-	}
-	if n := strings.Count(paused.p.out.String(), `msg="Routing applied"`); n != appliedBefore {
-		t.Fatalf("the old leader applied a routing after it was resumed (%d applies before the pause, %d after):\n%s", appliedBefore, n, tail(paused.p.out.String(), 20))
-	}
+	resumeDeposed(t, paused, appliedBefore, 2*leaseDuration+10*time.Second)
 	reps = []*haReplica{other}
 
 	// The rollout goes on under the last leader.
