@@ -289,7 +289,8 @@ type Decision struct {
 	Dispersion float64
 	// StableDispersion is Pearson's dispersion of the stable version's
 	// per-look bad events (about 1 under the binomial model; NaN before
-	// two looks, or while the stable version has had no bad event).
+	// two looks with stable traffic, or while the stable version has had
+	// no bad event, or only bad events; +Inf if its counts overflow).
 	// BurstCap reports whether the burst cap
 	// applies: until the stable version's looks show the noise is close
 	// enough to binomial that a burst cannot be what fails the canary.
@@ -530,7 +531,9 @@ func (t *RatioTest) stableDispersion() (phi float64, capOn bool) {
 		return math.NaN(), true
 	}
 	df := float64(s.k - 1)
-	phi = (s.y2n/p - s.y) / (1 - p) / df
+	// Σy²/n ≥ (Σy)²/Σn, so the sum is ≥ 0 but for rounding (φ̂_s = 0
+	// when every look is at the pooled rate).
+	phi = math.Max(0, (s.y2n/p-s.y)/(1-p)/df)
 	if s.k < seqStableLooks || t.total.StableRequests <= 0 {
 		return phi, true
 	}
