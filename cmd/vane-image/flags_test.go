@@ -17,6 +17,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		"a platform that is not Linux": {[]string{"-platforms", "linux/amd64,darwin/arm64"}, `-platforms: platform "darwin/arm64": the image runs on linux only`},
 		"a platform without an arch":   {[]string{"-platforms", "linux"}, `-platforms: platform "linux": want os/arch`},
+		"a platform twice":             {[]string{"-platforms", "linux/amd64,linux/arm64,linux/amd64"}, `ociimage: platform linux/amd64 given twice`},
+		"an unknown arch":              {[]string{"-platforms", "linux/amd64,linux/amd65"}, `ociimage: platform linux/amd65: the go command cannot build for it`},
 		"a bad SOURCE_DATE_EPOCH":      {[]string{"-source-date-epoch", "yesterday"}, `-source-date-epoch "yesterday": want a Unix time in seconds`},
 		"a negative SOURCE_DATE_EPOCH": {[]string{"-source-date-epoch", "-1"}, `-source-date-epoch "-1": want a Unix time in seconds`},
 		"a version with a space":       {[]string{"-version", "v1 beta"}, `ociimage: version "v1 beta": want letters, digits and . _ + -`},

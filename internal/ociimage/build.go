@@ -142,6 +142,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Platforms) == 0 {
 		o.Platforms = []Platform{{OS: "linux", Arch: "amd64"}}
 	}
+	if err := checkPlatforms(ctx, o.Platforms); err != nil {
+		return nil, err
+	}
 	tagName := o.Tag
 	if tagName == "" {
 		tagName = "vane:" + tagSafe(o.Metadata.Version)
@@ -254,6 +257,38 @@ func compileLogged(ctx context.Context, log *slog.Logger, o CompileOptions) erro
 			log.Info("Still compiling", "platform", o.Platform.String(), "for", time.Since(start).Round(time.Second).String())
 		}
 	}
+}
+
+// checkPlatforms refuses a platform given twice (its binary and tarball
+// would be written over, and the index would list it twice) and one the go
+// command cannot build for (`go tool dist list`), before anything is
+// written.
+func checkPlatforms(ctx context.Context, ps []Platform) error {
+	seen := make(map[Platform]bool, len(ps))
+	for _, p := range ps {
+		if seen[p] {
+			return fmt.Errorf("ociimage: platform %s given twice", p)
+		}
+		seen[p] = true
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("ociimage: the go command is not on PATH: %w", err)
+	}
+	out, err := exec.CommandContext(ctx, goCmd, "tool", "dist", "list").Output()
+	if err != nil {
+		return fmt.Errorf("ociimage: go tool dist list: %w", err)
+	}
+	known := make(map[string]bool)
+	for _, l := range strings.Fields(string(out)) {
+		known[l] = true
+	}
+	for _, p := range ps {
+		if !known[p.String()] {
+			return fmt.Errorf("ociimage: platform %s: the go command cannot build for it (see go tool dist list)", p)
+		}
+	}
+	return nil
 }
 
 // tagSafe turns a version into a valid image tag: + is not allowed there.
