@@ -64,6 +64,11 @@ func TestImage(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Fatalf("the image is a Linux image: run this test on linux, not %s", runtime.GOOS)
 	}
+	// Minutes of compiling are wasted if the image cannot be run at the
+	// end: try a user namespace and a chroot first.
+	if err := probeContainer(); err != nil {
+		t.Fatalf("running a command chrooted in a new user namespace: %v\n%s", err, containerHint())
+	}
 	ctx := t.Context()
 	p := ociimage.Platform{OS: "linux", Arch: runtime.GOARCH}
 	meta := ociimage.Metadata{Version: "v0.0.0-test.1", Revision: "0123456789abcdef0123456789abcdef01234567", Created: time.Unix(1700000000, 0).UTC()}
@@ -73,7 +78,9 @@ func TestImage(t *testing.T) {
 	pushRef := strings.TrimPrefix(reg.URL, "http://") + "/vane:test"
 
 	tool := filepath.Join(t.TempDir(), "vane-image")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", tool, ".").CombinedOutput(); err != nil {
+	// (-buildvcs=false: a checkout git will not read, such as one owned
+	// by another user than the test's, must not fail the build of the tool.)
+	if out, err := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", tool, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/vane-image: %v\n%s", err, out)
 	}
 	// VCS stamping on, so that the check of the binary below shows that
@@ -210,9 +217,7 @@ func TestImage(t *testing.T) {
 	cmd := containerCommand(t, rootfs, append(ociimage.Entrypoint(), "version", "--json"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("/vane version --json in the image's root as uid %d: %v\n%s\n"+
-			"(this runs the binary chrooted in a new user namespace: run the test as root, or allow unprivileged user namespaces, e.g. sysctl kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)",
-			imageUID, err, out.String())
+		t.Fatalf("/vane version --json in the image's root as uid %d: %v\n%s\n%s", imageUID, err, out.String(), containerHint())
 	}
 	var ver struct{ Version, OS, Arch string }
 	if err := json.Unmarshal(out.Bytes(), &ver); err != nil {
@@ -418,6 +423,41 @@ func containerCommand(t *testing.T, rootfs string, argv []string) *exec.Cmd {
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	return cmd
+}
+
+// probeContainer runs this test binary, running no test, chrooted to / in
+// a new user namespace (as root there, mapped to the test's user): what
+// containerCommand needs of the kernel and of the sandbox the test runs in.
+func probeContainer() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Chroot:      "/",
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w\n%s", err, out)
+	}
+	return nil
+}
+
+// containerHint says what running the image's binary as a container does
+// needs, for a failure to start it.
+func containerHint() string {
+	if os.Getuid() == 0 {
+		return "This test runs the image's binary chrooted in a new user namespace, which root may do unless a sandbox forbids it: " +
+			"in a Docker container, whose default seccomp profile blocks user namespaces, run it with --security-opt seccomp=unconfined " +
+			"(or --privileged); check also sysctl user.max_user_namespaces > 0."
+	}
+	return "This test runs the image's binary chrooted in a new user namespace: run it as root, or allow unprivileged user namespaces " +
+		"(sysctl kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 23.10+, kernel.unprivileged_userns_clone=1 on older Debian, " +
+		"user.max_user_namespaces > 0); in a Docker container also --security-opt seccomp=unconfined."
 }
 
 // runImage runs the image's entrypoint and command in rootfs with a
