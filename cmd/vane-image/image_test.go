@@ -9,8 +9,10 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -69,6 +71,7 @@ func TestImage(t *testing.T) {
 	if err := probeContainer(); err != nil {
 		t.Fatalf("running a command chrooted in a new user namespace: %v\n%s", err, containerHint())
 	}
+	readTree(t, "../..")
 	ctx := t.Context()
 	p := ociimage.Platform{OS: "linux", Arch: runtime.GOARCH}
 	meta := ociimage.Metadata{Version: "v0.0.0-test.1", Revision: "0123456789abcdef0123456789abcdef01234567", Created: time.Unix(1700000000, 0).UTC()}
@@ -423,6 +426,41 @@ func containerCommand(t *testing.T, rootfs string, argv []string) *exec.Cmd {
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	return cmd
+}
+
+// readTree reads every file of the module's tree that a build of vane may
+// read (all but .git, the test tools and build outputs). The builds run in
+// other processes, whose reads go test does not see; read here, the files
+// are among the test's inputs, so that go test does not reuse a cached
+// pass of this test after a change to vane's code.
+func readTree(t *testing.T, root string) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		// (Other packages' tests, run at the same time, may remove files
+		// they made in the tree.)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", ".tools", "bin", "dist":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			if _, err := os.ReadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the module's tree: %v", err)
+	}
 }
 
 // probeContainer runs this test binary, running no test, chrooted to / in
