@@ -38,9 +38,29 @@ func parseCells(s string) ([]simCell, error) {
 			}
 			v[j] = x
 		}
-		cells = append(cells, simCell{overdispersed: f[0] == "o", rps: v[0], weight: v[1], base: v[2], fac: v[3], seeds: int(v[4])})
+		cell := simCell{overdispersed: f[0] == "o", rps: v[0], weight: v[1], base: v[2], fac: v[3], seeds: int(v[4])}
+		// Refused here, not by runSimulated's t.Fatal in runCell's
+		// workers, which would leave runCell waiting for them.
+		if _, err := sim.New(cell.config(0)); err != nil {
+			return nil, fmt.Errorf("-cells: cell %d %q: %w", i+1, c, err)
+		}
+		if cell.seeds < 1 {
+			return nil, fmt.Errorf("-cells: cell %d %q: want at least one seed", i+1, c)
+		}
+		cells = append(cells, cell)
 	}
 	return cells, nil
+}
+
+// config is the cell's simulation with seed s.
+func (c simCell) config(s int) sim.Config {
+	cfg := sim.Config{RPS: c.rps, CanaryWeight: c.weight, Seed: 0xbe7 + uint64(s)*7919,
+		Stable: sim.Version{ErrorRatio: c.base, Latency: sim.DefaultLatency},
+		Canary: sim.Version{ErrorRatio: math.Min(1, c.base*c.fac), Latency: sim.DefaultLatency}}
+	if c.overdispersed {
+		cfg.Noise = sim.Overdispersed
+	}
+	return cfg
 }
 
 // runCell runs the cell's seeds (two at a time) and returns the looks at
@@ -53,13 +73,7 @@ func runCell(t *testing.T, c simCell) []int {
 	for range 2 {
 		wg.Go(func() {
 			for s := range next {
-				cfg := sim.Config{RPS: c.rps, CanaryWeight: c.weight, Seed: 0xbe7 + uint64(s)*7919,
-					Stable: sim.Version{ErrorRatio: c.base, Latency: sim.DefaultLatency},
-					Canary: sim.Version{ErrorRatio: math.Min(1, c.base*c.fac), Latency: sim.DefaultLatency}}
-				if c.overdispersed {
-					cfg.Noise = sim.Overdispersed
-				}
-				if f, k := runSimulated(t, cfg); f {
+				if f, k := runSimulated(t, c.config(s)); f {
 					fails[s] = k
 				}
 			}
@@ -78,6 +92,23 @@ func runCell(t *testing.T, c simCell) []int {
 	}
 	slices.Sort(at)
 	return at
+}
+
+// TestParseCells checks a bad -cells value is refused, naming the cell.
+func TestParseCells(t *testing.T) {
+	for in, want := range map[string]string{
+		"p:50:2:0.01:1:4":                  `-cells: cell 1 "p:50:2:0.01:1:4": sim: canary weight must be in [0, 1], got 2`,
+		"o:50:0.25:0.01:1:4;p:5:0.1:2:1:4": `-cells: cell 2 "p:5:0.1:2:1:4": sim: error ratio must be in [0, 1], got 2`,
+		"p:50:0.25:0.01:1:0.5":             `-cells: cell 1 "p:50:0.25:0.01:1:0.5": want at least one seed`,
+		"x:50:0.25:0.01:1:4":               `-cells: cell 1 "x:50:0.25:0.01:1:4": want noise:rps:weight:base:factor:seeds with noise p or o`,
+	} {
+		if _, err := parseCells(in); err == nil || err.Error() != want {
+			t.Errorf("parseCells(%q) = %v, want %s", in, err, want)
+		}
+	}
+	if cells, err := parseCells("o:50:0.25:0.01:1:400"); err != nil || len(cells) != 1 || cells[0].seeds != 400 {
+		t.Errorf("parseCells of the default: %+v, %v", cells, err)
+	}
 }
 
 // The judge on benchmark-like cells, run on sim's counters directly (as
