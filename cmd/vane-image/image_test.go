@@ -637,7 +637,11 @@ func diffID(t *testing.T, l v1.Layer) v1.Hash {
 	return h
 }
 
+// get GETs url, giving up after 10 s (a server that accepts and never
+// answers must not hold the test until go test's timeout).
 func get(ctx context.Context, url string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, "", err
