@@ -9,8 +9,8 @@
 // `podman load`), and optionally to push the index to a registry.
 //
 // Builds are reproducible: every timestamp in the image is Metadata.Created
-// (SOURCE_DATE_EPOCH, by default the commit's time), so the same commit
-// and Go toolchain give the same digests.
+// (SOURCE_DATE_EPOCH, which `make image` sets to the commit's time), so the
+// same commit and Go toolchain give the same digests.
 //
 // cmd/vane-image is its command line; `make image` runs it.
 package ociimage
