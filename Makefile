@@ -43,6 +43,7 @@ test-tools:
 # their compile (minutes on two cores) does not count against that
 # package's test timeout.
 test: test-tools lint
+	@echo 'test: compiling the static vane binary that the image test puts in its image (minutes on a cold build cache)'
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -o /dev/null ./cmd/vane
 	$(GO) test -race -timeout 15m $(PKGS)
 	bash scripts/fuzz-smoke.sh
