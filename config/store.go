@@ -98,6 +98,12 @@ func (c *Config) validateKubeStore(v *validator) {
 	if s.TLS != (TLS{}) {
 		v.at("store.tls", "set, but store.kind is kubernetes (the kubeconfig configures the API server's TLS)")
 	}
+	if s.LeaseTTL != 0 {
+		v.at("store.lease_ttl", "set, but store.kind is kubernetes (election.lease.duration bounds the failover and the replicas' records there)")
+	}
+	if s.DialTimeout != 0 {
+		v.at("store.dial_timeout", "set, but store.kind is kubernetes (dial_timeout is etcd's)")
+	}
 	if s.Namespace != "" {
 		if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {
 			v.at("store.namespace", "%q: %s", s.Namespace, strings.Join(errs, "; "))

@@ -50,6 +50,8 @@ func TestStoreSection(t *testing.T) {
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  tls: {ca_file: nope.pem}\n", "vane.yaml:5:9: store.tls.ca_file"},
 		{"  kind: kubernetes\n  endpoints: [http://a:1]\n", "vane.yaml:4:3: store.endpoints: set, but store.kind is kubernetes"},
 		{"  kind: kubernetes\n  prefix: /vane\n", "vane.yaml:4:3: store.prefix: set, but store.kind is kubernetes"},
+		{"  kind: kubernetes\n  lease_ttl: 5s\n", "vane.yaml:4:3: store.lease_ttl: set, but store.kind is kubernetes (election.lease.duration"},
+		{"  kind: kubernetes\n  dial_timeout: 5s\n", "vane.yaml:4:3: store.dial_timeout: set, but store.kind is kubernetes"},
 		{"  kind: kubernetes\n  name: Vane_State\n", `vane.yaml:4:3: store.name: "Vane_State"`},
 		{"  kind: kubernetes\n  namespace: a.b\n", `vane.yaml:4:3: store.namespace: "a.b"`},
 		{"  kind: kubernetes\n  kubeconfig: nope\n", "vane.yaml:4:3: store.kubeconfig"},
