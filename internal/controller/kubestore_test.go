@@ -66,7 +66,7 @@ func TestKubeStoreLeaseTermFencesADeposedLeader(t *testing.T) {
 	cluster := kubetest.Start(t)
 	cfg := kubeStoreConfig(t, cluster, "", `  name: fence
 election:
-  lease: {name: fence, duration: 2s, renew_deadline: 1s, retry_period: 200ms}`)
+  lease: {name: fence, duration: 10s, renew_deadline: 5s, retry_period: 500ms}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	db, el, err := openStore(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), nil)), prometheus.NewRegistry())
