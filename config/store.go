@@ -79,10 +79,12 @@ func checkEtcdEndpoint(e string) string {
 	return ""
 }
 
-// kubeNameMax is the longest store.name: Kubernetes object names are at
-// most 253 characters, and the longest derived name adds "-history-" and
-// 16 hex digits.
-const kubeNameMax = 253 - len("-history-") - 16
+// kubeNameMax is the longest store.name: the ConfigMaps carry it as a
+// label value (vane.dev/store, vane.dev/replicas), and Kubernetes refuses
+// label values over 63 characters. (The longest derived object name,
+// the name with "-replica-" or "-history-" and 16 hex digits, stays far
+// under the 253 an object name may have.)
+const kubeNameMax = 63
 
 // validateKubeStore checks store.kind kubernetes: the namespace, the
 // ConfigMaps' base name and the kubeconfig, and that no etcd setting is

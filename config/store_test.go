@@ -53,6 +53,7 @@ func TestStoreSection(t *testing.T) {
 		{"  kind: kubernetes\n  lease_ttl: 5s\n", "vane.yaml:4:3: store.lease_ttl: set, but store.kind is kubernetes (election.lease.duration"},
 		{"  kind: kubernetes\n  dial_timeout: 5s\n", "vane.yaml:4:3: store.dial_timeout: set, but store.kind is kubernetes"},
 		{"  kind: kubernetes\n  name: Vane_State\n", `vane.yaml:4:3: store.name: "Vane_State"`},
+		{"  kind: kubernetes\n  name: " + strings.Repeat("a", 64) + "\n", `vane.yaml:4:3: store.name: "` + strings.Repeat("a", 64) + `": at most 63 characters`},
 		{"  kind: kubernetes\n  namespace: a.b\n", `vane.yaml:4:3: store.namespace: "a.b"`},
 		{"  kind: kubernetes\n  kubeconfig: nope\n", "vane.yaml:4:3: store.kubeconfig"},
 		{"  kind: etcd\n  endpoints: [http://a:1]\n  namespace: ops\n", "vane.yaml:5:3: store.namespace: set, but store.kind is etcd"},
