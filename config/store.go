@@ -79,10 +79,12 @@ func checkEtcdEndpoint(e string) string {
 	return ""
 }
 
-// kubeNameMax is the longest store.name: Kubernetes object names are at
-// most 253 characters, and the longest derived name adds "-history-" and
-// 16 hex digits.
-const kubeNameMax = 253 - len("-history-") - 16
+// kubeNameMax is the longest store.name: the ConfigMaps carry it as a
+// label value (vane.dev/store, vane.dev/replicas), and Kubernetes refuses
+// label values over 63 characters. (The longest derived object name,
+// the name with "-replica-" or "-history-" and 16 hex digits, stays far
+// under the 253 an object name may have.)
+const kubeNameMax = 63
 
 // validateKubeStore checks store.kind kubernetes: the namespace, the
 // ConfigMaps' base name and the kubeconfig, and that no etcd setting is
@@ -97,6 +99,12 @@ func (c *Config) validateKubeStore(v *validator) {
 	}
 	if s.TLS != (TLS{}) {
 		v.at("store.tls", "set, but store.kind is kubernetes (the kubeconfig configures the API server's TLS)")
+	}
+	if s.LeaseTTL != 0 {
+		v.at("store.lease_ttl", "set, but store.kind is kubernetes (election.lease.duration bounds the failover and the replicas' records there)")
+	}
+	if s.DialTimeout != 0 {
+		v.at("store.dial_timeout", "set, but store.kind is kubernetes (dial_timeout is etcd's)")
 	}
 	if s.Namespace != "" {
 		if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {

@@ -451,7 +451,7 @@ func (k *Kube) save(ctx context.Context, kind, name string, sb []byte, evs []jso
 			cm = nil
 			if ctx.Err() != nil {
 				k.sh.mu.Unlock()
-				return fmt.Errorf("the state ConfigMap kept changing under concurrent writers: %w", ctx.Err())
+				return fmt.Errorf("configmap %s/%s kept changing under concurrent writers: %w", k.ns, k.stateName(), ctx.Err())
 			}
 			continue
 		default:
@@ -560,7 +560,7 @@ func (k *Kube) flush(ctx context.Context, kind, name string, evs []seqEvent) err
 			switch {
 			case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return fmt.Errorf("configmap %s/%s kept changing under concurrent writers: %w", k.ns, hn, ctx.Err())
 				}
 				cm, fresh = nil, false
 				continue

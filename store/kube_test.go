@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -164,5 +166,54 @@ func TestKubeTwoWritersKeepEveryEvent(t *testing.T) {
 			t.Fatalf("event %d twice", d.Step)
 		}
 		seen[d.Step] = true
+	}
+}
+
+// TestKubeWatch: a store's Watch signals at once, then when another
+// store (as another process) saves a state of the kind, and the state it
+// then reads is that one.
+func TestKubeWatch(t *testing.T) {
+	cluster := kubetest.Start(t)
+	client, err := kubernetes.NewForConfig(cluster.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var dbs []*Kube
+	for range 2 {
+		db, err := OpenKube(ctx, client, KubeOptions{Namespace: "default", Name: "watch"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+	}
+	ch := dbs[0].Watch(ctx, "rollout")
+	next := func(what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no signal %s within 20s", what)
+		}
+	}
+	next("at the start")
+	for i := 1; i <= 3; i++ {
+		if err := dbs[1].Save("rollout", "x", doc{Step: i}); err != nil {
+			t.Fatal(err)
+		}
+		// Signals may merge, and one may be left from before: wait until
+		// a signal comes with the new state readable.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			next(fmt.Sprintf("after save %d", i))
+			var got doc
+			if err := dbs[0].Get("rollout", "x", &got); err == nil && got.Step == i {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("save %d never signalled", i)
+			}
+		}
 	}
 }

@@ -230,7 +230,12 @@ services:
 		reps = []*haReplica{follower, back}
 		waitUntil(t, "the restarted replica is ready", 60*time.Second, back.p, func() bool { return ready(back) })
 		if l := leaderOf(reps); l != follower {
-			t.Fatalf("run %d: the restarted replica took the Lease from %s", run, follower.api.base)
+			what := "no replica holds the Lease (or it could not be read)"
+			if l == back {
+				what = "the restarted replica took the Lease"
+			}
+			t.Fatalf("run %d: %s, not %s\nthe leader's output:\n%s\nthe restarted replica's output:\n%s", run, what, follower.api.base,
+				tail(follower.p.out.String(), 40), tail(back.p.out.String(), 40))
 		}
 		if _, body := rawCall(t, back.api.base, "GET", "/metrics", ""); !strings.Contains(body, "vane_ha_leader 0") {
 			t.Fatalf("run %d: the restarted follower's /metrics lacks vane_ha_leader 0", run)

@@ -101,7 +101,29 @@ func openKubeStore(ctx context.Context, cfg *config.Config, log *slog.Logger, re
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := kube.CheckPermissions(cctx, client, ns, kube.StorePermissions); err != nil {
+	// The ConfigMaps' permissions in the store's namespace, the Lease's in
+	// the election's (the two sections may name different namespaces and
+	// kubeconfigs).
+	l := cfg.Election.Lease
+	lclient, lns := client, ns
+	if l.Kubeconfig != s.Kubeconfig {
+		if lclient, lns, err = kubeClient(cfg.Resolve(l.Kubeconfig)); err != nil {
+			return nil, nil, fmt.Errorf("%s: election.lease: %w", cfg.File, err)
+		}
+	}
+	if l.Namespace != "" {
+		lns = l.Namespace
+	}
+	var cmPerms, leasePerms []kube.Permission
+	for _, p := range kube.StorePermissions {
+		if p.Resource == "leases" {
+			leasePerms = append(leasePerms, p)
+		} else {
+			cmPerms = append(cmPerms, p)
+		}
+	}
+	err = errors.Join(kube.CheckPermissions(cctx, client, ns, cmPerms), kube.CheckPermissions(cctx, lclient, lns, leasePerms))
+	if err != nil {
 		return nil, nil, fmt.Errorf("%s: store.kind kubernetes: %w (deploy/kubernetes/vane-lease.yaml has the Role)", cfg.File, err)
 	}
 	db, err := store.OpenKube(cctx, client, store.KubeOptions{Namespace: ns, Name: s.Name, HistoryLimit: s.HistoryLimit})

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -66,7 +68,7 @@ func TestKubeStoreLeaseTermFencesADeposedLeader(t *testing.T) {
 	cluster := kubetest.Start(t)
 	cfg := kubeStoreConfig(t, cluster, "", `  name: fence
 election:
-  lease: {name: fence, duration: 2s, renew_deadline: 1s, retry_period: 200ms}`)
+  lease: {name: fence, duration: 10s, renew_deadline: 5s, retry_period: 500ms}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	db, el, err := openStore(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), nil)), prometheus.NewRegistry())
@@ -137,6 +139,46 @@ func TestKubeStoreNamesAMissingPermission(t *testing.T) {
 	db, _, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatalf("openStore with the Role: %v", err)
+	}
+	db.Close()
+
+	// The Lease in another namespace than the ConfigMaps: its permissions
+	// are checked there, and the ConfigMaps' namespace needs none on
+	// Leases.
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "elect"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	split := kubeStoreConfig(t, cluster, sa, "  namespace: default\nelection:\n  lease: {namespace: elect}")
+	_, _, err = openStore(ctx, split, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err == nil || !strings.Contains(err.Error(), `verb "update" on leases (apiGroup coordination.k8s.io) in namespace "elect"`) ||
+		strings.Contains(err.Error(), "configmaps") {
+		t.Fatalf("openStore without the Lease's permissions in its namespace = %v; want an error naming them there only", err)
+	}
+	role.Rules = role.Rules[:1]
+	if _, err := client.RbacV1().Roles("default").Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	leaseRole := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "vane-lease", Namespace: "elect"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	}}
+	if _, err := client.RbacV1().Roles("elect").Create(ctx, leaseRole, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb.ObjectMeta = metav1.ObjectMeta{Name: "vane-lease", Namespace: "elect"}
+	rb.RoleRef.Name = "vane-lease"
+	if _, err := client.RbacV1().RoleBindings("elect").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The API server's RBAC follows the new Role through an informer:
+	// allow it a moment.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		db, _, err = openStore(ctx, split, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("openStore with the ConfigMaps' Role in default and the Lease's in elect: %v", err)
+		}
 	}
 	db.Close()
 }

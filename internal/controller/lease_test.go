@@ -38,8 +38,8 @@ current-context: test
 		t.Fatal(err)
 	}
 	cfg := &config.Config{File: filepath.Join(dir, "vane.yaml"), Election: config.Election{Kind: config.ElectionLease, Lease: &config.Lease{
-		Name: "fence-test", Duration: model.Duration(2 * time.Second), RenewDeadline: model.Duration(time.Second),
-		RetryPeriod: model.Duration(200 * time.Millisecond), Kubeconfig: "kubeconfig"}}}
+		Name: "fence-test", Duration: model.Duration(10 * time.Second), RenewDeadline: model.Duration(5 * time.Second),
+		RetryPeriod: model.Duration(500 * time.Millisecond), Kubeconfig: "kubeconfig"}}}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
