@@ -143,9 +143,18 @@ services:
 		return nil
 	}
 
+	// readLeader is leaderOf, read again for up to 10 s while the Lease
+	// cannot be read or names no replica (a slow API server under load).
+	readLeader := func(rs []*haReplica) *haReplica {
+		l := leaderOf(rs)
+		for deadline := time.Now().Add(10 * time.Second); l == nil && time.Now().Before(deadline); l = leaderOf(rs) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		return l
+	}
 	reps := []*haReplica{newReplica(0)}
 	waitUntil(t, "the first replica leads and is ready", 60*time.Second, reps[0].p, func() bool { return ready(reps[0]) })
-	if leaderOf(reps) != reps[0] {
+	if readLeader(reps) != reps[0] {
 		t.Fatal("the Lease does not name the first replica")
 	}
 	// client-go's own logs go through vane's logger.
@@ -188,7 +197,7 @@ services:
 
 	var took []time.Duration
 	for run := range runs {
-		leader := leaderOf(reps)
+		leader := readLeader(reps)
 		if leader == nil {
 			t.Fatal("no replica holds the Lease")
 		}
@@ -229,7 +238,7 @@ services:
 		back := &haReplica{p: startVane(t, bin, leader.cfg), api: leader.api, cfg: leader.cfg}
 		reps = []*haReplica{follower, back}
 		waitUntil(t, "the restarted replica is ready", 60*time.Second, back.p, func() bool { return ready(back) })
-		if l := leaderOf(reps); l != follower {
+		if l := readLeader(reps); l != follower {
 			what := "no replica holds the Lease (or it could not be read)"
 			if l == back {
 				what = "the restarted replica took the Lease"
@@ -249,7 +258,7 @@ services:
 	// A partition of the leader, simulated by SIGSTOP: the other replica
 	// takes the Lease and starts its term; resumed (SIGCONT), the old
 	// leader finds its Lease lost and exits without applying a routing.
-	paused := leaderOf(reps)
+	paused := readLeader(reps)
 	var other *haReplica
 	for _, r := range reps {
 		if r != paused {
@@ -267,7 +276,7 @@ services:
 	reps = []*haReplica{other}
 
 	// The rollout goes on under the last leader.
-	leader := leaderOf(reps)
+	leader := readLeader(reps)
 	if code := leader.api.call("POST", "/api/v1/rollouts/checkout/promote", "", nil, nil); code != 200 {
 		t.Fatalf("promote on the leader: HTTP %d", code)
 	}
