@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -72,14 +71,7 @@ store:
 	}
 
 	// The page lists the firing alert, not the pending one.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelT()
+	bctx := openBrowser(t, chromium, 800, 60*time.Second)
 	if err := chromedp.Do(bctx, chromedp.Navigate("http://"+httpAddr+"/#/"), chromedp.WaitVisible(chromedp.CSS(`#alerts td.fail`))); err != nil {
 		t.Fatalf("the page's alerts: %v\n%s", err, tail(p.out.String(), 30))
 	}

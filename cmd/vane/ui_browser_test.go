@@ -150,14 +150,7 @@ services:
 		return ok && s.Routing.Weights.Canary == 30 && s.Applied
 	})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1400))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancelT()
+	ctx := openBrowser(t, chromium, 1400, 4*time.Minute)
 
 	type css = chromedp.CSS
 	page := "http://" + httpAddr + "/#/rollout/checkout"
@@ -317,4 +310,22 @@ func saveScreenshot(t *testing.T, ctx context.Context, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", filepath.Join(out, name))
+}
+
+// openBrowser starts headless Chromium (no sandbox, no GPU, no background
+// networking, a fresh profile, a 1280-pixel-wide window of the given
+// height) for at most timeout; the test's cleanup stops it.
+func openBrowser(t *testing.T, chromium string, height int, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, height))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelT()
+		cancel()
+		cancelA()
+	})
+	return ctx
 }

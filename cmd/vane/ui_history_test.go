@@ -163,14 +163,7 @@ store:
 	}
 
 	// The page draws the burn rate and the budget from before it opened.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelT()
+	bctx := openBrowser(t, chromium, 800, 60*time.Second)
 	opened := time.Now()
 	if err := chromedp.Do(bctx, chromedp.Navigate("http://"+httpAddr+"/#/"),
 		chromedp.WaitVisible(chromedp.CSS(`#burn-checkout-availability polyline.series`)),
