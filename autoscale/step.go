@@ -312,6 +312,13 @@ func Step(spec Spec, st State, in Inputs, now time.Time) (State, Decision) {
 		return st, d
 	}
 	cur := in.Scale.Desired
+	// The first look with a known count records that count as a
+	// recommendation, as the HPA's recordInitialRecommendation does: a
+	// fresh autoscaler (or one whose state was lost) does not scale down
+	// within the scale-down window of its start on its first readings.
+	if st.Recommendations == nil && in.ScaleErr == "" && cur > 0 {
+		st.Recommendations = []TimedRecommendation{{At: now, Replicas: cur}}
+	}
 	if !in.ObservedAt.IsZero() && spec.StaleAfter > 0 && now.Sub(in.ObservedAt) > spec.StaleAfter {
 		stale := fmt.Sprintf("stale data: read %s ago (limit %s)", fmtDur(now.Sub(in.ObservedAt).Round(time.Second)), fmtDur(spec.StaleAfter))
 		ms := make([]MetricInput, len(in.Metrics))

@@ -52,6 +52,42 @@ func TestStepScalesUpAtOnceAndDownAfterTheWindow(t *testing.T) {
 	}
 }
 
+// The first look records the current count, as the HPA's
+// recordInitialRecommendation does (kubernetes/kubernetes
+// pkg/controller/podautoscaler/horizontal.go): a fresh autoscaler whose
+// first readings are low (a rate over a window not yet filled) does not
+// scale down before its scale-down window has passed. A restart that kept
+// its state keeps its own window instead.
+func TestStepFirstLookRecordsTheCurrentCount(t *testing.T) {
+	spec := qpsSpec()
+	st, d := look(spec, NewState("checkout"), 5, Inputs{Metrics: qps(200)}, t0)
+	if d.Desired != 5 || !strings.Contains(d.Reason, "highest recommendation of the last 5m is 5") {
+		t.Fatalf("first look: %+v", d)
+	}
+	if len(st.Recommendations) != 2 || st.Recommendations[0].Replicas != 5 || !st.Recommendations[0].At.Equal(t0) {
+		t.Fatalf("recommendations: %+v", st.Recommendations)
+	}
+	now := t0.Add(15 * time.Second)
+	for ; now.Before(t0.Add(300 * time.Second)); now = now.Add(15 * time.Second) {
+		st, d = look(spec, st, 5, Inputs{Metrics: qps(200)}, now)
+		if d.Desired != 5 {
+			t.Fatalf("at %s: scaled down inside the first window: %+v", now.Sub(t0), d)
+		}
+	}
+	if _, d = look(spec, st, 5, Inputs{Metrics: qps(200)}, now); d.Desired != 2 {
+		t.Fatalf("after the first window: %+v", d)
+	}
+	// Without a known count nothing is recorded.
+	st, _ = Step(spec, NewState("checkout"), Inputs{ScaleErr: "not found", Metrics: qps(200)}, t0)
+	if st.Recommendations != nil {
+		t.Fatalf("recorded %+v without a count", st.Recommendations)
+	}
+	// Scale-up is not held by it.
+	if _, d = look(spec, NewState("checkout"), 5, Inputs{Metrics: qps(800)}, t0); d.Desired != 8 {
+		t.Fatalf("first look, up: %+v", d)
+	}
+}
+
 func TestStepRestartKeepsTheStabilizationWindow(t *testing.T) {
 	spec := qpsSpec()
 	st := Adopt(NewState("checkout"), 8, t0)
@@ -210,9 +246,12 @@ func TestStepRolloutAware(t *testing.T) {
 	if d.Split == nil || d.Split.Stable != 9 || d.Split.Canary != 5 || d.Desired != 14 {
 		t.Fatalf("before a step: %+v split %+v", d, d.Split)
 	}
-	// During analysis: no scale-down.
+	// During analysis: no scale-down, past the scale-down window of the
+	// autoscaler's first look.
 	ro = &RolloutInput{CanaryWeight: 0.1, Analyzing: true}
-	_, d = look(spec, Adopt(NewState("checkout"), 20, t0), 20, Inputs{Metrics: qps(1000), Rollout: ro}, t0.Add(time.Hour))
+	running := Adopt(NewState("checkout"), 20, t0)
+	running.Recommendations = []TimedRecommendation{{At: t0, Replicas: 20}}
+	_, d = look(spec, running, 20, Inputs{Metrics: qps(1000), Rollout: ro}, t0.Add(time.Hour))
 	if d.Desired != 20 || !strings.Contains(d.Reason, "canary analysis in progress") {
 		t.Fatalf("analysis: %+v", d)
 	}
