@@ -28,7 +28,13 @@
 //     window's arrival rate (ArrivalsNow) is sized at once; far above the
 //     ready replicas it is a panic, past the behavior's scale-up limits.
 //     Its count also sizes the slo recommender's urgent scale-up. While
-//     the arrival rate rises by more than its noise, it holds scale-down.
+//     the arrival rate rises by more than its noise, or has risen by more
+//     than a fifth from its low of the last two minutes, it holds
+//     scale-down.
+//
+// Step's first look records the current count as a recommendation, as the
+// HPA's recordInitialRecommendation does: a fresh autoscaler does not
+// scale down on its first readings within its scale-down window.
 //
 // Step(spec, state, inputs, now) takes the highest valid recommendation,
 // sizes stable and canary to their weights during a rollout, applies the

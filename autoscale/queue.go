@@ -26,9 +26,18 @@ import (
 // headroom and ρ ≤ MaxUtilization. Headroom is 1 with at least half the
 // budget left and falls linearly to 0.5 as the budget runs out. While the
 // load rises by more than its noise (the smoothed slope above one standard
-// deviation of it), the recommendation holds scale-down: a count released
-// on a rising load is asked for again within the start-up delay, a
-// reversal, and the replicas start too late for the load that came back.
+// deviation of it), or has risen by more than RiseMargin from its lowest
+// rate of the last RiseWindow, the recommendation holds scale-down: a
+// count released on a rising load is asked for again within the start-up
+// delay, a reversal, and the replicas start too late for the load that
+// came back.
+//
+// The forecast's trend is the smoothed rate's, bounded by ShortTrendWeight
+// times the short window's (the smoothed rate keeps climbing for a window
+// after a step; the load does not), and the service time is only
+// re-estimated while the queue is steady (throughput within
+// SteadyTolerance of the arrivals): a backlog draining after an overload
+// inflates the mean latency the inversion reads.
 
 // QueueSpec configures the queue recommender.
 type QueueSpec struct {
@@ -133,7 +142,42 @@ type QueueState struct {
 	// it: the trend's noise.
 	Slope    float64 `json:"slope"`
 	SlopeVar float64 `json:"slope_var,omitempty"`
+	// Lows holds the arrival rates of the last RiseWindow that no later
+	// look undercut, oldest (and lowest) first: Lows[0] is the window's
+	// lowest rate.
+	Lows []RatePoint `json:"lows,omitempty"`
+	// NowRate and NowSlope are the short window's last arrival rate and
+	// its smoothed trend.
+	NowRate  float64 `json:"now_rate,omitempty"`
+	NowSlope float64 `json:"now_slope,omitempty"`
 }
+
+// RatePoint is an arrival rate seen at a time.
+type RatePoint struct {
+	At   time.Time `json:"at"`
+	Rate float64   `json:"rate"`
+}
+
+// RiseWindow and RiseMargin: while the smoothed arrival rate is more than
+// RiseMargin above its lowest of the last RiseWindow, the load is rising
+// from a trough and the recommendation holds scale-down. The slope test
+// misses this after a sharp fall (a sawtooth's drop): the fall itself
+// inflates the slope's noise for minutes, and the replicas released on
+// the way back up are asked for again a minute later. A flat load's rate
+// (1 m windows, 15 s apart) stays within the margin.
+const (
+	RiseWindow = 2 * time.Minute
+	RiseMargin = 0.2
+)
+
+// ShortTrendWeight bounds the forecast's trend by this many times the
+// short window's trend (QueueInput.ArrivalsNow): the short window's trend
+// is noisier, and the minimum of two noisy trends is biased low.
+const ShortTrendWeight = 1.5
+
+// SteadyTolerance is how close throughput must be to the arrival rate for
+// a look to update the service-time estimate.
+const SteadyTolerance = 0.1
 
 // JumpRatio is how far the short window's arrival rate must be above the
 // smoothed one for the queue recommender to size from it: a jump, not the
@@ -161,8 +205,12 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 			return rec, st
 		}
 	}
-	// Service time: estimate from this look when there is traffic.
-	if in.Ready > 0 && in.Throughput > 0 && w > 0 {
+	// Service time: estimate from this look when there is traffic and the
+	// queue is steady (throughput within SteadyTolerance of the arrivals):
+	// while a backlog builds or drains, the mean latency is not the steady
+	// state's that the M/M/c inversion assumes, and S would come out too
+	// high (a drained backlog after a step read as slower requests).
+	if in.Ready > 0 && in.Throughput > 0 && w > 0 && (st.ServiceTime == 0 || math.Abs(in.Throughput-lam) <= SteadyTolerance*lam) {
 		c := int(in.Ready) * int(spec.Slots)
 		s := estimateServiceTime(c, in.Throughput, w)
 		if st.ServiceTime == 0 {
@@ -178,12 +226,27 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 		st.Slope = 0.5*d + 0.5*st.Slope
 		st.SlopeVar = 0.5*dev*dev + 0.5*st.SlopeVar
 	}
+	if in.ArrivalsNow > 0 && !st.At.IsZero() && now.After(st.At) && st.NowRate > 0 {
+		d := (in.ArrivalsNow - st.NowRate) / now.Sub(st.At).Seconds()
+		st.NowSlope = 0.5*d + 0.5*st.NowSlope
+	}
+	st.NowRate = in.ArrivalsNow
 	st.Rate, st.At = lam, now
+	st.Lows = trailingLows(st.Lows, RatePoint{At: now, Rate: lam}, RiseWindow)
 	if st.ServiceTime == 0 {
 		rec.Reason = "no traffic yet to estimate the service time from"
 		return rec, st
 	}
-	ahead := lam + math.Max(0, st.Slope)*spec.StartupDelay.Seconds()
+	// The forecast's trend: the smoothed rate's, capped by ShortTrendWeight
+	// times the short window's. After a step the smoothed (1 m) rate climbs
+	// for a whole window while the load is already flat; the short window's
+	// trend is back to zero half a window sooner. On a steady ramp both
+	// see the same trend.
+	slope := st.Slope
+	if in.ArrivalsNow > 0 {
+		slope = math.Min(slope, ShortTrendWeight*math.Max(st.NowSlope, 0))
+	}
+	ahead := lam + math.Max(0, slope)*spec.StartupDelay.Seconds()
 	headroom := 1.0
 	if b := in.Budget; !math.IsNaN(b) && b < 0.5 {
 		headroom = 0.5 + math.Max(0, b)
@@ -215,8 +278,26 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	if r := risingBeyondNoise(st); r > 0 {
 		rec.HoldDown = true
 		rec.Reason += fmt.Sprintf("; scale-down held: the load rises (%.2f req/s per second beyond its noise)", r)
+	} else if low := st.Lows[0]; lam > (1+RiseMargin)*low.Rate {
+		rec.HoldDown = true
+		rec.Reason += fmt.Sprintf("; scale-down held: the load rose from %.1f req/s %s ago to %.1f", low.Rate, fmtDur(now.Sub(low.At).Round(time.Second)), lam)
 	}
 	return rec, st
+}
+
+// trailingLows adds p to lows, a deque of the rates no later rate
+// undercut, and drops what is older than window: lows[0] is then the
+// lowest rate of the window.
+func trailingLows(lows []RatePoint, p RatePoint, window time.Duration) []RatePoint {
+	lows = append(make([]RatePoint, 0, len(lows)+1), lows...) // the caller's state stays as it was
+	for len(lows) > 0 && lows[len(lows)-1].Rate >= p.Rate {
+		lows = lows[:len(lows)-1]
+	}
+	lows = append(lows, p)
+	for len(lows) > 1 && p.At.Sub(lows[0].At) > window {
+		lows = lows[1:]
+	}
+	return lows
 }
 
 // risingBeyondNoise is how far the smoothed slope of the arrival rate is

@@ -1,6 +1,7 @@
 package autoscale
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -97,5 +98,130 @@ func TestQueueHoldsScaleDownWhileTheLoadRises(t *testing.T) {
 	rec, _ = run(func(i int) float64 { return 300 - 10*float64(i) })
 	if rec.HoldDown {
 		t.Fatalf("falling load held scale-down: %+v", rec)
+	}
+}
+
+// After a sawtooth's sharp fall the slope's noise is inflated for minutes,
+// so the slope test lets a rise back go by; the rise from the window's
+// low holds scale-down. A flat load with its rate's jitter does not.
+func TestQueueHoldsScaleDownWhileTheLoadRisesFromItsLow(t *testing.T) {
+	spec := QueueSpec{Percentile: 0.99, Threshold: time.Second}.WithDefaults()
+	st := QueueState{}
+	var rec Recommendation
+	look := func(i int, lam float64) {
+		in := QueueInput{Throughput: lam, Arrivals: lam, Latency: meanSojourn(20, lam, 0.05), Ready: 20, Budget: math.NaN()}
+		rec, st = RecommendQueue(spec, in, st, t0.Add(time.Duration(i)*15*time.Second))
+	}
+	i := 0
+	for ; i < 20; i++ { // a tooth's rise to 290 req/s
+		look(i, 100+10*float64(i))
+	}
+	look(i, 200) // the fall, seen by the 1 m rate over two looks
+	i++
+	look(i, 100)
+	i++
+	fromLow := 0
+	for k := 1; k <= 8; k++ { // the next tooth: 100 → 180 over two minutes
+		look(i, 100+10*float64(k))
+		i++
+		t.Logf("rise look %d: slope test %.2f: %s", k, risingBeyondNoise(st), rec.Reason)
+		if k >= 3 && !rec.HoldDown {
+			t.Fatalf("rise look %d (%v req/s): scale-down not held: %+v", k, 100+10*k, rec)
+		}
+		if strings.Contains(rec.Reason, "the load rose from 100.0 req/s") {
+			fromLow++
+		}
+	}
+	if fromLow == 0 {
+		t.Fatal("the slope test held every look: the case is not the one meant")
+	}
+	// Flat at 200 req/s with ±7% from look to look: never held by the
+	// rise from the low.
+	st = QueueState{}
+	for k := range 40 {
+		look(k, 200*(1+0.07*float64(k%2*2-1)))
+		if strings.Contains(rec.Reason, "the load rose from") {
+			t.Fatalf("look %d: jitter held scale-down: %+v", k, rec)
+		}
+	}
+	// The deque keeps the window's low and leaves the caller's state alone.
+	lows := []RatePoint{{At: t0, Rate: 100}, {At: t0.Add(15 * time.Second), Rate: 150}}
+	got := trailingLows(lows, RatePoint{At: t0.Add(30 * time.Second), Rate: 120}, RiseWindow)
+	if len(got) != 2 || got[0].Rate != 100 || got[1].Rate != 120 || lows[1].Rate != 150 {
+		t.Fatalf("trailingLows: %+v (input now %+v)", got, lows)
+	}
+	got = trailingLows(got, RatePoint{At: t0.Add(RiseWindow + 20*time.Second), Rate: 130}, RiseWindow)
+	if got[0].Rate != 120 {
+		t.Fatalf("the low older than the window is kept: %+v", got)
+	}
+}
+
+// A step from 100 to 200 req/s: the 1 m rate climbs for a minute, the
+// 30 s rate is flat half a minute sooner. The forecast follows the short
+// window's trend and does not run ahead of the load; on a steady ramp it
+// still leads.
+func TestQueueForecastAfterAStep(t *testing.T) {
+	spec := QueueSpec{Percentile: 0.99, Threshold: time.Second, Slots: 2}.WithDefaults()
+	// Looks 15 s apart; the step lands at look 4. Rates over 1 m and 30 s.
+	long := []float64{100, 100, 100, 100, 125, 150, 175, 200, 200, 200}
+	short := []float64{100, 100, 100, 100, 150, 200, 200, 200, 200, 200}
+	st := QueueState{}
+	var rec Recommendation
+	for i := range long {
+		in := QueueInput{Throughput: long[i], Arrivals: long[i], ArrivalsNow: short[i], Latency: 0.06, Ready: 10, Budget: math.NaN()}
+		rec, st = RecommendQueue(spec, in, st, t0.Add(time.Duration(i)*15*time.Second))
+		t.Logf("look %d: %s (slope %.2f, short %.2f)", i, rec.Reason, st.Slope, st.NowSlope)
+		switch i {
+		case 7:
+			// The 1 m rate's own trend would forecast 200 + 30 s × slope.
+			if own, ahead := long[i]+30*st.Slope, aheadOf(t, rec.Reason); own < 240 || ahead > own-15 {
+				t.Fatalf("look %d: forecast %v, the 1 m trend's %v: %s", i, ahead, own, rec.Reason)
+			}
+		case 9:
+			if ahead := aheadOf(t, rec.Reason); ahead > 210 {
+				t.Fatalf("look %d: forecast %v req/s for a load flat at 200 for a minute: %s", i, ahead, rec.Reason)
+			}
+		}
+	}
+	// A steady ramp of 1 req/s per second: both windows see it.
+	st = QueueState{}
+	for i := range 12 {
+		at := float64(i) * 15
+		in := QueueInput{Throughput: 100 + at - 30, Arrivals: 100 + at - 30, ArrivalsNow: 100 + at - 15, Latency: 0.06, Ready: 10, Budget: math.NaN()}
+		rec, st = RecommendQueue(spec, in, st, t0.Add(time.Duration(i)*15*time.Second))
+	}
+	if ahead, lam := aheadOf(t, rec.Reason), 100+11*15-30.0; ahead < lam+20 {
+		t.Fatalf("ramp: forecast %v for a rate of %v rising 1 req/s per second: %s", ahead, lam, rec.Reason)
+	}
+}
+
+// aheadOf reads the forecast out of a queue recommendation's reason.
+func aheadOf(t *testing.T, reason string) float64 {
+	t.Helper()
+	var ms, ahead float64
+	if _, err := fmt.Sscanf(reason, "service time %fms, %f req/s expected", &ms, &ahead); err != nil {
+		t.Fatalf("reason %q: %v", reason, err)
+	}
+	return ahead
+}
+
+// While a backlog drains (throughput well above the arrivals) the mean
+// latency is not a steady state's: the service time is not re-estimated
+// from it.
+func TestQueueServiceTimeOnlyFromSteadyLooks(t *testing.T) {
+	spec := QueueSpec{Percentile: 0.99, Threshold: time.Second}.WithDefaults()
+	st := QueueState{}
+	steady := QueueInput{Throughput: 100, Arrivals: 100, Latency: meanSojourn(10, 100, 0.05), Ready: 10, Budget: math.NaN()}
+	_, st = RecommendQueue(spec, steady, st, t0)
+	s0 := st.ServiceTime
+	draining := QueueInput{Throughput: 130, Arrivals: 100, Latency: 2.5, Ready: 10, Budget: math.NaN()}
+	_, st = RecommendQueue(spec, draining, st, t0.Add(15*time.Second))
+	if st.ServiceTime != s0 {
+		t.Fatalf("a draining look moved the service time from %v to %v", s0, st.ServiceTime)
+	}
+	slower := QueueInput{Throughput: 100, Arrivals: 105, Latency: meanSojourn(10, 100, 0.07), Ready: 10, Budget: math.NaN()}
+	_, st = RecommendQueue(spec, slower, st, t0.Add(30*time.Second))
+	if !(st.ServiceTime > s0) {
+		t.Fatalf("a steady look within the tolerance did not update the estimate: %v", st.ServiceTime)
 	}
 }
