@@ -43,6 +43,8 @@ type Sample struct {
 type Result struct {
 	Policy string `json:"policy"`
 	Trace  string `json:"trace"`
+	// Seed is the run's Config.Seed.
+	Seed uint64 `json:"seed"`
 	// ViolationMinutes counts the minutes whose share of requests slower
 	// than the SLO's threshold (or rejected) exceeds 1 − objective.
 	ViolationMinutes int `json:"violation_minutes"`
@@ -165,7 +167,7 @@ func simulate(cfg Config, tr Trace, traceSeed uint64, peer Peer) (Result, error)
 	if period < 1 || pol.Period()%time.Second != 0 {
 		return Result{}, fmt.Errorf("%s: period %v must be whole seconds", peer.Name, pol.Period())
 	}
-	res := Result{Policy: peer.Name, Trace: tr.Name}
+	res := Result{Policy: peer.Name, Trace: tr.Name, Seed: cfg.Seed}
 	total := int(shifted.Duration() / time.Second)
 	warmS := int(warm / time.Second)
 	lastDir, lastAt := 0, -1e9

@@ -102,8 +102,49 @@ func TestJudge(t *testing.T) {
 	if len(v) != 1 || v[0].Met || len(v[0].Checks) != 3 || !strings.HasPrefix(v[0].Checks[1], "MISSED: vs keda") {
 		t.Fatalf("%+v", v)
 	}
+	if k := v[0].Keys; len(k) != 3 || k[0] != "vs hpa" || k[1] != "vs keda" || k[2] != "reversals vs hpa" || v[0].Impossible[2] {
+		t.Fatalf("keys %v, impossible %v", k, v[0].Impossible)
+	}
 	rs[2].ReplicaHours = 11
 	if v := Judge(rs); !v[0].Met {
 		t.Fatalf("%+v", v)
+	}
+	// Fewer reversals than an HPA with none: no policy can.
+	rs[0].Reversals, rs[1].Reversals = 0, 0
+	v = Judge(rs)
+	if v[0].Met || !v[0].Impossible[2] || !strings.HasSuffix(v[0].Checks[2], "(not possible on this run)") {
+		t.Fatalf("%+v", v)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	seed := func(vaneVio, hpaRev int) []Result {
+		return []Result{
+			{Policy: "vane", Trace: "sawtooth", ViolationMinutes: vaneVio, ReplicaHours: 10, BudgetSpent: 0.5, Reversals: 1, Actions: 3},
+			{Policy: "hpa", Trace: "sawtooth", ViolationMinutes: 2, ReplicaHours: 12, BudgetSpent: 1, Reversals: hpaRev, Actions: 2},
+		}
+	}
+	totals, tallies := Summarize([][]Result{seed(1, 3), seed(3, 0)})
+	if len(totals) != 2 || totals[0].Policy != "vane" || totals[0].Seeds != 2 || totals[0].ViolationMinutes != 4 ||
+		totals[0].ReplicaHours != 20 || totals[0].BudgetSpent != 0.5 || totals[0].Actions != 6 || totals[0].Reversals != 2 {
+		t.Fatalf("totals %+v", totals)
+	}
+	if totals[1].BudgetSpent != 1 || totals[1].Reversals != 3 {
+		t.Fatalf("hpa totals %+v", totals[1])
+	}
+	// vs hpa: met on the first seed (1 ≤ 2/2, cheaper), missed on the
+	// second; reversals: met on the first, not possible on the second.
+	want := []Tally{{Trace: "sawtooth", Check: "vs hpa", Seeds: 2, Met: 1}, {Trace: "sawtooth", Check: "reversals vs hpa", Seeds: 2, Met: 1, Impossible: 1}}
+	if len(tallies) != 2 || tallies[0] != want[0] || tallies[1] != want[1] {
+		t.Fatalf("tallies %+v, want %+v", tallies, want)
+	}
+	var b strings.Builder
+	if err := WriteSummary(&b, totals, tallies); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"vs hpa            1 of 2", "reversals vs hpa  1 of 2  (not possible on 1)", "all: 2 of 4 checks met (1 not possible)"} {
+		if !strings.Contains(b.String(), line) {
+			t.Fatalf("summary lacks %q:\n%s", line, b.String())
+		}
 	}
 }

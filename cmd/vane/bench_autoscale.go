@@ -20,6 +20,7 @@ func newBenchAutoscaleCmd(g *globals) *cobra.Command {
 		traces  []string
 		plotDir string
 		seed    uint64
+		seeds   int
 		base    float64
 	)
 	cmd := &cobra.Command{
@@ -30,7 +31,8 @@ same flags give the same numbers) under load traces, and scores each
 autoscaling policy: SLO-violation minutes, error budget spent,
 replica-hours, scaling actions and direction reversals within 5 minutes.
 Without --trace it runs the built-in traces; --trace FILE.csv (rows
-t_seconds,rps) replays a load of your own, and may be repeated.`,
+t_seconds,rps) replays a load of your own, and may be repeated. One seed
+is one draw of a chaotic system; --seeds N sums N of them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var trs []bas.Trace
@@ -52,16 +54,29 @@ t_seconds,rps) replays a load of your own, and may be repeated.`,
 				}
 				trs = bas.BuiltinTraces(base)
 			}
+			if seeds < 1 {
+				return fmt.Errorf("--seeds must be at least 1, got %d", seeds)
+			}
 			svc := bas.DefaultService()
 			start := time.Now()
-			res, err := bas.Run(cmd.Context(), bas.Config{Service: svc, Traces: trs, Peers: bas.DefaultPeers(), Seed: seed,
-				Progress: func(done, total int, r bas.Result) {
-					fmt.Fprintf(g.errOut, "[%d/%d] %s on %s: %d violation minutes, %.2f replica-hours (%s)\n",
-						done, total, r.Policy, r.Trace, r.ViolationMinutes, r.ReplicaHours, time.Since(start).Round(time.Millisecond))
-				}})
-			if err != nil {
-				return err
+			var runs [][]bas.Result
+			for k := range uint64(seeds) {
+				s := seed + k
+				prefix := ""
+				if seeds > 1 {
+					prefix = fmt.Sprintf("seed %d ", s)
+				}
+				res, err := bas.Run(cmd.Context(), bas.Config{Service: svc, Traces: trs, Peers: bas.DefaultPeers(), Seed: s,
+					Progress: func(done, total int, r bas.Result) {
+						fmt.Fprintf(g.errOut, "%s[%d/%d] %s on %s: %d violation minutes, %.2f replica-hours (%s)\n",
+							prefix, done, total, r.Policy, r.Trace, r.ViolationMinutes, r.ReplicaHours, time.Since(start).Round(time.Millisecond))
+					}})
+				if err != nil {
+					return err
+				}
+				runs = append(runs, res)
 			}
+			res := runs[0]
 			if plotDir != "" {
 				if err := os.MkdirAll(plotDir, 0o755); err != nil {
 					return fmt.Errorf("--plot: %w", err)
@@ -84,12 +99,19 @@ t_seconds,rps) replays a load of your own, and may be repeated.`,
 			}
 			if asJSON {
 				enc := json.NewEncoder(g.out)
-				for _, r := range res {
-					if err := enc.Encode(r); err != nil {
-						return err
+				for _, res := range runs {
+					for _, r := range res {
+						if err := enc.Encode(r); err != nil {
+							return err
+						}
 					}
 				}
 				return nil
+			}
+			if seeds > 1 {
+				fmt.Fprintf(g.out, "seeds %d to %d, summed:\n", seed, seed+uint64(seeds)-1)
+				totals, tallies := bas.Summarize(runs)
+				return bas.WriteSummary(g.out, totals, tallies)
 			}
 			if err := bas.WriteTable(g.out, res); err != nil {
 				return err
@@ -108,6 +130,7 @@ t_seconds,rps) replays a load of your own, and may be repeated.`,
 	f.StringArrayVar(&traces, "trace", nil, "replay a load trace from a CSV file of t_seconds,rps rows (repeatable; replaces the built-in traces)")
 	f.StringVar(&plotDir, "plot", "", "write a PNG per trace (replicas and p99 latency against time) into this directory")
 	f.Uint64Var(&seed, "seed", 1, "random seed of the simulation")
+	f.IntVar(&seeds, "seeds", 1, "run this many seeds from --seed on and print the sums per trace and policy, and how often each target was met (--plot draws the first seed)")
 	f.Float64Var(&base, "base-rps", bas.DefaultBaseRPS, "base load of the built-in traces, requests per second")
 	return cmd
 }
