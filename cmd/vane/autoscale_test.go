@@ -74,7 +74,14 @@ services:
 	if err != nil || !strings.Contains(out, "checkout") || !strings.Contains(out, "10") {
 		t.Fatalf("list: %q %v", out, err)
 	}
-	out, err = run("autoscale", "status", "checkout")
+	// The actuator's count is set before the controller reads it back and
+	// records the event: wait for the event.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err = run("autoscale", "status", "checkout")
+		if err != nil || strings.Contains(out, "6→10") || time.Now().After(deadline) {
+			break
+		}
+	}
 	t.Logf("vane autoscale status checkout:\n%s", out)
 	if err != nil || !strings.Contains(out, "hpa") || !strings.Contains(out, "requests: total 1000 against 100 per replica: 10") ||
 		!strings.Contains(out, "scaled") {
