@@ -36,8 +36,9 @@ import (
 // times the short window's (the smoothed rate keeps climbing for a window
 // after a step; the load does not), and the service time is only
 // re-estimated while the queue is steady (throughput within
-// SteadyTolerance of the arrivals): a backlog draining after an overload
-// inflates the mean latency the inversion reads.
+// SteadyTolerance of the arrivals, or after SteadyWait without such a
+// look): a backlog draining after an overload inflates the mean latency
+// the inversion reads.
 
 // QueueSpec configures the queue recommender.
 type QueueSpec struct {
@@ -134,6 +135,8 @@ type QueueInput struct {
 type QueueState struct {
 	// ServiceTime is the smoothed estimate of S, in seconds (0: none yet).
 	ServiceTime float64 `json:"service_time"`
+	// ServiceTimeAt is when the estimate was last updated.
+	ServiceTimeAt time.Time `json:"service_time_at,omitempty"`
 	// Rate and At are the last arrival rate seen and when.
 	Rate float64   `json:"rate"`
 	At   time.Time `json:"at"`
@@ -176,8 +179,12 @@ const (
 const ShortTrendWeight = 1.5
 
 // SteadyTolerance is how close throughput must be to the arrival rate for
-// a look to update the service-time estimate.
-const SteadyTolerance = 0.1
+// a look to update the service-time estimate; SteadyWait is how long the
+// estimate waits for such a look before it takes one that is not.
+const (
+	SteadyTolerance = 0.1
+	SteadyWait      = 2 * time.Minute
+)
 
 // JumpRatio is how far the short window's arrival rate must be above the
 // smoothed one for the queue recommender to size from it: a jump, not the
@@ -209,8 +216,13 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	// queue is steady (throughput within SteadyTolerance of the arrivals):
 	// while a backlog builds or drains, the mean latency is not the steady
 	// state's that the M/M/c inversion assumes, and S would come out too
-	// high (a drained backlog after a step read as slower requests).
-	if in.Ready > 0 && in.Throughput > 0 && w > 0 && (st.ServiceTime == 0 || math.Abs(in.Throughput-lam) <= SteadyTolerance*lam) {
+	// high (a drained backlog after a step read as slower requests). A
+	// mismatch that lasts SteadyWait is not a backlog (arrivals counted
+	// where some requests never reach the replicas, a share rejected):
+	// the estimate follows it then.
+	steady := math.Abs(in.Throughput-lam) <= SteadyTolerance*lam
+	if in.Ready > 0 && in.Throughput > 0 && w > 0 && (st.ServiceTime == 0 || steady || now.Sub(st.ServiceTimeAt) >= SteadyWait) {
+		st.ServiceTimeAt = now
 		c := int(in.Ready) * int(spec.Slots)
 		s := estimateServiceTime(c, in.Throughput, w)
 		if st.ServiceTime == 0 {

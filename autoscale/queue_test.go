@@ -224,4 +224,16 @@ func TestQueueServiceTimeOnlyFromSteadyLooks(t *testing.T) {
 	if !(st.ServiceTime > s0) {
 		t.Fatalf("a steady look within the tolerance did not update the estimate: %v", st.ServiceTime)
 	}
+	// A lasting mismatch (a fifth of the arrivals never served) is not a
+	// backlog: the estimate follows it after SteadyWait.
+	s1, at := st.ServiceTime, t0.Add(30*time.Second)
+	shed := QueueInput{Throughput: 80, Arrivals: 100, Latency: meanSojourn(10, 80, 0.09), Ready: 10, Budget: math.NaN()}
+	for now := at.Add(15 * time.Second); now.Before(at.Add(SteadyWait)); now = now.Add(15 * time.Second) {
+		if _, st = RecommendQueue(spec, shed, st, now); st.ServiceTime != s1 {
+			t.Fatalf("at %s: updated before SteadyWait", now.Sub(at))
+		}
+	}
+	if _, st = RecommendQueue(spec, shed, st, at.Add(SteadyWait)); !(st.ServiceTime > s1) {
+		t.Fatalf("a mismatch lasting %s did not update the estimate: %v", SteadyWait, st.ServiceTime)
+	}
 }
