@@ -80,21 +80,17 @@ func Summarize(runs [][]Result) ([]Totals, []Tally) {
 // WriteSummary prints the totals per trace and policy, then the checks
 // met per trace.
 func WriteSummary(w io.Writer, totals []Totals, tallies []Tally) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "trace\tpolicy\tseeds\tviolation min\tmean budget spent\treplica-hours\tactions\treversals\t")
-	last := ""
-	for _, t := range totals {
-		if last != "" && t.Trace != last {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t")
-		}
-		last = t.Trace
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.2f\t%d\t%d\t\n", t.Trace, t.Policy, t.Seeds, t.ViolationMinutes, t.BudgetSpent, t.ReplicaHours, t.Actions, t.Reversals)
-	}
-	if err := tw.Flush(); err != nil {
+	err := writeByTrace(w, "trace\tpolicy\tseeds\tviolation min\tmean budget spent\treplica-hours\tactions\treversals\t", len(totals),
+		func(i int) string { return totals[i].Trace },
+		func(i int) string {
+			t := totals[i]
+			return fmt.Sprintf("%s\t%s\t%d\t%d\t%.2f\t%.2f\t%d\t%d\t", t.Trace, t.Policy, t.Seeds, t.ViolationMinutes, t.BudgetSpent, t.ReplicaHours, t.Actions, t.Reversals)
+		})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\ntargets met (vane against the peers), of the seeds run:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	met, all, impossible := 0, 0, 0
 	for _, t := range tallies {
 		note := ""
@@ -109,7 +105,7 @@ func WriteSummary(w io.Writer, totals []Totals, tallies []Tally) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "  all: %d of %d checks met (%d not possible)\n", met, all, impossible)
+	_, err = fmt.Fprintf(w, "  all: %d of %d checks met (%d not possible)\n", met, all, impossible)
 	return err
 }
 
@@ -123,15 +119,26 @@ const DefaultBaseRPS = 100
 
 // WriteTable prints one row per trace and policy.
 func WriteTable(w io.Writer, results []Result) error {
+	return writeByTrace(w, "trace\tpolicy\tviolation min\tbudget spent\treplica-hours\tactions\treversals\t", len(results),
+		func(i int) string { return results[i].Trace },
+		func(i int) string {
+			r := results[i]
+			return fmt.Sprintf("%s\t%s\t%d\t%.2f\t%.2f\t%d\t%d\t", r.Trace, r.Policy, r.ViolationMinutes, r.BudgetSpent, r.ReplicaHours, r.Actions, r.Reversals)
+		})
+}
+
+// writeByTrace prints a right-aligned table of n rows (tab-separated
+// cells, each row ending in a tab) under header, with an empty row
+// between traces.
+func writeByTrace(w io.Writer, header string, n int, trace, row func(int) string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "trace\tpolicy\tviolation min\tbudget spent\treplica-hours\tactions\treversals\t")
-	last := ""
-	for _, r := range results {
-		if last != "" && r.Trace != last {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+	fmt.Fprintln(tw, header)
+	empty := strings.Repeat("\t", strings.Count(header, "\t"))
+	for i := range n {
+		if i > 0 && trace(i) != trace(i-1) {
+			fmt.Fprintln(tw, empty)
 		}
-		last = r.Trace
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%d\t%d\t\n", r.Trace, r.Policy, r.ViolationMinutes, r.BudgetSpent, r.ReplicaHours, r.Actions, r.Reversals)
+		fmt.Fprintln(tw, row(i))
 	}
 	return tw.Flush()
 }

@@ -10,12 +10,20 @@ import (
 	"testing"
 )
 
-func TestBenchAutoscaleReplaysACSVTrace(t *testing.T) {
-	dir := t.TempDir()
+// stepTrace writes a short trace (a doubling at 2 minutes) to a CSV file
+// in dir.
+func stepTrace(t *testing.T, dir string) string {
+	t.Helper()
 	csv := filepath.Join(dir, "mine.csv")
 	if err := os.WriteFile(csv, []byte("t_seconds,rps\n0,80\n120,80\n121,160\n300,160\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return csv
+}
+
+func TestBenchAutoscaleReplaysACSVTrace(t *testing.T) {
+	dir := t.TempDir()
+	csv := stepTrace(t, dir)
 	var out, errOut bytes.Buffer
 	root := newRootCmd(&out, &errOut)
 	root.SetArgs([]string{"bench", "autoscale", "--json", "--trace", csv, "--plot", dir})
@@ -69,11 +77,7 @@ func TestBenchAutoscaleBadTraceNamesTheLine(t *testing.T) {
 }
 
 func TestBenchAutoscaleSeveralSeeds(t *testing.T) {
-	dir := t.TempDir()
-	csv := filepath.Join(dir, "mine.csv")
-	if err := os.WriteFile(csv, []byte("t_seconds,rps\n0,80\n120,80\n121,160\n300,160\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	csv := stepTrace(t, t.TempDir())
 	var out, errOut bytes.Buffer
 	root := newRootCmd(&out, &errOut)
 	root.SetArgs([]string{"bench", "autoscale", "--trace", csv, "--seed", "3", "--seeds", "2"})
