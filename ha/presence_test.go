@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/etcdtest"
 	"github.com/vaneproj/vane/internal/kubetest"
@@ -123,10 +122,7 @@ func TestLeaderCountsEveryReplicasProxies(t *testing.T) {
 	t.Run("kubernetes", func(t *testing.T) {
 		srv := etcdtest.Start(t)
 		cluster := kubetest.Start(t)
-		client, err := kubernetes.NewForConfig(cluster.REST())
-		if err != nil {
-			t.Fatal(err)
-		}
+		client := cluster.Clientset(t)
 		testLeaderCountsEveryReplicasProxies(t, srv, func(id string) Transport {
 			b, err := kube.NewBoard(client, kube.BoardOptions{Namespace: "default", Name: "vane", ID: id, TTL: ttl})
 			if err != nil {

@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/kubetest"
 	"github.com/vaneproj/vane/kube"
@@ -145,10 +144,7 @@ func slice(name string, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice 
 
 func TestEndpointSliceChangesReachEDS(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const ns = "shop"

@@ -58,10 +58,7 @@ func waitLeader(t *testing.T, r *replica, limit time.Duration) time.Duration {
 
 func TestLeaseElectionFailsOver(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	var leaders atomic.Int32
 	var overlap atomic.Bool
 	a := startReplica(t, client, "a", true, &leaders, &overlap)

@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/kubetest"
 )
@@ -19,10 +18,7 @@ import (
 // is deleted; a Board whose context ends deletes its own record.
 func TestBoardRecords(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	const ttl = time.Second
 	ctx := context.Background()
 	// A record its writer last renewed an hour ago.

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/etcdtest"
 	"github.com/vaneproj/vane/internal/kubetest"
@@ -30,10 +29,7 @@ type backend interface {
 func backends(t *testing.T) map[string]func(limit int) backend {
 	srv := etcdtest.Start(t)
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	var n int
 	return map[string]func(int) backend{
 		"bbolt": func(limit int) backend {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/internal/kubetest"
 )
@@ -31,10 +30,7 @@ func (f fixedTerm) Term() (int64, bool) { return f.term, f.ok }
 // change neither the state nor the history.
 func TestKubeFencedWrites(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	ctx := context.Background()
 	db, err := OpenKube(ctx, client, KubeOptions{Namespace: "default", Name: "fence"})
 	if err != nil {
@@ -85,10 +81,7 @@ func TestKubeFencedWrites(t *testing.T) {
 // with the state but not yet copied to the history are still listed.
 func TestKubeHistoryBoundedByBytes(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	ctx := context.Background()
 	db, err := OpenKube(ctx, client, KubeOptions{Namespace: "default", Name: "bytes", HistoryBytes: 2000})
 	if err != nil {
@@ -126,10 +119,7 @@ func TestKubeHistoryBoundedByBytes(t *testing.T) {
 // read, and every event reaches the history once.
 func TestKubeTwoWritersKeepEveryEvent(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	ctx := context.Background()
 	var dbs []*Kube
 	for range 2 {
@@ -174,10 +164,7 @@ func TestKubeTwoWritersKeepEveryEvent(t *testing.T) {
 // then reads is that one.
 func TestKubeWatch(t *testing.T) {
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var dbs []*Kube

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/demo/sampleapp"
 	"github.com/vaneproj/vane/internal/etcdtest"
@@ -81,10 +80,7 @@ func testLeaseFailover(t *testing.T, storeYAML string) {
 	const leaseDuration = 3 * time.Second
 	bin := buildVane(t)
 	cluster := kubetest.Start(t)
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	writeKubeconfig(t, cluster, kubeconfig)

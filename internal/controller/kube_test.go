@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/internal/kubetest"
@@ -56,10 +55,7 @@ current-context: test
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	for name, v := range map[string]string{"cart-a": "v1", "cart-b": "v2"} {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"version": v}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "cart"}}}}

@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaneproj/vane/config"
 	"github.com/vaneproj/vane/internal/kubetest"
@@ -119,10 +118,7 @@ func TestKubeStoreNamesAMissingPermission(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	client, err := kubernetes.NewForConfig(cluster.REST())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := cluster.Clientset(t)
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "vane"}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/vaneproj/vane/internal/promtest"
@@ -41,6 +42,16 @@ type Cluster struct {
 func (c *Cluster) REST() *rest.Config {
 	return &rest.Config{Host: c.URL, BearerToken: Token, TLSClientConfig: rest.TLSClientConfig{CAFile: c.CAFile},
 		QPS: 100, Burst: 200, Timeout: 10 * time.Second}
+}
+
+// Clientset is a client of the cluster as its administrator.
+func (c *Cluster) Clientset(t testing.TB) *kubernetes.Clientset {
+	t.Helper()
+	client, err := kubernetes.NewForConfig(c.REST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }
 
 // Stop stops kube-apiserver, then etcd. It is safe to call more than once;
