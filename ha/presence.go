@@ -310,11 +310,13 @@ func (p *Presence) setPeers(peers map[string]Replica) {
 	p.mu.Lock()
 	old := p.diffs
 	p.peers, p.diffs = peers, diffs
+	// The gauges change before the waiters wake, so that whatever an
+	// apply decides on these records, the metrics already show.
+	p.o.Metrics.replicas.Set(float64(len(peers)))
+	p.o.Metrics.configDiffers.Set(float64(len(diffs)))
 	close(p.update)
 	p.update = make(chan struct{})
 	p.mu.Unlock()
-	p.o.Metrics.replicas.Set(float64(len(peers)))
-	p.o.Metrics.configDiffers.Set(float64(len(diffs)))
 	if !slices.EqualFunc(old, diffs, func(a, b ConfigDiff) bool { return a.Replica == b.Replica && slices.Equal(a.Services, b.Services) }) {
 		for _, d := range diffs {
 			p.log.Warn("Another replica's configuration differs from this one's; the stored state wins", "replica", d.Replica,
