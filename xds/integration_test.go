@@ -249,16 +249,21 @@ func TestRollbackStopsCanaryRPCs(t *testing.T) {
 		t.Fatalf("Apply(weight 0): %+v, %v", a, err)
 	}
 	returned := time.Now()
-	// 8 workers send 2000 RPCs from the moment Apply returned; note when
-	// each RPC that the canary answered started.
+	// 8 workers send at least 2000 RPCs from the moment Apply returned,
+	// and go on until three hand-offs have passed; note when each RPC
+	// that the canary answered started.
 	var mu sync.Mutex
 	var strays []time.Duration
 	var lastStart time.Duration
+	var sent int
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			for range 250 {
+			for i := 0; ; i++ {
 				start := time.Since(returned)
+				if i >= 250 && start > 3*xds.DefaultHandoff {
+					return
+				}
 				resp, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{})
 				if err != nil {
 					t.Error(err)
@@ -269,12 +274,13 @@ func TestRollbackStopsCanaryRPCs(t *testing.T) {
 					strays = append(strays, start)
 				}
 				lastStart = max(lastStart, start)
+				sent++
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	t.Logf("after Apply(weight 0) returned: %d of 2000 RPCs on the canary; RPCs ran until %v", len(strays), lastStart)
+	t.Logf("after Apply(weight 0) returned: %d of %d RPCs on the canary; RPCs ran until %v", len(strays), sent, lastStart)
 	for _, d := range strays {
 		t.Errorf("an RPC started %v after Apply(weight 0) returned reached the canary", d)
 	}
