@@ -139,7 +139,11 @@ func testLeaderCountsEveryReplicasProxies(t *testing.T, srv *etcdtest.Server, tr
 	a := startMember(t, srv, transport, "a", ttl, conf)
 	wait(t, a.leading, 10*time.Second, "a leads")
 	b := startMember(t, srv, transport, "b", ttl, map[string]string{"checkout": "c2"})
-	waitFor(t, "a sees b", 10*time.Second, func() bool { st, _ := a.pr.Status(context.Background()); return len(st.Replicas) == 2 })
+	waitFor(t, "a and b see each other", 10*time.Second, func() bool {
+		sa, _ := a.pr.Status(context.Background())
+		sb, _ := b.pr.Status(context.Background())
+		return len(sa.Replicas) == 2 && len(sb.Replicas) == 2
+	})
 
 	// The configuration difference is reported on both sides.
 	st, err := b.pr.Status(context.Background())
