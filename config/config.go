@@ -533,13 +533,15 @@ func (c *Config) validate(doc *yamlpos.Doc) error {
 		for _, w := range s.Rollout.Warnings() {
 			c.Warnings = append(c.Warnings, v.place(p+".rollout", w))
 		}
-		plan := s.Rollout.WithDefaults()
-		analyses := false
-		for _, st := range plan.Steps {
-			analyses = analyses || st.Analysis != nil
-		}
-		if analyses && len(plan.Analysis.Specs()) == 0 {
-			v.at(p+".rollout.analysis", "the plan has analysis steps but no judge: set requests_metric (the sequential judge) or judges")
+		if s.Rollout.JudgeMissing() {
+			// A service without a rollout section (one that is only
+			// routed or autoscaled) loads; its rollouts are refused.
+			if s.Canary.Version != "" || !reflect.ValueOf(s.Rollout).IsZero() {
+				v.at(p+".rollout.analysis", "the plan has analysis steps but no judge: set requests_metric (the sequential judge) or judges")
+			} else {
+				c.Warnings = append(c.Warnings, v.place(p, "no rollout section: rollouts of "+s.Name+
+					" are refused until rollout.analysis sets requests_metric or judges"))
+			}
 		}
 		if g := s.Rollout.BudgetGate; g.Enabled() && len(files) > 0 && c.Loaded != nil {
 			found := false

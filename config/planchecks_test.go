@@ -42,3 +42,33 @@ func TestDoubtfulPlans(t *testing.T) {
 		t.Errorf("a sound plan: %v, warnings %q", err, cfg.Warnings)
 	}
 }
+
+// TestServiceWithoutRolloutSection checks that a service configured only
+// to be routed or autoscaled loads with a warning that its rollouts are
+// refused, while a canary given in the file still needs a judge.
+func TestServiceWithoutRolloutSection(t *testing.T) {
+	load := func(svc string) (*Config, error) {
+		f := filepath.Join(t.TempDir(), "vane.yaml")
+		y := "services:\n  - name: checkout\n    stable: {version: v1, endpoints: [\"127.0.0.1:9001\"]}\n" + svc
+		if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Load(f, nil)
+	}
+	cfg, err := load("    autoscale:\n      max: 4\n      actuator: {kind: exec, exec: {set: [./s, set], get: [./s, get]}}\n" +
+		"      metrics: [{name: rps, query: 'sum(rate(demo_requests_total[1m]))', target: {type: AverageValue, averageValue: 80}}]\n")
+	if err != nil {
+		t.Fatalf("an autoscaled service without a rollout section: %v", err)
+	}
+	if w := strings.Join(cfg.Warnings, "\n"); !strings.Contains(w, "vane.yaml:2:5: services[0]: no rollout section: rollouts of checkout are refused") {
+		t.Errorf("warnings: %q", w)
+	}
+	if _, err := load("    canary: {version: v2, endpoints: [\"127.0.0.1:9002\"]}\n"); err == nil ||
+		!strings.Contains(err.Error(), "services[0].rollout.analysis: the plan has analysis steps but no judge") {
+		t.Errorf("a canary without a judge: %v", err)
+	}
+	if _, err := load("    rollout: {steps: [{weight: 10}, {analysis: {duration: 1m}}]}\n"); err == nil ||
+		!strings.Contains(err.Error(), "services[0].rollout.analysis: the plan has analysis steps but no judge") {
+		t.Errorf("a rollout section without a judge: %v", err)
+	}
+}

@@ -399,6 +399,9 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 	if err := svc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if cfg.Plan.JudgeMissing() {
+		errs = append(errs, fmt.Errorf("service %s has analysis steps but no judge: set its rollout.analysis.requests_metric or judges in the configuration (a rollout would promote on evidence no judge saw)", req.Service))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return State{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

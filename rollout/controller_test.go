@@ -278,6 +278,19 @@ func TestControllerRejectsBadStartsWithoutChange(t *testing.T) {
 		if _, err := h.m.Get("checkout"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("a rejected start left a rollout: %v", err)
 		}
+		// A service whose plan has analyses but no judge (no rollout
+		// section in the file) is routed, never rolled out.
+		h.stop()
+		nj := startHarness(t, filepath.Join(t.TempDir(), "vane.db"), &fakeRouter{}, &fakeQuerier{}, Plan{})
+		if _, err := nj.m.Start(ctx, StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); !errors.Is(err, ErrInvalid) ||
+			!strings.Contains(err.Error(), "no judge") {
+			t.Fatalf("a start without a judge: %v, want ErrInvalid naming the missing judge", err)
+		}
+		if _, err := nj.m.Get("checkout"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a start without a judge left a rollout: %v", err)
+		}
+		nj.stop()
+		h = startHarness(t, filepath.Join(t.TempDir(), "vane.db"), &fakeRouter{}, &fakeQuerier{}, testPlan())
 		if _, err := h.m.Start(ctx, StartRequest{Service: "checkout", Version: "v2", Endpoints: []string{"10.0.0.2:80"}}); err != nil {
 			t.Fatal(err)
 		}

@@ -402,6 +402,19 @@ func decodeDuration(n *yaml.Node, d *model.Duration) error {
 	return nil
 }
 
+// JudgeMissing reports whether p, with its defaults, has analysis steps
+// but no judge: a rollout on it would promote on evidence no judge saw,
+// so it is refused.
+func (p Plan) JudgeMissing() bool {
+	p = p.WithDefaults()
+	for _, st := range p.Steps {
+		if st.Analysis != nil {
+			return len(p.Analysis.Specs()) == 0
+		}
+	}
+	return false
+}
+
 // WithDefaults returns p with every unset field at its default.
 func (p Plan) WithDefaults() Plan {
 	if p.Strategy == "" {

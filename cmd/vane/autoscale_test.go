@@ -38,7 +38,6 @@ scrape:
 services:
   - name: checkout
     stable: {version: v1, endpoints: ["127.0.0.1:9001"]}
-    rollout: {analysis: {requests_metric: http_requests_total}}
     autoscale:
       min: 1
       max: 10
@@ -115,6 +114,12 @@ services:
 	}
 	if out, err = run("autoscale", "resume", "checkout"); err != nil || out != "checkout resumed\n" {
 		t.Fatalf("resume: %q %v", out, err)
+	}
+	// The service has no rollout section: it is autoscaled, and a rollout
+	// of it is refused (no judge would see its evidence).
+	if _, err = run("rollout", "start", "checkout", "--version", "v2", "--endpoints", "127.0.0.1:9002"); err == nil ||
+		!strings.Contains(err.Error(), "HTTP 400") || !strings.Contains(err.Error(), "no judge") {
+		t.Fatalf("rollout start of a service without a judge: %v", err)
 	}
 	resp, err := http.Get("http://" + httpAddr + "/metrics")
 	if err != nil {
