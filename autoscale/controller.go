@@ -638,26 +638,10 @@ func (c *Controller) queueInput(ctx context.Context, q QueueQueries, sc Scale, n
 		}
 		return x, nil
 	}
-	var errs []string
+	var errs, nanErrs []string
 	var err error
 	if in.Throughput, err = sum(q.Throughput); err != nil {
 		errs = append(errs, err.Error())
-	}
-	if q.Latency != "" {
-		v, err := c.query(ctx, q.Latency, now)
-		if err != nil {
-			errs = append(errs, err.Error())
-		} else {
-			// Several series (one per replica): their mean.
-			for _, s := range v.Samples {
-				in.Latency += s.Value / float64(len(v.Samples))
-			}
-		}
-	}
-	if q.Concurrency != "" {
-		if in.Concurrency, err = sum(q.Concurrency); err != nil {
-			errs = append(errs, err.Error())
-		}
 	}
 	if q.Arrivals != "" {
 		if in.Arrivals, err = sum(q.Arrivals); err != nil {
@@ -668,6 +652,37 @@ func (c *Controller) queueInput(ctx context.Context, q QueueQueries, sc Scale, n
 		if in.ArrivalsNow, err = sum(q.ArrivalsNow); err != nil {
 			errs = append(errs, err.Error())
 		}
+	}
+	// A latency or concurrency query is a ratio of rates: with no request
+	// in its window it is 0/0, NaN. That is no load, not blindness, when
+	// the throughput (and the arrivals, when read) are a valid 0; with
+	// arrivals and no throughput the service is stuck, and NaN stays an
+	// error (scale-down is held).
+	if q.Latency != "" {
+		v, err := c.query(ctx, q.Latency, now)
+		switch {
+		case errors.Is(err, analysis.ErrNaN):
+			nanErrs = append(nanErrs, err.Error())
+		case err != nil:
+			errs = append(errs, err.Error())
+		default:
+			// Several series (one per replica): their mean.
+			for _, s := range v.Samples {
+				in.Latency += s.Value / float64(len(v.Samples))
+			}
+		}
+	}
+	if q.Concurrency != "" {
+		in.Concurrency, err = sum(q.Concurrency)
+		switch {
+		case errors.Is(err, analysis.ErrNaN):
+			nanErrs = append(nanErrs, err.Error())
+		case err != nil:
+			errs = append(errs, err.Error())
+		}
+	}
+	if idle := len(errs) == 0 && in.Throughput == 0 && in.Arrivals == 0 && in.ArrivalsNow == 0; !idle {
+		errs = append(errs, nanErrs...)
 	}
 	if q.BudgetSLO != "" && c.o.SLO != nil {
 		if sig, err := c.readSLO(ctx, q.BudgetSLO, now); err == nil && sig.Err == "" {

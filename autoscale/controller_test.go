@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -370,4 +371,74 @@ func TestControllerReadsMetricsAsTheHPADoes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// queryValues answers each query with its own value (NaN allowed, as a
+// ratio of rates over a window without requests is).
+type queryValues struct {
+	mu sync.Mutex
+	v  map[string]float64
+}
+
+func (q *queryValues) set(query string, v float64) {
+	q.mu.Lock()
+	q.v[query] = v
+	q.mu.Unlock()
+}
+
+func (q *queryValues) Query(ctx context.Context, query string, at time.Time) (analysis.Vector, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	v, ok := q.v[query]
+	if !ok {
+		return analysis.Vector{}, nil
+	}
+	return analysis.Vector{Samples: []analysis.Sample{{Value: v}}}, nil
+}
+
+func (q *queryValues) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (analysis.Matrix, error) {
+	return analysis.Matrix{}, errors.New("not used")
+}
+
+// TestControllerScalesDownAnIdleService: when the traffic stops, the
+// queue model's mean latency is 0/0 (NaN). With the throughput a valid 0
+// that is no load, not blindness: the service goes down to min. With
+// requests arriving and none completing (a stuck service), the NaN still
+// holds scale-down.
+func TestControllerScalesDownAnIdleService(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, stuck := range []bool{false, true} {
+			db := openStore(t, filepath.Join(t.TempDir(), "vane.db"))
+			defer db.Close()
+			act := &fakeActuator{scale: Scale{Desired: 5, Ready: 5}}
+			q := &queryValues{v: map[string]float64{"thr": 0, "lat": math.NaN()}}
+			spec := Spec{Name: "checkout", Min: 1, Max: 10, Behavior: &Behavior{},
+				Queue:        &QueueSpec{Percentile: 0.99, Threshold: 300 * time.Millisecond},
+				QueueQueries: &QueueQueries{Throughput: "thr", Latency: "lat", Arrivals: "arr"}}.WithDefaults()
+			q.set("arr", 0)
+			if stuck {
+				q.set("arr", 40)
+			}
+			c, err := New(Options{Spec: spec, Actuator: act, Querier: q, Store: db, Metrics: NewMetrics(prometheus.NewRegistry())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx) }()
+			time.Sleep(6 * time.Minute)
+			synctest.Wait()
+			st := c.Status()
+			cancel()
+			<-done
+			switch got := act.current(); {
+			case !stuck && got != 1:
+				t.Fatalf("an idle service: %d replicas after 6m, want 1; last %+v", got, st.Last)
+			case stuck && got != 5:
+				t.Fatalf("a stuck service (arrivals, no throughput): %d replicas, want 5 held; last %+v", got, st.Last)
+			case stuck && !strings.Contains(st.Last.Reason, "NaN"):
+				t.Fatalf("a stuck service's hold does not name the NaN: %+v", st.Last)
+			}
+		}
+	})
 }

@@ -246,6 +246,13 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	st.Rate, st.At = lam, now
 	st.Lows = trailingLows(st.Lows, RatePoint{At: now, Rate: lam}, RiseWindow)
 	if st.ServiceTime == 0 {
+		if lam == 0 && in.ArrivalsNow == 0 {
+			// No load, and none was ever seen: the model needs no
+			// replica beyond one (min applies).
+			rec.Valid, rec.Replicas = true, 1
+			rec.Reason = "no load (0 req/s): 1 replica (no service time estimated yet)"
+			return rec, st
+		}
 		rec.Reason = "no traffic yet to estimate the service time from"
 		return rec, st
 	}
@@ -271,6 +278,9 @@ func RecommendQueue(spec QueueSpec, in QueueInput, st QueueState, now time.Time)
 	rec.Replicas = max(1, int32((c+int(spec.Slots)-1)/int(spec.Slots)))
 	rec.Reason = fmt.Sprintf("service time %.1fms, %.1f req/s expected in %s (now %.1f): %d replicas keep %s (p%s ≤ %s)",
 		1000*st.ServiceTime, ahead, fmtDur(spec.StartupDelay), lam, rec.Replicas, why, fmtNum(100*spec.Percentile), spec.Threshold)
+	if ahead <= 0 {
+		rec.Reason = fmt.Sprintf("no load (0 req/s, none expected in %s): %d replica", fmtDur(spec.StartupDelay), rec.Replicas)
+	}
 	if now := in.ArrivalsNow; now > ahead && now >= JumpRatio*lam && !math.IsNaN(now) && !math.IsInf(now, 0) {
 		// A jump: the short window is well above the smoothed rate (its
 		// noise stays far below JumpRatio), so it sizes the count now

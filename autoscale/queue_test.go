@@ -67,6 +67,17 @@ func TestQueueRecommendation(t *testing.T) {
 	if rec4.Valid {
 		t.Fatal("valid without data")
 	}
+	// No load: one replica, whether a service time was estimated or not.
+	for _, s := range []QueueState{{}, {ServiceTime: 0.05}} {
+		rec5, _ := RecommendQueue(spec, QueueInput{Ready: 12, Budget: math.NaN()}, s, t0.Add(time.Minute))
+		if !rec5.Valid || rec5.Replicas != 1 || !strings.Contains(rec5.Reason, "no load") {
+			t.Fatalf("no load, service time %v: %+v", s.ServiceTime, rec5)
+		}
+	}
+	// Arrivals and nothing served yet: no estimate, no count.
+	if rec6, _ := RecommendQueue(spec, QueueInput{Arrivals: 50, Ready: 2, Budget: math.NaN()}, QueueState{}, t0); rec6.Valid {
+		t.Fatalf("a count without a service time: %+v", rec6)
+	}
 }
 
 // A load rising faster than its noise holds scale-down; a flat load whose
