@@ -281,6 +281,9 @@ func (c *Config) validateAutoscale(v *validator, i int, s Service) {
 			v.at(mp+".target", "%s: %v must be positive", field, t.Value)
 		}
 	}
+	// The queue's percentile and threshold come from its SLO: when that
+	// SLO is missing, the error says so, not that they are unset.
+	missingSLO := false
 	if q := a.Queue; q != nil {
 		qp := p + ".queue"
 		if q.Throughput == "" {
@@ -291,6 +294,7 @@ func (c *Config) validateAutoscale(v *validator, i int, s Service) {
 		}
 		if q.SLO != "" && findSLO(c.Loaded, q.SLO) == nil {
 			v.at(qp+".slo", "no SLO named %q in the slos files", q.SLO)
+			missingSLO = true
 		}
 	}
 	if x := a.SLO; x != nil {
@@ -306,6 +310,9 @@ func (c *Config) validateAutoscale(v *validator, i int, s Service) {
 			msg := e.Error()
 			// Target errors were reported above with the HPA field names.
 			if strings.HasPrefix(msg, "metrics[") && strings.Contains(msg, "].target:") {
+				continue
+			}
+			if missingSLO && (strings.HasPrefix(msg, "queue: percentile") || strings.HasPrefix(msg, "queue: threshold")) {
 				continue
 			}
 			if strings.HasPrefix(msg, "queue: threshold") {

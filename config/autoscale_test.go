@@ -102,3 +102,13 @@ func TestAutoscaleConfigErrorsNameTheLine(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoscaleQueueMissingSLO: a queue whose SLO is not in the slos files
+// gets that one error, not also unset percentile and threshold errors.
+func TestAutoscaleQueueMissingSLO(t *testing.T) {
+	src := strings.Replace(goodAutoscale, "percentile: 0.99\n        latency_threshold: 250ms", "slo: checkout-latency", 1)
+	_, err := Parse("vane.yaml", []byte(src), nil)
+	if err == nil || err.Error() != `vane.yaml:21:9: services[0].autoscale.queue.slo: no SLO named "checkout-latency" in the slos files` {
+		t.Fatalf("got %v", err)
+	}
+}
