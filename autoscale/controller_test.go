@@ -308,14 +308,7 @@ func TestControllerHoldsOnStaleData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(ctx) }()
-		time.Sleep(10 * time.Minute)
-		synctest.Wait()
-		s := c.Status()
-		cancel()
-		<-done
+		s := runFor(t, c, 10*time.Minute)
 		if act.current() != 6 || s.Last.Action != ActionHold || !strings.Contains(s.Last.Reason, "stale data: read 10m ago") {
 			t.Fatalf("%d %+v", act.current(), s.Last)
 		}
@@ -423,14 +416,7 @@ func TestControllerScalesDownAnIdleService(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan error, 1)
-			go func() { done <- c.Run(ctx) }()
-			time.Sleep(6 * time.Minute)
-			synctest.Wait()
-			st := c.Status()
-			cancel()
-			<-done
+			st := runFor(t, c, 6*time.Minute)
 			switch got := act.current(); {
 			case !stuck && got != 1:
 				t.Fatalf("an idle service: %d replicas after 6m, want 1; last %+v", got, st.Last)
@@ -441,4 +427,18 @@ func TestControllerScalesDownAnIdleService(t *testing.T) {
 			}
 		}
 	})
+}
+
+// runFor runs c for d of the bubble's clock and returns its status then.
+func runFor(t *testing.T, c *Controller, d time.Duration) Status {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	time.Sleep(d)
+	synctest.Wait()
+	s := c.Status()
+	cancel()
+	<-done
+	return s
 }
